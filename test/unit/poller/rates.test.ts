@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { openRateWindow, type CounterState } from '../../../src/poller/rates.ts';
+
+const T0 = Date.UTC(2025, 0, 1);
+
+function first(values: Record<string, number>, uptime: number | null = 1000): CounterState {
+  const w = openRateWindow(undefined, T0, uptime);
+  for (const [k, v] of Object.entries(values)) expect(w.rate(k, v)).toBeNull();
+  return w.state();
+}
+
+describe('openRateWindow', () => {
+  it('gives no rate on the first poll but remembers the values', () => {
+    const w = openRateWindow(undefined, T0, 1000);
+    expect(w.elapsedSeconds).toBeNull();
+    expect(w.rate('eth0.rx', 100)).toBeNull();
+    expect(w.state().values['eth0.rx']).toBe(100);
+  });
+
+  it('divides the increase by the uptime difference', () => {
+    const prev = first({ a: 1000 });
+    const w = openRateWindow(prev, T0 + 30_000, 1010);
+    expect(w.elapsedSeconds).toBe(10); // uptime, not the 30 s between poll timestamps
+    expect(w.rate('a', 3000)).toBe(200);
+    expect(w.delta('b', 5)).toBeNull();
+  });
+
+  it('falls back to poll timestamps when uptime is unknown', () => {
+    const prev = first({ a: 0 }, null);
+    const w = openRateWindow(prev, T0 + 4000, null);
+    expect(w.rate('a', 400)).toBe(100);
+  });
+
+  it('gives no rate (never negative) when one counter went down, others unaffected', () => {
+    const prev = first({ a: 5000, b: 10 });
+    const w = openRateWindow(prev, T0 + 10_000, 1010);
+    expect(w.rate('a', 20)).toBeNull();
+    expect(w.rate('b', 20)).toBe(1);
+    // the lower value is the new baseline
+    const next = openRateWindow(w.state(), T0 + 20_000, 1020);
+    expect(next.rate('a', 120)).toBe(10);
+  });
+
+  it('skips every rate after a reboot (uptime went down)', () => {
+    const prev = first({ a: 10, b: 10 }, 5000);
+    const w = openRateWindow(prev, T0 + 60_000, 30);
+    expect(w.elapsedSeconds).toBeNull();
+    // even a counter that happens to be higher after the reboot gives no rate
+    expect(w.rate('a', 1_000_000)).toBeNull();
+    expect(w.delta('b', 11)).toBeNull();
+    const next = openRateWindow(w.state(), T0 + 70_000, 40);
+    expect(next.rate('a', 1_000_100)).toBe(10);
+  });
+
+  it('gives no rate for a key seen for the first time (new interface)', () => {
+    const prev = first({ eth0: 10 });
+    const w = openRateWindow(prev, T0 + 10_000, 1010);
+    expect(w.rate('veth123', 99_999)).toBeNull();
+    expect(w.rate('eth0', 20)).toBe(1);
+  });
+
+  it('forgets keys that disappeared', () => {
+    const prev = first({ gone: 10 });
+    const w = openRateWindow(prev, T0 + 10_000, 1010);
+    expect(w.state().values).not.toHaveProperty('gone');
+  });
+
+  it('gives no rate when elapsed time is zero or negative', () => {
+    const prev = first({ a: 10 });
+    expect(openRateWindow(prev, T0 + 10_000, 1000).rate('a', 20)).toBeNull();
+    const clockBack = first({ a: 10 }, null);
+    expect(openRateWindow(clockBack, T0 - 1000, null).rate('a', 20)).toBeNull();
+    expect(openRateWindow(clockBack, T0, null).rate('a', 20)).toBeNull();
+  });
+
+  it('ignores non-finite and negative readings', () => {
+    const prev = first({ a: 10 });
+    const w = openRateWindow(prev, T0 + 10_000, 1010);
+    expect(w.rate('a', Number.NaN)).toBeNull();
+    expect(w.rate('a', -5)).toBeNull();
+    expect(w.state().values).not.toHaveProperty('a');
+  });
+
+  it('produces JSON-serialisable state', () => {
+    const prev = first({ a: 10 });
+    const roundTripped = JSON.parse(JSON.stringify(prev)) as CounterState;
+    expect(openRateWindow(roundTripped, T0 + 10_000, 1010).rate('a', 30)).toBe(2);
+  });
+});
