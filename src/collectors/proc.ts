@@ -1,0 +1,349 @@
+// Pure parsers for the /proc files the system collector reads. No I/O; each takes the file's
+// text and throws ParseError (1-based line) on input it cannot read.
+import { ParseError } from './types.ts';
+import { decimal, fields, lines, uint } from './text.ts';
+
+export interface CpuTimes {
+  user: number;
+  nice: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  irq: number;
+  softirq: number;
+  steal: number;
+  /** Already included in `user` by the kernel; never add it to a total. */
+  guest: number;
+  /** Already included in `nice`. */
+  guestNice: number;
+}
+
+export interface CoreTimes extends CpuTimes {
+  cpu: number;
+}
+
+export interface ProcStat {
+  /** Logical CPUs listed (online ones). */
+  cpuCount: number;
+  total: CpuTimes;
+  cores: CoreTimes[];
+  bootTime: number | null;
+  contextSwitches: number | null;
+  procsRunning: number | null;
+  procsBlocked: number | null;
+}
+
+const CPU_KEYS = [
+  'user',
+  'nice',
+  'system',
+  'idle',
+  'iowait',
+  'irq',
+  'softirq',
+  'steal',
+  'guest',
+  'guestNice',
+] as const;
+
+function cpuTimes(tokens: string[], lineNo: number): CpuTimes {
+  const t: CpuTimes = {
+    user: 0,
+    nice: 0,
+    system: 0,
+    idle: 0,
+    iowait: 0,
+    irq: 0,
+    softirq: 0,
+    steal: 0,
+    guest: 0,
+    guestNice: 0,
+  };
+  // Kernels before 2.6 print 4 columns, 2.6.0-2.6.10 print 7: the missing ones count 0.
+  if (tokens.length < 5) {
+    throw new ParseError('expected "cpu" line with at least 4 numeric fields', lineNo);
+  }
+  const n = Math.min(tokens.length - 1, CPU_KEYS.length);
+  for (let i = 0; i < n; i++) {
+    const v = uint(tokens[i + 1]);
+    if (Number.isNaN(v)) {
+      throw new ParseError('expected "cpu" line with at least 4 numeric fields', lineNo);
+    }
+    t[CPU_KEYS[i]!] = v;
+  }
+  return t;
+}
+
+/** Jiffies a CPU spent in any state (guest time is inside user/nice already). */
+export function cpuTotal(t: CpuTimes): number {
+  return t.user + t.nice + t.system + t.idle + t.iowait + t.irq + t.softirq + t.steal;
+}
+
+/**
+ * /proc/stat. Files holding several concatenated samples (seen in test corpora) are read up
+ * to the second aggregate "cpu" line: the first sample wins rather than mixing two machines.
+ */
+export function parseProcStat(text: string): ProcStat {
+  const ls = lines(text);
+  let total: CpuTimes | undefined;
+  const cores: CoreTimes[] = [];
+  let bootTime: number | null = null;
+  let contextSwitches: number | null = null;
+  let procsRunning: number | null = null;
+  let procsBlocked: number | null = null;
+  for (let i = 0; i < ls.length; i++) {
+    const line = ls[i]!;
+    if (line.startsWith('cpu')) {
+      const tokens = fields(line);
+      const head = tokens[0]!;
+      if (head === 'cpu') {
+        if (total !== undefined) break;
+        total = cpuTimes(tokens, i + 1);
+      } else {
+        const cpu = uint(head.slice(3));
+        if (Number.isNaN(cpu)) {
+          throw new ParseError('expected "cpuN" line with at least 4 numeric fields', i + 1);
+        }
+        if (total === undefined) {
+          throw new ParseError('expected the aggregate "cpu" line before per-CPU lines', i + 1);
+        }
+        cores.push({ cpu, ...cpuTimes(tokens, i + 1) });
+      }
+    } else if (line.startsWith('btime ')) {
+      bootTime = nullable(uint(fields(line)[1]));
+    } else if (line.startsWith('ctxt ')) {
+      contextSwitches = nullable(uint(fields(line)[1]));
+    } else if (line.startsWith('procs_running ')) {
+      procsRunning = nullable(uint(fields(line)[1]));
+    } else if (line.startsWith('procs_blocked ')) {
+      procsBlocked = nullable(uint(fields(line)[1]));
+    }
+  }
+  if (total === undefined) {
+    throw new ParseError('expected "cpu" line with at least 4 numeric fields', 1);
+  }
+  return {
+    cpuCount: cores.length,
+    total,
+    cores,
+    bootTime,
+    contextSwitches,
+    procsRunning,
+    procsBlocked,
+  };
+}
+
+function nullable(n: number): number | null {
+  return Number.isNaN(n) ? null : n;
+}
+
+export interface MemInfo {
+  totalBytes: number;
+  /** MemAvailable, or free + buffers + cached + SReclaimable on kernels without it. */
+  availableBytes: number;
+  availableEstimated: boolean;
+  freeBytes: number;
+  buffersBytes: number;
+  cachedBytes: number;
+  swapTotalBytes: number;
+  swapFreeBytes: number;
+  usedPercent: number;
+}
+
+/** /proc/meminfo; values are KiB despite the "kB" label. */
+export function parseMeminfo(text: string): MemInfo {
+  const ls = lines(text);
+  const values = new Map<string, number>();
+  for (let i = 0; i < ls.length; i++) {
+    const line = ls[i]!;
+    if (line.trim() === '') continue;
+    const colon = line.indexOf(':');
+    const tokens = colon > 0 ? fields(line.slice(colon + 1)) : [];
+    const v = uint(tokens[0]);
+    if (colon <= 0 || Number.isNaN(v) || tokens.length > 2) {
+      throw new ParseError('expected "Key: <number> [kB]" line', i + 1);
+    }
+    values.set(line.slice(0, colon), tokens[1] === 'kB' ? v * 1024 : v);
+  }
+  const total = values.get('MemTotal');
+  const free = values.get('MemFree');
+  if (total === undefined || free === undefined) {
+    throw new ParseError('expected MemTotal and MemFree lines', 0);
+  }
+  const buffers = values.get('Buffers') ?? 0;
+  const cached = values.get('Cached') ?? 0;
+  const reported = values.get('MemAvailable');
+  const available =
+    reported ?? Math.min(total, free + buffers + cached + (values.get('SReclaimable') ?? 0));
+  return {
+    totalBytes: total,
+    availableBytes: available,
+    availableEstimated: reported === undefined,
+    freeBytes: free,
+    buffersBytes: buffers,
+    cachedBytes: cached,
+    swapTotalBytes: values.get('SwapTotal') ?? 0,
+    swapFreeBytes: values.get('SwapFree') ?? 0,
+    usedPercent: total > 0 ? ((total - available) / total) * 100 : 0,
+  };
+}
+
+export interface LoadAvg {
+  load1: number;
+  load5: number;
+  load15: number;
+  runnable: number | null;
+  /** Scheduling entities (threads), not processes. */
+  threads: number | null;
+  lastPid: number | null;
+}
+
+export function parseLoadavg(text: string): LoadAvg {
+  const tokens = fields(lines(text)[0] ?? '');
+  const [l1, l5, l15] = [decimal(tokens[0]), decimal(tokens[1]), decimal(tokens[2])];
+  if (Number.isNaN(l1) || Number.isNaN(l5) || Number.isNaN(l15)) {
+    throw new ParseError('expected "load1 load5 load15 runnable/total lastpid"', 1);
+  }
+  const slash = tokens[3]?.indexOf('/') ?? -1;
+  const runnable = slash > 0 ? nullable(uint(tokens[3]!.slice(0, slash))) : null;
+  const threads = slash > 0 ? nullable(uint(tokens[3]!.slice(slash + 1))) : null;
+  return { load1: l1, load5: l5, load15: l15, runnable, threads, lastPid: nullable(uint(tokens[4])) };
+}
+
+export interface Uptime {
+  uptimeSeconds: number;
+  /** Summed over CPUs, so it exceeds uptime on multi-core hosts. */
+  idleSeconds: number | null;
+}
+
+export function parseUptime(text: string): Uptime {
+  const tokens = fields(lines(text)[0] ?? '');
+  const up = decimal(tokens[0]);
+  if (Number.isNaN(up) || up < 0) throw new ParseError('expected "uptime idle" seconds', 1);
+  return { uptimeSeconds: up, idleSeconds: nullable(decimal(tokens[1])) };
+}
+
+export interface NetDevCounters {
+  name: string;
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
+
+/** /proc/net/dev. Interface names cannot contain ':' (dev_valid_name), so the first one splits. */
+export function parseNetDev(text: string): { interfaces: NetDevCounters[] } {
+  const ls = lines(text);
+  const interfaces: NetDevCounters[] = [];
+  for (let i = 0; i < ls.length; i++) {
+    const line = ls[i]!;
+    if (line.includes('|') || line.trim() === '') continue; // the two header lines
+    const colon = line.indexOf(':');
+    const t = colon > 0 ? fields(line.slice(colon + 1)) : [];
+    if (t.length < 16) {
+      throw new ParseError('expected "<interface>: 16 numeric counters" line', i + 1);
+    }
+    const c: number[] = [];
+    for (let k = 0; k < 16; k++) {
+      const v = uint(t[k]);
+      if (Number.isNaN(v)) {
+        throw new ParseError('expected "<interface>: 16 numeric counters" line', i + 1);
+      }
+      c.push(v);
+    }
+    const name = line.slice(0, colon).trim();
+    if (name === '') throw new ParseError('expected an interface name before ":"', i + 1);
+    interfaces.push({
+      name,
+      rxBytes: c[0]!,
+      rxPackets: c[1]!,
+      rxErrors: c[2]!,
+      rxDropped: c[3]!,
+      txBytes: c[8]!,
+      txPackets: c[9]!,
+      txErrors: c[10]!,
+      txDropped: c[11]!,
+    });
+  }
+  return { interfaces };
+}
+
+export interface DiskCounters {
+  name: string;
+  major: number;
+  minor: number;
+  /** A whole device (disk, md, dm, …) rather than a partition or a ram/loop/zram/fd/sr device. */
+  whole: boolean;
+  /** Stacked on other block devices (dm-, md, drbd, bcache, zvol): left out of device totals. */
+  stacked: boolean;
+  readsCompleted: number;
+  readBytes: number;
+  writesCompleted: number;
+  writeBytes: number;
+  ioTimeMs: number;
+  weightedIoTimeMs: number;
+  /** Kernel 4.18+ only. */
+  discardsCompleted: number | null;
+  /** Kernel 5.5+ only. */
+  flushesCompleted: number | null;
+}
+
+const SECTOR = 512; // /proc/diskstats counts 512-byte sectors whatever the device's block size
+
+/**
+ * Which block devices are not disks at all (memory, loop, compressed swap, floppies, optical),
+ * and which names are partitions. Without /sys/block the name is all we have: sdX1, vdX1,
+ * hdX1, xvdX1, dasdX1 end in digits after letters; nvme0n1p1, mmcblk0p1, md0p1, nbd0p1,
+ * rbd0p1, cciss/c0d0p1 end in p<digits> after a digit.
+ */
+export function classifyDisk(name: string): { whole: boolean; stacked: boolean } {
+  if (NOT_A_DISK.test(name) || PARTITION.test(name)) return { whole: false, stacked: false };
+  return { whole: true, stacked: STACKED.test(name) };
+}
+
+const NOT_A_DISK = /^(ram|loop|zram|fd|sr)\d+$/;
+const PARTITION = /\dp\d+$|^(sd|hd|vd|xvd|dasd)[a-z]+\d+$/;
+const STACKED = /^(dm-|md|drbd|bcache|zd)\d/;
+
+/** /proc/diskstats in its 14-, 18- and 20-field forms (3 id fields + 11, 15 or 17 counters). */
+export function parseDiskstats(text: string): { disks: DiskCounters[] } {
+  const ls = lines(text);
+  const disks: DiskCounters[] = [];
+  for (let i = 0; i < ls.length; i++) {
+    const line = ls[i]!;
+    if (line.trim() === '') continue;
+    const t = fields(line);
+    if (t.length < 14) {
+      throw new ParseError('expected "major minor name" and at least 11 numeric fields', i + 1);
+    }
+    const major = uint(t[0]);
+    const minor = uint(t[1]);
+    const name = t[2]!;
+    const c: number[] = [];
+    for (let k = 3; k < t.length && k < 20; k++) c.push(uint(t[k]));
+    if (Number.isNaN(major) || Number.isNaN(minor) || c.some(Number.isNaN)) {
+      throw new ParseError('expected "major minor name" and at least 11 numeric fields', i + 1);
+    }
+    const kind = classifyDisk(name);
+    disks.push({
+      name,
+      major,
+      minor,
+      whole: kind.whole,
+      stacked: kind.stacked,
+      readsCompleted: c[0]!,
+      readBytes: c[2]! * SECTOR,
+      writesCompleted: c[4]!,
+      writeBytes: c[6]! * SECTOR,
+      ioTimeMs: c[9]!,
+      weightedIoTimeMs: c[10]!,
+      discardsCompleted: c.length >= 15 ? c[11]! : null,
+      flushesCompleted: c.length >= 17 ? c[15]! : null,
+    });
+  }
+  return { disks };
+}

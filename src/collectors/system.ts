@@ -1,0 +1,321 @@
+// System collector: CPU, memory, load, uptime, processes, filesystems, network and disk I/O
+// from ONE constant POSIX sh command per poll (sections between "@@ip:<name>" markers).
+import type {
+  DiskIoRow,
+  FilesystemRow,
+  NetworkRow,
+  SystemMetricsRow,
+} from '../storage/types.ts';
+import { emptyBatch } from '../storage/types.ts';
+import { openRateWindow, type CounterState, type RateWindow } from '../poller/rates.ts';
+import { parseDf, type DfEntry } from './df.ts';
+import {
+  parseDiskstats,
+  parseLoadavg,
+  parseMeminfo,
+  parseNetDev,
+  parseProcStat,
+  parseUptime,
+  cpuTotal,
+  type CpuTimes,
+  type DiskCounters,
+  type NetDevCounters,
+} from './proc.ts';
+import { splitSections, uint, lines } from './text.ts';
+import {
+  CollectorError,
+  ParseError,
+  type CollectContext,
+  type CollectResult,
+  type Collector,
+  type CollectorOptions,
+} from './types.ts';
+
+/**
+ * Process count: a glob of /proc/[0-9]* counted by the shell itself (`set --; $#`), so it
+ * costs no fork and counts processes; /proc/loadavg's "N/M" counts threads instead and is
+ * only the fallback. df runs under `timeout` when present because one hung NFS mount
+ * would otherwise eat the whole poll; `df -Pk` is the busybox fallback (no -T/-B1).
+ */
+export const SYSTEM_COMMAND = [
+  'LC_ALL=C; export LC_ALL',
+  'echo @@ip:uptime; cat /proc/uptime',
+  'echo @@ip:stat; cat /proc/stat',
+  'echo @@ip:meminfo; cat /proc/meminfo',
+  'echo @@ip:loadavg; cat /proc/loadavg',
+  'echo @@ip:procs; set -- /proc/[0-9]*; echo $#',
+  'echo @@ip:netdev; cat /proc/net/dev',
+  'echo @@ip:diskstats; cat /proc/diskstats',
+  'echo @@ip:df; T=; command -v timeout >/dev/null 2>&1 && T="timeout 10"',
+  'if $T df -PTB1 / >/dev/null 2>&1; then $T df -PTB1; else $T df -Pk; fi',
+  'echo @@ip:end',
+].join('\n');
+
+export interface SystemState {
+  counters: CounterState;
+}
+
+export interface SystemSample {
+  stat: ReturnType<typeof parseProcStat>;
+  meminfo: ReturnType<typeof parseMeminfo>;
+  loadavg: ReturnType<typeof parseLoadavg>;
+  uptime: ReturnType<typeof parseUptime>;
+  processCount: number | null;
+  interfaces: NetDevCounters[] | null;
+  disks: DiskCounters[] | null;
+  filesystems: DfEntry[] | null;
+  /** Optional sections that were missing or unreadable. */
+  problems: string[];
+}
+
+const REQUIRED = ['stat', 'meminfo', 'loadavg', 'uptime'] as const;
+
+/** Parses the whole output of SYSTEM_COMMAND. Pure; throws ParseError on required sections. */
+export function parseSystemOutput(output: string): SystemSample {
+  const bodies = new Map<string, string>();
+  for (const s of splitSections(output)) bodies.set(s.name, s.body);
+  for (const name of REQUIRED) {
+    if (!bodies.get(name)?.trim()) throw new ParseError(`expected a non-empty "${name}" section`, 0);
+  }
+  const problems: string[] = [];
+  const within = <T>(name: string, parse: (text: string) => T): T => {
+    try {
+      return parse(bodies.get(name)!);
+    } catch (err) {
+      if (err instanceof ParseError) {
+        throw new ParseError(`${name} section: ${err.message}`, err.line);
+      }
+      throw err;
+    }
+  };
+  const optional = <T>(name: string, parse: (text: string) => T): T | null => {
+    const body = bodies.get(name);
+    if (body === undefined || body.trim() === '') {
+      problems.push(`${name}: no output`);
+      return null;
+    }
+    try {
+      return parse(body);
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      problems.push(`${name}: line ${err.line}: ${err.message}`);
+      return null;
+    }
+  };
+  const loadavg = within('loadavg', parseLoadavg);
+  const procs = uint(lines(bodies.get('procs') ?? '')[0]?.trim());
+  return {
+    stat: within('stat', parseProcStat),
+    meminfo: within('meminfo', parseMeminfo),
+    loadavg,
+    uptime: within('uptime', parseUptime),
+    // A glob that matched nothing leaves the pattern itself: 1, not a count.
+    processCount: Number.isNaN(procs) || procs <= 1 ? loadavg.threads : procs,
+    interfaces: optional('netdev', (t) => parseNetDev(t).interfaces),
+    disks: optional('diskstats', (t) => parseDiskstats(t).disks),
+    filesystems: optional('df', (t) => parseDf(t).filesystems),
+    problems,
+  };
+}
+
+export function isVirtualInterface(name: string, options: CollectorOptions): boolean {
+  for (const p of options.virtualInterfacePatterns) if (p.test(name)) return true;
+  return false;
+}
+
+const clampPercent = (v: number): number => (v < 0 ? 0 : v > 100 ? 100 : v);
+
+const CPU_FIELDS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
+
+function cpuDeltas(w: RateWindow, key: string, t: CpuTimes): CpuTimes | null {
+  const d: Partial<Record<(typeof CPU_FIELDS)[number], number>> = {};
+  let ok = true;
+  for (const f of CPU_FIELDS) {
+    const v = w.delta(`${key}.${f}`, t[f]);
+    if (v === null) ok = false;
+    else d[f] = v;
+  }
+  if (!ok) return null;
+  return { ...(d as Record<(typeof CPU_FIELDS)[number], number>), guest: 0, guestNice: 0 };
+}
+
+function busyPercent(d: CpuTimes): number | null {
+  const total = cpuTotal(d);
+  return total > 0 ? clampPercent(((total - d.idle - d.iowait) / total) * 100) : null;
+}
+
+/**
+ * Turns one parsed sample (and the previous poll's counters) into rows. Pure.
+ *
+ * Disk totals rule: diskRead/WriteBytesPerSec sum whole, non-stacked devices only (sd*, nvme*n*,
+ * vd*, xvd*, mmcblk*, …); dm-*, md*, drbd*, bcache*, zd* sit on top of those and would count
+ * the same bytes twice. They still get their own DiskIoRow. Network totals likewise leave out
+ * interfaces matching options.virtualInterfacePatterns (lo, veth, bridges, VLANs, tunnels …).
+ * corePercents is filled only when every listed CPU has a delta; offline CPUs (gaps) read 0.
+ */
+export function systemRows(
+  sample: SystemSample,
+  ctx: { deviceId: string; time: Date; options: CollectorOptions },
+  previous: CounterState | undefined,
+): {
+  system: SystemMetricsRow;
+  filesystems: FilesystemRow[];
+  networks: NetworkRow[];
+  diskIo: DiskIoRow[];
+  state: CounterState;
+} {
+  const { deviceId, time, options } = ctx;
+  const w = openRateWindow(previous, time.getTime(), sample.uptime.uptimeSeconds);
+  const elapsed = w.elapsedSeconds;
+
+  const total = cpuDeltas(w, 'cpu', sample.stat.total);
+  const totalTicks = total === null ? 0 : cpuTotal(total);
+  const share = (v: number | undefined): number | null =>
+    total === null || totalTicks <= 0 || v === undefined ? null : clampPercent((v / totalTicks) * 100);
+  const corePercents: number[] = [];
+  let coresOk = sample.stat.cores.length > 0;
+  for (const core of sample.stat.cores) {
+    const d = cpuDeltas(w, `cpu${core.cpu}`, core);
+    const p = d === null ? null : busyPercent(d);
+    if (p === null) coresOk = false;
+    else {
+      while (corePercents.length < core.cpu) corePercents.push(0);
+      corePercents[core.cpu] = p;
+    }
+  }
+
+  const networks: NetworkRow[] = [];
+  let netRx: number | null = elapsed === null ? null : 0;
+  let netTx: number | null = netRx;
+  for (const i of sample.interfaces ?? []) {
+    const k = `net:${i.name}:`;
+    const row: NetworkRow = {
+      time,
+      deviceId,
+      interface: i.name,
+      rxBytesTotal: i.rxBytes,
+      txBytesTotal: i.txBytes,
+      rxBytesPerSec: w.rate(k + 'rxb', i.rxBytes),
+      txBytesPerSec: w.rate(k + 'txb', i.txBytes),
+      rxPacketsPerSec: w.rate(k + 'rxp', i.rxPackets),
+      txPacketsPerSec: w.rate(k + 'txp', i.txPackets),
+      rxErrorsPerSec: w.rate(k + 'rxe', i.rxErrors),
+      txErrorsPerSec: w.rate(k + 'txe', i.txErrors),
+      rxDroppedPerSec: w.rate(k + 'rxd', i.rxDropped),
+      txDroppedPerSec: w.rate(k + 'txd', i.txDropped),
+    };
+    networks.push(row);
+    if (netRx !== null && netTx !== null && !isVirtualInterface(i.name, options)) {
+      netRx += row.rxBytesPerSec ?? 0;
+      netTx += row.txBytesPerSec ?? 0;
+    }
+  }
+  if (sample.interfaces === null) netRx = netTx = null;
+
+  const diskIo: DiskIoRow[] = [];
+  let diskRead: number | null = elapsed === null || sample.disks === null ? null : 0;
+  let diskWrite: number | null = diskRead;
+  for (const d of sample.disks ?? []) {
+    if (!d.whole) continue;
+    const k = `disk:${d.name}:`;
+    const io = w.delta(k + 'io', d.ioTimeMs);
+    const row: DiskIoRow = {
+      time,
+      deviceId,
+      disk: d.name,
+      readBytesPerSec: w.rate(k + 'rb', d.readBytes),
+      writeBytesPerSec: w.rate(k + 'wb', d.writeBytes),
+      readIops: w.rate(k + 'rc', d.readsCompleted),
+      writeIops: w.rate(k + 'wc', d.writesCompleted),
+      utilPercent: io === null || elapsed === null ? null : clampPercent((io / (elapsed * 1000)) * 100),
+    };
+    diskIo.push(row);
+    if (diskRead !== null && diskWrite !== null && !d.stacked) {
+      diskRead += row.readBytesPerSec ?? 0;
+      diskWrite += row.writeBytesPerSec ?? 0;
+    }
+  }
+
+  const excluded = new Set(options.excludedFsTypes);
+  const filesystems: FilesystemRow[] = [];
+  for (const f of sample.filesystems ?? []) {
+    // Without a Type column (busybox df) the filesystem name of pseudo mounts is their type.
+    if (excluded.has(f.fsType ?? f.filesystem) || f.sizeBytes === 0) continue;
+    filesystems.push({
+      time,
+      deviceId,
+      mount: f.mount,
+      filesystem: f.filesystem,
+      fsType: f.fsType,
+      sizeBytes: f.sizeBytes,
+      usedBytes: f.usedBytes,
+      availableBytes: f.availableBytes,
+      usedPercent: f.usedPercent,
+    });
+  }
+
+  const m = sample.meminfo;
+  const system: SystemMetricsRow = {
+    time,
+    deviceId,
+    cpuCount: sample.stat.cpuCount,
+    cpuPercent: total === null ? null : busyPercent(total),
+    cpuUserPercent: total === null ? null : share(total.user + total.nice),
+    cpuSystemPercent: total === null ? null : share(total.system + total.irq + total.softirq),
+    cpuIowaitPercent: share(total?.iowait),
+    cpuStealPercent: share(total?.steal),
+    corePercents: coresOk ? corePercents : [],
+    memTotalBytes: m.totalBytes,
+    memAvailableBytes: m.availableBytes,
+    memUsedPercent: m.usedPercent,
+    swapTotalBytes: m.swapTotalBytes,
+    swapFreeBytes: m.swapFreeBytes,
+    load1: sample.loadavg.load1,
+    load5: sample.loadavg.load5,
+    load15: sample.loadavg.load15,
+    uptimeSeconds: sample.uptime.uptimeSeconds,
+    processCount: sample.processCount,
+    netRxBytesPerSec: netRx,
+    netTxBytesPerSec: netTx,
+    diskReadBytesPerSec: diskRead,
+    diskWriteBytesPerSec: diskWrite,
+  };
+  return { system, filesystems, networks, diskIo, state: w.state() };
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n', 1)[0] ?? '';
+}
+
+export const systemCollector: Collector<SystemState> = {
+  name: 'system',
+  async collect(ctx: CollectContext<SystemState>): Promise<CollectResult<SystemState>> {
+    const res = await ctx.runner.exec(SYSTEM_COMMAND, { timeoutMs: ctx.timeoutMs });
+    let sample: SystemSample;
+    try {
+      sample = parseSystemOutput(res.stdout);
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      const why = firstLine(res.stderr);
+      if (res.code === 127 || /not found/.test(why)) {
+        throw new CollectorError('NOT_INSTALLED', `system command could not run: ${why}`);
+      }
+      if (/permission denied/i.test(why)) {
+        throw new CollectorError('PERMISSION_DENIED', `cannot read /proc: ${why}`);
+      }
+      throw new CollectorError(
+        'BAD_OUTPUT',
+        `unreadable system output (line ${err.line}: ${err.message})${why ? `; stderr: ${why}` : ''}`,
+      );
+    }
+    const rows = systemRows(sample, ctx, ctx.state?.counters);
+    const batch = emptyBatch();
+    batch.system.push(rows.system);
+    batch.filesystems = rows.filesystems;
+    batch.networks = rows.networks;
+    batch.diskIo = rows.diskIo;
+    const problems = [...sample.problems];
+    if (!res.stdout.includes('@@ip:end')) problems.push('system output was cut short');
+    return { batch, state: { counters: rows.state }, problems };
+  },
+};
