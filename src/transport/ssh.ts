@@ -25,6 +25,9 @@ import type { CommandRunner, ExecOptions, ExecResult } from './types.ts';
 import { TransportError } from './types.ts';
 
 const { Client } = ssh2;
+
+/** Channel opens refused by the server are retried this many times (5, 10, 20, … ms apart). */
+const OPEN_RETRIES = 5;
 type SshClient = InstanceType<typeof Client>;
 
 export type SshRunnerState = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
@@ -435,49 +438,59 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
         abandon(new TransportError('TIMEOUT', `${where}: command timed out after ${timeoutMs} ms`));
       }, timeoutMs);
 
-      try {
-        conn.client.exec(command, (err, stream) => {
-          if (err) {
-            // Either the connection died while opening (onDeath already ran) or the server refused the channel.
-            settle(new TransportError('CLOSED', `${where}: could not open a session channel: ${err.message}`));
-            finishChannel();
-            return;
-          }
-          channel = stream;
-          if (settled) {
-            // Timed out while the channel was opening.
-            abandon(new TransportError('TIMEOUT', `${where}: command timed out after ${timeoutMs} ms`));
-          }
-          const collect = (into: Buffer[]) => (chunk: Buffer) => {
-            if (settled) return;
-            bytes += chunk.length;
-            if (bytes > maxOutputBytes) {
-              abandon(new TransportError('OUTPUT_LIMIT', `${where}: command printed more than ${maxOutputBytes} bytes`));
+      const open = (attempt: number): void => {
+        try {
+          conn.client.exec(command, (err, stream) => {
+            if (err) {
+              // OpenSSH frees a session only after it has seen our reply to its channel close, so an open sent right
+              // behind that reply can be refused for MaxSessions; it succeeds a moment later.
+              const refusedByServer = 'reason' in err && typeof err.reason === 'number';
+              if (refusedByServer && attempt < OPEN_RETRIES && !settled && !conn.dead) {
+                setTimeout(() => open(attempt + 1), 5 * 2 ** attempt);
+                return;
+              }
+              // Either the connection died while opening (onDeath already ran) or the server kept refusing the channel.
+              settle(new TransportError('CLOSED', `${where}: could not open a session channel: ${err.message}`));
+              finishChannel();
               return;
             }
-            into.push(chunk);
-          };
-          stream.on('data', collect(stdout));
-          stream.stderr.on('data', collect(stderr));
-          stream.on('exit', (exitCode: number | null) => {
-            code = typeof exitCode === 'number' ? exitCode : null;
+            channel = stream;
+            if (settled) {
+              // Timed out while the channel was opening.
+              abandon(new TransportError('TIMEOUT', `${where}: command timed out after ${timeoutMs} ms`));
+            }
+            const collect = (into: Buffer[]) => (chunk: Buffer) => {
+              if (settled) return;
+              bytes += chunk.length;
+              if (bytes > maxOutputBytes) {
+                abandon(new TransportError('OUTPUT_LIMIT', `${where}: command printed more than ${maxOutputBytes} bytes`));
+                return;
+              }
+              into.push(chunk);
+            };
+            stream.on('data', collect(stdout));
+            stream.stderr.on('data', collect(stderr));
+            stream.on('exit', (exitCode: number | null) => {
+              code = typeof exitCode === 'number' ? exitCode : null;
+            });
+            stream.on('error', () => {
+              // Channel-level errors end in 'close' or connection death; both are handled there.
+            });
+            stream.on('close', () => {
+              clearTimeout(graceTimer);
+              settle(undefined);
+              finishChannel();
+            });
           });
-          stream.on('error', () => {
-            // Channel-level errors end in 'close' or connection death; both are handled there.
-          });
-          stream.on('close', () => {
-            clearTimeout(graceTimer);
-            settle(undefined);
-            finishChannel();
-          });
-        });
-      } catch (err) {
-        // ssh2 throws synchronously when the socket is no longer writable.
-        const message = err instanceof Error ? err.message : String(err);
-        settle(new TransportError('CLOSED', `${where}: connection lost: ${message}`));
-        finishChannel();
-        killConnection(conn, new TransportError('CLOSED', `${where}: connection lost: ${message}`));
-      }
+        } catch (err) {
+          // ssh2 throws synchronously when the socket is no longer writable.
+          const message = err instanceof Error ? err.message : String(err);
+          settle(new TransportError('CLOSED', `${where}: connection lost: ${message}`));
+          finishChannel();
+          killConnection(conn, new TransportError('CLOSED', `${where}: connection lost: ${message}`));
+        }
+      };
+      open(0);
     });
   };
 

@@ -12,6 +12,8 @@ export interface FakeExecContext {
   channel: ServerChannel;
   /** Tears down the TCP connection under the SSH session, as a crashed host or a middlebox reset would. */
   destroySocket(): void;
+  /** Stops reading from the client: the connection stays open but the peer looks wedged. */
+  freeze(): void;
 }
 
 export interface FakeSshServerOptions {
@@ -82,6 +84,9 @@ export async function startFakeSshServer(options: FakeSshServerOptions = {}): Pr
             channel,
             destroySocket: () => {
               for (const s of sockets) s.destroy();
+            },
+            freeze: () => {
+              for (const s of sockets) s.pause();
             },
           });
         });

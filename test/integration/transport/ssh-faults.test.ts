@@ -135,6 +135,24 @@ describe('ssh runner against faulty peers', () => {
     expect(server.connectionCount).toBe(2);
   });
 
+  it('wedged peer → keepalive declares the connection dead, running execs fail with CLOSED', async () => {
+    const server = await fake({
+      onExec: (ctx) => {
+        if (ctx.command === 'freeze') return ctx.freeze();
+        ctx.channel.exit(0);
+        ctx.channel.end();
+      },
+    });
+    const r = runner(server, { keepaliveIntervalMs: 100, keepaliveCountMax: 2 });
+    await r.exec('warm-up');
+    const started = Date.now();
+    const err = await transportError(r.exec('freeze', { timeoutMs: 10_000 }));
+    expect(err.kind).toBe('CLOSED');
+    expect(err.message).toContain('keepalive');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(r.state).toBe('idle');
+  });
+
   it('command hangs past its timeout → TIMEOUT; the connection stays usable', async () => {
     const server = await fake({
       onExec: (ctx) => {
@@ -151,6 +169,29 @@ describe('ssh runner against faulty peers', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
     expect((await r.exec('next')).stdout).toBe('ok\n');
     expect(server.connectionCount).toBe(1);
+  });
+
+  it('timed-out channel whose close is never confirmed → connection retired and replaced', async () => {
+    const server = await fake({
+      onExec: (ctx) => {
+        if (ctx.command === 'freeze') return ctx.freeze();
+        ctx.channel.write('ok\n');
+        ctx.channel.exit(0);
+        ctx.channel.end();
+      },
+    });
+    const states: string[] = [];
+    const r = runner(server, {
+      keepaliveIntervalMs: 0,
+      channelCloseGraceMs: 200,
+      onStateChange: (st) => states.push(st),
+    });
+    const err = await transportError(r.exec('freeze', { timeoutMs: 100 }));
+    expect(err.kind).toBe('TIMEOUT');
+    await expect.poll(() => r.state, { timeout: 2_000 }).toBe('idle');
+    expect((await r.exec('next')).stdout).toBe('ok\n');
+    expect(server.connectionCount).toBe(2);
+    expect(states).toEqual(['connecting', 'ready', 'idle', 'connecting', 'ready']);
   });
 
   it('random binary output → returned as a (lossy) string, no crash', async () => {
