@@ -327,7 +327,7 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
       // Connecting the socket ourselves is what lets setNoDelay apply; ssh2 listens for its 'connect'.
       sock.connect({ host, port });
     });
-    allConnections.add(conn);
+    if (!conn.dead) allConnections.add(conn);
     return conn;
   };
 
