@@ -1,0 +1,73 @@
+import type { CommandRunner } from '../transport/types.ts';
+import type { SampleBatch } from '../storage/types.ts';
+
+export type CollectorName = 'system' | 'drives' | 'containers';
+
+export interface CollectorOptions {
+  /** Run smartctl through `sudo -n` (the device's setting). */
+  sudoSmartctl: boolean;
+  /** Filesystem types left out of `filesystems` (pseudo and overlay filesystems). */
+  excludedFsTypes: readonly string[];
+  /** Interface name patterns left out of a device's network totals (they still get rows). */
+  virtualInterfacePatterns: readonly RegExp[];
+}
+
+export interface CollectContext<State> {
+  deviceId: string;
+  /** The poll's timestamp; rows carry it. */
+  time: Date;
+  runner: CommandRunner;
+  options: CollectorOptions;
+  /** What the previous poll of this collector on this device left (counters for rates). */
+  state: State | undefined;
+  /** Per-exec timeout. */
+  timeoutMs: number;
+}
+
+export interface CollectResult<State> {
+  batch: SampleBatch;
+  state: State;
+  /**
+   * Partial problems that did not stop the collector (one drive unreadable, docker stats
+   * failed while ps worked), for lastError and logs. An empty list means a clean poll.
+   */
+  problems: string[];
+}
+
+/**
+ * One collector family. `collect` throws TransportError when the host is unreachable and
+ * CollectorError when this family cannot run on the host at all (docker absent, smartctl
+ * missing, permission denied); the poller keeps the device's other collectors going.
+ */
+export interface Collector<State = unknown> {
+  name: CollectorName;
+  collect(ctx: CollectContext<State>): Promise<CollectResult<State>>;
+}
+
+export type CollectorErrorReason =
+  | 'NOT_INSTALLED'
+  | 'PERMISSION_DENIED'
+  | 'DAEMON_DOWN'
+  | 'BAD_OUTPUT'
+  | 'COMMAND_FAILED';
+
+export class CollectorError extends Error {
+  override readonly name = 'CollectorError';
+  constructor(
+    readonly reason: CollectorErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A parser met input it cannot read; `line` is 1-based, 0 when not tied to a line. */
+export class ParseError extends Error {
+  override readonly name = 'ParseError';
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(message);
+  }
+}
