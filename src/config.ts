@@ -1,0 +1,131 @@
+/** The only reader of process.env: every setting of DESIGN §1, validated at once. */
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ message: 'expected a whole number' })
+    .int({ message: 'expected a whole number' })
+    .min(min, { message: `expected at least ${min}` })
+    .max(max, { message: `expected at most ${max}` })
+    .default(fallback);
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), {
+    message: 'expected a postgresql://user@host:port/database URL',
+  });
+
+const schema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), { message: 'expected a redis://host:port URL' })
+    .optional(),
+  PORT: int(9101, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./.infrapulse'),
+  INFRAPULSE_SECRET_KEY: z
+    .string()
+    .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, {
+      message: 'expected 32 bytes as 64 hex characters or base64',
+    })
+    .optional(),
+  INFRAPULSE_ADMIN_TOKEN: z.string().min(20, { message: 'expected at least 20 characters' }).optional(),
+  MONITOR_LOCALHOST: bool(true),
+  POLLING_ENABLED: bool(true),
+  POLLING_CONTAINER_INTERVAL: int(30, 5, 86_400),
+  POLLING_SYSTEM_METRICS_INTERVAL: int(300, 5, 86_400),
+  POLLING_DRIVE_HEALTH_INTERVAL: int(3600, 5, 7 * 86_400),
+  POLLING_MAX_CONCURRENT_DEVICES: int(10, 1, 10_000),
+  RETENTION_METRICS_DAYS: int(30, 1, 3650),
+  RETENTION_DRIVES_DAYS: int(365, 1, 3650),
+  RETENTION_CONTAINERS_DAYS: int(30, 1, 3650),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GRAPHIQL_ENABLED: bool(true),
+  INTROSPECTION_ENABLED: bool(true),
+});
+
+type Env = z.output<typeof schema>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  port: number;
+  host: string;
+  dataDir: string;
+  secretKey: string | undefined;
+  adminToken: string | undefined;
+  monitorLocalhost: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  graphiql: boolean;
+  introspection: boolean;
+  polling: {
+    enabled: boolean;
+    /** Seconds, per collector family. */
+    intervals: { containers: number; system: number; drives: number };
+    maxConcurrentDevices: number;
+  };
+  retentionDays: { metrics: number; drives: number; containers: number };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** Blank values count as unset, so `PORT=` in a compose file means "the default". */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((k) => {
+      const v = env[k]?.trim();
+      return v ? [[k, v]] : [];
+    }),
+  );
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0]);
+        const shown = key.includes('SECRET') || key.includes('TOKEN') ? '(hidden)' : JSON.stringify(input[key]);
+        return `${key}=${shown}: ${i.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    secretKey: e.INFRAPULSE_SECRET_KEY,
+    adminToken: e.INFRAPULSE_ADMIN_TOKEN,
+    monitorLocalhost: e.MONITOR_LOCALHOST,
+    logLevel: e.LOG_LEVEL,
+    graphiql: e.GRAPHIQL_ENABLED,
+    introspection: e.INTROSPECTION_ENABLED,
+    polling: {
+      enabled: e.POLLING_ENABLED,
+      intervals: {
+        containers: e.POLLING_CONTAINER_INTERVAL,
+        system: e.POLLING_SYSTEM_METRICS_INTERVAL,
+        drives: e.POLLING_DRIVE_HEALTH_INTERVAL,
+      },
+      maxConcurrentDevices: e.POLLING_MAX_CONCURRENT_DEVICES,
+    },
+    retentionDays: {
+      metrics: e.RETENTION_METRICS_DAYS,
+      drives: e.RETENTION_DRIVES_DAYS,
+      containers: e.RETENTION_CONTAINERS_DAYS,
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+
+/**
+ * Prisma's pg adapter rejects columns of type "char" and name (and their arrays), which the
+ * JS migration engine reads from pg_catalog (prisma/orm#27403). Reporting them as text
+ * is exactly right for those values, so the client rewrites their type ids on the way in.
+ */
+const TEXT_ALIASES: Record<number, number> = { 18: 25, 19: 25, 1002: 1009, 1003: 1009 };
+
+type QueryResultLike = { fields?: { dataTypeID: number }[] };
+
+function retype<T>(result: T): T {
+  for (const field of (result as QueryResultLike).fields ?? []) {
+    const alias = TEXT_ALIASES[field.dataTypeID];
+    if (alias !== undefined) field.dataTypeID = alias;
+  }
+  return result;
+}
+
+class TextAliasingClient extends pg.Client {
+  // pg's query() has many overloads (pg.Pool calls it with a callback); wrap both result paths.
+  override query(...args: unknown[]): never {
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      args[args.length - 1] = (err: unknown, result: unknown) => last(err, err ? result : retype(result));
+    }
+    const out = (super.query as (...a: unknown[]) => unknown)(...args);
+    return (out instanceof Promise ? out.then(retype) : out) as never;
+  }
+}
+
+export function createPool(connectionString: string, options: pg.PoolConfig = {}): pg.Pool {
+  return new pg.Pool({ connectionString, max: 10, ...options, Client: TextAliasingClient });
+}
+
+/**
+ * The pg adapter runs migration scripts by splitting them on every ";", which breaks DO
+ * blocks and functions (and comments with a semicolon). PostgreSQL runs a multi-statement
+ * script natively, in one implicit transaction, so a migration applies whole or not at all.
+ */
+class WholeScriptPg extends PrismaPg {
+  override async connect(): ReturnType<PrismaPg['connect']> {
+    const adapter = await super.connect();
+    const pool = adapter.underlyingDriver() as pg.Pool;
+    const toDriverError = (adapter as unknown as { onError(e: unknown): never }).onError.bind(adapter);
+    adapter.executeScript = async (script: string) => {
+      try {
+        await pool.query(script);
+      } catch (error) {
+        toDriverError(error);
+      }
+    };
+    return adapter;
+  }
+}
+
+export function createAdapter(pool: pg.Pool): PrismaPg {
+  return new WholeScriptPg(pool);
+}

@@ -1,0 +1,93 @@
+/**
+ * The database: PostgreSQL (or TimescaleDB) at DATABASE_URL, or an embedded PostgreSQL under
+ * DATA_DIR; migrated at open; one pg pool shared by Prisma and the storage layer's raw SQL.
+ */
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { PrismaClient } from './generated/client.ts';
+import { createAdapter, createPool } from './adapter.ts';
+import { startEmbeddedPostgres } from './embedded.ts';
+import { migrateDeploy } from './migrate.ts';
+
+export { PrismaClient };
+export type * from './generated/client.ts';
+
+export interface Database {
+  prisma: PrismaClient;
+  /** For the storage layer's hot paths and LISTEN; the same server Prisma talks to. */
+  pool: pg.Pool;
+  url: string;
+  /** TimescaleDB's version when the extension is in use, else null. */
+  timescale: string | null;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Connection attempts before giving up on an unreachable server. */
+  attempts?: number;
+  /** First retry delay; doubles up to 8 s. */
+  retryDelayMs?: number;
+}
+
+export function describeServer(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+}
+
+async function waitForServer(url: string, log: Logger, { attempts = 6, retryDelayMs = 1000 }: OpenOptions): Promise<void> {
+  let delay = retryDelayMs;
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      const reason = (e as Error).message || (e as NodeJS.ErrnoException).code || String(e);
+      if (attempt >= attempts) {
+        throw new Error(`cannot reach PostgreSQL at ${describeServer(url)}: ${reason} (gave up after ${attempts} attempts)`);
+      }
+      log.warn({ server: describeServer(url), attempt, retryInMs: delay }, `cannot reach PostgreSQL: ${reason}; retrying`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 8000);
+    }
+  }
+}
+
+export async function detectTimescale(pool: pg.Pool): Promise<string | null> {
+  const { rows } = await pool.query<{ extversion: string }>("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'");
+  return rows[0]?.extversion ?? null;
+}
+
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, log: Logger, options: OpenOptions = {}): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
+  try {
+    const url = config.databaseUrl ?? embedded!.url;
+    await waitForServer(url, log, options);
+    const started = Date.now();
+    const applied = await migrateDeploy(url);
+    log.info({ applied, ms: Date.now() - started }, applied.length ? 'database migrated' : 'database schema up to date');
+    const pool = createPool(url, { max: 20 });
+    pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
+    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    const timescale = await detectTimescale(pool);
+    return {
+      prisma,
+      pool,
+      url,
+      timescale,
+      embedded: Boolean(embedded),
+      async close() {
+        await prisma.$disconnect().catch(() => undefined);
+        await pool.end().catch(() => undefined);
+        await embedded?.stop();
+      },
+    };
+  } catch (e) {
+    await embedded?.stop();
+    throw e;
+  }
+}

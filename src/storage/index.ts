@@ -1,0 +1,39 @@
+/**
+ * The only writer and reader of the time-series tables. Writes: one UNNEST insert per table
+ * per batch through Prisma's $executeRaw. Reads: the latest rows for many devices in one
+ * query (a LATERAL probe of the (device_id, time DESC) index per device), and bucketed history.
+ */
+import type { PrismaClient } from '../db/generated/client.ts';
+import { columnArrays, insertSql, TABLES, type TableSpec } from './tables.ts';
+import type { SampleBatch } from './types.ts';
+
+export * from './types.ts';
+
+/** Rows per statement: bounded so one huge batch cannot hold a connection or memory for long. */
+const CHUNK = 5000;
+
+const INSERTS = Object.fromEntries(Object.entries(TABLES).map(([k, spec]) => [k, insertSql(spec as TableSpec<unknown>)])) as Record<keyof SampleBatch, string>;
+
+export function batchSize(batch: SampleBatch): number {
+  let n = 0;
+  for (const key of Object.keys(TABLES) as (keyof SampleBatch)[]) n += batch[key].length;
+  return n;
+}
+
+/** Writes every row of the batch in one transaction; returns the number of rows inserted. */
+export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Promise<number> {
+  const statements = [];
+  for (const key of Object.keys(TABLES) as (keyof SampleBatch)[]) {
+    const rows = batch[key] as unknown[];
+    const spec = TABLES[key] as TableSpec<unknown>;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      statements.push(prisma.$executeRawUnsafe(INSERTS[key], ...columnArrays(spec, rows.slice(i, i + CHUNK))));
+    }
+  }
+  if (statements.length === 0) return 0;
+  const counts = statements.length === 1 ? [await statements[0]!] : await prisma.$transaction(statements);
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+export { latestRows, type LatestRows } from './latest.ts';
+export { systemHistory, chooseSource, effectiveBucketSeconds, defaultBucketSeconds, HISTORY_METRICS, MAX_POINTS, type MetricBucket, type HistoryMetric, type Stat } from './history.ts';

@@ -1,0 +1,59 @@
+/**
+ * Latest rows for many devices in one query: a LATERAL probe of the (device_id, time DESC)
+ * index per device. (DISTINCT ON over the table took 30 s on 4.3 M rows where this took 1.7 ms.)
+ */
+import type { PrismaClient } from '../db/generated/client.ts';
+import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SystemMetricsRow } from './types.ts';
+import { TABLES, type TableSpec } from './tables.ts';
+
+type Kind = keyof typeof TABLES;
+
+export interface LatestRows {
+  system: SystemMetricsRow;
+  filesystems: FilesystemRow;
+  networks: NetworkRow;
+  diskIo: DiskIoRow;
+  drives: DriveHealthRow;
+  containers: ContainerRow;
+}
+
+const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Per-subject tables (mounts, interfaces, drives, containers) return every row of the device's
+ * latest poll, so a filesystem unmounted or a container removed since then is gone. Drives are
+ * polled rarely; their latest poll is looked for within `lookbackDays`.
+ */
+function latestSql(spec: TableSpec<unknown>): string {
+  const cols = spec.columns.map((c) => `m.${c.name}`).join(', ');
+  if (!spec.subject) {
+    return `SELECT ${cols} FROM unnest($1::text[]) AS d(id)
+      CROSS JOIN LATERAL (SELECT * FROM ${spec.table} WHERE device_id = d.id ORDER BY time DESC LIMIT 1) m`;
+  }
+  return `SELECT ${cols} FROM unnest($1::text[]) AS d(id)
+    CROSS JOIN LATERAL (SELECT time AS t FROM ${spec.table} WHERE device_id = d.id AND time > now() - make_interval(days => $2) ORDER BY time DESC LIMIT 1) l
+    JOIN ${spec.table} m ON m.device_id = d.id AND m.time = l.t
+    ORDER BY m.device_id, m.${spec.subject}`;
+}
+
+const SQL = Object.fromEntries(Object.entries(TABLES).map(([k, spec]) => [k, latestSql(spec as TableSpec<unknown>)])) as Record<Kind, string>;
+
+const INT8 = new Set(Object.values(TABLES).flatMap((spec) => (spec.columns as { name: string; kind: string }[]).filter((c) => c.kind === 'int8').map((c) => c.name)));
+
+/** snake_case SQL row → the camelCase row type; bigint → number (exact below 2^53). */
+export function toRow<T>(raw: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = k === 'device_id' ? 'deviceId' : k === 'fs_type' ? 'fsType' : camel(k);
+    out[key] = v !== null && (typeof v === 'bigint' || INT8.has(k)) ? Number(v) : v;
+  }
+  return out as T;
+}
+
+export async function latestRows<K extends Kind>(prisma: PrismaClient, kind: K, deviceIds: readonly string[], lookbackDays = 30): Promise<LatestRows[K][]> {
+  if (deviceIds.length === 0) return [];
+  const raw = TABLES[kind].subject
+    ? await prisma.$queryRawUnsafe<Record<string, unknown>[]>(SQL[kind], [...deviceIds], kind === 'drives' ? Math.max(lookbackDays, 7) : lookbackDays)
+    : await prisma.$queryRawUnsafe<Record<string, unknown>[]>(SQL[kind], [...deviceIds]);
+  return raw.map((r) => toRow<LatestRows[K]>(r));
+}
