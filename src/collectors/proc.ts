@@ -1,7 +1,7 @@
 // Pure parsers for the /proc files the system collector reads. No I/O; each takes the file's
 // text and throws ParseError (1-based line) on input it cannot read.
 import { ParseError } from './types.ts';
-import { decimal, fields, lines, uint } from './text.ts';
+import { decimal, fields, lines, nextToken, readUints, uint } from './text.ts';
 
 export interface CpuTimes {
   user: number;
@@ -33,45 +33,26 @@ export interface ProcStat {
   procsBlocked: number | null;
 }
 
-const CPU_KEYS = [
-  'user',
-  'nice',
-  'system',
-  'idle',
-  'iowait',
-  'irq',
-  'softirq',
-  'steal',
-  'guest',
-  'guestNice',
-] as const;
+const scratch: number[] = [];
 
-function cpuTimes(tokens: string[], lineNo: number): CpuTimes {
-  const t: CpuTimes = {
-    user: 0,
-    nice: 0,
-    system: 0,
-    idle: 0,
-    iowait: 0,
-    irq: 0,
-    softirq: 0,
-    steal: 0,
-    guest: 0,
-    guestNice: 0,
-  };
+function cpuTimes(line: string, from: number, lineNo: number): CpuTimes {
   // Kernels before 2.6 print 4 columns, 2.6.0-2.6.10 print 7: the missing ones count 0.
-  if (tokens.length < 5) {
+  if (!readUints(line, from, scratch) || scratch.length < 4) {
     throw new ParseError('expected "cpu" line with at least 4 numeric fields', lineNo);
   }
-  const n = Math.min(tokens.length - 1, CPU_KEYS.length);
-  for (let i = 0; i < n; i++) {
-    const v = uint(tokens[i + 1]);
-    if (Number.isNaN(v)) {
-      throw new ParseError('expected "cpu" line with at least 4 numeric fields', lineNo);
-    }
-    t[CPU_KEYS[i]!] = v;
-  }
-  return t;
+  const v = scratch;
+  return {
+    user: v[0]!,
+    nice: v[1]!,
+    system: v[2]!,
+    idle: v[3]!,
+    iowait: v[4] ?? 0,
+    irq: v[5] ?? 0,
+    softirq: v[6] ?? 0,
+    steal: v[7] ?? 0,
+    guest: v[8] ?? 0,
+    guestNice: v[9] ?? 0,
+  };
 }
 
 /** Jiffies a CPU spent in any state (guest time is inside user/nice already). */
@@ -94,11 +75,10 @@ export function parseProcStat(text: string): ProcStat {
   for (let i = 0; i < ls.length; i++) {
     const line = ls[i]!;
     if (line.startsWith('cpu')) {
-      const tokens = fields(line);
-      const head = tokens[0]!;
+      const { token: head, end } = nextToken(line, 0);
       if (head === 'cpu') {
         if (total !== undefined) break;
-        total = cpuTimes(tokens, i + 1);
+        total = cpuTimes(line, end, i + 1);
       } else {
         const cpu = uint(head.slice(3));
         if (Number.isNaN(cpu)) {
@@ -107,7 +87,9 @@ export function parseProcStat(text: string): ProcStat {
         if (total === undefined) {
           throw new ParseError('expected the aggregate "cpu" line before per-CPU lines', i + 1);
         }
-        cores.push({ cpu, ...cpuTimes(tokens, i + 1) });
+        const t = cpuTimes(line, end, i + 1) as CoreTimes;
+        t.cpu = cpu;
+        cores.push(t);
       }
     } else if (line.startsWith('btime ')) {
       bootTime = nullable(uint(fields(line)[1]));
@@ -243,17 +225,9 @@ export function parseNetDev(text: string): { interfaces: NetDevCounters[] } {
     const line = ls[i]!;
     if (line.includes('|') || line.trim() === '') continue; // the two header lines
     const colon = line.indexOf(':');
-    const t = colon > 0 ? fields(line.slice(colon + 1)) : [];
-    if (t.length < 16) {
+    const c = scratch;
+    if (colon <= 0 || !readUints(line, colon + 1, c) || c.length < 16) {
       throw new ParseError('expected "<interface>: 16 numeric counters" line', i + 1);
-    }
-    const c: number[] = [];
-    for (let k = 0; k < 16; k++) {
-      const v = uint(t[k]);
-      if (Number.isNaN(v)) {
-        throw new ParseError('expected "<interface>: 16 numeric counters" line', i + 1);
-      }
-      c.push(v);
     }
     const name = line.slice(0, colon).trim();
     if (name === '') throw new ParseError('expected an interface name before ":"', i + 1);
@@ -316,16 +290,14 @@ export function parseDiskstats(text: string): { disks: DiskCounters[] } {
   for (let i = 0; i < ls.length; i++) {
     const line = ls[i]!;
     if (line.trim() === '') continue;
-    const t = fields(line);
-    if (t.length < 14) {
-      throw new ParseError('expected "major minor name" and at least 11 numeric fields', i + 1);
-    }
-    const major = uint(t[0]);
-    const minor = uint(t[1]);
-    const name = t[2]!;
-    const c: number[] = [];
-    for (let k = 3; k < t.length && k < 20; k++) c.push(uint(t[k]));
-    if (Number.isNaN(major) || Number.isNaN(minor) || c.some(Number.isNaN)) {
+    const a = nextToken(line, 0);
+    const b = nextToken(line, a.end);
+    const n = nextToken(line, b.end);
+    const major = uint(a.token);
+    const minor = uint(b.token);
+    const name = n.token;
+    const c = scratch;
+    if (Number.isNaN(major) || Number.isNaN(minor) || !readUints(line, n.end, c) || c.length < 11) {
       throw new ParseError('expected "major minor name" and at least 11 numeric fields', i + 1);
     }
     const kind = classifyDisk(name);

@@ -125,18 +125,18 @@ export function isVirtualInterface(name: string, options: CollectorOptions): boo
 
 const clampPercent = (v: number): number => (v < 0 ? 0 : v > 100 ? 100 : v);
 
-const CPU_FIELDS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
-
+/** Jiffy deltas of one CPU line, or null when any of them is unknown (first poll, reset). */
 function cpuDeltas(w: RateWindow, key: string, t: CpuTimes): CpuTimes | null {
-  const d: Partial<Record<(typeof CPU_FIELDS)[number], number>> = {};
-  let ok = true;
-  for (const f of CPU_FIELDS) {
-    const v = w.delta(`${key}.${f}`, t[f]);
-    if (v === null) ok = false;
-    else d[f] = v;
+  const d = w.deltas(key, [t.user, t.nice, t.system, t.idle, t.iowait, t.irq, t.softirq, t.steal]);
+  if (d === null) return null;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = d;
+  if (
+    user == null || nice == null || system == null || idle == null ||
+    iowait == null || irq == null || softirq == null || steal == null
+  ) {
+    return null;
   }
-  if (!ok) return null;
-  return { ...(d as Record<(typeof CPU_FIELDS)[number], number>), guest: 0, guestNice: 0 };
+  return { user, nice, system, idle, iowait, irq, softirq, steal, guest: 0, guestNice: 0 };
 }
 
 function busyPercent(d: CpuTimes): number | null {
@@ -188,21 +188,23 @@ export function systemRows(
   let netRx: number | null = elapsed === null ? null : 0;
   let netTx: number | null = netRx;
   for (const i of sample.interfaces ?? []) {
-    const k = `net:${i.name}:`;
+    const r = w.rates(`net:${i.name}`, [
+      i.rxBytes, i.txBytes, i.rxPackets, i.txPackets, i.rxErrors, i.txErrors, i.rxDropped, i.txDropped,
+    ]);
     const row: NetworkRow = {
       time,
       deviceId,
       interface: i.name,
       rxBytesTotal: i.rxBytes,
       txBytesTotal: i.txBytes,
-      rxBytesPerSec: w.rate(k + 'rxb', i.rxBytes),
-      txBytesPerSec: w.rate(k + 'txb', i.txBytes),
-      rxPacketsPerSec: w.rate(k + 'rxp', i.rxPackets),
-      txPacketsPerSec: w.rate(k + 'txp', i.txPackets),
-      rxErrorsPerSec: w.rate(k + 'rxe', i.rxErrors),
-      txErrorsPerSec: w.rate(k + 'txe', i.txErrors),
-      rxDroppedPerSec: w.rate(k + 'rxd', i.rxDropped),
-      txDroppedPerSec: w.rate(k + 'txd', i.txDropped),
+      rxBytesPerSec: r?.[0] ?? null,
+      txBytesPerSec: r?.[1] ?? null,
+      rxPacketsPerSec: r?.[2] ?? null,
+      txPacketsPerSec: r?.[3] ?? null,
+      rxErrorsPerSec: r?.[4] ?? null,
+      txErrorsPerSec: r?.[5] ?? null,
+      rxDroppedPerSec: r?.[6] ?? null,
+      txDroppedPerSec: r?.[7] ?? null,
     };
     networks.push(row);
     if (netRx !== null && netTx !== null && !isVirtualInterface(i.name, options)) {
@@ -217,17 +219,18 @@ export function systemRows(
   let diskWrite: number | null = diskRead;
   for (const d of sample.disks ?? []) {
     if (!d.whole) continue;
-    const k = `disk:${d.name}:`;
-    const io = w.delta(k + 'io', d.ioTimeMs);
+    const r = w.rates(`disk:${d.name}`, [d.readBytes, d.writeBytes, d.readsCompleted, d.writesCompleted, d.ioTimeMs]);
+    const ioMsPerSec = r?.[4] ?? null;
     const row: DiskIoRow = {
       time,
       deviceId,
       disk: d.name,
-      readBytesPerSec: w.rate(k + 'rb', d.readBytes),
-      writeBytesPerSec: w.rate(k + 'wb', d.writeBytes),
-      readIops: w.rate(k + 'rc', d.readsCompleted),
-      writeIops: w.rate(k + 'wc', d.writesCompleted),
-      utilPercent: io === null || elapsed === null ? null : clampPercent((io / (elapsed * 1000)) * 100),
+      readBytesPerSec: r?.[0] ?? null,
+      writeBytesPerSec: r?.[1] ?? null,
+      readIops: r?.[2] ?? null,
+      writeIops: r?.[3] ?? null,
+      // ms of I/O per second of wall time, as a share: iostat's %util.
+      utilPercent: ioMsPerSec === null ? null : clampPercent(ioMsPerSec / 10),
     };
     diskIo.push(row);
     if (diskRead !== null && diskWrite !== null && !d.stacked) {

@@ -22,6 +22,43 @@ export function fields(line: string): string[] {
   return out;
 }
 
+/**
+ * Reads whitespace-separated non-negative integers from `line` starting at `from` into `out`
+ * (cleared first), without allocating a substring per token. Returns false when a token is
+ * not all digits.
+ */
+export function readUints(line: string, from: number, out: number[]): boolean {
+  out.length = 0;
+  let n = 0;
+  let inToken = false;
+  for (let i = from; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13) {
+      if (inToken) {
+        out.push(n);
+        n = 0;
+        inToken = false;
+      }
+    } else {
+      const d = c - 48;
+      if (d < 0 || d > 9) return false;
+      n = n * 10 + d;
+      inToken = true;
+    }
+  }
+  if (inToken) out.push(n);
+  return true;
+}
+
+/** Index just past the first whitespace-delimited token at or after `from` (and the token). */
+export function nextToken(line: string, from: number): { token: string; end: number } {
+  let i = from;
+  while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+  const start = i;
+  while (i < line.length && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
+  return { token: line.slice(start, i), end: i };
+}
+
 /** A non-negative decimal integer, or NaN when the token is anything else. */
 export function uint(token: string | undefined): number {
   if (token === undefined || token.length === 0 || token.length > 20) return Number.NaN;

@@ -4,26 +4,54 @@
  * 32-bit wrap or a re-created interface. Every such case yields `null` ("no rate this
  * poll"), never a negative or absurd number; the next poll measures from the new baseline.
  *
- * The state is plain JSON so the poller may keep it in memory or persist it.
+ * Counters are grouped per entity ("cpu3", "net:eth0", "disk:sda" → an array of counters):
+ * a big host then costs ~200 map operations per poll instead of ~1,500 string-keyed ones.
+ * counterStateToJson/counterStateFromJson persist the state when needed.
  */
 export interface CounterState {
   /** Wall-clock time of the sample, ms since the epoch. */
   timeMs: number;
   /** Host uptime at the sample; a decrease means the host rebooted. */
   uptimeSeconds: number | null;
-  values: Record<string, number>;
+  values: Map<string, readonly number[]>;
+}
+
+export interface CounterStateJson {
+  timeMs: number;
+  uptimeSeconds: number | null;
+  values: Record<string, number[]>;
+}
+
+export function counterStateToJson(s: CounterState): CounterStateJson {
+  const values: Record<string, number[]> = {};
+  for (const [k, v] of s.values) values[k] = [...v];
+  return { timeMs: s.timeMs, uptimeSeconds: s.uptimeSeconds, values };
+}
+
+export function counterStateFromJson(j: CounterStateJson): CounterState {
+  return { timeMs: j.timeMs, uptimeSeconds: j.uptimeSeconds, values: new Map(Object.entries(j.values)) };
 }
 
 export interface RateWindow {
   /** Seconds between the two samples; null when no rate can be computed at all this poll. */
   readonly elapsedSeconds: number | null;
-  /** Records `value` under `key`; returns its increase since the previous poll, or null. */
+  /**
+   * Records the entity's counters; returns each one's increase since the previous poll, null
+   * per counter that went down (or is not a finite, non-negative number), or null for all
+   * when there is no baseline (first poll, reboot, new entity, no elapsed time).
+   */
+  deltas(key: string, values: readonly number[]): (number | null)[] | null;
+  /** Like deltas, divided by the elapsed seconds. */
+  rates(key: string, values: readonly number[]): (number | null)[] | null;
+  /** One counter: its increase, or null. */
   delta(key: string, value: number): number | null;
-  /** Records `value` under `key`; returns its increase per second, or null. */
+  /** One counter: its increase per second, or null. */
   rate(key: string, value: number): number | null;
   /** The state to hand to the next poll (the values recorded through this window). */
   state(): CounterState;
 }
+
+const usable = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v) && v >= 0;
 
 /**
  * Opens a window between the previous poll's state and this one. Elapsed time comes from the
@@ -50,25 +78,36 @@ export function openRateWindow(
     }
   }
   const before = elapsed === null ? undefined : previous?.values;
-  const values: Record<string, number> = Object.create(null) as Record<string, number>;
+  const values = new Map<string, readonly number[]>();
 
-  const delta = (key: string, value: number): number | null => {
-    if (!Number.isFinite(value) || value < 0) return null;
-    values[key] = value;
-    if (before === undefined) return null;
-    const old = before[key];
-    // A lower value is a reset (reboot, wrap, re-created device): no honest delta exists.
-    if (old === undefined || value < old) return null;
-    return value - old;
+  const deltas = (key: string, current: readonly number[]): (number | null)[] | null => {
+    values.set(key, current);
+    const old = before?.get(key);
+    if (old === undefined) return null;
+    const out: (number | null)[] = new Array<number | null>(current.length);
+    for (let i = 0; i < current.length; i++) {
+      const v = current[i];
+      const o = old[i];
+      // A lower value is a reset (reboot, wrap, re-created device): no honest delta exists.
+      out[i] = usable(v) && usable(o) && v >= o ? v - o : null;
+    }
+    return out;
   };
-
+  const rates = (key: string, current: readonly number[]): (number | null)[] | null => {
+    const d = deltas(key, current);
+    if (d === null || elapsed === null) return null;
+    for (let i = 0; i < d.length; i++) {
+      const x = d[i];
+      if (x !== null && x !== undefined) d[i] = x / elapsed;
+    }
+    return d;
+  };
   return {
     elapsedSeconds: elapsed,
-    delta,
-    rate(key, value) {
-      const d = delta(key, value);
-      return d === null || elapsed === null ? null : d / elapsed;
-    },
+    deltas,
+    rates,
+    delta: (key, value) => deltas(key, [value])?.[0] ?? null,
+    rate: (key, value) => rates(key, [value])?.[0] ?? null,
     state: () => ({ timeMs, uptimeSeconds, values }),
   };
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { openRateWindow, type CounterState } from '../../../src/poller/rates.ts';
+import {
+  counterStateFromJson,
+  counterStateToJson,
+  openRateWindow,
+  type CounterState,
+} from '../../../src/poller/rates.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -14,7 +19,7 @@ describe('openRateWindow', () => {
     const w = openRateWindow(undefined, T0, 1000);
     expect(w.elapsedSeconds).toBeNull();
     expect(w.rate('eth0.rx', 100)).toBeNull();
-    expect(w.state().values['eth0.rx']).toBe(100);
+    expect(w.state().values.get('eth0.rx')).toEqual([100]);
   });
 
   it('divides the increase by the uptime difference', () => {
@@ -62,7 +67,7 @@ describe('openRateWindow', () => {
   it('forgets keys that disappeared', () => {
     const prev = first({ gone: 10 });
     const w = openRateWindow(prev, T0 + 10_000, 1010);
-    expect(w.state().values).not.toHaveProperty('gone');
+    expect(w.state().values.has('gone')).toBe(false);
   });
 
   it('gives no rate when elapsed time is zero or negative', () => {
@@ -78,12 +83,22 @@ describe('openRateWindow', () => {
     const w = openRateWindow(prev, T0 + 10_000, 1010);
     expect(w.rate('a', Number.NaN)).toBeNull();
     expect(w.rate('a', -5)).toBeNull();
-    expect(w.state().values).not.toHaveProperty('a');
+    // the unusable reading becomes the baseline, and gives no rate next time either
+    expect(openRateWindow(w.state(), T0 + 20_000, 1020).rate('a', 30)).toBeNull();
   });
 
-  it('produces JSON-serialisable state', () => {
+  it('tracks several counters of one entity independently', () => {
+    const w0 = openRateWindow(undefined, T0, 1000);
+    expect(w0.rates('eth0', [100, 10, 5])).toBeNull();
+    const w1 = openRateWindow(w0.state(), T0 + 10_000, 1010);
+    expect(w1.rates('eth0', [200, 5, 25])).toEqual([10, null, 2]);
+    expect(w1.deltas('new', [1, 2])).toBeNull();
+  });
+
+  it('round-trips its state through JSON', () => {
     const prev = first({ a: 10 });
-    const roundTripped = JSON.parse(JSON.stringify(prev)) as CounterState;
+    const json = JSON.parse(JSON.stringify(counterStateToJson(prev))) as ReturnType<typeof counterStateToJson>;
+    const roundTripped: CounterState = counterStateFromJson(json);
     expect(openRateWindow(roundTripped, T0 + 10_000, 1010).rate('a', 30)).toBe(2);
   });
 });

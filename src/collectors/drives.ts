@@ -1,0 +1,208 @@
+// Drives collector: one exec per poll scans with `smartctl --scan-open` and reads every drive
+// with `smartctl -j -x` in a shell loop. Device names come from the host's scan and reach
+// smartctl only as quoted shell variables after a `case` allow-list: nothing is interpolated
+// into the command text, which stays constant (one variant with `sudo -n`, one without).
+import type { DriveHealthRow } from '../storage/types.ts';
+import { emptyBatch } from '../storage/types.ts';
+import {
+  DEVICE_NAME,
+  DEVICE_TYPE,
+  driveKey,
+  parseSmartctl,
+  parseSmartctlScan,
+  type SmartReport,
+} from './smartctl.ts';
+import { splitSections } from './text.ts';
+import {
+  CollectorError,
+  ParseError,
+  type CollectContext,
+  type CollectResult,
+  type Collector,
+} from './types.ts';
+
+function driveCommand(sudo: boolean): string {
+  const s = sudo ? 'sudo -n smartctl' : 'smartctl';
+  return [
+    // sbin is often missing from a non-login SSH session's PATH.
+    'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"; export PATH; LC_ALL=C; export LC_ALL',
+    'command -v smartctl >/dev/null 2>&1 || { echo @@ip:no-smartctl; exit 0; }',
+    `scan=$(${s} --scan-open 2>&1); rc=$?`,
+    'printf \'@@ip:scan %s\\n%s\\n\' "$rc" "$scan"',
+    'printf \'%s\\n\' "$scan" | while read -r dev flag dtype rest; do',
+    '  case $dev in /dev/*) ;; *) continue ;; esac',
+    '  case $dev in *[!A-Za-z0-9/_.-]*) continue ;; esac',
+    '  [ "$flag" = -d ] || dtype=auto',
+    '  case $dtype in \'\'|*[!a-z0-9,_+-]*) continue ;; esac',
+    '  printf \'@@ip:drive %s %s\\n\' "$dev" "$dtype"',
+    `  ${s} -j -x -d "$dtype" "$dev" </dev/null 2>&1`,
+    '  printf \'\\n@@ip:rc %s\\n\' "$?"',
+    'done',
+    'echo @@ip:end',
+  ].join('\n');
+}
+
+export const DRIVES_COMMAND = driveCommand(false);
+export const DRIVES_COMMAND_SUDO = driveCommand(true);
+
+export interface DriveResult {
+  drive: string;
+  deviceType: string;
+  report: SmartReport | null;
+  raw: unknown;
+  exitStatus: number | null;
+  error: string | null;
+}
+
+export interface DrivesOutput {
+  smartctlMissing: boolean;
+  scanExitCode: number | null;
+  scanText: string;
+  drives: DriveResult[];
+}
+
+const SUDO_DENIED = /a password is required|a terminal is required|not in the sudoers|may not run sudo|not allowed to execute/i;
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? ''
+  );
+}
+
+/** Parses the whole output of DRIVES_COMMAND(_SUDO). Pure; one bad drive never fails the rest. */
+export function parseDrivesOutput(output: string): DrivesOutput {
+  const sections = splitSections(output);
+  const out: DrivesOutput = { smartctlMissing: false, scanExitCode: null, scanText: '', drives: [] };
+  const opened = new Set<string>();
+  for (let i = 0; i < sections.length; i++) {
+    const s = sections[i]!;
+    if (s.name === 'no-smartctl') out.smartctlMissing = true;
+    else if (s.name === 'scan') {
+      const rc = Number(s.args);
+      out.scanExitCode = Number.isInteger(rc) ? rc : null;
+      out.scanText = s.body;
+    } else if (s.name === 'drive') {
+      const [name = '', type = 'auto'] = s.args.split(' ');
+      if (!DEVICE_NAME.test(name) || !DEVICE_TYPE.test(type)) continue;
+      const next = sections[i + 1];
+      const rc = next?.name === 'rc' ? Number(next.args) : Number.NaN;
+      const result: DriveResult = {
+        drive: driveKey(name, type),
+        deviceType: type,
+        report: null,
+        raw: null,
+        exitStatus: Number.isInteger(rc) ? rc : null,
+        error: null,
+      };
+      opened.add(result.drive);
+      const body = s.body.trim();
+      if (body.startsWith('{')) {
+        try {
+          const { report, raw } = parseSmartctl(body);
+          result.report = report;
+          result.raw = raw;
+          result.error = report.error;
+        } catch (err) {
+          if (!(err instanceof ParseError)) throw err;
+          result.error = `unreadable smartctl output (line ${err.line}: ${err.message})`;
+        }
+      } else {
+        // sudo or the shell spoke instead of smartctl.
+        result.error = firstLine(body) || `smartctl printed nothing (exit ${result.exitStatus ?? '?'})`;
+      }
+      out.drives.push(result);
+    }
+  }
+  // Devices the scan could not open never reach the loop; give each a row saying why.
+  for (const d of parseSmartctlScan(out.scanText)) {
+    const key = driveKey(d.name, d.type);
+    if (d.openError === null || opened.has(key)) continue;
+    out.drives.push({
+      drive: key,
+      deviceType: d.type,
+      report: null,
+      raw: null,
+      exitStatus: null,
+      error: `open failed: ${d.openError}`,
+    });
+  }
+  return out;
+}
+
+export function driveRow(d: DriveResult, deviceId: string, time: Date): DriveHealthRow {
+  const r = d.report;
+  return {
+    time,
+    deviceId,
+    drive: d.drive,
+    protocol: r?.protocol ?? null,
+    model: r?.model ?? null,
+    serial: r?.serial ?? null,
+    firmware: r?.firmware ?? null,
+    capacityBytes: r?.capacityBytes ?? null,
+    temperatureC: r?.temperatureC ?? null,
+    powerOnHours: r?.powerOnHours ?? null,
+    reallocatedSectors: r?.reallocatedSectors ?? null,
+    pendingSectors: r?.pendingSectors ?? null,
+    uncorrectableErrors: r?.uncorrectableErrors ?? null,
+    mediaErrors: r?.mediaErrors ?? null,
+    percentUsed: r?.percentUsed ?? null,
+    smartPassed: r?.smartPassed ?? null,
+    health: r?.health ?? 'UNKNOWN',
+    exitStatus: r?.exitStatus ?? d.exitStatus,
+    error: d.error,
+    attributes:
+      r === null
+        ? null
+        : { smartctl: d.raw, exitBits: r.exitBits, healthReasons: r.healthReasons },
+  };
+}
+
+export type DrivesState = Record<string, never>;
+
+export const drivesCollector: Collector<DrivesState> = {
+  name: 'drives',
+  async collect(ctx: CollectContext<DrivesState>): Promise<CollectResult<DrivesState>> {
+    const sudo = ctx.options.sudoSmartctl;
+    const res = await ctx.runner.exec(sudo ? DRIVES_COMMAND_SUDO : DRIVES_COMMAND, {
+      timeoutMs: ctx.timeoutMs,
+    });
+    const parsed = parseDrivesOutput(res.stdout);
+    if (parsed.smartctlMissing) {
+      throw new CollectorError('NOT_INSTALLED', 'smartctl not found (install smartmontools)');
+    }
+    if (parsed.scanExitCode === null) {
+      throw new CollectorError(
+        'COMMAND_FAILED',
+        `drive scan did not run: ${firstLine(res.stderr) || `exit ${res.code ?? 'signal'}`}`,
+      );
+    }
+    if (sudo && SUDO_DENIED.test(parsed.scanText)) {
+      throw new CollectorError(
+        'PERMISSION_DENIED',
+        `sudo -n smartctl refused: ${firstLine(parsed.scanText)} (allow it in sudoers with NOPASSWD)`,
+      );
+    }
+    const drives = parsed.drives;
+    if (drives.length > 0 && drives.every((d) => d.report === null && /permission denied|operation not permitted/i.test(d.error ?? ''))) {
+      throw new CollectorError(
+        'PERMISSION_DENIED',
+        `smartctl cannot open any drive: ${drives[0]!.error} (run as root or enable sudoSmartctl)`,
+      );
+    }
+    const batch = emptyBatch();
+    const problems: string[] = [];
+    for (const d of drives) {
+      batch.drives.push(driveRow(d, ctx.deviceId, ctx.time));
+      if (d.error !== null) problems.push(`${d.drive}: ${d.error}`);
+    }
+    if (parsed.scanExitCode !== 0 && drives.length === 0) {
+      problems.push(`smartctl --scan-open exited ${parsed.scanExitCode}: ${firstLine(parsed.scanText)}`);
+    }
+    if (!res.stdout.includes('@@ip:end')) problems.push('drive output was cut short');
+    return { batch, state: {}, problems };
+  },
+};
