@@ -187,7 +187,7 @@ export const drivesCollector: Collector<DrivesState> = {
       );
     }
     const drives = parsed.drives;
-    if (drives.length > 0 && drives.every((d) => d.report === null && /permission denied|operation not permitted/i.test(d.error ?? ''))) {
+    if (drives.length > 0 && drives.every((d) => /permission denied|operation not permitted/i.test(d.error ?? ''))) {
       throw new CollectorError(
         'PERMISSION_DENIED',
         `smartctl cannot open any drive: ${drives[0]!.error} (run as root or enable sudoSmartctl)`,

@@ -1,0 +1,100 @@
+// Random, truncated, mutated and binary input must never make a parser throw anything but
+// ParseError: hosts print surprising things, and one bad poll must not crash the poller.
+import { describe, expect, it } from 'vitest';
+import { PARSE_KINDS } from '../../../src/collectors/parse-command.ts';
+import { parseSystemOutput } from '../../../src/collectors/system.ts';
+import { parseDrivesOutput } from '../../../src/collectors/drives.ts';
+import { parseContainersOutput } from '../../../src/collectors/containers.ts';
+import { parseDockerInspect } from '../../../src/collectors/docker.ts';
+import { ParseError } from '../../../src/collectors/types.ts';
+import { captured, fixture } from '../../helpers/fixtures.ts';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ALPHABET = ' \t\n\n\n:%/.-@{}[]",0123456789abcdefkKMGiB|#cpu';
+
+function mutations(seed: string, r: () => number, count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = i % 5;
+    if (kind === 0) out.push(seed.slice(0, Math.floor(r() * seed.length))); // truncated
+    else if (kind === 1) {
+      const chars = seed.split('');
+      for (let k = 0; k < 1 + r() * 8; k++) chars[Math.floor(r() * chars.length)] = ALPHABET[Math.floor(r() * ALPHABET.length)]!;
+      out.push(chars.join(''));
+    } else if (kind === 2) {
+      let s = '';
+      for (let k = 0; k < r() * 400; k++) s += ALPHABET[Math.floor(r() * ALPHABET.length)];
+      out.push(s);
+    } else if (kind === 3) {
+      let s = '';
+      for (let k = 0; k < r() * 300; k++) s += String.fromCharCode(Math.floor(r() * 65536));
+      out.push(s);
+    } else {
+      const lines = seed.split('\n');
+      const a = Math.floor(r() * lines.length);
+      lines.splice(a, 1 + Math.floor(r() * 3), lines[Math.floor(r() * lines.length)] ?? '');
+      out.push(lines.join('\n'));
+    }
+  }
+  return out;
+}
+
+const SEEDS: Record<string, string[]> = {
+  'proc-stat': ['proc/stat-8cpu-node_exporter', 'proc/stat-legacy-2.4-2.6-jc'],
+  meminfo: ['proc/meminfo-16G-telegraf'],
+  loadavg: ['proc/loadavg-busy-sysstat'],
+  uptime: ['proc/uptime-2h-sysstat'],
+  'net-dev': ['proc/net-dev-docker-veth-procfs'],
+  diskstats: ['proc/diskstats-mixed-node_exporter'],
+  df: ['misc/df-PT-long-filesystem-jc.txt', 'misc/df-centos7-lvm-jc.txt'],
+  smartctl: ['smartctl/sata-ssd-samsung860evo-x.json', 'smartctl/scan-j-sata-nvme.json'],
+  'docker-ps': ['docker/api-containers-list-watchtower.json'],
+  'docker-stats': ['docker/stats-no-stream-table-genieparser.txt', 'docker/api-stats-oneshot-cgroupv2-otel.json'],
+};
+
+function onlyParseErrors(parse: (t: string) => unknown, inputs: string[], label: string): void {
+  for (const input of inputs) {
+    try {
+      parse(input);
+    } catch (err) {
+      if (!(err instanceof ParseError)) {
+        throw new Error(`${label}: ${String(err)} for input ${JSON.stringify(input.slice(0, 200))}`);
+      }
+      expect(Number.isInteger(err.line) && err.line >= 0).toBe(true);
+    }
+  }
+}
+
+describe('parsers under random input', () => {
+  for (const [kind, files] of Object.entries(SEEDS)) {
+    it(`${kind} throws only ParseError`, () => {
+      const parse = PARSE_KINDS[kind]!;
+      files.forEach((f, i) => onlyParseErrors(parse, mutations(fixture(f), rng(1000 + i), 300), kind));
+    });
+  }
+
+  it('the whole-output parsers of the collectors throw only ParseError (or nothing)', () => {
+    const r = rng(7);
+    onlyParseErrors(parseSystemOutput, mutations(captured('system-poll-1.txt'), r, 400), 'system');
+    onlyParseErrors(parseContainersOutput, mutations(captured('containers-poll.stdout'), r, 300), 'containers');
+    onlyParseErrors(parseDockerInspect, mutations(captured('docker-inspect-compact.txt'), r, 200), 'inspect');
+    const drives = `@@ip:scan 0\n/dev/sda -d sat\n@@ip:drive /dev/sda sat\n${fixture('smartctl/nvme-samsung970evo-media-errors-x.json')}\n@@ip:rc 0\n@@ip:end\n`;
+    onlyParseErrors(parseDrivesOutput, mutations(drives, r, 300), 'drives');
+  });
+
+  it('JSON of the wrong shape is a ParseError or a report, never a TypeError', () => {
+    for (const text of ['null', '[]', '"x"', '{"smartctl": null}', '{"smartctl": {}, "ata_smart_attributes": {"table": [null, 1, {"id": 5}]}}', '{"smartctl":{"messages":[null,{"severity":"error"}]}}', '[null]', '{"devices": [null, {"name": 5}]}']) {
+      for (const parse of Object.values(PARSE_KINDS)) onlyParseErrors(parse, [text], text);
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runParse, type ParseIo } from '../../../src/collectors/parse-command.ts';
+import { capturedPath, fixturePath } from '../../helpers/fixtures.ts';
+
+async function run(kind: string, file: string): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: ParseIo = { stdout: (t) => (out += t), stderr: (t) => (err += t) };
+  const code = await runParse(kind, file, io);
+  return { code, out, err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'infrapulse-parse-'));
+const write = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('runParse', () => {
+  it('prints each kind as pretty JSON with the documented keys', async () => {
+    const cases: [string, string, Record<string, unknown>][] = [
+      ['proc-stat', fixturePath('proc/stat-8cpu-node_exporter'), { cpuCount: 8 }],
+      ['meminfo', fixturePath('proc/meminfo-16G-telegraf'), { totalBytes: 16201888 * 1024, swapFreeBytes: 4186844 * 1024 }],
+      ['loadavg', fixturePath('proc/loadavg-node_exporter'), { load1: 0.21, load5: 0.37, load15: 0.39 }],
+      ['uptime', fixturePath('proc/uptime-2h-sysstat'), { uptimeSeconds: 7192.55 }],
+      ['df', fixturePath('misc/df-centos7-lvm-jc.txt'), {}],
+      ['smartctl', fixturePath('smartctl/sata-hdd-seagate-st3500418as-304-realloc.json'), { health: 'WARNING', reallocatedSectors: 304 }],
+      ['smartctl', fixturePath('smartctl/scan-j-sata-nvme.json'), {}],
+      ['docker-ps', fixturePath('docker/api-containers-list-watchtower.json'), {}],
+      ['docker-stats', fixturePath('docker/stats-no-stream-table-genieparser.txt'), {}],
+      ['net-dev', capturedPath('net-dev'), {}],
+      ['diskstats', capturedPath('diskstats'), {}],
+    ];
+    for (const [kind, file, expected] of cases) {
+      const r = await run(kind, file);
+      expect(r.code, `${kind} ${file}: ${r.err}`).toBe(0);
+      expect(r.err).toBe('');
+      expect(r.out).toMatch(/^\{\n {2}"/);
+      expect(JSON.parse(r.out)).toMatchObject(expected);
+    }
+    const stat = JSON.parse((await run('proc-stat', fixturePath('proc/stat-8cpu-node_exporter'))).out) as Record<string, unknown>;
+    expect(Object.keys(stat)).toEqual(expect.arrayContaining(['cpuCount', 'total', 'cores']));
+    const nd = JSON.parse((await run('net-dev', capturedPath('net-dev'))).out) as { interfaces: Record<string, unknown>[] };
+    expect(Object.keys(nd.interfaces[0]!)).toEqual(['name', 'rxBytes', 'rxPackets', 'rxErrors', 'rxDropped', 'txBytes', 'txPackets', 'txErrors', 'txDropped']);
+    const ds = JSON.parse((await run('diskstats', capturedPath('diskstats'))).out) as { disks: Record<string, unknown>[] };
+    expect(Object.keys(ds.disks[0]!)).toEqual(expect.arrayContaining(['name', 'readsCompleted', 'readBytes', 'writesCompleted', 'writeBytes', 'ioTimeMs', 'whole']));
+    const df = JSON.parse((await run('df', fixturePath('misc/df-centos7-lvm-jc.txt'))).out) as { filesystems: Record<string, unknown>[] };
+    expect(Object.keys(df.filesystems[0]!)).toEqual(expect.arrayContaining(['filesystem', 'mount', 'sizeBytes', 'usedBytes', 'availableBytes']));
+  });
+
+  it('exits 1 with one line naming file, line and expectation on unreadable input', async () => {
+    const bad = write('bad.txt', 'intr 1\nctxt 2\ncpu  1 2 x\n');
+    const r = await run('proc-stat', bad);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(`${bad}:3: expected "cpu" line with at least 4 numeric fields\n`);
+    const text = await run('smartctl', fixturePath('smartctl/text-H-health-passed-pve.txt'));
+    expect(text.code).toBe(1);
+    expect(text.err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 1 on a missing file and 2 on an unknown kind', async () => {
+    const missing = await run('meminfo', join(dir, 'nope'));
+    expect(missing).toEqual({ code: 1, out: '', err: `${join(dir, 'nope')}: cannot read: no such file\n` });
+    const unknown = await run('vmstat', join(dir, 'nope'));
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/^unknown kind "vmstat"; usage: infrapulse parse <kind> <file> {2}\(kinds: proc-stat meminfo/);
+    expect(unknown.err.trimEnd().split('\n')).toHaveLength(1);
+    expect((await run('__proto__', dir)).code).toBe(2);
+  });
+});
