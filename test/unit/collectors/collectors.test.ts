@@ -252,3 +252,42 @@ describe('containers collector', () => {
     expect(classifyEngineFailure('something else', 1)).toBe('COMMAND_FAILED');
   });
 });
+
+describe('DRIVES_COMMAND in a real shell', () => {
+  it('loops over scanned drives, passes -d types through, and skips unsafe names', async () => {
+    const { mkdtempSync, writeFileSync, chmodSync, existsSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const bin = mkdtempSync(join(tmpdir(), 'infrapulse-fake-smartctl-'));
+    const marker = join(bin, 'pwned');
+    writeFileSync(
+      join(bin, 'smartctl'),
+      [
+        '#!/bin/sh',
+        'if [ "$1" = --scan-open ]; then',
+        "  echo '/dev/sda -d sat # /dev/sda [SAT], ATA device'",
+        "  echo '/dev/bus/0 -d megaraid,3 # /dev/bus/0 [megaraid_disk_03], SCSI device'",
+        "  echo '# /dev/sdb -d scsi # /dev/sdb, SCSI device open failed: Permission denied'",
+        `  echo '/dev/sd$(touch ${marker}) -d sat # hostile name'`,
+        "  echo '/dev/sdc -d sat;touch${IFS}x # hostile type'",
+        '  exit 0',
+        'fi',
+        'printf \'{"smartctl":{"exit_status":0},"device":{"name":"%s","type":"%s","protocol":"ATA"},"smart_status":{"passed":true}}\' "$5" "$4"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(join(bin, 'smartctl'), 0o755);
+    const stdout = execFileSync('/bin/sh', ['-c', DRIVES_COMMAND], {
+      env: { PATH: `${bin}:/usr/bin:/bin` },
+      encoding: 'utf8',
+    });
+    const res = await collectors.drives.collect(ctx(fakeRunner({ stdout }), undefined, T0));
+    expect(res.batch.drives.map((d) => [d.drive, d.health, d.error])).toEqual([
+      ['/dev/sda', 'HEALTHY', null],
+      ['/dev/bus/0 -d megaraid,3', 'HEALTHY', null],
+      ['/dev/sdb', 'UNKNOWN', 'open failed: Permission denied'],
+    ]);
+    expect(existsSync(marker)).toBe(false);
+  });
+});
