@@ -117,7 +117,12 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const owner = runAs();
   const pgData = path.join(dataDir, 'postgres');
   const passwordFile = path.join(dataDir, 'postgres-password');
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  if (owner && (fs.statSync(dataDir).mode & 0o001) === 0) {
+    // As root, PostgreSQL runs as `postgres`, which must be able to pass through DATA_DIR.
+    log.warn({ dataDir }, 'making DATA_DIR traversable (o+x) so the embedded PostgreSQL can reach its data');
+    fs.chmodSync(dataDir, fs.statSync(dataDir).mode | 0o001);
+  }
 
   if (!fs.existsSync(path.join(pgData, 'PG_VERSION'))) {
     const started = Date.now();

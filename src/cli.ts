@@ -1,0 +1,161 @@
+/** `infrapulse serve | parse | token | simulate | schema | migrate | bench` */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger } from './log.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const USAGE = `usage: infrapulse <command>
+  serve                                   run the API and the poller (same as npm start)
+  parse <kind> <file>                     run one parser on captured output, print JSON
+  token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]
+  simulate --devices N --port P [--seed S] [--register URL --token T]
+  schema print|check                      write or verify schema.graphql
+  migrate                                 apply database migrations and exit
+  bench [--quick] [--out FILE]            run the benchmark suite`;
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) process.stderr.write(`infrapulse: invalid setting ${p}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+async function serve(): Promise<number> {
+  const cfg = config();
+  const log = createLogger(cfg.logLevel);
+  const { startApp } = await import('./main.ts');
+  let app;
+  try {
+    app = await startApp(cfg, log);
+  } catch (e) {
+    log.fatal({ err: (e as Error).message }, 'infrapulse could not start');
+    process.stderr.write(`infrapulse: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const graphiql = `${app.server.url}/graphql`;
+  process.stdout.write(
+    `infrapulse ${app.services.version} is serving ${graphiql}\n` +
+      (cfg.graphiql ? `  GraphiQL:    open ${graphiql} in a browser\n` : '') +
+      `  admin token: ${app.adminTokenAt === 'INFRAPULSE_ADMIN_TOKEN' ? 'the value of INFRAPULSE_ADMIN_TOKEN' : `cat ${app.adminTokenAt}`}\n` +
+      `  database:    ${app.db.embedded ? `embedded PostgreSQL in ${cfg.dataDir}/postgres` : 'DATABASE_URL'}${app.db.timescale ? ` (TimescaleDB ${app.db.timescale})` : ''}\n`,
+  );
+  return new Promise((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      // Whatever happens, the process is gone within 10 s of the signal.
+      setTimeout(() => {
+        log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, 9500).unref();
+      void app.stop().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+async function token(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { name: { type: 'string' }, role: { type: 'string' }, 'expires-in-days': { type: 'string' } } });
+  const role = values.role?.toUpperCase();
+  if (positionals[0] !== 'create' || !values.name || (role !== 'VIEWER' && role !== 'OPERATOR' && role !== 'ADMIN')) {
+    process.stderr.write('usage: infrapulse token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]\n');
+    return 2;
+  }
+  const days = values['expires-in-days'] ? Number(values['expires-in-days']) : undefined;
+  if (days !== undefined && !(days > 0)) {
+    process.stderr.write('infrapulse: --expires-in-days must be a positive number\n');
+    return 2;
+  }
+  const cfg = config();
+  const log = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel);
+  const { openDatabase } = await import('./db/index.ts');
+  const { createApiToken } = await import('./tokens.ts');
+  const db = await openDatabase(cfg, log);
+  try {
+    const created = await createApiToken(db.prisma, { name: values.name, role, expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null });
+    process.stdout.write(`${created.token}\n`);
+    process.stderr.write(`created ${role} token "${values.name}" (${created.apiToken.id}); it is shown only this once\n`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+async function schemaCommand(sub: string | undefined): Promise<number> {
+  const { printSortedSchema } = await import('./graphql/schema.ts');
+  const file = path.join(ROOT, 'schema.graphql');
+  const printed = printSortedSchema();
+  if (sub === 'print') {
+    fs.writeFileSync(file, printed);
+    process.stdout.write(`wrote ${path.relative(process.cwd(), file) || file}\n`);
+    return 0;
+  }
+  if (sub === 'check') {
+    const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (current === printed) return 0;
+    process.stderr.write('schema.graphql is stale: run `npm run schema:print` and commit it\n');
+    return 1;
+  }
+  process.stderr.write('usage: infrapulse schema print|check\n');
+  return 2;
+}
+
+async function migrate(): Promise<number> {
+  const cfg = config();
+  const log = createLogger(cfg.logLevel);
+  const { openDatabase } = await import('./db/index.ts');
+  const db = await openDatabase(cfg, log);
+  await db.close();
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'parse': {
+      const { runParse } = await import('./collectors/parse-command.ts');
+      return runParse(rest[0] ?? '', rest[1] ?? '');
+    }
+    case 'token':
+      return token(rest);
+    case 'simulate': {
+      const { runSimulate } = await import('./simulator/cli.ts');
+      return runSimulate(rest);
+    }
+    case 'schema':
+      return schemaCommand(rest[0]);
+    case 'migrate':
+      return migrate();
+    case 'bench': {
+      const { runBench } = await import('../bench/run.ts');
+      return runBench(rest);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return command ? 0 : 2;
+    default:
+      process.stderr.write(`infrapulse: unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// serve may leave library timers behind after a clean shutdown; nothing else is pending then.
+if (process.argv[2] === 'serve') process.exit(code);
+process.exitCode = code;

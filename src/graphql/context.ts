@@ -1,0 +1,43 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/index.ts';
+import type { SecretBox } from '../db/secrets.ts';
+import type { EventBus } from '../events/index.ts';
+import type { Logger } from '../log.ts';
+
+export type Role = 'VIEWER' | 'OPERATOR' | 'ADMIN';
+
+export interface Principal {
+  tokenId: string;
+  name: string;
+  role: Role;
+}
+
+/**
+ * What the server hands every resolver. `services` is built once per server; `auth` per
+ * request or WebSocket connection. Services the API calls on the poller are optional so the
+ * schema can be built (schema:print) and served without polling.
+ */
+export interface Services {
+  config: Config;
+  db: Database;
+  events: EventBus;
+  log: Logger;
+  secrets: SecretBox;
+  startedAt: Date;
+  version: string;
+  poller?: PollerApi;
+  /** Live counts for Query.health and /metrics: subscribers per transport. */
+  subscribers: { ws: number; sse: number };
+}
+
+/** The slice of the poller the API uses; implemented by src/poller. */
+export interface PollerApi {
+  pollNow(deviceId: string, collectors?: ('system' | 'drives' | 'containers')[]): Promise<unknown>;
+  deviceChanged(deviceId: string): Promise<void>;
+  trustHostKey(deviceId: string, fingerprint: string): Promise<unknown>;
+  stats(): unknown;
+}
+
+export interface Context extends Services {
+  auth: Principal | null;
+}

@@ -1,0 +1,14 @@
+/** The schema: every type module registers itself on the builder when imported. */
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './types/errors.ts';
+import './types/health.ts';
+import './types/tokens.ts';
+import './types/metrics.ts';
+
+export const schema: GraphQLSchema = builder.toSchema();
+
+/** What `npm run schema:print` writes to schema.graphql (sorted, so diffs stay small). */
+export function printSortedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,66 @@
+import { builder } from '../builder.ts';
+import { createApiToken } from '../../tokens.ts';
+import { ValidationError } from './errors.ts';
+
+export const RoleEnum = builder.enumType('Role', {
+  values: {
+    VIEWER: { description: 'Queries and subscriptions.' },
+    OPERATOR: { description: 'VIEWER, plus devices, polls and alerts.' },
+    ADMIN: { description: 'OPERATOR, plus tokens and credentials.' },
+  } as const,
+});
+
+interface ApiTokenShape {
+  id: string;
+  name: string;
+  role: 'VIEWER' | 'OPERATOR' | 'ADMIN';
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt?: Date | null;
+  revokedAt?: Date | null;
+}
+
+export const ApiTokenRef = builder.objectRef<ApiTokenShape>('ApiToken').implement({
+  description: 'An API token as stored: never the token itself.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    role: t.field({ type: RoleEnum, resolve: (x) => x.role }),
+    createdAt: t.field({ type: 'DateTime', resolve: (x) => x.createdAt }),
+    expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (x) => x.expiresAt }),
+    lastUsedAt: t.field({ type: 'DateTime', nullable: true, resolve: (x) => x.lastUsedAt ?? null }),
+    revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (x) => x.revokedAt ?? null }),
+  }),
+});
+
+const CreatedApiToken = builder.objectRef<{ token: string; apiToken: ApiTokenShape }>('CreatedApiToken').implement({
+  fields: (t) => ({
+    token: t.exposeString('token', { description: 'Shown once: store it now; only its SHA-256 is kept.' }),
+    apiToken: t.field({ type: ApiTokenRef, resolve: (x) => x.apiToken }),
+  }),
+});
+
+const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    role: t.field({ type: RoleEnum, required: true }),
+    expiresAt: t.field({ type: 'DateTime', required: false }),
+  }),
+});
+
+builder.mutationField('createApiToken', (t) =>
+  t.field({
+    type: CreatedApiToken,
+    authScopes: { admin: true },
+    errors: { types: [ValidationError] },
+    args: { input: t.arg({ type: CreateApiTokenInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const name = input.name.trim();
+      const issues = [];
+      if (name.length < 1 || name.length > 100) issues.push({ path: ['input', 'name'], message: 'must be 1 to 100 characters' });
+      if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) issues.push({ path: ['input', 'expiresAt'], message: 'must be in the future' });
+      if (issues.length) throw new ValidationError('invalid token input', issues);
+      return createApiToken(ctx.db.prisma, { name, role: input.role, expiresAt: input.expiresAt ?? null });
+    },
+  }),
+);

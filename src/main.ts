@@ -1,0 +1,55 @@
+/**
+ * Composition root: config → logger → database → events → server → poller. stop() undoes it
+ * in reverse: the poller drains its polls and write buffer, the server lets requests finish,
+ * then the database (and the embedded PostgreSQL) stops.
+ */
+import fs from 'node:fs';
+import type { Config } from './config.ts';
+import { openDatabase, type Database } from './db/index.ts';
+import { createSecretBox, loadSecretKey } from './db/secrets.ts';
+import { createEventBus } from './events/index.ts';
+import type { Services } from './graphql/context.ts';
+import type { Logger } from './log.ts';
+import { buildServer, type ServerHandle } from './server.ts';
+import { ensureAdminToken } from './tokens.ts';
+import { VERSION } from './version.ts';
+
+export interface App {
+  server: ServerHandle;
+  db: Database;
+  services: Services;
+  /** Where the admin token is: a file path or the env var's name. */
+  adminTokenAt: string;
+  stop(): Promise<void>;
+}
+
+export async function startApp(config: Config, log: Logger): Promise<App> {
+  // Traversable but not listable: the embedded PostgreSQL's own user must reach its subfolder.
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
+  const secrets = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+  const db = await openDatabase(config, log);
+  const stack: (() => Promise<void>)[] = [() => db.close()];
+  const stop = async () => {
+    while (stack.length) await stack.pop()!().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
+  };
+  try {
+    const adminTokenAt = await ensureAdminToken(db.prisma, config.adminToken, config.dataDir, log);
+    const services: Services = {
+      config,
+      db,
+      events: createEventBus(),
+      log,
+      secrets,
+      startedAt: new Date(),
+      version: VERSION,
+      subscribers: { ws: 0, sse: 0 },
+    };
+    const server = buildServer(services);
+    await server.start();
+    stack.push(() => server.stop());
+    return { server, db, services, adminTokenAt, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
