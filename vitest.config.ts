@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // graphql ships CJS (main) and ESM (module). Node, and so Yoga at run time, loads the CJS
+    // one; Vite would load the ESM one for our code, and two graphql instances break
+    // `instanceof GraphQLError` (every expected error would be masked). Load one copy.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],

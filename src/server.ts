@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/http';
 import { useServer } from 'graphql-ws/use/ws';
@@ -55,6 +56,9 @@ export function buildServer(services: Services): ServerHandle {
     schema,
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql ? { title: 'infrapulse', headers: JSON.stringify({ Authorization: 'Bearer <paste the admin token here>' }) } : false,
+    // The bundled GraphiQL: the default page loads its code from a CDN, which monitoring
+    // networks often cannot reach.
+    renderGraphiQL,
     landingPage: false,
     logging: false,
     maskedErrors: true,
