@@ -1,0 +1,159 @@
+/**
+ * One CommandRunner per device, kept across polls and shared by its collectors: an SSH
+ * connection costs a handshake (≈ 5 ms of CPU) that must not be paid per poll. A runner is
+ * replaced when what it was built from changes (address, user, credential, pinned key) and
+ * closed when the device is deleted or disabled. Secrets are decrypted only here, only to build
+ * the runner, and never logged.
+ */
+import type { Credential, Device } from '../db/index.ts';
+import type { SecretBox } from '../db/secrets.ts';
+import type { Logger } from '../log.ts';
+import { createLocalRunner } from '../transport/local.ts';
+import { createSshRunner, type SshRunnerState } from '../transport/ssh.ts';
+import { TransportError, type CommandRunner } from '../transport/types.ts';
+
+export type PollDevice = Device & { credential: Credential | null };
+
+/** What a runner tells the poller about its connection. */
+export interface RunnerHooks {
+  /** Trust on first use: the key the host presented while none was pinned. */
+  onHostKey(fingerprint: string): void;
+  onStateChange(state: SshRunnerState, error?: TransportError): void;
+}
+
+export type RunnerFactory = (device: PollDevice, hooks: RunnerHooks) => CommandRunner;
+
+export interface ConnectionsOptions {
+  secrets: SecretBox;
+  log: Logger;
+  factory?: RunnerFactory;
+  execTimeoutMs?: number;
+  /** SSH handshake limit (default 10 s). */
+  readyTimeoutMs?: number;
+  onHostKey(deviceId: string, fingerprint: string): void;
+}
+
+interface Held {
+  key: string;
+  runner: CommandRunner;
+  /** Connection attempts so far: a failed exec without a new attempt was refused by the runner's backoff. */
+  attempts: number;
+  state: SshRunnerState | undefined;
+}
+
+export interface Connections {
+  /** The device's runner, (re)built when its connection settings changed. Throws TransportError for unusable settings. */
+  get(device: PollDevice): CommandRunner;
+  attempts(deviceId: string): number;
+  state(deviceId: string): SshRunnerState | undefined;
+  close(deviceId: string): Promise<void>;
+  closeAll(): Promise<void>;
+  readonly size: number;
+}
+
+/** Everything a runner is built from; a change means a new runner. */
+export function connectionKey(d: PollDevice): string {
+  return JSON.stringify([
+    d.transport,
+    d.hostname,
+    d.port,
+    d.username,
+    d.hostKeyFingerprint,
+    d.credential?.id ?? null,
+    d.credential ? Buffer.from(d.credential.encryptedSecret).toString('base64') : null,
+    d.credential?.encryptedPassphrase ? Buffer.from(d.credential.encryptedPassphrase).toString('base64') : null,
+  ]);
+}
+
+async function closeRunner(runner: CommandRunner): Promise<void> {
+  const closable = runner as CommandRunner & { close?: () => Promise<void> };
+  if (typeof closable.close === 'function') await closable.close().catch(() => undefined);
+}
+
+export function createConnections(options: ConnectionsOptions): Connections {
+  const { log, secrets } = options;
+  const held = new Map<string, Held>();
+
+  const build = (device: PollDevice, hooks: RunnerHooks): CommandRunner => {
+    if (device.transport === 'LOCAL') return createLocalRunner({ defaultTimeoutMs: options.execTimeoutMs });
+    if (!device.username) throw new TransportError('AUTH', `ssh ${device.hostname}:${device.port}: device has no username`);
+    let privateKey: string | undefined;
+    let passphrase: string | undefined;
+    let password: string | undefined;
+    const cred = device.credential;
+    if (cred) {
+      try {
+        const secret = secrets.decrypt(cred.encryptedSecret);
+        if (cred.kind === 'PRIVATE_KEY') {
+          privateKey = secret;
+          if (cred.encryptedPassphrase) passphrase = secrets.decrypt(cred.encryptedPassphrase);
+        } else {
+          password = secret;
+        }
+      } catch (err) {
+        throw new TransportError('AUTH', `ssh ${device.hostname}:${device.port}: ${(err as Error).message}`);
+      }
+    }
+    return createSshRunner({
+      host: device.hostname,
+      port: device.port,
+      username: device.username,
+      privateKey,
+      passphrase,
+      password,
+      expectedFingerprint: device.hostKeyFingerprint ?? undefined,
+      onHostKey: hooks.onHostKey,
+      onStateChange: hooks.onStateChange,
+      execTimeoutMs: options.execTimeoutMs,
+      readyTimeoutMs: options.readyTimeoutMs,
+    });
+  };
+
+  return {
+    get(device) {
+      const key = connectionKey(device);
+      const current = held.get(device.id);
+      if (current && current.key === key) return current.runner;
+      if (current) {
+        held.delete(device.id);
+        void closeRunner(current.runner);
+        log.debug({ deviceId: device.id }, 'connection settings changed: new runner');
+      }
+      const entry: Held = { key, runner: undefined as unknown as CommandRunner, attempts: 0, state: undefined };
+      const hooks: RunnerHooks = {
+        onHostKey: (fingerprint) => {
+          if (held.get(device.id) !== entry) return;
+          options.onHostKey(device.id, fingerprint);
+        },
+        onStateChange: (state, error) => {
+          entry.state = state;
+          if (state === 'connecting') entry.attempts++;
+          if (held.get(device.id) !== entry) return;
+          if (state === 'ready') log.debug({ deviceId: device.id }, 'connected');
+          else if (state === 'backoff' || (state === 'idle' && error)) {
+            log.info({ deviceId: device.id, kind: error?.kind, err: error?.message }, 'connection failed');
+          }
+        },
+      };
+      entry.runner = (options.factory ?? build)(device, hooks);
+      held.set(device.id, entry);
+      return entry.runner;
+    },
+    attempts: (deviceId) => held.get(deviceId)?.attempts ?? 0,
+    state: (deviceId) => held.get(deviceId)?.state,
+    async close(deviceId) {
+      const current = held.get(deviceId);
+      if (!current) return;
+      held.delete(deviceId);
+      await closeRunner(current.runner);
+    },
+    async closeAll() {
+      const all = [...held.values()];
+      held.clear();
+      await Promise.all(all.map((h) => closeRunner(h.runner)));
+    },
+    get size() {
+      return held.size;
+    },
+  };
+}

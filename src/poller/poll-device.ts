@@ -1,0 +1,281 @@
+/**
+ * One poll of one device: run the due collectors on the device's runner (concurrently, each
+ * failing alone), hand the rows to the writer, and once they are committed publish the
+ * events; then decide the status (status.ts), persist it and publish a transition once.
+ * Never throws for anything a host can do: every fault ends in the returned outcome.
+ */
+import { collectors as registry, defaultCollectorOptions } from '../collectors/index.ts';
+import { CollectorError, type Collector, type CollectorName } from '../collectors/types.ts';
+import type { PrismaClient } from '../db/generated/client.ts';
+import { toWire, type EventBus } from '../events/index.ts';
+import type { Logger } from '../log.ts';
+import { batchSize } from '../storage/index.ts';
+import { emptyBatch, type ContainerRow, type DriveHealthRow, type SampleBatch } from '../storage/types.ts';
+import { TransportError } from '../transport/types.ts';
+import type { Connections, PollDevice } from './connections.ts';
+import { isUnreachable, nextStatus, type CollectorOutcome, type DeviceStatus } from './status.ts';
+import { mergeBatches, type Writer, type WriteResult } from './writer.ts';
+
+/** What the poller remembers about a device between polls (memory only). */
+export interface DeviceRuntime {
+  device: PollDevice;
+  status: DeviceStatus;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastSeenWrittenAt: number;
+  /** Latest outcome per collector: DEGRADED looks at every collector, not just this poll's. */
+  latest: Map<CollectorName, CollectorOutcome>;
+  /** Collector state (counters for rates) per collector. */
+  states: Map<CollectorName, unknown>;
+  /** Previous poll's container state/health and drive health; undefined until the first committed poll. */
+  containers: Map<string, { state: string; health: string | null }> | undefined;
+  drives: Map<string, string> | undefined;
+}
+
+export function newRuntime(device: PollDevice): DeviceRuntime {
+  return {
+    device,
+    status: device.status,
+    consecutiveFailures: device.consecutiveFailures,
+    lastError: device.lastError,
+    lastSeenWrittenAt: device.lastSeenAt?.getTime() ?? 0,
+    latest: new Map(),
+    states: new Map(),
+    containers: undefined,
+    drives: undefined,
+  };
+}
+
+export interface PollOutcome {
+  deviceId: string;
+  collectors: CollectorName[];
+  outcomes: CollectorOutcome[];
+  previousStatus: DeviceStatus;
+  status: DeviceStatus;
+  /** Rows the poll produced. */
+  rows: number;
+  write: WriteResult | 'nothing';
+  /**
+   * `backoff`: the runner refused at once because its reconnect delay had not passed; no
+   * attempt was made, so nothing was counted. `disabled`: monitoring is off.
+   */
+  skipped?: 'backoff' | 'disabled';
+  /** The fingerprint a host presented when its key was refused. */
+  presentedHostKey?: string;
+  ms: number;
+}
+
+export interface PollContext {
+  prisma: PrismaClient;
+  events: EventBus;
+  log: Logger;
+  writer: Writer;
+  connections: Connections;
+  now: () => Date;
+  execTimeoutMs: number;
+  offlineAfter: number;
+}
+
+/** lastSeenAt is rewritten at most this often when nothing else changed: one UPDATE per poll per device is waste. */
+const LAST_SEEN_EVERY_MS = 30_000;
+
+function outcomeOf(collector: CollectorName, err: unknown, log: Logger, deviceId: string): { outcome: CollectorOutcome; error?: TransportError } {
+  if (err instanceof TransportError) {
+    return { outcome: { collector, kind: 'transport', error: err.kind, message: err.message }, error: err };
+  }
+  if (err instanceof CollectorError) {
+    return { outcome: { collector, kind: 'collector', reason: err.reason, message: err.message } };
+  }
+  // Anything else is our bug (a parser that threw something unexpected); the device is not at fault.
+  const message = err instanceof Error ? err.message : String(err);
+  log.error({ deviceId, collector, err: message }, 'collector failed unexpectedly');
+  return { outcome: { collector, kind: 'collector', reason: 'INTERNAL', message: `internal error: ${message}` } };
+}
+
+export async function pollDevice(ctx: PollContext, rt: DeviceRuntime, names: CollectorName[]): Promise<PollOutcome> {
+  const started = performance.now();
+  const device = rt.device;
+  const deviceId = device.id;
+  const previousStatus = rt.status;
+  const time = ctx.now();
+  const base = { deviceId, collectors: names, previousStatus };
+
+  if (!device.monitoringEnabled) {
+    return { ...base, outcomes: [], status: rt.status, rows: 0, write: 'nothing', skipped: 'disabled', ms: performance.now() - started };
+  }
+
+  const outcomes: CollectorOutcome[] = [];
+  const batches: SampleBatch[] = [];
+  let hostKeyError: TransportError | undefined;
+  let attemptsBefore = 0;
+  let attempted = true;
+  try {
+    const runner = ctx.connections.get(device);
+    attemptsBefore = ctx.connections.attempts(deviceId);
+    const results = await Promise.all(
+      names.map(async (name) => {
+        const collector = registry[name] as unknown as Collector<unknown>;
+        try {
+          const res = await collector.collect({
+            deviceId,
+            time,
+            runner,
+            options: { ...defaultCollectorOptions, sudoSmartctl: device.sudoSmartctl },
+            state: rt.states.get(name),
+            timeoutMs: ctx.execTimeoutMs,
+          });
+          rt.states.set(name, res.state);
+          return { outcome: { collector: name, kind: 'ok', problems: res.problems } as CollectorOutcome, batch: res.batch };
+        } catch (err) {
+          return outcomeOf(name, err, ctx.log, deviceId);
+        }
+      }),
+    );
+    for (const r of results) {
+      outcomes.push(r.outcome);
+      if ('batch' in r && r.batch) batches.push(r.batch);
+      if ('error' in r && r.error?.kind === 'HOST_KEY') hostKeyError = r.error;
+    }
+    // An SSH runner in its backoff window fails at once without trying; that is not a new failure of the host.
+    attempted = ctx.connections.state(deviceId) !== 'backoff' || ctx.connections.attempts(deviceId) !== attemptsBefore;
+  } catch (err) {
+    // The runner could not even be built (no username, undecryptable credential).
+    for (const name of names) {
+      const r = outcomeOf(name, err, ctx.log, deviceId);
+      outcomes.push(r.outcome);
+    }
+  }
+
+  if (!attempted && outcomes.every(isUnreachable)) {
+    return { ...base, outcomes, status: rt.status, rows: 0, write: 'nothing', skipped: 'backoff', ms: performance.now() - started };
+  }
+
+  // Write first: events must never announce rows a reader cannot see yet.
+  const batch = batches.length > 0 ? mergeBatches(batches) : undefined;
+  const rows = batch ? batchSize(batch) : 0;
+  let write: WriteResult | 'nothing' = 'nothing';
+  if (batch && rows > 0) write = await ctx.writer.write(batch);
+  if (write === 'committed' || write === 'nothing') {
+    const ok = new Set(outcomes.filter((o) => o.kind === 'ok').map((o) => o.collector));
+    publishSamples(ctx, rt, batch ?? emptyBatch(), time, ok);
+  }
+
+  const others = [...rt.latest.values()].filter((o) => !names.includes(o.collector));
+  for (const o of outcomes) rt.latest.set(o.collector, o);
+  const decision = nextStatus({
+    previous: rt.status,
+    consecutiveFailures: rt.consecutiveFailures,
+    monitoringEnabled: device.monitoringEnabled,
+    poll: outcomes,
+    others,
+    offlineAfter: ctx.offlineAfter,
+  });
+  await applyStatus(ctx, rt, decision, time, hostKeyError?.details.fingerprint);
+
+  const ms = performance.now() - started;
+  const failed = outcomes.filter((o) => o.kind !== 'ok');
+  if (failed.length === 0) ctx.log.debug({ deviceId, collectors: names, rows, ms: Math.round(ms) }, 'poll ok');
+  else ctx.log.info({ deviceId, collectors: names, status: decision.status, failures: failed.map((o) => `${o.collector}: ${'message' in o ? o.message : ''}`) }, 'poll had failures');
+
+  return {
+    ...base,
+    outcomes,
+    status: rt.status,
+    rows,
+    write,
+    ...(hostKeyError?.details.fingerprint ? { presentedHostKey: hostKeyError.details.fingerprint } : {}),
+    ms,
+  };
+}
+
+interface Decision {
+  status: DeviceStatus;
+  consecutiveFailures: number;
+  reason: string | null;
+  lastError: string | null;
+  seen: boolean;
+}
+
+/** Persists the device's poll state; a transition also gets a StatusChange row and exactly one event. */
+export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decision, time: Date, pendingHostKey?: string): Promise<void> {
+  const deviceId = rt.device.id;
+  const previous = rt.status;
+  const changed = d.status !== previous;
+  const seenStale = d.seen && time.getTime() - rt.lastSeenWrittenAt >= LAST_SEEN_EVERY_MS;
+  const dirty = changed || seenStale || d.consecutiveFailures !== rt.consecutiveFailures || d.lastError !== rt.lastError || pendingHostKey !== undefined;
+  rt.status = d.status;
+  rt.consecutiveFailures = d.consecutiveFailures;
+  rt.lastError = d.lastError;
+  rt.device = { ...rt.device, status: d.status, lastError: d.lastError, consecutiveFailures: d.consecutiveFailures, ...(pendingHostKey ? { pendingHostKey } : {}) };
+  if (d.seen) rt.device.lastSeenAt = time;
+  if (!dirty) return;
+  if (d.seen) rt.lastSeenWrittenAt = time.getTime();
+
+  const data = {
+    status: d.status,
+    lastError: d.lastError,
+    consecutiveFailures: d.consecutiveFailures,
+    ...(d.seen ? { lastSeenAt: time } : {}),
+    ...(pendingHostKey ? { pendingHostKey } : {}),
+  };
+  try {
+    if (changed) {
+      await ctx.prisma.$transaction([
+        ctx.prisma.device.update({ where: { id: deviceId }, data }),
+        ctx.prisma.statusChange.create({ data: { deviceId, previous, current: d.status, reason: d.reason, at: time } }),
+      ]);
+    } else {
+      await ctx.prisma.device.update({ where: { id: deviceId }, data });
+    }
+  } catch (err) {
+    // Deleted meanwhile, or the database is down: the status still changed, subscribers still hear it.
+    ctx.log.warn({ deviceId, err: (err as Error).message }, 'could not store device status');
+  }
+  if (changed) {
+    ctx.log.info({ deviceId, previous, current: d.status, reason: d.reason }, 'device status changed');
+    void ctx.events.publish('deviceStatusChanged', { deviceId, previous, current: d.status, reason: d.reason, at: time.toISOString() });
+  }
+}
+
+const containerKey = (c: ContainerRow): string => c.containerId;
+const driveKey = (d: DriveHealthRow): string => d.serial ?? d.drive;
+
+function publishSamples(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch, time: Date, ok: ReadonlySet<CollectorName>): void {
+  const deviceId = rt.device.id;
+  for (const row of batch.system) void ctx.events.publish('metricCollected', { deviceId, sample: toWire(row) });
+  const at = time.toISOString();
+
+  // Change events compare with the previous successful poll; the first one only sets the baseline.
+  if (ok.has('containers')) {
+    const next = new Map<string, { state: string; health: string | null }>();
+    for (const c of batch.containers) {
+      next.set(containerKey(c), { state: c.state, health: c.health });
+      const prev = rt.containers?.get(containerKey(c));
+      if (rt.containers && (!prev || prev.state !== c.state || prev.health !== c.health)) {
+        void ctx.events.publish('containerStateChanged', {
+          deviceId,
+          containerId: c.containerId,
+          name: c.name,
+          previousState: prev?.state ?? null,
+          state: c.state,
+          previousHealth: prev?.health ?? null,
+          health: c.health,
+          at,
+        });
+      }
+    }
+    rt.containers = next;
+  }
+
+  if (ok.has('drives')) {
+    const next = new Map<string, string>();
+    for (const d of batch.drives) {
+      next.set(driveKey(d), d.health);
+      const prev = rt.drives?.get(driveKey(d));
+      if (rt.drives && prev !== d.health) {
+        void ctx.events.publish('driveHealthChanged', { deviceId, drive: d.drive, serial: d.serial, previous: prev ?? null, current: d.health, at });
+      }
+    }
+    rt.drives = next;
+  }
+}

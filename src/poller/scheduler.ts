@@ -1,0 +1,294 @@
+/**
+ * When each device+collector is polled. node-cron fires `tick()` once a second; the tick looks
+ * at due times, so a tick that never fired (a stalled event loop) only delays work, it never
+ * queues a backlog.
+ *
+ * - Each device+collector has a stable phase inside its interval (FNV-1a of the device id and
+ *   collector name): slots are `phase + k × interval` on the epoch clock, so a fleet registered
+ *   at once is still spread over the interval after its first poll.
+ * - The first poll of a device comes at the first tick after it is added (or re-added with `soon`).
+ * - A device+collector never overlaps itself: if it is still running (or waiting for a slot)
+ *   when its next slot comes, that slot is skipped and counted.
+ * - One device has at most one poll in flight; collectors that fall due meanwhile are merged
+ *   into its next poll. At most `maxConcurrent` devices are polled at once (a FIFO semaphore).
+ */
+import cron from 'node-cron';
+import type { CollectorName } from '../collectors/types.ts';
+import type { Logger } from '../log.ts';
+
+/** Seconds per collector; a collector that is absent is not polled. */
+export type Intervals = Partial<Record<CollectorName, number>>;
+
+export type PollReason = 'scheduled' | 'manual' | 'probe';
+
+export interface SchedulerOptions<R> {
+  maxConcurrent: number;
+  run: (deviceId: string, collectors: CollectorName[], reason: PollReason) => Promise<R>;
+  now?: () => number;
+  log?: Logger;
+}
+
+export interface SchedulerStats {
+  devices: number;
+  /** Device polls holding a concurrency slot. */
+  inFlight: number;
+  /** Device polls waiting for a slot. */
+  waiting: number;
+  /** Slots skipped because the same device+collector was still running. */
+  skippedOverlaps: number;
+  /** Device polls finished since start. */
+  completed: number;
+}
+
+export interface Scheduler<R> {
+  /** Adds or updates a device. `soon`: its collectors are due at the next tick (registration, changes). */
+  setDevice(deviceId: string, intervals: Intervals, options?: { soon?: boolean }): void;
+  /** Stops scheduling a device; a poll already running finishes. */
+  removeDevice(deviceId: string): void;
+  hasDevice(deviceId: string): boolean;
+  /** An extra poll at `atMs` (re-probing an unreachable device sooner than its interval). */
+  probe(deviceId: string, atMs: number, collectors: CollectorName[]): void;
+  /** Starts every due device+collector; called by node-cron each second, by tests directly. */
+  tick(): void;
+  /** Polls now, behind any poll of the same device already running, under the concurrency cap. */
+  runNow(deviceId: string, collectors: CollectorName[]): Promise<R>;
+  /** When the device+collector is next due (ms since epoch), for tests and stats. */
+  nextDue(deviceId: string, collector: CollectorName): number | undefined;
+  stats(): SchedulerStats;
+  start(): void;
+  /** Stops ticking, drops polls not yet started, waits for the running ones. */
+  stop(): Promise<void>;
+}
+
+/** FNV-1a, 32 bit: stable across processes and releases, unlike any runtime hash. */
+export function stableHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function phaseMs(deviceId: string, collector: CollectorName, intervalMs: number): number {
+  return stableHash(`${deviceId}\u0000${collector}`) % intervalMs;
+}
+
+/** The first slot strictly after `now`. */
+export function nextSlot(nowMs: number, intervalMs: number, phase: number): number {
+  return phase + (Math.floor((nowMs - phase) / intervalMs) + 1) * intervalMs;
+}
+
+export class SchedulerStoppedError extends Error {
+  override readonly name = 'SchedulerStoppedError';
+}
+
+interface Job<R> {
+  collectors: Set<CollectorName>;
+  reason: PollReason;
+  waiters: Array<{ resolve: (r: R) => void; reject: (e: Error) => void }>;
+}
+
+interface DeviceEntry<R> {
+  intervals: Intervals;
+  next: Map<CollectorName, number>;
+  queue: Job<R>[];
+  /** Collectors of the job running now. */
+  running: Set<CollectorName>;
+  active: boolean;
+  removed: boolean;
+  probe?: { at: number; collectors: CollectorName[] };
+}
+
+export function createSemaphore(limit: number) {
+  let free = limit;
+  const waiters: Array<() => void> = [];
+  return {
+    acquire(): Promise<void> {
+      if (free > 0) {
+        free--;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => waiters.push(resolve));
+    },
+    release(): void {
+      const next = waiters.shift();
+      if (next) next();
+      else free++;
+    },
+    get inUse(): number {
+      return limit - free;
+    },
+    get waiting(): number {
+      return waiters.length;
+    },
+  };
+}
+
+export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
+  const now = options.now ?? Date.now;
+  const semaphore = createSemaphore(Math.max(1, options.maxConcurrent));
+  const devices = new Map<string, DeviceEntry<R>>();
+  const running = new Set<Promise<void>>();
+  let skippedOverlaps = 0;
+  let completed = 0;
+  let stopped = false;
+  let task: ReturnType<typeof cron.schedule> | undefined;
+
+  const busyWith = (d: DeviceEntry<R>, c: CollectorName): boolean => d.running.has(c) || d.queue.some((j) => j.collectors.has(c));
+
+  const enqueue = (deviceId: string, d: DeviceEntry<R>, collectors: CollectorName[], reason: PollReason): Job<R> => {
+    // Scheduled work merges into a queued job that has not started, so a device waits for one slot, not several.
+    const last = d.queue.at(-1);
+    if (last && reason !== 'manual' && last.reason !== 'manual') {
+      for (const c of collectors) last.collectors.add(c);
+      return last;
+    }
+    const job: Job<R> = { collectors: new Set(collectors), reason, waiters: [] };
+    d.queue.push(job);
+    pump(deviceId, d);
+    return job;
+  };
+
+  const pump = (deviceId: string, d: DeviceEntry<R>): void => {
+    if (d.active || stopped) return;
+    const job = d.queue.shift();
+    if (!job) return;
+    d.active = true;
+    const p = (async () => {
+      await semaphore.acquire();
+      try {
+        d.running = job.collectors;
+        if (stopped && job.reason !== 'manual') {
+          for (const w of job.waiters) w.reject(new SchedulerStoppedError('poller is stopping'));
+          return;
+        }
+        try {
+          const result = await options.run(deviceId, [...job.collectors], job.reason);
+          for (const w of job.waiters) w.resolve(result);
+        } catch (err) {
+          const error = err instanceof Error ? err : new Error(String(err));
+          options.log?.error({ deviceId, err: error.message }, 'device poll failed unexpectedly');
+          for (const w of job.waiters) w.reject(error);
+        }
+      } finally {
+        completed++;
+        semaphore.release();
+        d.running = new Set();
+        d.active = false;
+      }
+    })();
+    running.add(p);
+    void p.finally(() => {
+      running.delete(p);
+      pump(deviceId, d);
+    });
+  };
+
+  const scheduler: Scheduler<R> = {
+    setDevice(deviceId, intervals, { soon = false } = {}) {
+      const t = now();
+      let d = devices.get(deviceId);
+      const isNew = !d;
+      if (!d) {
+        d = { intervals, next: new Map(), queue: [], running: new Set(), active: false, removed: false };
+        devices.set(deviceId, d);
+      }
+      const previous = d.intervals;
+      d.intervals = intervals;
+      d.removed = false;
+      for (const c of d.next.keys()) if (intervals[c] === undefined) d.next.delete(c);
+      for (const [c, seconds] of Object.entries(intervals) as [CollectorName, number][]) {
+        if (isNew || soon || !d.next.has(c)) d.next.set(c, t);
+        else if (previous[c] !== seconds) d.next.set(c, nextSlot(t, seconds * 1000, phaseMs(deviceId, c, seconds * 1000)));
+      }
+    },
+
+    removeDevice(deviceId) {
+      const d = devices.get(deviceId);
+      if (!d) return;
+      d.removed = true;
+      // Queued scheduled work is dropped; a manual poll someone awaits still runs.
+      d.queue = d.queue.filter((j) => j.waiters.length > 0);
+      devices.delete(deviceId);
+    },
+
+    hasDevice: (deviceId) => devices.has(deviceId),
+
+    probe(deviceId, atMs, collectors) {
+      const d = devices.get(deviceId);
+      if (d) d.probe = { at: atMs, collectors };
+    },
+
+    tick() {
+      if (stopped) return;
+      const t = now();
+      for (const [deviceId, d] of devices) {
+        const due: CollectorName[] = [];
+        for (const [c, at] of d.next) {
+          if (at > t) continue;
+          const ms = (d.intervals[c] ?? 0) * 1000;
+          d.next.set(c, ms > 0 ? nextSlot(t, ms, phaseMs(deviceId, c, ms)) : Number.POSITIVE_INFINITY);
+          if (busyWith(d, c)) skippedOverlaps++;
+          else due.push(c);
+        }
+        if (d.probe && d.probe.at <= t) {
+          for (const c of d.probe.collectors) if (!due.includes(c) && !busyWith(d, c)) due.push(c);
+          d.probe = undefined;
+        }
+        if (due.length > 0) enqueue(deviceId, d, due, 'scheduled');
+      }
+    },
+
+    runNow(deviceId, collectors) {
+      if (stopped) return Promise.reject(new SchedulerStoppedError('poller is stopped'));
+      let d = devices.get(deviceId);
+      if (!d) {
+        // Not scheduled (disabled, paused): a one-off entry that is not kept in the schedule.
+        d = { intervals: {}, next: new Map(), queue: [], running: new Set(), active: false, removed: true };
+      }
+      const entry = d;
+      return new Promise<R>((resolve, reject) => {
+        const job = enqueue(deviceId, entry, collectors, 'manual');
+        job.waiters.push({ resolve, reject });
+      });
+    },
+
+    nextDue: (deviceId, collector) => devices.get(deviceId)?.next.get(collector),
+
+    stats: () => ({
+      devices: devices.size,
+      inFlight: semaphore.inUse,
+      waiting: semaphore.waiting,
+      skippedOverlaps,
+      completed,
+    }),
+
+    start() {
+      stopped = false;
+      if (task) return;
+      task = cron.schedule('* * * * * *', () => scheduler.tick(), {
+        name: 'infrapulse-poller',
+        noOverlap: true,
+        logger: {
+          info: () => {},
+          // node-cron warns about missed executions when the event loop stalls; the tick catches up by itself.
+          warn: (message: string) => options.log?.debug({ source: 'node-cron' }, message),
+          error: (message: string | Error) => options.log?.warn({ source: 'node-cron' }, String(message)),
+          debug: () => {},
+        },
+      });
+    },
+
+    async stop() {
+      stopped = true;
+      await task?.destroy();
+      task = undefined;
+      for (const d of devices.values()) {
+        for (const job of d.queue.splice(0)) for (const w of job.waiters) w.reject(new SchedulerStoppedError('poller is stopping'));
+      }
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
+  return scheduler;
+}
