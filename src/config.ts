@@ -24,6 +24,7 @@ const postgresUrl = z
 
 const schema = z.object({
   DATABASE_URL: postgresUrl.optional(),
+  DATABASE_CONNECT_ATTEMPTS: int(6, 1, 100),
   REDIS_URL: z
     .string()
     .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), { message: 'expected a redis://host:port URL' })
@@ -56,6 +57,8 @@ type Env = z.output<typeof schema>;
 
 export interface Config {
   databaseUrl: string | undefined;
+  /** Tries to reach DATABASE_URL at start (backoff 1, 2, 4, 8, 8… s) before giving up. */
+  databaseConnectAttempts: number;
   redisUrl: string | undefined;
   port: number;
   host: string;
@@ -103,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseConnectAttempts: e.DATABASE_CONNECT_ATTEMPTS,
     redisUrl: e.REDIS_URL,
     port: e.PORT,
     host: e.HOST,

@@ -62,11 +62,11 @@ export async function detectTimescale(pool: pg.Pool): Promise<string | null> {
   return rows[0]?.extversion ?? null;
 }
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, log: Logger, options: OpenOptions = {}): Promise<Database> {
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseConnectAttempts'>>, log: Logger, options: OpenOptions = {}): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
   try {
     const url = config.databaseUrl ?? embedded!.url;
-    await waitForServer(url, log, options);
+    await waitForServer(url, log, { attempts: config.databaseConnectAttempts, ...options });
     const started = Date.now();
     const applied = await migrateDeploy(url);
     log.info({ applied, ms: Date.now() - started }, applied.length ? 'database migrated' : 'database schema up to date');
