@@ -1,0 +1,257 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CollectorName } from '../../../src/collectors/types.ts';
+import { createScheduler, nextSlot, phaseMs, type PollReason, type Scheduler } from '../../../src/poller/scheduler.ts';
+
+interface Call {
+  deviceId: string;
+  collectors: CollectorName[];
+  reason: PollReason;
+  at: number;
+}
+
+/** A controllable run(): each call waits until the test releases it. */
+function harness(maxConcurrent = 10, start = 1_000_000_000_000) {
+  let clock = start;
+  const calls: Call[] = [];
+  const gates: Array<() => void> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let block = false;
+  const scheduler = createScheduler<string>({
+    maxConcurrent,
+    now: () => clock,
+    run: async (deviceId, collectors, reason) => {
+      calls.push({ deviceId, collectors: [...collectors].sort(), reason, at: clock });
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      if (block) await new Promise<void>((r) => gates.push(r));
+      inFlight--;
+      return `${deviceId}:${collectors.join(',')}`;
+    },
+  });
+  return {
+    scheduler,
+    calls,
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    setBlocking(b: boolean) {
+      block = b;
+    },
+    releaseAll() {
+      for (const g of gates.splice(0)) g();
+    },
+    advance(ms: number) {
+      clock += ms;
+    },
+    get now() {
+      return clock;
+    },
+  };
+}
+
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+let active: Scheduler<string> | undefined;
+afterEach(async () => {
+  await active?.stop();
+  active = undefined;
+});
+
+describe('phase and slots', () => {
+  it('phase is stable, inside the interval, and differs between devices', () => {
+    const a = phaseMs('device-a', 'system', 300_000);
+    expect(phaseMs('device-a', 'system', 300_000)).toBe(a);
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(a).toBeLessThan(300_000);
+    const phases = new Set(Array.from({ length: 100 }, (_, i) => phaseMs(`dev-${i}`, 'system', 300_000)));
+    expect(phases.size).toBeGreaterThan(90);
+  });
+
+  it('a fleet spreads over the interval: no 10% of it holds more than 20% of the devices', () => {
+    const buckets = new Array<number>(10).fill(0);
+    for (let i = 0; i < 1000; i++) {
+      const p = phaseMs(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 'system', 60_000);
+      buckets[Math.floor(p / 6000)]!++;
+    }
+    expect(Math.max(...buckets)).toBeLessThan(200);
+    expect(Math.min(...buckets)).toBeGreaterThan(50);
+  });
+
+  it('nextSlot is strictly after now and on the phase grid', () => {
+    expect(nextSlot(10_000, 1000, 250)).toBe(10_250);
+    expect(nextSlot(10_250, 1000, 250)).toBe(11_250);
+    expect(nextSlot(10_249, 1000, 250)).toBe(10_250);
+  });
+});
+
+describe('scheduler', () => {
+  it('polls a new device at the first tick, then at its phase every interval', async () => {
+    const h = harness();
+    active = h.scheduler;
+    h.scheduler.setDevice('d1', { system: 10 });
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(1);
+    expect(h.calls[0]).toMatchObject({ deviceId: 'd1', collectors: ['system'], reason: 'scheduled' });
+    const due = h.scheduler.nextDue('d1', 'system')!;
+    expect(due).toBe(nextSlot(h.now, 10_000, phaseMs('d1', 'system', 10_000)));
+    expect(due - h.now).toBeGreaterThan(0);
+    expect(due - h.now).toBeLessThanOrEqual(10_000);
+
+    // Ticks before the slot do nothing; the slot's tick polls again.
+    h.advance(due - h.now - 1);
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(1);
+    h.advance(1);
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(2);
+    expect(h.scheduler.nextDue('d1', 'system')).toBe(due + 10_000);
+  });
+
+  it('uses each collector’s own interval; due collectors of a device share one poll', async () => {
+    const h = harness();
+    active = h.scheduler;
+    h.scheduler.setDevice('d1', { system: 10, containers: 30, drives: 3600 });
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(1);
+    expect(h.calls[0]!.collectors).toEqual(['containers', 'drives', 'system']);
+    // Over one hour: 360 system slots, 120 container slots, 1 drives slot.
+    const counts: Record<string, number> = { system: 0, containers: 0, drives: 0 };
+    for (let s = 0; s < 3600; s++) {
+      h.advance(1000);
+      h.scheduler.tick();
+      await settle();
+    }
+    for (const c of h.calls.slice(1)) for (const n of c.collectors) counts[n]!++;
+    expect(counts).toEqual({ system: 360, containers: 120, drives: 1 });
+  });
+
+  it('a device+collector never overlaps itself: slots that come while it runs are skipped, not queued', async () => {
+    const h = harness();
+    active = h.scheduler;
+    h.setBlocking(true);
+    h.scheduler.setDevice('d1', { system: 10 });
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(1);
+    for (let i = 0; i < 5; i++) {
+      h.advance(10_000);
+      h.scheduler.tick();
+      await settle();
+    }
+    expect(h.calls).toHaveLength(1);
+    expect(h.scheduler.stats().skippedOverlaps).toBe(5);
+    h.setBlocking(false);
+    h.releaseAll();
+    await settle();
+    // Nothing was queued behind the slow poll.
+    expect(h.calls).toHaveLength(1);
+    h.advance(10_000);
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(2);
+  });
+
+  it('a missed tick (stalled clock) runs once, not once per missed slot', async () => {
+    const h = harness();
+    active = h.scheduler;
+    h.scheduler.setDevice('d1', { system: 10 });
+    h.scheduler.tick();
+    await settle();
+    h.advance(95_000); // nine and a half intervals without a tick
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(2);
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(2);
+    expect(h.scheduler.nextDue('d1', 'system')!).toBeGreaterThan(h.now);
+  });
+
+  it('never runs more than maxConcurrent devices at once (12 blocked devices, cap 3)', async () => {
+    const h = harness(3);
+    active = h.scheduler;
+    h.setBlocking(true);
+    for (let i = 0; i < 12; i++) h.scheduler.setDevice(`d${i}`, { system: 10 });
+    h.scheduler.tick();
+    await settle();
+    expect(h.inFlight).toBe(3);
+    expect(h.scheduler.stats()).toMatchObject({ inFlight: 3, waiting: 9 });
+    // Release one at a time: each release lets exactly one waiting device in.
+    while (h.calls.length < 12) {
+      h.releaseAll();
+      await settle();
+      await settle();
+      expect(h.inFlight).toBeLessThanOrEqual(3);
+    }
+    h.setBlocking(false);
+    h.releaseAll();
+    await settle();
+    expect(h.maxInFlight).toBe(3);
+    expect(new Set(h.calls.map((c) => c.deviceId)).size).toBe(12);
+  });
+
+  it('runNow waits behind the same device’s running poll and resolves with its result', async () => {
+    const h = harness();
+    active = h.scheduler;
+    h.setBlocking(true);
+    h.scheduler.setDevice('d1', { system: 10 });
+    h.scheduler.tick();
+    await settle();
+    const manual = h.scheduler.runNow('d1', ['drives']);
+    await settle();
+    expect(h.calls).toHaveLength(1); // still behind the first
+    h.setBlocking(false);
+    h.releaseAll();
+    await expect(manual).resolves.toBe('d1:drives');
+    expect(h.calls[1]).toMatchObject({ collectors: ['drives'], reason: 'manual' });
+  });
+
+  it('removed devices are no longer polled; probes poll between slots', async () => {
+    const h = harness();
+    active = h.scheduler;
+    h.scheduler.setDevice('d1', { system: 300 });
+    h.scheduler.setDevice('d2', { system: 300 });
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(2);
+    h.scheduler.removeDevice('d2');
+    h.scheduler.probe('d1', h.now + 5000, ['system']);
+    h.advance(5000);
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls.map((c) => c.deviceId)).toEqual(['d1', 'd2', 'd1']);
+    h.advance(300_000);
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls.filter((c) => c.deviceId === 'd2')).toHaveLength(1);
+  });
+
+  it('setDevice with soon polls at the next tick; stop() waits for running polls', async () => {
+    const h = harness();
+    active = h.scheduler;
+    h.scheduler.setDevice('d1', { system: 300 });
+    h.scheduler.tick();
+    await settle();
+    h.scheduler.setDevice('d1', { system: 300 }, { soon: true });
+    h.setBlocking(true);
+    h.scheduler.tick();
+    await settle();
+    expect(h.calls).toHaveLength(2);
+    let stopped = false;
+    const stopping = h.scheduler.stop().then(() => (stopped = true));
+    await settle();
+    expect(stopped).toBe(false);
+    h.releaseAll();
+    await stopping;
+    expect(stopped).toBe(true);
+    await expect(h.scheduler.runNow('d1', ['system'])).rejects.toThrow(/stopped/);
+  });
+});

@@ -1,0 +1,235 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/log.ts';
+import { crc32, decodeBatch, encodeBatch, encodeRecord, openSpool, readRecords } from '../../../src/poller/spool.ts';
+import { createWriter } from '../../../src/poller/writer.ts';
+import type { PrismaClient } from '../../../src/db/generated/client.ts';
+import { emptyBatch, type SampleBatch } from '../../../src/storage/types.ts';
+
+const log = createLogger('silent');
+
+function batchAt(ms: number, deviceId = 'd1'): SampleBatch {
+  const b = emptyBatch();
+  b.system.push({
+    time: new Date(ms),
+    deviceId,
+    cpuCount: 2,
+    cpuPercent: ms % 100,
+    cpuUserPercent: null,
+    cpuSystemPercent: null,
+    cpuIowaitPercent: null,
+    cpuStealPercent: null,
+    corePercents: [1.5, 2.5],
+    memTotalBytes: 1000,
+    memAvailableBytes: 500,
+    memUsedPercent: 50,
+    swapTotalBytes: 0,
+    swapFreeBytes: 0,
+    load1: 0.1,
+    load5: 0.2,
+    load15: 0.3,
+    uptimeSeconds: 100,
+    processCount: 10,
+    netRxBytesPerSec: null,
+    netTxBytesPerSec: null,
+    diskReadBytesPerSec: null,
+    diskWriteBytesPerSec: null,
+  });
+  b.containers.push({
+    time: new Date(ms),
+    deviceId,
+    containerId: 'abc',
+    name: 'web',
+    image: 'nginx',
+    state: 'running',
+    health: null,
+    restartCount: 0,
+    exitCode: null,
+    createdAt: new Date(ms - 1000),
+    startedAt: null,
+    cpuPercent: null,
+    memUsageBytes: null,
+    memLimitBytes: null,
+    netRxBytes: null,
+    netTxBytes: null,
+    blockReadBytes: null,
+    blockWriteBytes: null,
+    pids: null,
+  });
+  return b;
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-spool-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('spool records', () => {
+  it('crc32 is the standard CRC-32 (IEEE)', () => {
+    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+  });
+
+  it('a batch survives encode → decode with its Dates', () => {
+    const b = batchAt(1_700_000_000_123);
+    const back = decodeBatch(encodeBatch(b));
+    expect(back).toEqual(b);
+    expect(back.system[0]!.time).toBeInstanceOf(Date);
+    expect(back.containers[0]!.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('skips a corrupt record and a torn tail, keeping every intact record', () => {
+    const payloads = [1, 2, 3, 4].map((i) => Buffer.from(`payload-${i}-${'x'.repeat(i * 10)}`));
+    const records = payloads.map(encodeRecord);
+    // Flip a byte inside record 2's payload; cut record 4 short (a torn write).
+    records[1]![20] ^= 0xff;
+    const torn = records[3]!.subarray(0, records[3]!.length - 5);
+    const data = Buffer.concat([records[0]!, records[1]!, Buffer.from('garbage!'), records[2]!, torn]);
+    const { payloads: got, corrupt } = readRecords(data);
+    expect(got.map((p) => p.toString())).toEqual([payloads[0]!.toString(), payloads[2]!.toString()]);
+    expect(corrupt).toBeGreaterThanOrEqual(2);
+  });
+
+  it('appends, lists oldest first, survives a reopen, removes, and refuses past its size cap', () => {
+    const spool = openSpool({ dir, log, segmentBytes: 1, maxBytes: 100_000 });
+    expect(spool.isEmpty()).toBe(true);
+    for (let i = 0; i < 3; i++) expect(spool.append(batchAt(i * 1000), 2)).toBe(true);
+    expect(spool.stats()).toMatchObject({ segments: 3, records: 3 });
+    spool.close();
+
+    const again = openSpool({ dir, log, segmentBytes: 1, maxBytes: 100_000 });
+    expect(again.stats()).toMatchObject({ segments: 3, records: 3 });
+    const first = again.oldest()!;
+    expect(first.batches[0]!.system[0]!.time.getTime()).toBe(0);
+    again.remove(first.file);
+    expect(again.oldest()!.batches[0]!.system[0]!.time.getTime()).toBe(1000);
+    again.close();
+
+    const small = openSpool({ dir: path.join(dir, 'small'), log, maxBytes: 1500 });
+    let accepted = 0;
+    for (let i = 0; i < 10; i++) if (small.append(batchAt(i), 2)) accepted++;
+    expect(accepted).toBeGreaterThan(0);
+    expect(accepted).toBeLessThan(10);
+    expect(small.stats()).toMatchObject({ droppedBatches: 10 - accepted, droppedRows: (10 - accepted) * 2 });
+    expect(small.stats().bytes).toBeLessThanOrEqual(1500);
+    small.close();
+  });
+});
+
+/** A database stand-in that can be switched off: write fails like a refused connection. */
+function fakeDatabase() {
+  const written: number[] = [];
+  let up = true;
+  const prisma = {
+    $queryRawUnsafe: async () => {
+      if (!up) throw new Error('connect ECONNREFUSED');
+      return [];
+    },
+  } as unknown as PrismaClient;
+  const writeBatch = async (_p: PrismaClient, batch: SampleBatch): Promise<number> => {
+    if (!up) throw new Error('connect ECONNREFUSED');
+    // Idempotent like ON CONFLICT DO NOTHING.
+    for (const r of batch.system) if (!written.includes(r.time.getTime())) written.push(r.time.getTime());
+    return batch.system.length;
+  };
+  return {
+    prisma,
+    writeBatch,
+    written,
+    set up(v: boolean) {
+      up = v;
+    },
+  };
+}
+
+const until = async (cond: () => boolean, ms = 10_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('writer', () => {
+  it('coalesces concurrent writes into one flush and resolves each after the commit', async () => {
+    const db = fakeDatabase();
+    const writer = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 20 });
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => writer.write(batchAt(i * 1000, `d${i}`))));
+    expect(results).toEqual(['committed', 'committed', 'committed', 'committed', 'committed']);
+    expect(writer.stats().flushes).toBe(1);
+    expect(db.written).toHaveLength(5);
+    await writer.stop();
+  });
+
+  it('flushes at maxRows without waiting for the timer', async () => {
+    const db = fakeDatabase();
+    const writer = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 60_000, maxRows: 4 });
+    const r = await Promise.all([writer.write(batchAt(1)), writer.write(batchAt(2))]); // 2 rows each
+    expect(r).toEqual(['committed', 'committed']);
+    await writer.stop();
+  });
+
+  it('during an outage buffers, spills to the spool, and replays everything in order exactly once', async () => {
+    const db = fakeDatabase();
+    const writer = createWriter({
+      prisma: db.prisma,
+      writeBatch: db.writeBatch,
+      log,
+      spoolDir: dir,
+      flushMs: 5,
+      memoryRows: 10,
+      retry: { baseMs: 20, maxMs: 50 },
+    });
+    expect(await writer.write(batchAt(0))).toBe('committed');
+    db.up = false;
+    const results: string[] = [];
+    for (let i = 1; i <= 40; i++) results.push(await writer.write(batchAt(i * 1000)));
+    expect(results.every((r) => r === 'deferred')).toBe(true);
+    const s = writer.stats();
+    expect(s.outage).toBe(true);
+    expect(s.spool.records).toBeGreaterThan(0);
+    expect(s.bufferedRows).toBeLessThanOrEqual(12);
+    db.up = true;
+    await until(() => writer.drained());
+    expect(writer.stats().outage).toBe(false);
+    expect(db.written).toEqual(Array.from({ length: 41 }, (_, i) => i * 1000));
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.seg'))).toEqual([]);
+    await writer.stop();
+  });
+
+  it('stop() during an outage puts everything on disk; the next writer replays it', async () => {
+    const db = fakeDatabase();
+    const w1 = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 5, retry: { baseMs: 10_000 } });
+    db.up = false;
+    for (let i = 0; i < 5; i++) await w1.write(batchAt(i * 1000));
+    await w1.stop();
+    expect(db.written).toEqual([]);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(0);
+
+    db.up = true;
+    const w2 = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 5 });
+    expect(w2.stats().spool.records).toBeGreaterThan(0);
+    w2.start();
+    await until(() => w2.drained());
+    expect(db.written).toEqual([0, 1000, 2000, 3000, 4000]);
+    await w2.stop();
+  });
+
+  it('a batch the reachable database refuses is dropped; the others in its flush are kept', async () => {
+    const db = fakeDatabase();
+    const picky = async (p: PrismaClient, batch: SampleBatch): Promise<number> => {
+      if (batch.system.some((r) => r.deviceId === 'bad')) throw new Error('invalid input syntax');
+      return db.writeBatch(p, batch);
+    };
+    const writer = createWriter({ prisma: db.prisma, writeBatch: picky, log, spoolDir: dir, flushMs: 20 });
+    const r = await Promise.all([writer.write(batchAt(1000, 'good')), writer.write(batchAt(2000, 'bad')), writer.write(batchAt(3000, 'good'))]);
+    expect(r).toEqual(['committed', 'dropped', 'committed']);
+    expect(db.written).toEqual([1000, 3000]);
+    expect(writer.stats().droppedRows).toBe(2);
+    await writer.stop();
+  });
+});
