@@ -1,0 +1,239 @@
+// One ssh2.Server impersonating a fleet: the SSH username picks the host (host-0001 …), any
+// password or key is accepted, and every exec is answered from that host's profile at the
+// current time. No timers run per host; the only work is done when an exec arrives.
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import ssh2 from 'ssh2';
+import type { Algorithms, Connection, ServerChannel } from 'ssh2';
+import { buildHostProfile, expectedDriveHealth, usernameFor, type ContainerHealth, type ContainerState, type DriveFate, type DriveKind, type HostProfile } from './profile.ts';
+import { classifyCommand, runCommand, type CommandKind } from './commands.ts';
+import type { DriveHealth } from '../storage/types.ts';
+
+const { Server, utils } = ssh2;
+
+/**
+ * Only what is fast in ssh2 with Node's native crypto: curve25519 key exchange (group exchange
+ * DH runs in pure JS and takes seconds), an ed25519 host key, AES-GCM (chacha20 for clients
+ * without AES-NI). OpenSSH and our runner both offer these.
+ */
+export const SIMULATOR_ALGORITHMS: Algorithms = {
+  kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org'],
+  serverHostKey: ['ssh-ed25519'],
+  cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com'],
+  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-256'],
+  compress: ['none'],
+};
+
+export interface SimulatorOptions {
+  devices: number;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Fleet seed (default 1): the same seed gives the same hosts and, at the same time, the same output. */
+  seed?: number;
+  /** OpenSSH-format private host key; a fresh ed25519 key when absent. */
+  hostKey?: string;
+  /** Wall clock in ms (default Date.now); tests move time by hand with it. */
+  clock?: () => number;
+  /** Start of the simulation for drive degradation (default: clock() at start). */
+  startMs?: number;
+  /** Delay before answering each exec, to imitate a real host's command run time (default 0). */
+  execLatencyMs?: number;
+}
+
+export interface SimulatedDrive {
+  device: string;
+  kind: DriveKind;
+  protocol: 'ATA' | 'NVMe';
+  model: string;
+  serial: string;
+  fate: DriveFate;
+  expectedHealth: DriveHealth;
+}
+
+export interface SimulatedHost {
+  username: string;
+  index: number;
+  cores: number;
+  memTotalBytes: number;
+  interfaces: string[];
+  mounts: string[];
+  drives: SimulatedDrive[];
+  containers: { name: string; state: ContainerState; health: ContainerHealth }[];
+}
+
+export interface SimulatorStats {
+  connections: number;
+  openConnections: number;
+  execs: Record<CommandKind, number>;
+}
+
+export interface Simulator {
+  host: string;
+  port: number;
+  seed: number;
+  hostKeyFingerprint: string;
+  hosts: SimulatedHost[];
+  /** The full profile behind a username (tests and the bench look inside). */
+  profile(username: string): HostProfile | undefined;
+  stats(): SimulatorStats;
+  stop(): Promise<void>;
+}
+
+export function generateHostKey(): string {
+  return utils.generateKeyPairSync('ed25519').private;
+}
+
+export function hostKeyFingerprint(privateKey: string): string {
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error) throw parsed;
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key === undefined) throw new Error('no key in the host key file');
+  return `SHA256:${createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
+}
+
+function describe(p: HostProfile): SimulatedHost {
+  return {
+    username: p.username,
+    index: p.index,
+    cores: p.cores,
+    memTotalBytes: p.memTotalKb * 1024,
+    interfaces: p.nics.map((n) => n.name),
+    mounts: p.filesystems.map((f) => f.mount),
+    drives: p.drives.map((d) => ({
+      device: d.device,
+      kind: d.kind,
+      protocol: d.deviceType === 'nvme' ? 'NVMe' : 'ATA',
+      model: d.model,
+      serial: d.serial,
+      fate: d.fate,
+      expectedHealth: expectedDriveHealth(d.fate),
+    })),
+    containers: p.containers.map((c) => ({ name: c.name, state: c.state, health: c.health })),
+  };
+}
+
+const SHELL_BANNER = (h: HostProfile) =>
+  `infrapulse simulator: ${h.username} (${h.cores} CPUs, ${h.drives.length} drives, ${h.containers.length} containers).\r\n` +
+  'There is no interactive shell; run a command instead, e.g. `ssh -p PORT USER@HOST cat /proc/loadavg`.\r\n';
+
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const devices = options.devices;
+  if (!Number.isInteger(devices) || devices < 1) throw new RangeError(`devices must be a positive integer, got ${devices}`);
+  const seed = (options.seed ?? 1) >>> 0;
+  const clock = options.clock ?? Date.now;
+  const startMs = options.startMs ?? clock();
+  const latency = options.execLatencyMs ?? 0;
+  const hostKey = options.hostKey ?? generateHostKey();
+  const fingerprint = hostKeyFingerprint(hostKey);
+
+  const profiles = new Map<string, HostProfile>();
+  for (let i = 1; i <= devices; i++) profiles.set(usernameFor(i, devices), buildHostProfile(i, { devices, seed }));
+
+  const stats: SimulatorStats = {
+    connections: 0,
+    openConnections: 0,
+    execs: { system: 0, drives: 0, containers: 0, simple: 0, unknown: 0 },
+  };
+
+  const answer = (profile: HostProfile, command: string, channel: ServerChannel): void => {
+    stats.execs[classifyCommand(command)]++;
+    const r = runCommand(profile, command, { nowMs: clock(), startMs });
+    if (r.stdout !== '') channel.write(r.stdout);
+    if (r.stderr !== '') channel.stderr.write(r.stderr);
+    channel.exit(r.code);
+    channel.end();
+  };
+
+  const sshServer = new Server({ hostKeys: [hostKey], algorithms: SIMULATOR_ALGORITHMS }, (client: Connection) => {
+    let profile: HostProfile | undefined;
+    client.on('error', () => {
+      // Pollers drop connections whenever they like; nothing to report.
+    });
+    client.on('authentication', (ctx) => {
+      const p = profiles.get(ctx.username);
+      if (p === undefined) {
+        ctx.reject(['password', 'publickey']);
+        return;
+      }
+      // A simulator: any password, any key (its signature is not even checked), or none.
+      profile = p;
+      ctx.accept();
+    });
+    client.on('ready', () => {
+      client.on('session', (acceptSession) => {
+        const session = acceptSession();
+        session.on('pty', (accept) => accept?.());
+        session.on('env', (accept) => accept?.());
+        session.on('window-change', (accept) => accept?.());
+        session.on('sftp', (_accept, reject) => reject?.());
+        session.on('subsystem', (_accept, reject) => reject?.());
+        session.on('shell', (accept) => {
+          const channel = accept();
+          channel.on('error', () => {});
+          if (profile !== undefined) channel.write(SHELL_BANNER(profile));
+          channel.exit(0);
+          channel.end();
+        });
+        session.on('exec', (accept, _reject, info) => {
+          const channel = accept();
+          channel.on('error', () => {});
+          const p = profile;
+          if (p === undefined) {
+            channel.exit(1);
+            channel.end();
+            return;
+          }
+          if (latency > 0) setTimeout(() => answer(p, info.command, channel), latency);
+          else answer(p, info.command, channel);
+        });
+      });
+    });
+  });
+
+  // Our own listener so each socket gets TCP_NODELAY before the handshake: with Nagle on,
+  // every small SSH packet waits for the peer's delayed ACK (~50 ms per exec).
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((sock) => {
+    stats.connections++;
+    stats.openConnections++;
+    sock.setNoDelay(true);
+    sockets.add(sock);
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      stats.openConnections--;
+      sockets.delete(sock);
+    });
+    sshServer.injectSocket(sock);
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(options.port ?? 0, host, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = tcp.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+
+  let hostsCache: SimulatedHost[] | undefined;
+  return {
+    host,
+    port,
+    seed,
+    hostKeyFingerprint: fingerprint,
+    get hosts(): SimulatedHost[] {
+      hostsCache ??= [...profiles.values()].map(describe);
+      return hostsCache;
+    },
+    profile: (username) => profiles.get(username),
+    stats: () => ({ ...stats, execs: { ...stats.execs } }),
+    async stop() {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
