@@ -101,6 +101,26 @@ describe('infrapulse serve', () => {
     expect((await stopAndTime(second)).code).toBe(0);
   });
 
+  test('starts again after a crash left the embedded PostgreSQL and its postmaster.pid behind', { timeout: 180_000 }, async () => {
+    const port = await freePort();
+    const crashed = await serve(port);
+    crashed.child.kill('SIGKILL');
+    await crashed.exited;
+    // The orphaned server still holds the data directory: the next start must deal with it.
+    expect(postgresRunning()).toBe(true);
+    expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(true);
+    const next = await serve(port);
+    expect((await gql(next.url, '{ health { status } }')).data).toEqual({ health: { status: 'OK' } });
+    expect((await stopAndTime(next)).code).toBe(0);
+    expect(postgresRunning()).toBe(false);
+
+    // A lock file naming a process that no longer exists (a reboot) is removed.
+    fs.writeFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), `999999\n${path.join(dataDir, 'postgres')}\n0\n5432\n`);
+    const afterReboot = await serve(port);
+    expect((await gql(afterReboot.url, '{ health { status } }')).data).toEqual({ health: { status: 'OK' } });
+    expect((await stopAndTime(afterReboot)).code).toBe(0);
+  });
+
   test('a busy port is a clear error', { timeout: 120_000 }, async () => {
     const blocker = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
