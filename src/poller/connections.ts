@@ -8,6 +8,7 @@
 import type { Credential, Device } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { Logger } from '../log.ts';
+import type { BackoffOptions } from '../transport/backoff.ts';
 import { createLocalRunner } from '../transport/local.ts';
 import { createSshRunner, type SshRunnerState } from '../transport/ssh.ts';
 import { TransportError, type CommandRunner } from '../transport/types.ts';
@@ -30,6 +31,8 @@ export interface ConnectionsOptions {
   execTimeoutMs?: number;
   /** SSH handshake limit (default 10 s). */
   readyTimeoutMs?: number;
+  /** Reconnect delays of the SSH runners. */
+  backoff?: Partial<BackoffOptions>;
   onHostKey(deviceId: string, fingerprint: string): void;
 }
 
@@ -106,6 +109,7 @@ export function createConnections(options: ConnectionsOptions): Connections {
       onStateChange: hooks.onStateChange,
       execTimeoutMs: options.execTimeoutMs,
       readyTimeoutMs: options.readyTimeoutMs,
+      backoff: options.backoff,
     });
   };
 

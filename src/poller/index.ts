@@ -18,7 +18,7 @@ import type { SecretBox } from '../db/secrets.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
-import { backoffDelay } from '../transport/backoff.ts';
+import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollOutcome } from './poll-device.ts';
@@ -39,6 +39,8 @@ export interface PollerTuning {
   execTimeoutMs: number;
   /** SSH connect + handshake + auth limit (default 10 s). */
   sshReadyTimeoutMs: number;
+  /** SSH reconnect delays (default: the transport's, 1 s doubling to 60 s). */
+  sshBackoff: Partial<BackoffOptions>;
   /** Consecutive unreachable polls before OFFLINE (default 3). */
   offlineAfter: number;
   flushMs: number;
@@ -71,6 +73,8 @@ export interface PollerDeps {
 
 export interface PollerStats {
   devices: number;
+  /** Devices on the schedule (not disabled, not waiting for trustHostKey). */
+  scheduledDevices: number;
   byStatus: Record<DeviceStatus, number>;
   /** Device polls holding a concurrency slot / waiting for one. */
   inFlight: number;
@@ -118,6 +122,7 @@ export function createPoller(deps: PollerDeps): Poller {
   const t: PollerTuning = {
     execTimeoutMs: DEFAULT_EXEC_TIMEOUT_MS,
     sshReadyTimeoutMs: 10_000,
+    sshBackoff: {},
     offlineAfter: DEFAULT_OFFLINE_AFTER,
     flushMs: 250,
     flushRows: 1000,
@@ -161,6 +166,7 @@ export function createPoller(deps: PollerDeps): Poller {
     factory: deps.runnerFactory,
     execTimeoutMs: t.execTimeoutMs,
     readyTimeoutMs: t.sshReadyTimeoutMs,
+    backoff: t.sshBackoff,
     onHostKey,
   });
 
@@ -358,6 +364,7 @@ export function createPoller(deps: PollerDeps): Poller {
       const sch = scheduler.stats();
       return {
         devices: runtimes.size,
+        scheduledDevices: sch.devices,
         byStatus,
         inFlight: sch.inFlight,
         waiting: sch.waiting,

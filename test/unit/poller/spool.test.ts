@@ -86,7 +86,8 @@ describe('spool records', () => {
     const payloads = [1, 2, 3, 4].map((i) => Buffer.from(`payload-${i}-${'x'.repeat(i * 10)}`));
     const records = payloads.map(encodeRecord);
     // Flip a byte inside record 2's payload; cut record 4 short (a torn write).
-    records[1]![20] ^= 0xff;
+    const damaged = records[1]!;
+    damaged[20] = (damaged[20] ?? 0) ^ 0xff;
     const torn = records[3]!.subarray(0, records[3]!.length - 5);
     const data = Buffer.concat([records[0]!, records[1]!, Buffer.from('garbage!'), records[2]!, torn]);
     const { payloads: got, corrupt } = readRecords(data);
