@@ -111,8 +111,13 @@ function run(cmd: string, args: string[], owner: { uid: number; gid: number } | 
   });
 }
 
+export interface EmbeddedOptions {
+  /** Listen on this port instead of a free one (a restart that clients reconnect to). */
+  port?: number;
+}
+
 /** Initialises (first time) and starts PostgreSQL with its data in `dataDir`. */
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string, log: Logger, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
   const bin = await binaries();
   const owner = runAs();
   const pgData = path.join(dataDir, 'postgres');
@@ -149,7 +154,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
 
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     try {
       const child = await launch(bin.postgres, pgData, port, socketDir, owner);
       const url = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
@@ -159,6 +164,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
       lastError = e as Error;
       // Another process took the port between choosing and binding it: choose again.
       if (!/could not bind|Address already in use/i.test(lastError.message)) break;
+      if (options.port !== undefined) await new Promise((r) => setTimeout(r, 200)); // the old server may still hold it
     }
   }
   fs.rmSync(socketDir, { recursive: true, force: true });

@@ -48,6 +48,8 @@ export function newRuntime(device: PollDevice): DeviceRuntime {
 
 export interface PollOutcome {
   deviceId: string;
+  /** The poll's timestamp: its rows carry it. */
+  time: Date;
   collectors: CollectorName[];
   outcomes: CollectorOutcome[];
   previousStatus: DeviceStatus;
@@ -98,7 +100,7 @@ export async function pollDevice(ctx: PollContext, rt: DeviceRuntime, names: Col
   const deviceId = device.id;
   const previousStatus = rt.status;
   const time = ctx.now();
-  const base = { deviceId, collectors: names, previousStatus };
+  const base = { deviceId, time, collectors: names, previousStatus };
 
   if (!device.monitoringEnabled) {
     return { ...base, outcomes: [], status: rt.status, rows: 0, write: 'nothing', skipped: 'disabled', ms: performance.now() - started };

@@ -241,6 +241,8 @@ export function createWriter(options: WriterOptions): Writer {
 
   /** One pass: spool oldest first, then memory. Throws when the database fails again. */
   const drainOnce = async (): Promise<void> => {
+    // A cheap probe first: reading a large spool only to fail on its first write would be waste.
+    if (!(await reachable())) throw new Error('database unreachable');
     for (;;) {
       const segment = spool.oldest();
       if (!segment) break;
