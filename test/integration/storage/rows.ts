@@ -1,0 +1,164 @@
+/**
+ * Deterministic rows for the storage suites: a seeded generator, so the same rows can be
+ * written to plain PostgreSQL and to TimescaleDB and their query results compared.
+ */
+import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SampleBatch, SystemMetricsRow } from '../../../src/storage/types.ts';
+
+/** mulberry32: tiny, seedable, good enough for test data. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Quarter steps: sums of such values are exact in float8 whatever the order, so averages
+ * computed by two servers (or over chunks in another order) are bit-identical.
+ */
+const quarter = (x: number) => Math.round(x * 4) / 4;
+
+export function systemRow(deviceId: string, time: Date, overrides: Partial<SystemMetricsRow> = {}): SystemMetricsRow {
+  return {
+    time,
+    deviceId,
+    cpuCount: 4,
+    cpuPercent: 10,
+    cpuUserPercent: 6,
+    cpuSystemPercent: 3,
+    cpuIowaitPercent: 1,
+    cpuStealPercent: 0,
+    corePercents: [10, 20, 5, 5],
+    memTotalBytes: 8 * 2 ** 30,
+    memAvailableBytes: 4 * 2 ** 30,
+    memUsedPercent: 50,
+    swapTotalBytes: 2 ** 31,
+    swapFreeBytes: 2 ** 31,
+    load1: 0.5,
+    load5: 0.25,
+    load15: 0.25,
+    uptimeSeconds: 1000,
+    processCount: 120,
+    netRxBytesPerSec: 1000,
+    netTxBytesPerSec: 500,
+    diskReadBytesPerSec: 2048,
+    diskWriteBytesPerSec: 4096,
+    ...overrides,
+  };
+}
+
+export interface SeriesOptions {
+  devices: readonly string[];
+  start: Date;
+  end: Date;
+  seed?: number;
+}
+
+/**
+ * Polls every 30–120 s at millisecond-irregular times, with an occasional outage of 1–3 h;
+ * the first poll after an outage has no rates (null), as a real first poll does; one device
+ * never reports steal time, and iowait is missing now and then.
+ */
+export function systemSeries({ devices, start, end, seed = 7 }: SeriesOptions): SystemMetricsRow[] {
+  const rand = random(seed);
+  const rows: SystemMetricsRow[] = [];
+  devices.forEach((deviceId, d) => {
+    let t = start.getTime() + d * 17_123;
+    let firstPoll = true;
+    let uptime = 10_000;
+    while (t < end.getTime()) {
+      const rate = (scale: number) => (firstPoll ? null : quarter(rand() * scale));
+      const cpu = rate(100);
+      rows.push({
+        time: new Date(t),
+        deviceId,
+        cpuCount: 4 + d,
+        cpuPercent: cpu,
+        cpuUserPercent: cpu === null ? null : quarter(cpu * 0.5),
+        cpuSystemPercent: cpu === null ? null : quarter(cpu * 0.25),
+        cpuIowaitPercent: firstPoll || rand() < 0.05 ? null : quarter(rand() * 10),
+        cpuStealPercent: d === 1 || firstPoll ? null : quarter(rand() * 2),
+        corePercents: firstPoll ? [] : Array.from({ length: 4 + d }, () => quarter(rand() * 100)),
+        memTotalBytes: 16 * 2 ** 30,
+        memAvailableBytes: Math.floor(rand() * 16 * 2 ** 30),
+        memUsedPercent: quarter(rand() * 100),
+        swapTotalBytes: 2 ** 32 + 5,
+        swapFreeBytes: 2 ** 31 + 7,
+        load1: quarter(rand() * 8),
+        load5: quarter(rand() * 6),
+        load15: quarter(rand() * 4),
+        uptimeSeconds: uptime,
+        processCount: 100 + Math.floor(rand() * 200),
+        netRxBytesPerSec: rate(1e6),
+        netTxBytesPerSec: rate(1e5),
+        diskReadBytesPerSec: rate(5e7),
+        diskWriteBytesPerSec: rate(5e7),
+      });
+      firstPoll = false;
+      let step = 30_000 + Math.floor(rand() * 90_000) + Math.floor(rand() * 1000);
+      if (rand() < 0.004) {
+        step += 3_600_000 + Math.floor(rand() * 7_200_000);
+        firstPoll = true;
+      }
+      uptime += step / 1000;
+      t += step;
+    }
+  });
+  return rows;
+}
+
+export const batchOf = (parts: Partial<SampleBatch>): SampleBatch => ({
+  system: [],
+  filesystems: [],
+  networks: [],
+  diskIo: [],
+  drives: [],
+  containers: [],
+  ...parts,
+});
+
+/** One poll of one device with a row for every table, values chosen to stress types. */
+export function fullPoll(deviceId: string, time: Date): SampleBatch {
+  const filesystems: FilesystemRow[] = [
+    { time, deviceId, mount: '/', filesystem: '/dev/sda1', fsType: 'ext4', sizeBytes: 2 ** 40 + 3, usedBytes: 2 ** 33 + 1, availableBytes: 2 ** 40 - 2 ** 33 + 2, usedPercent: 0.78125 },
+    { time, deviceId, mount: '/data', filesystem: 'tank/data', fsType: null, sizeBytes: 2 ** 52 + 1, usedBytes: 0, availableBytes: 2 ** 52 + 1, usedPercent: 0 },
+  ];
+  const networks: NetworkRow[] = [
+    { time, deviceId, interface: 'eth0', rxBytesTotal: 2 ** 53 - 1, txBytesTotal: 2 ** 32 + 1, rxBytesPerSec: 12_345.5, txBytesPerSec: 0.125, rxPacketsPerSec: 10, txPacketsPerSec: 9, rxErrorsPerSec: 0, txErrorsPerSec: 0, rxDroppedPerSec: 0.5, txDroppedPerSec: 0 },
+    { time, deviceId, interface: 'lo', rxBytesTotal: 0, txBytesTotal: 0, rxBytesPerSec: null, txBytesPerSec: null, rxPacketsPerSec: null, txPacketsPerSec: null, rxErrorsPerSec: null, txErrorsPerSec: null, rxDroppedPerSec: null, txDroppedPerSec: null },
+  ];
+  const diskIo: DiskIoRow[] = [
+    { time, deviceId, disk: 'nvme0n1', readBytesPerSec: 1.5e9, writeBytesPerSec: 3e8, readIops: 12_000, writeIops: 800.25, utilPercent: 99.5 },
+    { time, deviceId, disk: 'sda', readBytesPerSec: null, writeBytesPerSec: null, readIops: null, writeIops: null, utilPercent: null },
+  ];
+  const drives: DriveHealthRow[] = [
+    {
+      time, deviceId, drive: '/dev/sda', protocol: 'ATA', model: 'WDC WD80EFZX', serial: 'ZZ-1', firmware: '83.H0A83', capacityBytes: 8_001_563_222_016,
+      temperatureC: 36, powerOnHours: 2 ** 31 + 11, reallocatedSectors: 0, pendingSectors: 2, uncorrectableErrors: 0, mediaErrors: null, percentUsed: null,
+      smartPassed: true, health: 'WARNING', exitStatus: 64, error: null,
+      attributes: { ata_smart_attributes: { table: [{ id: 5, name: 'Reallocated_Sector_Ct', raw: { value: 0 } }] }, note: 'quote " and \\ backslash, unicode é' },
+    },
+    {
+      time, deviceId, drive: '/dev/bus/0 -d megaraid,3', protocol: null, model: null, serial: null, firmware: null, capacityBytes: null,
+      temperatureC: null, powerOnHours: null, reallocatedSectors: null, pendingSectors: null, uncorrectableErrors: null, mediaErrors: null, percentUsed: null,
+      smartPassed: null, health: 'UNKNOWN', exitStatus: null, error: 'smartctl: permission denied', attributes: null,
+    },
+  ];
+  const containers: ContainerRow[] = [
+    {
+      time, deviceId, containerId: 'a1b2c3', name: 'web', image: 'nginx:1.27', state: 'running', health: 'healthy', restartCount: 3, exitCode: null,
+      createdAt: new Date('2025-01-02T03:04:05.678Z'), startedAt: new Date('2025-01-02T03:04:06.001Z'), cpuPercent: 2.5,
+      memUsageBytes: 2 ** 31 + 1, memLimitBytes: 2 ** 34, netRxBytes: 2 ** 32 + 9, netTxBytes: 12, blockReadBytes: 0, blockWriteBytes: 2 ** 40, pids: 7,
+    },
+    {
+      time, deviceId, containerId: 'd4e5f6', name: 'job', image: 'busybox', state: 'exited', health: null, restartCount: null, exitCode: 137,
+      createdAt: null, startedAt: null, cpuPercent: null, memUsageBytes: null, memLimitBytes: null, netRxBytes: null, netTxBytes: null, blockReadBytes: null, blockWriteBytes: null, pids: null,
+    },
+  ];
+  const system = [systemRow(deviceId, time, { cpuPercent: null, corePercents: [0.5, 99.75, 12.25], memTotalBytes: 2 ** 40 + 1, memAvailableBytes: 2 ** 32 + 1, swapTotalBytes: 2 ** 31, swapFreeBytes: 2 ** 31 - 1, processCount: null, netRxBytesPerSec: null })];
+  return { system, filesystems, networks, diskIo, drives, containers };
+}
