@@ -1,0 +1,286 @@
+/**
+ * The storage layer against real PostgreSQL (embedded, or TEST_DATABASE_URL's server):
+ * exact round trips, big and replayed batches, latest rows for many devices, bucketed
+ * history against hand-computed values, and the plain-PostgreSQL retention sweep.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger } from '../../../src/log.ts';
+import {
+  defaultBucketSeconds,
+  effectiveBucketSeconds,
+  latestRows,
+  MAX_POINTS,
+  systemHistory,
+  writeBatch,
+  type FilesystemRow,
+  type SystemMetricsRow,
+} from '../../../src/storage/index.ts';
+import { applyRetention } from '../../../src/storage/retention.ts';
+import { createTestDatabase } from '../../helpers/db.ts';
+import { batchOf, fullPoll, random, systemRow } from './rows.ts';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db?.close());
+
+const log = createLogger('silent');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const count = async (table: string, deviceId?: string): Promise<number> => {
+  const { rows } = deviceId
+    ? await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE device_id = $1`, [deviceId])
+    : await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+  return rows[0]?.n ?? -1;
+};
+const bySubject = <T>(rows: T[], key: (r: T) => string) => [...rows].sort((a, b) => key(a).localeCompare(key(b)));
+
+describe('writeBatch', () => {
+  test('every table round-trips exactly: bigints past 2^31, 2^32 and up to 2^53-1, nulls, real[], jsonb, optional times', async () => {
+    const time = new Date(Math.floor(Date.now() / 1000) * 1000 - HOUR + 123);
+    const poll = fullPoll('roundtrip', time);
+    expect(await writeBatch(db.prisma, poll)).toBe(11);
+    expect(await latestRows(db.prisma, 'system', ['roundtrip'])).toEqual(poll.system);
+    expect(await latestRows(db.prisma, 'filesystems', ['roundtrip'])).toEqual(bySubject(poll.filesystems, (r) => r.mount));
+    expect(await latestRows(db.prisma, 'networks', ['roundtrip'])).toEqual(bySubject(poll.networks, (r) => r.interface));
+    expect(await latestRows(db.prisma, 'diskIo', ['roundtrip'])).toEqual(bySubject(poll.diskIo, (r) => r.disk));
+    expect(await latestRows(db.prisma, 'drives', ['roundtrip'])).toEqual(bySubject(poll.drives, (r) => r.drive));
+    expect(await latestRows(db.prisma, 'containers', ['roundtrip'])).toEqual(bySubject(poll.containers, (r) => r.containerId));
+    // Beyond what the mapping back could paper over: the stored SQL values themselves.
+    const { rows } = await db.pool.query<{ net: string; cores: string; attrs: string; started: string }>(
+      `SELECT n.rx_bytes_total::text AS net, s.core_percents::text AS cores, d.attributes->>'note' AS attrs, c.started_at::text AS started
+         FROM network_metrics n, system_metrics s, drive_health d, container_snapshots c
+        WHERE n.device_id = 'roundtrip' AND n.interface = 'eth0' AND s.device_id = 'roundtrip'
+          AND d.device_id = 'roundtrip' AND d.drive = '/dev/sda' AND c.device_id = 'roundtrip' AND c.container_id = 'a1b2c3'`,
+    );
+    expect(rows).toEqual([{ net: String(2 ** 53 - 1), cores: '{0.5,99.75,12.25}', attrs: 'quote " and \\ backslash, unicode é', started: expect.stringMatching(/^2025-01-02 \d\d:04:06\.001/) }]);
+  });
+
+  test('times keep their milliseconds exactly (no float rounding on the way in)', async () => {
+    const rand = random(3);
+    const base = Date.UTC(2026, 0, 1);
+    const rows = Array.from({ length: 2000 }, (_, i) => systemRow('millis', new Date(base + i * 60_000 + Math.floor(rand() * 1000))));
+    rows.push(systemRow('millis', new Date(base - 1)), systemRow('millis', new Date(Date.UTC(2099, 11, 31, 23, 59, 59, 999))));
+    await writeBatch(db.prisma, batchOf({ system: rows }));
+    const stored = await db.pool.query<{ ms: string }>(
+      "SELECT (extract(epoch FROM time) * 1000)::bigint::text AS ms FROM system_metrics WHERE device_id = 'millis' AND extract(microseconds FROM time)::bigint % 1000 = 0 ORDER BY time",
+    );
+    expect(stored.rows.map((r) => Number(r.ms))).toEqual(rows.map((r) => r.time.getTime()).sort((a, b) => a - b));
+  });
+
+  test('per-core percentages are stored as real: exact for float4 values, else the nearest float4', async () => {
+    const time = new Date(Date.now() - HOUR);
+    await writeBatch(db.prisma, batchOf({ system: [systemRow('cores', time, { corePercents: [12.3, 33.333333, 100, 0] })] }));
+    const [row] = await latestRows(db.prisma, 'system', ['cores']);
+    expect(row?.corePercents.map((v) => Math.fround(v))).toEqual([12.3, 33.333333, 100, 0].map((v) => Math.fround(v)));
+  });
+
+  test('a 50,000-row batch (ten statement chunks and more) is stored whole', async () => {
+    const rand = random(11);
+    const base = Date.now() - 2 * DAY;
+    const system: SystemMetricsRow[] = [];
+    const filesystems: FilesystemRow[] = [];
+    for (let i = 0; i < 40_000; i++) system.push(systemRow(`bulk-${i % 40}`, new Date(base + Math.floor(i / 40) * 60_000), { cpuPercent: rand() * 100 }));
+    for (let i = 0; i < 10_000; i++) {
+      filesystems.push({ time: new Date(base + Math.floor(i / 4) * 60_000), deviceId: 'bulk-fs', mount: `/m${i % 4}`, filesystem: 'x', fsType: null, sizeBytes: 2 ** 40, usedBytes: i, availableBytes: 2 ** 40 - i, usedPercent: 0 });
+    }
+    const t0 = performance.now();
+    expect(await writeBatch(db.prisma, batchOf({ system, filesystems }))).toBe(50_000);
+    console.info(`50,000-row batch written in ${Math.round(performance.now() - t0)} ms`);
+    const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM system_metrics WHERE device_id LIKE 'bulk-%'");
+    expect(rows[0]?.n).toBe(40_000);
+    expect(await count('filesystem_metrics', 'bulk-fs')).toBe(10_000);
+  });
+
+  test('a batch is one transaction: a bad row in a later chunk stores nothing', async () => {
+    const time = Date.now() - 3 * DAY;
+    const system = Array.from({ length: 12_000 }, (_, i) => systemRow('atomic', new Date(time + i * 1000)));
+    const bad = { ...systemRow('atomic', new Date(time - 1000)), load1: null } as unknown as SystemMetricsRow; // NOT NULL column
+    await expect(writeBatch(db.prisma, batchOf({ system: [...system, bad] }))).rejects.toThrow();
+    expect(await count('system_metrics', 'atomic')).toBe(0);
+  });
+
+  test('replaying a batch stores each row once; a batch overlapping stored rows adds only the new ones', async () => {
+    const t = Date.now() - 4 * DAY;
+    const first = batchOf({
+      system: [systemRow('replay', new Date(t)), systemRow('replay', new Date(t + 60_000))],
+      containers: fullPoll('replay', new Date(t)).containers,
+    });
+    expect(await writeBatch(db.prisma, first)).toBe(4);
+    expect(await writeBatch(db.prisma, first)).toBe(0);
+    const overlapping = batchOf({ system: [systemRow('replay', new Date(t + 60_000)), systemRow('replay', new Date(t + 120_000)), systemRow('replay', new Date(t + 120_000))] });
+    expect(await writeBatch(db.prisma, overlapping)).toBe(1);
+    expect(await count('system_metrics', 'replay')).toBe(3);
+    expect(await count('container_snapshots', 'replay')).toBe(2);
+  });
+
+  test('an empty batch writes nothing and does not touch the database', async () => {
+    expect(await writeBatch(db.prisma, batchOf({}))).toBe(0);
+  });
+});
+
+describe('latestRows', () => {
+  test('one query returns the latest sample of each of 300 devices; a device without rows gives nothing', async () => {
+    const now = Date.now();
+    const devices = Array.from({ length: 300 }, (_, i) => `fleet-${String(i).padStart(3, '0')}`);
+    const system = devices.flatMap((deviceId, i) => [3, 1, 2].map((k) => systemRow(deviceId, new Date(now - k * 60_000 - i), { load1: k, processCount: i })));
+    await writeBatch(db.prisma, batchOf({ system }));
+    const latest = await latestRows(db.prisma, 'system', [...devices, 'fleet-none']);
+    expect(latest).toHaveLength(300);
+    const byDevice = new Map(latest.map((r) => [r.deviceId, r]));
+    devices.forEach((deviceId, i) => {
+      expect(byDevice.get(deviceId)).toMatchObject({ time: new Date(now - 60_000 - i), load1: 1, processCount: i });
+    });
+    expect(await latestRows(db.prisma, 'system', ['fleet-none'])).toEqual([]);
+    expect(await latestRows(db.prisma, 'system', [])).toEqual([]);
+  });
+
+  test('per-subject tables give every row of the latest poll only: a mount gone since then is gone', async () => {
+    const t1 = new Date(Date.now() - 2 * HOUR);
+    const t2 = new Date(Date.now() - HOUR);
+    const fs = (time: Date, deviceId: string, mount: string, used: number): FilesystemRow => ({ time, deviceId, mount, filesystem: mount, fsType: 'ext4', sizeBytes: 100, usedBytes: used, availableBytes: 100 - used, usedPercent: used });
+    await writeBatch(db.prisma, batchOf({
+      filesystems: [fs(t1, 'subj-a', '/', 10), fs(t1, 'subj-a', '/old', 20), fs(t2, 'subj-a', '/', 11), fs(t2, 'subj-a', '/data', 30), fs(t1, 'subj-b', '/', 40)],
+    }));
+    const latest = await latestRows(db.prisma, 'filesystems', ['subj-a', 'subj-b', 'subj-none']);
+    expect(latest.map((r) => [r.deviceId, r.mount, r.usedBytes, r.time])).toEqual([
+      ['subj-a', '/', 11, t2],
+      ['subj-a', '/data', 30, t2],
+      ['subj-b', '/', 40, t1],
+    ]);
+  });
+
+  test('per-subject rows older than the lookback are not "latest"', async () => {
+    const old = new Date(Date.now() - 40 * DAY);
+    await writeBatch(db.prisma, batchOf({ drives: fullPoll('stale', old).drives, containers: fullPoll('stale', old).containers }));
+    expect(await latestRows(db.prisma, 'drives', ['stale'])).toEqual([]);
+    expect(await latestRows(db.prisma, 'containers', ['stale'], 30)).toEqual([]);
+    expect(await latestRows(db.prisma, 'containers', ['stale'], 45)).toHaveLength(2);
+  });
+});
+
+describe('systemHistory', () => {
+  // A Wednesday at midnight UTC: a 5-minute and 1-hour boundary, but not a 7-minute one.
+  const from = new Date('2026-01-07T00:00:00.000Z');
+  const to = new Date('2026-01-07T01:00:00.000Z');
+  const at = (hms: string) => new Date(`2026-01-07T${hms}Z`);
+
+  beforeAll(async () => {
+    await writeBatch(db.prisma, batchOf({
+      system: [
+        systemRow('hist', new Date(from.getTime() - 1), { cpuPercent: 999, load1: 999 }), // before from: excluded
+        systemRow('hist', at('00:00:00.000'), { cpuPercent: 10, load1: 1, cpuStealPercent: null }), // at from: included
+        systemRow('hist', at('00:04:59.999'), { cpuPercent: 20, load1: 3, cpuStealPercent: null }),
+        systemRow('hist', at('00:05:00.000'), { cpuPercent: null, load1: 2, cpuStealPercent: null }),
+        systemRow('hist', at('00:07:30.000'), { cpuPercent: 40, load1: 4, cpuStealPercent: 1 }),
+        systemRow('hist', at('00:22:10.500'), { cpuPercent: 5, load1: 0.5, cpuStealPercent: 3 }),
+        systemRow('hist', at('00:59:59.999'), { cpuPercent: 7, load1: 6, cpuStealPercent: 2 }),
+        systemRow('hist', to, { cpuPercent: 999, load1: 999 }), // at to: excluded
+        systemRow('hist-other', at('00:01:00.000'), { cpuPercent: 77, load1: 77 }), // another device
+      ],
+    }));
+  });
+
+  test('5-minute buckets: avg/min/max by hand, nulls ignored, empty buckets absent, from inclusive, to exclusive', async () => {
+    const buckets = await systemHistory(db.prisma, { deviceId: 'hist', from, to, bucketSeconds: 300 });
+    expect(buckets.map((b) => [b.time.toISOString(), b.samples, b.cpuPercent, b.load1, b.cpuStealPercent])).toEqual([
+      ['2026-01-07T00:00:00.000Z', 2, { avg: 15, min: 10, max: 20 }, { avg: 2, min: 1, max: 3 }, { avg: null, min: null, max: null }],
+      ['2026-01-07T00:05:00.000Z', 2, { avg: 40, min: 40, max: 40 }, { avg: 3, min: 2, max: 4 }, { avg: 1, min: 1, max: 1 }],
+      ['2026-01-07T00:20:00.000Z', 1, { avg: 5, min: 5, max: 5 }, { avg: 0.5, min: 0.5, max: 0.5 }, { avg: 3, min: 3, max: 3 }],
+      ['2026-01-07T00:55:00.000Z', 1, { avg: 7, min: 7, max: 7 }, { avg: 6, min: 6, max: 6 }, { avg: 2, min: 2, max: 2 }],
+    ]);
+    // Columns not overridden are the same in every row.
+    expect(buckets.every((b) => b.memUsedPercent.avg === 50 && b.diskWriteBytesPerSec.max === 4096)).toBe(true);
+  });
+
+  test('one bucket over the whole hour, and 7-minute buckets on TimescaleDB\'s origin (2000-01-03)', async () => {
+    const hour = await systemHistory(db.prisma, { deviceId: 'hist', from, to, bucketSeconds: 3600 });
+    expect(hour.map((b) => [b.time.toISOString(), b.samples, b.cpuPercent, b.load1])).toEqual([
+      ['2026-01-07T00:00:00.000Z', 6, { avg: (10 + 20 + 40 + 5 + 7) / 5, min: 5, max: 40 }, { avg: (1 + 3 + 2 + 4 + 0.5 + 6) / 6, min: 0.5, max: 6 }],
+    ]);
+    // 2026-01-07 is 9501 days after 2000-01-03; 9501 * 86400 s mod 420 s = 180 s, so the
+    // 7-minute grid crosses midnight 3 minutes into a bucket: boundaries at 23:57, 00:04, 00:11, …
+    const seven = await systemHistory(db.prisma, { deviceId: 'hist', from, to, bucketSeconds: 420 });
+    expect(seven.map((b) => [b.time.toISOString(), b.samples, b.cpuPercent.avg])).toEqual([
+      ['2026-01-06T23:57:00.000Z', 1, 10],
+      ['2026-01-07T00:04:00.000Z', 3, 30],
+      ['2026-01-07T00:18:00.000Z', 1, 5],
+      ['2026-01-07T00:53:00.000Z', 1, 7],
+    ]);
+  });
+
+  test('a range with no rows, or a device with none, gives no buckets', async () => {
+    expect(await systemHistory(db.prisma, { deviceId: 'hist', from: to, to: new Date(to.getTime() + HOUR), bucketSeconds: 300 })).toEqual([
+      expect.objectContaining({ time: to, samples: 1 }), // only the row at `to`, which that range starts with
+    ]);
+    expect(await systemHistory(db.prisma, { deviceId: 'hist', from: new Date(to.getTime() + 1), to: new Date(to.getTime() + HOUR), bucketSeconds: 300 })).toEqual([]);
+    expect(await systemHistory(db.prisma, { deviceId: 'nobody', from, to, bucketSeconds: 300 })).toEqual([]);
+  });
+
+  test('effectiveBucketSeconds caps a series at MAX_POINTS, and the query honours it', async () => {
+    expect(effectiveBucketSeconds(30 * 86_400, 10)).toBe(Math.ceil((30 * 86_400) / MAX_POINTS));
+    expect(effectiveBucketSeconds(3600, 60)).toBe(60);
+    expect(effectiveBucketSeconds(3600, undefined)).toBe(defaultBucketSeconds(3600));
+    expect(defaultBucketSeconds(86_400)).toBe(300);
+    expect(effectiveBucketSeconds(0, 0)).toBe(1);
+    for (const range of [1, 59, 3600, 86_400, 7 * 86_400, 365 * 86_400, 3650 * 86_400]) {
+      for (const requested of [undefined, 1, 7, 300]) expect(range / effectiveBucketSeconds(range, requested)).toBeLessThanOrEqual(MAX_POINTS);
+    }
+    // A sample every 10 s for a day asked for at 1-second buckets: at most MAX_POINTS come back.
+    const start = new Date('2026-02-02T00:00:00.000Z').getTime();
+    const rows = Array.from({ length: 8640 }, (_, i) => systemRow('dense', new Date(start + i * 10_000)));
+    await writeBatch(db.prisma, batchOf({ system: rows }));
+    const bucketSeconds = effectiveBucketSeconds(86_400, 1);
+    const series = await systemHistory(db.prisma, { deviceId: 'dense', from: new Date(start), to: new Date(start + DAY), bucketSeconds });
+    expect(series.length).toBeLessThanOrEqual(MAX_POINTS);
+    expect(series.length).toBeGreaterThan(MAX_POINTS * 0.95);
+    expect(series.reduce((n, b) => n + b.samples, 0)).toBe(8640);
+  });
+});
+
+describe('retention on plain PostgreSQL', () => {
+  test('a sweep deletes rows older than each table\'s days, in batches, and keeps the rest', async () => {
+    const now = Date.now();
+    const old = Array.from({ length: 2500 }, (_, i) => systemRow('ret', new Date(now - 31 * DAY - i * 1000)));
+    const fresh = Array.from({ length: 10 }, (_, i) => systemRow('ret', new Date(now - 29 * DAY + i * 1000)));
+    await writeBatch(db.prisma, batchOf({
+      system: [...old, ...fresh],
+      drives: [...fullPoll('ret', new Date(now - 366 * DAY)).drives, ...fullPoll('ret', new Date(now - 100 * DAY)).drives],
+      containers: [...fullPoll('ret', new Date(now - 8 * DAY)).containers, ...fullPoll('ret', new Date(now - DAY)).containers],
+    }));
+    const deletedElsewhere = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM system_metrics WHERE device_id <> 'ret' AND time < now() - interval '30 days'");
+    const retention = applyRetention({ pool: db.pool, timescale: null }, { metrics: 30, drives: 365, containers: 7 }, log, { batchRows: 1000, pauseMs: 1 });
+    const deleted = await retention.sweep();
+    expect(deleted).toEqual({
+      system_metrics: 2500 + (deletedElsewhere.rows[0]?.n ?? 0),
+      filesystem_metrics: 0,
+      network_metrics: 0,
+      disk_io_metrics: 0,
+      drive_health: 2,
+      container_snapshots: expect.any(Number),
+    });
+    expect(await count('system_metrics', 'ret')).toBe(10);
+    expect(await count('drive_health', 'ret')).toBe(2);
+    expect(await count('container_snapshots', 'ret')).toBe(2);
+    expect(await retention.sweep()).toMatchObject({ system_metrics: 0, drive_health: 0 });
+  });
+
+  test('start() sweeps at once and on its interval; stop() waits for the sweep in progress', async () => {
+    const now = Date.now();
+    await writeBatch(db.prisma, batchOf({ system: Array.from({ length: 30 }, (_, i) => systemRow('ret-timer', new Date(now - 90 * DAY - i * 1000))) }));
+    const retention = applyRetention({ pool: db.pool, timescale: null }, { metrics: 30, drives: 365, containers: 30 }, log, { intervalMs: 50, batchRows: 7, pauseMs: 1 });
+    await retention.start();
+    const until = Date.now() + 10_000;
+    while ((await count('system_metrics', 'ret-timer')) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(await count('system_metrics', 'ret-timer')).toBe(0);
+    // Rows that turn old later are caught by a later sweep on the interval.
+    await writeBatch(db.prisma, batchOf({ system: [systemRow('ret-timer', new Date(now - 90 * DAY))] }));
+    while ((await count('system_metrics', 'ret-timer')) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(await count('system_metrics', 'ret-timer')).toBe(0);
+    await retention.stop();
+    await writeBatch(db.prisma, batchOf({ system: [systemRow('ret-timer', new Date(now - 90 * DAY))] }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await count('system_metrics', 'ret-timer')).toBe(1); // stopped: no more sweeps
+  });
+});
