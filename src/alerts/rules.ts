@@ -1,0 +1,380 @@
+/**
+ * Rule semantics, pure: which (subject, value) observations a sample batch yields for a metric,
+ * whether a value triggers or clears a rule (hysteresis), and the alert state machine one
+ * observation drives (PENDING → FIRING → RESOLVED, `forSeconds`, `repeatSeconds`).
+ * No I/O and no clock: evaluator.ts persists and publishes what `step` decides.
+ */
+import type { AlertMetric, AlertState, Comparator, Severity } from '../db/generated/enums.ts';
+import type { ContainerRow, DriveHealthRow, SampleBatch } from '../storage/types.ts';
+
+export type { AlertMetric, AlertState, Comparator, Severity };
+
+export const ALERT_METRICS = [
+  'CPU_PERCENT',
+  'MEM_USED_PERCENT',
+  'LOAD1',
+  'LOAD5',
+  'LOAD15',
+  'FILESYSTEM_USED_PERCENT',
+  'NET_RX_BYTES_PER_SEC',
+  'NET_TX_BYTES_PER_SEC',
+  'DISK_READ_BYTES_PER_SEC',
+  'DISK_WRITE_BYTES_PER_SEC',
+  'DRIVE_TEMPERATURE_C',
+  'DRIVE_HEALTH',
+  'CONTAINER_STATE',
+  'CONTAINER_HEALTH',
+  'CONTAINER_RESTARTS',
+  'DEVICE_STATUS',
+] as const satisfies readonly AlertMetric[];
+
+/** Metrics compared as strings (EQ / NEQ against `rule.value`). */
+export const STATE_METRICS: ReadonlySet<AlertMetric> = new Set<AlertMetric>(['DRIVE_HEALTH', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'DEVICE_STATUS']);
+
+/** The values a state metric can take, for validation and docs. */
+export const STATE_VALUES: Partial<Record<AlertMetric, readonly string[]>> = {
+  DRIVE_HEALTH: ['HEALTHY', 'WARNING', 'CRITICAL', 'UNKNOWN'],
+  CONTAINER_STATE: ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'],
+  CONTAINER_HEALTH: ['healthy', 'unhealthy', 'starting'],
+  DEVICE_STATUS: ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'],
+};
+
+/** CONTAINER_RESTARTS counts restarts within this window. */
+export const RESTART_WINDOW_MS = 10 * 60_000;
+
+export interface RuleSpec {
+  id: string;
+  name: string;
+  metric: AlertMetric;
+  comparator: Comparator;
+  threshold: number | null;
+  value: string | null;
+  clearThreshold: number | null;
+  forSeconds: number;
+  repeatSeconds: number | null;
+  severity: Severity;
+  deviceIds: string[];
+  tags: string[];
+  channelIds: string[];
+  enabled: boolean;
+  builtin: boolean;
+}
+
+export interface Observation {
+  deviceId: string;
+  /** '' for the device itself, else the mount point, drive serial (or path), container name. */
+  subject: string;
+  value: number | string;
+  /** Set when the observation decides the condition by itself (a container in `restarting`). */
+  holds?: boolean;
+}
+
+/** Where a metric's observations come from: the sample families, or status events. */
+export type MetricFamily = 'system' | 'filesystems' | 'drives' | 'containers' | 'status';
+
+export function metricFamily(metric: AlertMetric): MetricFamily {
+  switch (metric) {
+    case 'FILESYSTEM_USED_PERCENT':
+      return 'filesystems';
+    case 'DRIVE_TEMPERATURE_C':
+    case 'DRIVE_HEALTH':
+      return 'drives';
+    case 'CONTAINER_STATE':
+    case 'CONTAINER_HEALTH':
+    case 'CONTAINER_RESTARTS':
+      return 'containers';
+    case 'DEVICE_STATUS':
+      return 'status';
+    default:
+      return 'system';
+  }
+}
+
+export const driveSubject = (d: Pick<DriveHealthRow, 'serial' | 'drive'>): string => d.serial || d.drive;
+
+/**
+ * Restart counts seen per container, so CONTAINER_RESTARTS can report "restarts within the
+ * last 10 minutes" (Docker only reports the total since the container was created).
+ */
+export class RestartHistory {
+  private readonly seen = new Map<string, { at: number; count: number }[]>();
+
+  /** Records a count and returns its increase within the window; a count that went down (a recreated container) starts over. */
+  record(deviceId: string, name: string, count: number, at: number): number {
+    const key = `${deviceId}\u0000${name}`;
+    let list = (this.seen.get(key) ?? []).filter((p) => at - p.at <= RESTART_WINDOW_MS);
+    const last = list.at(-1);
+    if (last && count < last.count) list = [];
+    list.push({ at, count });
+    this.seen.set(key, list);
+    return count - Math.min(...list.map((p) => p.count));
+  }
+
+  /** Forgets containers not seen for a window (removed ones). */
+  prune(now: number): void {
+    for (const [key, list] of this.seen) {
+      const last = list.at(-1);
+      if (!last || now - last.at > RESTART_WINDOW_MS) this.seen.delete(key);
+    }
+  }
+}
+
+function containerObservation(metric: AlertMetric, c: ContainerRow, restarts: RestartHistory, now: number): Observation | null {
+  const base = { deviceId: c.deviceId, subject: c.name };
+  switch (metric) {
+    case 'CONTAINER_STATE':
+      return { ...base, value: c.state };
+    case 'CONTAINER_HEALTH':
+      return c.health === null ? null : { ...base, value: c.health };
+    case 'CONTAINER_RESTARTS': {
+      const increase = c.restartCount === null ? 0 : restarts.record(c.deviceId, c.name, c.restartCount, now);
+      // Docker's `restarting` state is a restart loop in progress whatever the count says.
+      return c.state === 'restarting' ? { ...base, value: increase, holds: true } : c.restartCount === null ? null : { ...base, value: increase };
+    }
+    default:
+      return null;
+  }
+}
+
+const SYSTEM_FIELD = {
+  CPU_PERCENT: 'cpuPercent',
+  MEM_USED_PERCENT: 'memUsedPercent',
+  LOAD1: 'load1',
+  LOAD5: 'load5',
+  LOAD15: 'load15',
+  NET_RX_BYTES_PER_SEC: 'netRxBytesPerSec',
+  NET_TX_BYTES_PER_SEC: 'netTxBytesPerSec',
+  DISK_READ_BYTES_PER_SEC: 'diskReadBytesPerSec',
+  DISK_WRITE_BYTES_PER_SEC: 'diskWriteBytesPerSec',
+} as const;
+
+/**
+ * The observations of one metric in a batch, in row order (a coalesced batch may hold several
+ * devices and several polls of one device). Null values (rates on a first poll) yield nothing.
+ * DEVICE_STATUS comes from status events, never from a batch.
+ */
+export function observe(metric: AlertMetric, batch: SampleBatch, restarts: RestartHistory, now: number): Observation[] {
+  const out: Observation[] = [];
+  if (metric in SYSTEM_FIELD) {
+    const field = SYSTEM_FIELD[metric as keyof typeof SYSTEM_FIELD];
+    for (const row of batch.system) {
+      const value = row[field];
+      if (value !== null && Number.isFinite(value)) out.push({ deviceId: row.deviceId, subject: '', value });
+    }
+    return out;
+  }
+  switch (metric) {
+    case 'FILESYSTEM_USED_PERCENT':
+      for (const fs of batch.filesystems) out.push({ deviceId: fs.deviceId, subject: fs.mount, value: fs.usedPercent });
+      break;
+    case 'DRIVE_TEMPERATURE_C':
+      for (const d of batch.drives) if (d.temperatureC !== null) out.push({ deviceId: d.deviceId, subject: driveSubject(d), value: d.temperatureC });
+      break;
+    case 'DRIVE_HEALTH':
+      for (const d of batch.drives) out.push({ deviceId: d.deviceId, subject: driveSubject(d), value: d.health });
+      break;
+    case 'CONTAINER_STATE':
+    case 'CONTAINER_HEALTH':
+    case 'CONTAINER_RESTARTS':
+      for (const c of batch.containers) {
+        const o = containerObservation(metric, c, restarts, now);
+        if (o) out.push(o);
+      }
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+/** Subjects each device reported in the batch for a family, so alerts on vanished subjects (a removed container) resolve. */
+export function reportedSubjects(family: MetricFamily, batch: SampleBatch): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (deviceId: string, subject: string) => {
+    let set = out.get(deviceId);
+    if (!set) out.set(deviceId, (set = new Set()));
+    set.add(subject);
+  };
+  if (family === 'filesystems') for (const r of batch.filesystems) add(r.deviceId, r.mount);
+  if (family === 'drives') for (const r of batch.drives) add(r.deviceId, driveSubject(r));
+  if (family === 'containers') for (const r of batch.containers) add(r.deviceId, r.name);
+  return out;
+}
+
+function compare(comparator: Comparator, a: number | string, b: number | string): boolean {
+  if (typeof a === 'string' || typeof b === 'string') {
+    const x = String(a).toLowerCase();
+    const y = String(b).toLowerCase();
+    return comparator === 'EQ' ? x === y : comparator === 'NEQ' ? x !== y : false;
+  }
+  switch (comparator) {
+    case 'GT':
+      return a > b;
+    case 'GTE':
+      return a >= b;
+    case 'LT':
+      return a < b;
+    case 'LTE':
+      return a <= b;
+    case 'EQ':
+      return a === b;
+    case 'NEQ':
+      return a !== b;
+  }
+}
+
+function reference(rule: RuleSpec): number | string | null {
+  return STATE_METRICS.has(rule.metric) ? rule.value : rule.threshold;
+}
+
+/** Whether an observation starts (or keeps pending) an alert. */
+export function triggers(rule: RuleSpec, o: Pick<Observation, 'value' | 'holds'>): boolean {
+  if (o.holds) return true;
+  const ref = reference(rule);
+  return ref !== null && compare(rule.comparator, o.value, ref);
+}
+
+/**
+ * Whether an open alert ends: the condition no longer holds against the clear threshold
+ * (default: the threshold). With GT 90 / clear 85, 88 keeps the alert open and 85 ends it.
+ */
+export function clears(rule: RuleSpec, o: Pick<Observation, 'value' | 'holds'>): boolean {
+  if (o.holds) return false;
+  if (STATE_METRICS.has(rule.metric) || typeof o.value === 'string') return !triggers(rule, o);
+  const ref = rule.clearThreshold ?? rule.threshold;
+  return ref === null || !compare(rule.comparator, o.value, ref);
+}
+
+/** An open alert as the state machine sees it. */
+export interface Track {
+  state: Exclude<AlertState, 'RESOLVED'>;
+  pendingSince: number;
+  firedAt: number | null;
+  lastNotifiedAt: number | null;
+}
+
+export type Action =
+  /** Nothing to persist. */
+  | { kind: 'none' }
+  /** A new alert, PENDING (forSeconds > 0) or FIRING at once. */
+  | { kind: 'open'; state: 'PENDING' | 'FIRING' }
+  | { kind: 'fire' }
+  | { kind: 'resolve' }
+  /** Still firing and `repeatSeconds` passed since the last notification (or none was sent yet: silenced then). */
+  | { kind: 'renotify' };
+
+/**
+ * One observation of an (alert rule, device, subject) at `now` (ms). `obs` null means
+ * "no new value" (a periodic tick): pending alerts may fire on time, firing ones may repeat.
+ */
+export function step(rule: RuleSpec, track: Track | null, obs: Pick<Observation, 'value' | 'holds'> | null, now: number): Action {
+  if (!track) {
+    if (!obs || !triggers(rule, obs)) return { kind: 'none' };
+    return { kind: 'open', state: rule.forSeconds > 0 ? 'PENDING' : 'FIRING' };
+  }
+  if (obs && clears(rule, obs)) return { kind: 'resolve' };
+  if (track.state === 'PENDING') return now - track.pendingSince >= rule.forSeconds * 1000 ? { kind: 'fire' } : { kind: 'none' };
+  if (track.state === 'FIRING') {
+    if (track.lastNotifiedAt === null) return { kind: 'renotify' };
+    if (rule.repeatSeconds && now - track.lastNotifiedAt >= rule.repeatSeconds * 1000) return { kind: 'renotify' };
+  }
+  return { kind: 'none' };
+}
+
+/** Whether a rule applies to a device: everywhere when it names no devices and no tags, else any listed id or tag. */
+export function inScope(rule: Pick<RuleSpec, 'deviceIds' | 'tags'>, device: { id: string; tags: readonly string[] }): boolean {
+  if (rule.deviceIds.length === 0 && rule.tags.length === 0) return true;
+  return rule.deviceIds.includes(device.id) || rule.tags.some((t) => device.tags.includes(t));
+}
+
+const COMPARATOR_TEXT: Record<Comparator, string> = { GT: '>', GTE: '≥', LT: '<', LTE: '≤', EQ: '=', NEQ: '≠' };
+
+export const METRIC_LABEL: Record<AlertMetric, string> = {
+  CPU_PERCENT: 'CPU %',
+  MEM_USED_PERCENT: 'memory used %',
+  LOAD1: 'load (1 min)',
+  LOAD5: 'load (5 min)',
+  LOAD15: 'load (15 min)',
+  FILESYSTEM_USED_PERCENT: 'filesystem used %',
+  NET_RX_BYTES_PER_SEC: 'network receive B/s',
+  NET_TX_BYTES_PER_SEC: 'network transmit B/s',
+  DISK_READ_BYTES_PER_SEC: 'disk read B/s',
+  DISK_WRITE_BYTES_PER_SEC: 'disk write B/s',
+  DRIVE_TEMPERATURE_C: 'drive temperature °C',
+  DRIVE_HEALTH: 'drive health',
+  CONTAINER_STATE: 'container state',
+  CONTAINER_HEALTH: 'container health',
+  CONTAINER_RESTARTS: 'container restarts in 10 min',
+  DEVICE_STATUS: 'device status',
+};
+
+export function formatValue(value: number | string): string {
+  return typeof value === 'number' ? String(Math.round(value * 100) / 100) : value;
+}
+
+/** "filesystem used % of / is 93.5 (> 90)" */
+export function describe(rule: RuleSpec, subject: string, value: number | string): string {
+  const what = subject ? `${METRIC_LABEL[rule.metric]} of ${subject}` : METRIC_LABEL[rule.metric];
+  const ref = reference(rule);
+  return `${what} is ${formatValue(value)}${ref === null ? '' : ` (${COMPARATOR_TEXT[rule.comparator]} ${formatValue(ref)})`}`;
+}
+
+/** Shipped with every installation, created at start when absent (by name); disable rather than delete. */
+export const BUILTIN_RULES: Omit<RuleSpec, 'id' | 'builtin' | 'enabled'>[] = [
+  {
+    name: 'Drive health critical',
+    metric: 'DRIVE_HEALTH',
+    comparator: 'EQ',
+    threshold: null,
+    value: 'CRITICAL',
+    clearThreshold: null,
+    forSeconds: 0,
+    repeatSeconds: 86_400,
+    severity: 'CRITICAL',
+    deviceIds: [],
+    tags: [],
+    channelIds: [],
+  },
+  {
+    name: 'Device offline',
+    metric: 'DEVICE_STATUS',
+    comparator: 'EQ',
+    threshold: null,
+    value: 'OFFLINE',
+    clearThreshold: null,
+    forSeconds: 0,
+    repeatSeconds: 3_600,
+    severity: 'CRITICAL',
+    deviceIds: [],
+    tags: [],
+    channelIds: [],
+  },
+  {
+    name: 'Filesystem almost full',
+    metric: 'FILESYSTEM_USED_PERCENT',
+    comparator: 'GT',
+    threshold: 90,
+    value: null,
+    clearThreshold: 85,
+    forSeconds: 0,
+    repeatSeconds: 86_400,
+    severity: 'WARNING',
+    deviceIds: [],
+    tags: [],
+    channelIds: [],
+  },
+  {
+    name: 'Container restart loop',
+    metric: 'CONTAINER_RESTARTS',
+    comparator: 'GTE',
+    threshold: 3,
+    value: null,
+    clearThreshold: null,
+    forSeconds: 0,
+    repeatSeconds: 3_600,
+    severity: 'WARNING',
+    deviceIds: [],
+    tags: [],
+    channelIds: [],
+  },
+];
