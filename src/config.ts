@@ -51,6 +51,14 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL_ENABLED: bool(true),
   INTROSPECTION_ENABLED: bool(true),
+  GRAPHQL_MAX_DEPTH: int(10, 1, 100),
+  GRAPHQL_MAX_ALIASES: int(15, 0, 1000),
+  GRAPHQL_MAX_TOKENS: int(1000, 50, 100_000),
+  GRAPHQL_MAX_COST: int(5000, 10, 10_000_000),
+  GRAPHQL_BATCH_LIMIT: int(10, 0, 100),
+  REQUEST_MAX_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: int(120, 0, 1_000_000),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
 });
 
 type Env = z.output<typeof schema>;
@@ -69,6 +77,18 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   graphiql: boolean;
   introspection: boolean;
+  /** GraphQL and transport limits (SECURITY.md); 0 turns a rate limit or batching off. */
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxCost: number;
+    batchLimit: number;
+    /** Largest HTTP request body and graphql-ws message. */
+    maxRequestBytes: number;
+    mutationsPerMinute: number;
+    authFailuresPerMinute: number;
+  };
   polling: {
     enabled: boolean;
     /** Seconds, per collector family. */
@@ -117,6 +137,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL_ENABLED,
     introspection: e.INTROSPECTION_ENABLED,
+    limits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+      batchLimit: e.GRAPHQL_BATCH_LIMIT,
+      maxRequestBytes: e.REQUEST_MAX_BYTES,
+      mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    },
     polling: {
       enabled: e.POLLING_ENABLED,
       intervals: {

@@ -11,6 +11,16 @@ import type { Principal, Role } from './graphql/context.ts';
 import type { Logger } from './log.ts';
 
 export const TOKEN_PREFIX = 'ipt_';
+
+export interface ApiTokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
 const CACHE_MS = 3000;
 const LAST_USED_EVERY_MS = 60_000;
 
@@ -26,6 +36,40 @@ export async function createApiToken(
     data: { name: input.name, role: input.role, tokenHash: hashToken(token), expiresAt: input.expiresAt ?? null },
   });
   return { token, apiToken: { id: row.id, name: row.name, role: row.role, createdAt: row.createdAt, expiresAt: row.expiresAt } };
+}
+
+/** Marks a token revoked (idempotent: the first revocation time stays). Null when unknown. */
+export async function revokeApiToken(prisma: PrismaClient, id: string): Promise<ApiTokenRow | null> {
+  const row = await prisma.apiToken.findUnique({ where: { id }, omit: { tokenHash: true } });
+  if (!row) return null;
+  if (row.revokedAt) return row;
+  return prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() }, omit: { tokenHash: true } });
+}
+
+/** Every token, newest first; never the hashes. */
+export function listApiTokens(prisma: PrismaClient, includeRevoked: boolean): Promise<ApiTokenRow[]> {
+  return prisma.apiToken.findMany({
+    where: includeRevoked ? {} : { revokedAt: null },
+    orderBy: { createdAt: 'desc' },
+    omit: { tokenHash: true },
+  });
+}
+
+/**
+ * Of the given token ids, those no longer valid and why: revoked (or deleted) and expired.
+ * One query however many connections are open; the server's sweep calls it every few seconds.
+ */
+export async function invalidTokens(prisma: PrismaClient, ids: string[], now = new Date()): Promise<Map<string, 'revoked' | 'expired'>> {
+  const out = new Map<string, 'revoked' | 'expired'>();
+  if (ids.length === 0) return out;
+  const rows = await prisma.apiToken.findMany({ where: { id: { in: ids } }, select: { id: true, revokedAt: true, expiresAt: true } });
+  const found = new Map(rows.map((r) => [r.id, r]));
+  for (const id of ids) {
+    const r = found.get(id);
+    if (!r || r.revokedAt) out.set(id, 'revoked');
+    else if (r.expiresAt && r.expiresAt.getTime() <= now.getTime()) out.set(id, 'expired');
+  }
+  return out;
 }
 
 export function bearer(header: string | null | undefined): string | null {

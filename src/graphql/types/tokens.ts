@@ -1,6 +1,6 @@
 import { builder } from '../builder.ts';
-import { createApiToken } from '../../tokens.ts';
-import { ValidationError } from './errors.ts';
+import { createApiToken, listApiTokens, revokeApiToken } from '../../tokens.ts';
+import { NotFoundError, ValidationError } from './errors.ts';
 
 export const RoleEnum = builder.enumType('Role', {
   values: {
@@ -61,6 +61,37 @@ builder.mutationField('createApiToken', (t) =>
       if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) issues.push({ path: ['input', 'expiresAt'], message: 'must be in the future' });
       if (issues.length) throw new ValidationError('invalid token input', issues);
       return createApiToken(ctx.db.prisma, { name, role: input.role, expiresAt: input.expiresAt ?? null });
+    },
+  }),
+);
+
+builder.queryField('apiTokens', (t) =>
+  t.field({
+    type: [ApiTokenRef],
+    authScopes: { admin: true },
+    description: 'Every API token, newest first (never the tokens themselves).',
+    args: { includeRevoked: t.arg.boolean({ required: false, defaultValue: false }) },
+    resolve: (_root, args, ctx) => listApiTokens(ctx.db.prisma, args.includeRevoked ?? false),
+  }),
+);
+
+builder.mutationField('revokeApiToken', (t) =>
+  t.field({
+    type: ApiTokenRef,
+    authScopes: { admin: true },
+    description: 'Revokes a token at once: its requests fail and its open subscriptions close within seconds.',
+    errors: { types: [NotFoundError] },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const id = String(args.id);
+      // Token ids are UUIDs: anything else is unknown without a database round trip.
+      const row = /^[0-9a-f-]{36}$/i.test(id) ? await revokeApiToken(ctx.db.prisma, id) : null;
+      if (!row) throw new NotFoundError('ApiToken', id.slice(0, 100));
+      // The server forgets cached verdicts and closes the token's connections on this event
+      // (every instance, when the bus runs over Redis).
+      ctx.events.publish('tokenRevoked', { tokenId: row.id });
+      ctx.log.info({ tokenId: row.id, by: ctx.auth?.tokenId }, 'api token revoked');
+      return row;
     },
   }),
 );
