@@ -60,7 +60,7 @@ const RAW_SQL = `SELECT time_bucket(make_interval(secs => $2), time) AS bucket, 
 FROM system_metrics WHERE device_id = $1 AND time >= $3::timestamptz AND time < $4::timestamptz GROUP BY 1 ORDER BY 1`;
 
 const rollupSql = (view: string) => `SELECT time_bucket(make_interval(secs => $2), bucket) AS bucket, sum(samples)::int AS samples, ${metricEntries
-  .map(([, c]) => `sum(${c}_avg * samples) / nullif(sum(samples) FILTER (WHERE ${c}_avg IS NOT NULL), 0) AS ${c}_avg, min(${c}_min) AS ${c}_min, max(${c}_max) AS ${c}_max`)
+  .map(([, c]) => `sum(${c}_avg * ${c}_n) / nullif(sum(${c}_n), 0) AS ${c}_avg, min(${c}_min) AS ${c}_min, max(${c}_max) AS ${c}_max`)
   .join(', ')}
 FROM ${view} WHERE device_id = $1 AND bucket >= $3::timestamptz AND bucket < $4::timestamptz GROUP BY 1 ORDER BY 1`;
 
