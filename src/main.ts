@@ -11,6 +11,7 @@ import { createEventBus } from './events/index.ts';
 import type { Services } from './graphql/context.ts';
 import type { Logger } from './log.ts';
 import { buildServer, type ServerHandle } from './server.ts';
+import { applyRetention } from './storage/retention.ts';
 import { ensureAdminToken } from './tokens.ts';
 import { VERSION } from './version.ts';
 
@@ -44,6 +45,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       version: VERSION,
       subscribers: { ws: 0, sse: 0 },
     };
+    const retention = applyRetention(db, config.retentionDays, log);
+    await retention.start();
+    stack.push(() => retention.stop());
     const server = buildServer(services);
     await server.start();
     stack.push(() => server.stop());
