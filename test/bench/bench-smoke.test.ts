@@ -1,0 +1,41 @@
+/** The benchmark's parse and ingest parts at tiny sizes through the CLI entry: JSON shape and positive figures, no timing assertions. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, inject, test } from 'vitest';
+import { runBench, table, type BenchReport } from '../../bench/run.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-bench-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const isStat = (s: unknown) =>
+  expect(s).toEqual({ median: expect.any(Number), min: expect.any(Number), max: expect.any(Number), runs: expect.any(Number) });
+
+function positiveStat(s: { median: number; min: number; max: number; runs: number }): void {
+  isStat(s);
+  expect(s.min).toBeGreaterThan(0);
+  expect(s.min).toBeLessThanOrEqual(s.median);
+  expect(s.median).toBeLessThanOrEqual(s.max);
+  expect(s.runs).toBeGreaterThanOrEqual(3);
+}
+
+test('parse and ingest write a report of positive medians with min and max', { timeout: 120_000 }, async () => {
+  const out = path.join(dir, 'bench.json');
+  const lines: string[] = [];
+  const code = await runBench(['--only', 'parse,ingest', '--out', out], { databaseUrl: inject('adminDatabaseUrl'), size: 'tiny', progress: (l) => lines.push(l) });
+  expect(code).toBe(0);
+  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchReport;
+  expect(report.version).toBe(1);
+  expect(report.size).toBe('tiny');
+  expect(report.machine.nproc).toBeGreaterThan(0);
+  expect(report.notes).toEqual([]);
+  positiveStat(report.parse!.systemPollParseUs);
+  expect(report.ingest!.rows).toBe(300);
+  positiveStat(report.ingest!.storageRowsPerSec);
+  positiveStat(report.ingest!.copyRowsPerSec);
+  positiveStat(report.ingest!.plainPgRowsPerSec);
+  positiveStat(report.ingest!.ratio);
+  expect(report).not.toHaveProperty('fanout');
+  expect(lines.some((l) => l.startsWith('ingest:'))).toBe(true);
+  expect(table(report)).toMatch(/ratio storage ÷ COPY/);
+});
