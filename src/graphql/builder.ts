@@ -38,7 +38,18 @@ export const builder = new SchemaBuilder<{
       }),
   },
   errors: { directResult: true },
-  relay: { clientMutationId: 'omit', cursorType: 'String' },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    // A device's id is its database id everywhere (events, deviceId arguments,
+    // SystemMetrics.deviceId), so its global id is that same string and clients never juggle two
+    // ids; any other node type is "Type:id". Device ids (UUIDs, `local`) never contain a colon.
+    encodeGlobalID: (typename: string, id: string | number | bigint) => (typename === 'Device' ? String(id) : `${typename}:${String(id)}`),
+    decodeGlobalID: (globalID: string) => {
+      const m = /^([A-Z][A-Za-z0-9]*):(.+)$/s.exec(globalID);
+      return m ? { typename: m[1]!, id: m[2]! } : { typename: 'Device', id: globalID };
+    },
+  },
 });
 
 const parseDate = (value: unknown): Date => {

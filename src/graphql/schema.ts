@@ -5,6 +5,10 @@ import './types/errors.ts';
 import './types/health.ts';
 import './types/tokens.ts';
 import './types/metrics.ts';
+import './types/drives.ts';
+import './types/containers.ts';
+import './types/credentials.ts';
+import './types/devices.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -70,3 +70,21 @@ builder.objectType(ConflictError, {
   isTypeOf: (v) => v instanceof ConflictError,
   fields: (t) => ({ field: t.exposeString('field') }),
 });
+
+/** A service the operation needs is not running here (e.g. pollDevice on a server without a poller). */
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+  constructor(
+    message: string,
+    readonly service: string,
+  ) {
+    super(message);
+  }
+}
+
+builder.objectType(UnavailableError, {
+  name: 'UnavailableError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (v) => v instanceof UnavailableError,
+  fields: (t) => ({ service: t.exposeString('service') }),
+});
