@@ -58,6 +58,8 @@ builder.mutationField('createApiToken', (t) =>
       const name = input.name.trim();
       const issues = [];
       if (name.length < 1 || name.length > 100) issues.push({ path: ['input', 'name'], message: 'must be 1 to 100 characters' });
+      // PostgreSQL refuses NUL in text, and control characters have no business in a label shown in logs.
+      else if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) issues.push({ path: ['input', 'name'], message: 'must not contain control characters' });
       if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) issues.push({ path: ['input', 'expiresAt'], message: 'must be in the future' });
       if (issues.length) throw new ValidationError('invalid token input', issues);
       return createApiToken(ctx.db.prisma, { name, role: input.role, expiresAt: input.expiresAt ?? null });
