@@ -49,7 +49,7 @@ async function startPoller(tuning: Partial<PollerTuning> = {}): Promise<Poller> 
 }
 
 async function device(name: string, port: number, extra: { hostKeyFingerprint?: string } = {}) {
-  const credential = await db.prisma.credential.create({ data: { name: `${name}-pw`, kind: 'PASSWORD', encryptedSecret: secrets.encrypt('hunter2') } });
+  const credential = await db.prisma.credential.create({ data: { name: `${name}-pw`, kind: 'PASSWORD', encryptedSecret: new Uint8Array(secrets.encrypt('hunter2')) } });
   return db.prisma.device.create({ data: { name, hostname: '127.0.0.1', port, username: 'tester', credentialId: credential.id, ...extra } });
 }
 

@@ -33,7 +33,7 @@ afterAll(async () => {
 
 async function registerDevice(name: string) {
   const credential = await db.prisma.credential.create({
-    data: { name: `${name}-key`, kind: 'PRIVATE_KEY', encryptedSecret: secrets.encrypt(sshd.privateKey) },
+    data: { name: `${name}-key`, kind: 'PRIVATE_KEY', encryptedSecret: new Uint8Array(secrets.encrypt(sshd.privateKey)) },
   });
   return db.prisma.device.create({
     data: { name, hostname: sshd.host, port: sshd.port, username: sshd.username, credentialId: credential.id },

@@ -4,27 +4,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Config } from '../../../src/config.ts';
+import { loadConfig, type Config } from '../../../src/config.ts';
 import { createSecretBox, type SecretBox } from '../../../src/db/secrets.ts';
 import { createEventBus, type EventBus, type Topics } from '../../../src/events/index.ts';
 import type { FakeExecContext } from '../../helpers/fake-ssh-server.ts';
 
+/** The real config loader with test settings, so new Config fields never break these tests. */
 export function testConfig(dataDir: string, over: Partial<Config['polling']> = {}): Config {
-  return {
-    databaseUrl: undefined,
-    redisUrl: undefined,
-    port: 0,
-    host: '127.0.0.1',
-    dataDir,
-    secretKey: undefined,
-    adminToken: undefined,
-    monitorLocalhost: false,
-    logLevel: 'silent',
-    graphiql: false,
-    introspection: false,
-    polling: { enabled: false, intervals: { containers: 30, system: 300, drives: 3600 }, maxConcurrentDevices: 10, ...over },
-    retentionDays: { metrics: 30, drives: 365, containers: 30 },
-  };
+  const config = loadConfig({ DATA_DIR: dataDir, MONITOR_LOCALHOST: 'false', POLLING_ENABLED: 'false', LOG_LEVEL: 'silent' });
+  return { ...config, polling: { ...config.polling, ...over } };
 }
 
 export function tempDir(prefix: string): string {
@@ -38,7 +26,8 @@ export function testSecrets(): SecretBox {
 /** Records every event of some topics; `stop()` ends the subscriptions. */
 export function recordEvents<K extends keyof Topics>(events: EventBus, topic: K, onEvent?: (e: Topics[K][0]) => void | Promise<void>) {
   const seen: Array<Topics[K][0]> = [];
-  const iterator = events.subscribe(topic)[Symbol.asyncIterator]();
+  const subscribe = events.subscribe as (t: K) => AsyncIterable<Topics[K][0]>;
+  const iterator = subscribe.call(events, topic)[Symbol.asyncIterator]();
   const loop = (async () => {
     for (;;) {
       const next = await iterator.next();
