@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { clears, inScope, observe, RestartHistory, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
+import { emptyBatch, type ContainerRow, type SampleBatch } from '../../../src/storage/types.ts';
+
+const rule = (over: Partial<RuleSpec> = {}): RuleSpec => ({
+  id: 'r1',
+  name: 'disk',
+  metric: 'FILESYSTEM_USED_PERCENT',
+  comparator: 'GT',
+  threshold: 90,
+  value: null,
+  clearThreshold: 85,
+  forSeconds: 0,
+  repeatSeconds: null,
+  severity: 'WARNING',
+  deviceIds: [],
+  tags: [],
+  channelIds: [],
+  enabled: true,
+  builtin: false,
+  ...over,
+});
+
+/** Runs observations through the state machine as the evaluator does; returns the actions. */
+function run(r: RuleSpec, samples: [number, number | string | null][]): string[] {
+  let track: Track | null = null;
+  const out: string[] = [];
+  for (const [sec, value] of samples) {
+    const now = sec * 1000;
+    const a = step(r, track, value === null ? null : { value }, now);
+    out.push(a.kind === 'open' ? `open:${a.state}` : a.kind);
+    if (a.kind === 'open') track = { state: a.state, pendingSince: now, firedAt: a.state === 'FIRING' ? now : null, lastNotifiedAt: a.state === 'FIRING' ? now : null };
+    if (a.kind === 'fire' && track) track = { ...track, state: 'FIRING', firedAt: now, lastNotifiedAt: now };
+    if (a.kind === 'renotify' && track) track = { ...track, lastNotifiedAt: now };
+    if (a.kind === 'resolve') track = null;
+  }
+  return out;
+}
+
+describe('conditions', () => {
+  it('compares with every comparator and clears with hysteresis', () => {
+    expect(triggers(rule(), { value: 90 })).toBe(false);
+    expect(triggers(rule(), { value: 90.1 })).toBe(true);
+    expect(triggers(rule({ comparator: 'GTE' }), { value: 90 })).toBe(true);
+    expect(triggers(rule({ comparator: 'LT', threshold: 10, clearThreshold: 15 }), { value: 9 })).toBe(true);
+    expect(clears(rule({ comparator: 'LT', threshold: 10, clearThreshold: 15 }), { value: 12 })).toBe(false);
+    expect(clears(rule({ comparator: 'LT', threshold: 10, clearThreshold: 15 }), { value: 15 })).toBe(true);
+    expect(clears(rule(), { value: 88 })).toBe(false);
+    expect(clears(rule(), { value: 85 })).toBe(true);
+    expect(clears(rule({ clearThreshold: null }), { value: 90 })).toBe(true);
+    expect(clears(rule({ clearThreshold: null }), { value: 90.5 })).toBe(false);
+  });
+
+  it('compares states case-insensitively with EQ and NEQ', () => {
+    const offline = rule({ metric: 'DEVICE_STATUS', comparator: 'EQ', threshold: null, clearThreshold: null, value: 'OFFLINE' });
+    expect(triggers(offline, { value: 'OFFLINE' })).toBe(true);
+    expect(triggers(offline, { value: 'online' })).toBe(false);
+    expect(clears(offline, { value: 'ONLINE' })).toBe(true);
+    const notRunning = rule({ metric: 'CONTAINER_STATE', comparator: 'NEQ', threshold: null, clearThreshold: null, value: 'running' });
+    expect(triggers(notRunning, { value: 'exited' })).toBe(true);
+    expect(triggers(notRunning, { value: 'running' })).toBe(false);
+  });
+});
+
+describe('state machine', () => {
+  it('fires at once without forSeconds and does not flap between the clear and fire thresholds', () => {
+    expect(run(rule(), [[0, 92], [10, 88], [20, 93], [30, 86], [40, 95], [50, 85], [60, 91]])).toEqual(['open:FIRING', 'none', 'none', 'none', 'none', 'resolve', 'open:FIRING']);
+  });
+
+  it('fires only after the condition held forSeconds across samples; a clear on the way cancels', () => {
+    const r = rule({ forSeconds: 60 });
+    expect(run(r, [[0, 95], [30, 95], [59, 95], [60, 95]])).toEqual(['open:PENDING', 'none', 'none', 'fire']);
+    expect(run(r, [[0, 95], [30, 80], [40, 95], [90, 95], [100, 95]])).toEqual(['open:PENDING', 'resolve', 'open:PENDING', 'none', 'fire']);
+  });
+
+  it('repeats every repeatSeconds while firing, also on ticks without a sample', () => {
+    const r = rule({ repeatSeconds: 300 });
+    expect(run(r, [[0, 95], [100, 95], [299, null], [300, null], [400, 95], [600, 96], [650, 10]])).toEqual(['open:FIRING', 'none', 'none', 'renotify', 'none', 'renotify', 'resolve']);
+  });
+
+  it('notifies a firing alert that was never notified (silenced when it fired) at the next chance', () => {
+    const r = rule();
+    const track: Track = { state: 'FIRING', pendingSince: 0, firedAt: 0, lastNotifiedAt: null };
+    expect(step(r, track, { value: 95 }, 1000).kind).toBe('renotify');
+    expect(step(r, { ...track, state: 'ACKNOWLEDGED' }, { value: 95 }, 1000).kind).toBe('none');
+    expect(step(r, { ...track, state: 'ACKNOWLEDGED' }, { value: 50 }, 1000).kind).toBe('resolve');
+  });
+
+  it('a `holds` observation (restarting container) keeps the condition whatever the value', () => {
+    const r = rule({ metric: 'CONTAINER_RESTARTS', comparator: 'GTE', threshold: 3, clearThreshold: null });
+    expect(step(r, null, { value: 0, holds: true }, 0)).toEqual({ kind: 'open', state: 'FIRING' });
+    expect(clears(r, { value: 0, holds: true })).toBe(false);
+  });
+});
+
+describe('observations', () => {
+  const container = (name: string, restartCount: number | null, state = 'running'): ContainerRow => ({
+    time: new Date(0), deviceId: 'd1', containerId: name, name, image: 'img', state, health: null, restartCount, exitCode: null, createdAt: null, startedAt: null,
+    cpuPercent: null, memUsageBytes: null, memLimitBytes: null, netRxBytes: null, netTxBytes: null, blockReadBytes: null, blockWriteBytes: null, pids: null,
+  });
+
+  it('yields one observation per mount, drive (serial, else path) and container', () => {
+    const batch: SampleBatch = emptyBatch();
+    batch.filesystems.push({ time: new Date(0), deviceId: 'd1', mount: '/', filesystem: '/dev/sda1', fsType: 'ext4', sizeBytes: 100, usedBytes: 93, availableBytes: 7, usedPercent: 93 });
+    batch.filesystems.push({ time: new Date(0), deviceId: 'd1', mount: '/var', filesystem: '/dev/sda2', fsType: 'ext4', sizeBytes: 100, usedBytes: 10, availableBytes: 90, usedPercent: 10 });
+    const drive = { time: new Date(0), deviceId: 'd1', protocol: 'ATA', model: null, firmware: null, capacityBytes: null, temperatureC: 41, powerOnHours: null, reallocatedSectors: null, pendingSectors: null, uncorrectableErrors: null, mediaErrors: null, percentUsed: null, smartPassed: false, exitStatus: 8, error: null, attributes: {} };
+    batch.drives.push({ ...drive, drive: '/dev/sda', serial: 'S1', health: 'CRITICAL' }, { ...drive, drive: '/dev/sdb', serial: null, health: 'HEALTHY', temperatureC: null });
+    batch.containers.push(container('web', 0), container('db', null, 'exited'));
+    const r = new RestartHistory();
+    expect(observe('FILESYSTEM_USED_PERCENT', batch, r, 0)).toEqual([{ deviceId: 'd1', subject: '/', value: 93 }, { deviceId: 'd1', subject: '/var', value: 10 }]);
+    expect(observe('DRIVE_HEALTH', batch, r, 0).map((o) => [o.subject, o.value])).toEqual([['S1', 'CRITICAL'], ['/dev/sdb', 'HEALTHY']]);
+    expect(observe('DRIVE_TEMPERATURE_C', batch, r, 0).map((o) => [o.subject, o.value])).toEqual([['S1', 41]]);
+    expect(observe('CONTAINER_STATE', batch, r, 0).map((o) => [o.subject, o.value])).toEqual([['web', 'running'], ['db', 'exited']]);
+    expect(observe('CPU_PERCENT', batch, r, 0)).toEqual([]);
+  });
+
+  it('CONTAINER_RESTARTS is the increase within 10 minutes; a restarting container always holds', () => {
+    const r = new RestartHistory();
+    const at = (min: number, count: number, state = 'running') => {
+      const b = emptyBatch();
+      b.containers.push(container('web', count, state));
+      return observe('CONTAINER_RESTARTS', b, r, min * 60_000)[0];
+    };
+    expect(at(0, 5)?.value).toBe(0);
+    expect(at(2, 6)?.value).toBe(1);
+    expect(at(4, 8)?.value).toBe(3);
+    expect(at(11, 8)?.value).toBe(2); // the minute-0 count left the window
+    expect(at(15, 8)?.value).toBe(0);
+    expect(at(16, 1)?.value).toBe(0); // recreated: the count went down
+    expect(at(17, 1, 'restarting')).toEqual({ deviceId: 'd1', subject: 'web', value: 0, holds: true });
+  });
+});
+
+describe('scope', () => {
+  it('all devices, listed devices, or devices with any listed tag', () => {
+    expect(inScope({ deviceIds: [], tags: [] }, { id: 'a', tags: [] })).toBe(true);
+    expect(inScope({ deviceIds: ['a'], tags: [] }, { id: 'b', tags: [] })).toBe(false);
+    expect(inScope({ deviceIds: ['a'], tags: ['prod'] }, { id: 'b', tags: ['prod'] })).toBe(true);
+    expect(inScope({ deviceIds: [], tags: ['prod'] }, { id: 'b', tags: ['dev'] })).toBe(false);
+  });
+});
