@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { createSecretBox, loadSecretKey } from './db/secrets.ts';
 import { createEventBus } from './events/index.ts';
+import { createPoller } from './poller/index.ts';
 import type { Services } from './graphql/context.ts';
 import type { Logger } from './log.ts';
 import { buildServer, type ServerHandle } from './server.ts';
@@ -51,6 +52,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     const server = buildServer(services);
     await server.start();
     stack.push(() => server.stop());
+    if (config.polling.enabled) {
+      const poller = createPoller({ config, db, events: services.events, log, secrets });
+      services.poller = poller;
+      await poller.start();
+      stack.push(() => poller.stop());
+    }
     return { server, db, services, adminTokenAt, stop };
   } catch (e) {
     await stop();

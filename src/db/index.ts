@@ -70,7 +70,8 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
     const started = Date.now();
     const applied = await migrateDeploy(url);
     log.info({ applied, ms: Date.now() - started }, applied.length ? 'database migrated' : 'database schema up to date');
-    const pool = createPool(url, { max: 20 });
+    // A host that drops packets must not hang a flush: fail the connect and let the writer retry.
+    const pool = createPool(url, { max: 20, connectionTimeoutMillis: 5000 });
     pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
     const prisma = new PrismaClient({ adapter: createAdapter(pool) });
     const timescale = await detectTimescale(pool);

@@ -10,7 +10,8 @@ import path from 'node:path';
 const VERSION = 1;
 
 export interface SecretBox {
-  encrypt(plaintext: string): Buffer;
+  /** Prisma's Bytes columns take a Uint8Array over a plain ArrayBuffer. */
+  encrypt(plaintext: string): Uint8Array<ArrayBuffer>;
   decrypt(sealed: Uint8Array): string;
 }
 
@@ -37,7 +38,7 @@ export function createSecretBox(key: Buffer): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
+      return new Uint8Array(Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]));
     },
     decrypt(sealed) {
       const buf = Buffer.from(sealed);
