@@ -61,7 +61,7 @@ builder.objectType(NotFoundError, {
   name: 'NotFoundError',
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof NotFoundError,
-  fields: (t) => ({ entity: t.exposeString('entity'), id: t.exposeString('id') }),
+  fields: (t) => ({ entity: t.exposeString('entity'), id: t.exposeID('id') }),
 });
 
 builder.objectType(ConflictError, {

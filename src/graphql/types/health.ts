@@ -1,6 +1,10 @@
 import { builder } from '../builder.ts';
 import type { Services } from '../context.ts';
 
+import { DeviceStatusEnum } from './devices.ts';
+
+const DEVICE_STATUSES = ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'] as const;
+
 export const HealthStatus = builder.enumType('HealthStatus', {
   values: {
     OK: { description: 'Database reachable, nothing waiting to be written.' },
@@ -16,12 +20,60 @@ export interface DatabaseHealth {
   error: string | null;
 }
 
+export interface PollerHealth {
+  devices: number | null;
+  inFlight: number | null;
+  waiting: number | null;
+  pollsPerMinute: number | null;
+  pollsTotal: number | null;
+  pollsFailed: number | null;
+  writeQueueRows: number | null;
+  bufferedRows: number | null;
+  spoolRecords: number | null;
+  spoolBytes: number | null;
+  droppedRows: number | null;
+  outage: boolean | null;
+}
+
 export interface Health {
   status: 'OK' | 'DEGRADED' | 'DOWN';
   database: DatabaseHealth;
   version: string;
   uptimeSeconds: number;
   subscribers: { ws: number; sse: number };
+  /** Null when this server runs no poller. */
+  poller: PollerHealth | null;
+}
+
+/** Samples waiting (write queue + outage buffer + spool) above which the service counts as DEGRADED. */
+const WAITING_DEGRADED = 1000;
+
+const field = (o: unknown, ...path: string[]): unknown => {
+  let v: unknown = o;
+  for (const k of path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+};
+const count = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * The poller's stats() is typed loosely at this boundary: its shape may still move, so every
+ * value is read defensively and a missing one is null, never an error.
+ */
+export function readPollerStats(stats: unknown): PollerHealth {
+  return {
+    devices: count(field(stats, 'devices')),
+    inFlight: count(field(stats, 'inFlight')),
+    waiting: count(field(stats, 'waiting')),
+    pollsPerMinute: count(field(stats, 'pollsLastMinute')),
+    pollsTotal: count(field(stats, 'pollsTotal')),
+    pollsFailed: count(field(stats, 'pollsFailed')),
+    writeQueueRows: count(field(stats, 'writer', 'queuedRows')) ?? count(field(stats, 'writeQueue')),
+    bufferedRows: count(field(stats, 'writer', 'bufferedRows')),
+    spoolRecords: count(field(stats, 'writer', 'spool', 'records')) ?? count(field(stats, 'spool', 'records')),
+    spoolBytes: count(field(stats, 'writer', 'spool', 'bytes')),
+    droppedRows: count(field(stats, 'writer', 'droppedRows')),
+    outage: typeof field(stats, 'writer', 'outage') === 'boolean' ? (field(stats, 'writer', 'outage') as boolean) : null,
+  };
 }
 
 /** Shared by Query.health and /readyz. */
@@ -34,14 +86,20 @@ export async function checkHealth(s: Services): Promise<Health> {
   } catch (e) {
     database = { ok: false, timescale: s.db.timescale, latencyMs: null, error: (e as Error).message };
   }
-  const stats = s.poller?.stats() as { spool?: { records?: number }; writeQueue?: number } | undefined;
-  const waiting = (stats?.spool?.records ?? 0) + (stats?.writeQueue ?? 0) > 1000;
+  let poller: PollerHealth | null = null;
+  try {
+    poller = s.poller ? readPollerStats(s.poller.stats()) : null;
+  } catch (e) {
+    s.log.warn({ err: (e as Error).message }, 'poller stats unavailable');
+  }
+  const waiting = (poller?.writeQueueRows ?? 0) + (poller?.bufferedRows ?? 0) + (poller?.spoolRecords ?? 0) > WAITING_DEGRADED || poller?.outage === true;
   return {
     status: !database.ok ? 'DOWN' : waiting ? 'DEGRADED' : 'OK',
     database,
     version: s.version,
     uptimeSeconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000),
     subscribers: { ...s.subscribers },
+    poller,
   };
 }
 
@@ -58,6 +116,28 @@ const SubscriberCounts = builder.objectRef<{ ws: number; sse: number }>('Subscri
   fields: (t) => ({ ws: t.exposeInt('ws'), sse: t.exposeInt('sse') }),
 });
 
+const PollerHealthRef = builder.objectRef<PollerHealth>('PollerHealth').implement({
+  description: 'The polling engine. A value the running poller does not report is null.',
+  fields: (t) => ({
+    devices: t.exposeInt('devices', { nullable: true, description: 'Devices the poller knows.' }),
+    inFlight: t.exposeInt('inFlight', { nullable: true, description: 'Device polls running now.' }),
+    waiting: t.exposeInt('waiting', { nullable: true, description: 'Device polls waiting for a concurrency slot.' }),
+    pollsPerMinute: t.exposeInt('pollsPerMinute', { nullable: true, description: 'Device polls in the last 60 s.' }),
+    pollsTotal: t.exposeInt('pollsTotal', { nullable: true }),
+    pollsFailed: t.exposeInt('pollsFailed', { nullable: true, description: 'Polls in which at least one collector failed.' }),
+    writeQueueRows: t.exposeInt('writeQueueRows', { nullable: true, description: 'Rows waiting for the next batched write.' }),
+    bufferedRows: t.exposeInt('bufferedRows', { nullable: true, description: 'Rows held in memory while the database is unreachable.' }),
+    spoolRecords: t.exposeInt('spoolRecords', { nullable: true, description: 'Batches waiting in the on-disk spool.' }),
+    spoolBytes: t.field({ type: 'Long', nullable: true, resolve: (p) => p.spoolBytes }),
+    droppedRows: t.field({ type: 'Long', nullable: true, description: 'Rows lost (refused by the database or a full spool).', resolve: (p) => p.droppedRows }),
+    outage: t.exposeBoolean('outage', { nullable: true, description: 'The writer cannot reach the database.' }),
+  }),
+});
+
+const DeviceStatusCount = builder.objectRef<{ status: (typeof DEVICE_STATUSES)[number]; count: number }>('DeviceStatusCount').implement({
+  fields: (t) => ({ status: t.field({ type: DeviceStatusEnum, resolve: (c) => c.status }), count: t.exposeInt('count') }),
+});
+
 const HealthRef = builder.objectRef<Health>('Health').implement({
   fields: (t) => ({
     status: t.field({ type: HealthStatus, resolve: (h) => h.status }),
@@ -65,6 +145,16 @@ const HealthRef = builder.objectRef<Health>('Health').implement({
     version: t.exposeString('version'),
     uptimeSeconds: t.exposeInt('uptimeSeconds'),
     subscribers: t.field({ type: SubscriberCounts, resolve: (h) => h.subscribers }),
+    poller: t.field({ type: PollerHealthRef, nullable: true, description: 'Null when this server runs no poller.', resolve: (h) => h.poller }),
+    devicesByStatus: t.field({
+      type: [DeviceStatusCount],
+      description: 'Devices per status, from the database (every status listed, zeros included).',
+      resolve: async (_h, _args, ctx) => {
+        const groups = await ctx.db.prisma.device.groupBy({ by: ['status'], _count: { _all: true } });
+        const counts = new Map<string, number>(groups.map((g) => [g.status, g._count._all]));
+        return DEVICE_STATUSES.map((status) => ({ status, count: counts.get(status) ?? 0 }));
+      },
+    }),
   }),
 });
 
