@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { createSecretBox, loadSecretKey } from './db/secrets.ts';
+import { createAlertEvaluator } from './alerts/index.ts';
 import { createEventBus } from './events/index.ts';
 import { createPoller } from './poller/index.ts';
 import type { Services } from './graphql/context.ts';
@@ -52,8 +53,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     const server = buildServer(services);
     await server.start();
     stack.push(() => server.stop());
+    // Before the poller: on shutdown the poller stops first, then the evaluator drains.
+    const alerts = createAlertEvaluator({ db, events: services.events, log, secrets });
+    await alerts.start();
+    stack.push(() => alerts.stop());
     if (config.polling.enabled) {
-      const poller = createPoller({ config, db, events: services.events, log, secrets });
+      const poller = createPoller({ config, db, events: services.events, log, secrets, onBatchWritten: alerts.onBatchWritten });
       services.poller = poller;
       await poller.start();
       stack.push(() => poller.stop());
