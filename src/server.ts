@@ -134,7 +134,7 @@ export function buildServer(services: Services): ServerHandle {
       } catch (e) {
         return [JSON.stringify({ errors: [{ message: (e as Error).message }] }), { status: 400, statusText: 'Bad Request' }];
       }
-      const errors = validate(s, document);
+      const errors = validateOrThrown(validate, s, document);
       if (errors.length) return [JSON.stringify({ errors }), { status: 400, statusText: 'Bad Request' }];
       const contextValue = { ...(await contextFactory()), ...services, auth: principal } as Context;
       return { schema: s, document, variableValues: params.variables, operationName: params.operationName, contextValue: contextValue as never, rootValue: { execute, subscribe } };
@@ -245,7 +245,7 @@ export function buildServer(services: Services): ServerHandle {
         } catch (e) {
           return [e instanceof GraphQLError ? e : new GraphQLError((e as Error).message)];
         }
-        const errors = validate(s, document);
+        const errors = validateOrThrown(validate, s, document);
         if (errors.length) return errors;
         const contextValue = { ...(await contextFactory()), ...services, auth: ctx.extra.principal ?? null } as Context;
         return { schema: s, document, variableValues: payload.variables, operationName: payload.operationName, contextValue, rootValue: { execute, subscribe } };
@@ -323,6 +323,19 @@ export function buildServer(services: Services): ServerHandle {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * graphql-armor's rules throw their GraphQLError out of validate() rather than reporting it;
+ * Yoga catches that on HTTP, and here it becomes the same kind of answer.
+ */
+function validateOrThrown<S, D>(validate: (schema: S, document: D) => readonly GraphQLError[], schema: S, document: D): readonly GraphQLError[] {
+  try {
+    return validate(schema, document);
+  } catch (e) {
+    if (e instanceof GraphQLError) return [e];
+    throw e;
+  }
 }
 
 const ip = (req: http.IncomingMessage | undefined): string => req?.socket.remoteAddress ?? 'unknown';

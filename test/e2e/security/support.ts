@@ -77,7 +77,7 @@ export async function expectServing(app: TestApp): Promise<void> {
   expect(res.body.data?.health.status).toBe('OK');
 }
 
-export async function postRaw(app: TestApp, body: string | Buffer, headers: Record<string, string> = {}, path = '/graphql'): Promise<{ status: number; text: string; headers: Headers }> {
+export async function postRaw(app: TestApp, body: string, headers: Record<string, string> = {}, path = '/graphql'): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(app.server.url + path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminToken}`, ...headers },
