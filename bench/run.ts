@@ -12,9 +12,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
+import { setChildCpuProfileDir } from './child.ts';
 import { openBenchDatabase, type BenchDatabase } from './db.ts';
+import { benchFanout, type FanoutPoint } from './fanout.ts';
 import { benchIngest, type IngestResult } from './ingest.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
+import { benchMemory, type MemoryResult } from './memory.ts';
+import { benchQuery, type QueryResult } from './query.ts';
+import { benchPoll, type PollPoint } from './poll.ts';
 import { benchParse, type ParseResult } from './parse.ts';
 import { SIZES, type SizeName, type Sizes } from './sizes.ts';
 import { fmt, type Stat } from './stats.ts';
@@ -30,10 +35,10 @@ export interface BenchReport {
   machine: MachineInfo;
   parse?: ParseResult;
   ingest?: IngestResult;
-  query?: unknown;
-  poll?: unknown[];
-  fanout?: unknown[];
-  memory?: unknown;
+  query?: QueryResult;
+  poll?: PollPoint[];
+  fanout?: FanoutPoint[];
+  memory?: MemoryResult;
   /** Why a part is missing or what limits a figure. */
   notes: string[];
 }
@@ -50,6 +55,10 @@ export interface BenchContext {
   progress: (line: string) => void;
   database(): Promise<BenchDatabase>;
   notes: string[];
+  /** Scratch space (spools) under DATA_DIR. */
+  dataDir: string;
+  /** Also measure the fan-out prototype (bench/fanout-shared.ts). */
+  prototype: boolean;
 }
 
 type Runner = (ctx: BenchContext, report: BenchReport) => Promise<void>;
@@ -67,17 +76,23 @@ const RUNNERS: Record<Part, Runner> = {
     const db = await ctx.database();
     report.ingest = await benchIngest(db.db, { rows, runs });
   },
-  async query(ctx) {
-    ctx.notes.push('query: not wired yet');
+  async query(ctx, report) {
+    const db = await ctx.database();
+    report.query = await benchQuery(db, { ...ctx.sizes.query, runs: ctx.sizes.runs, progress: ctx.progress });
   },
-  async poll(ctx) {
-    ctx.notes.push('poll: not wired yet');
+  async poll(ctx, report) {
+    const db = await ctx.database();
+    const p = ctx.sizes.poll;
+    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, devices: p.devices, runs: ctx.sizes.runs, windowSec: p.windowSec, intervalSec: p.intervalSec, progress: ctx.progress });
   },
-  async fanout(ctx) {
-    ctx.notes.push('fanout: not wired yet');
+  async fanout(ctx, report) {
+    const db = await ctx.database();
+    const f = ctx.sizes.fanout;
+    report.fanout = await benchFanout({ databaseUrl: db.url, subscribers: f.subscribers, runs: ctx.sizes.runs, saturationSec: f.saturationSec, latencySec: f.latencySec, latencyRate: f.latencyRate, prototype: ctx.prototype, progress: ctx.progress });
   },
-  async memory(ctx) {
-    ctx.notes.push('memory: not wired yet');
+  async memory(ctx, report) {
+    const db = await ctx.database();
+    report.memory = await benchMemory({ databaseUrl: db.url, dataDir: ctx.dataDir, ...ctx.sizes.memory, runs: ctx.sizes.runs, intervalSec: ctx.sizes.poll.intervalSec, progress: ctx.progress });
   },
 };
 
@@ -96,32 +111,59 @@ export function table(report: BenchReport): string {
     rows.push(row('ingest', 'same UNNEST SQL, plain pg', fmt(i.plainPgRowsPerSec, ' rows/s')));
     rows.push(row('ingest', 'ratio storage ÷ COPY', fmt(i.ratio), '≥ 0.7'));
   }
-  for (const r of extraRows) rows.push(...r(report));
+  const q = report.query;
+  if (q) {
+    rows.push(row('query', `metricHistory 24 h/5 min, ${q.days} d × ${q.historyDevices} devices stored: p99`, fmt(q.metricHistoryP99Ms, ' ms'), '< 20 ms'));
+    rows.push(row('query', 'metricHistory p50', fmt(q.metricHistoryP50Ms, ' ms')));
+    rows.push(row('query', `devices(first: ${q.listedDevices}) with latestMetrics: p99`, fmt(q.deviceListP99Ms, ' ms'), '< 50 ms'));
+    rows.push(row('query', 'device list p50', fmt(q.deviceListP50Ms, ' ms')));
+  }
+  for (const p of report.poll ?? []) {
+    rows.push(row('poll', `${p.devices} devices every ${p.intervalSec} s: poller CPU per device-poll`, fmt(p.cpuMsPerPoll, ' ms'), '≤ 1 ms'));
+    rows.push(row('poll', `${p.devices} devices: polls/s (scheduled ${p.scheduledPollsPerSec})`, fmt(p.pollsPerSec)));
+    rows.push(row('poll', `${p.devices} devices: p99 poll duration`, fmt(p.p99PollMs, ' ms')));
+    rows.push(row('poll', `${p.devices} devices: simulator CPU per poll`, fmt(p.simulatorCpuMsPerPoll, ' ms')));
+  }
+  for (const f of report.fanout ?? []) {
+    const n = f.subscribers;
+    rows.push(row('fanout', `${n} subs: graphql delivered msgs/s at saturation`, fmt(f.graphqlEventsPerSec)));
+    rows.push(row('fanout', `${n} subs: bare ws delivered msgs/s`, fmt(f.wsEventsPerSec)));
+    rows.push(row('fanout', `${n} subs: graphql server CPU per msg`, fmt(f.graphqlServerCpuUsPerMsg, ' µs')));
+    rows.push(row('fanout', `${n} subs: bare ws server CPU per msg`, fmt(f.wsServerCpuUsPerMsg, ' µs')));
+    rows.push(row('fanout', `${n} subs: ratio ws ÷ graphql CPU`, fmt(f.ratio), '≥ 0.5'));
+    rows.push(row('fanout', `${n} subs: graphql p50 / p99 at ${f.latencyRate} ev/s`, `${fmt(f.p50Ms, ' ms')} / ${fmt(f.p99Ms, ' ms')}`, n < 5000 ? 'p99 < 50 ms' : ''));
+    rows.push(row('fanout', `${n} subs: bare ws p50 / p99 at ${f.latencyRate} ev/s`, `${fmt(f.wsP50Ms, ' ms')} / ${fmt(f.wsP99Ms, ' ms')}`));
+    if (f.p99MsAt1PerSec) rows.push(row('fanout', `${n} subs: p99 at 1 ev/s graphql / ws`, `${fmt(f.p99MsAt1PerSec, ' ms')} / ${fmt(f.wsP99MsAt1PerSec, ' ms')}`, 'p99 < 200 ms'));
+    rows.push(row('fanout', `${n} subs: RSS per subscriber graphql / ws`, `${fmt(f.rssPerSubscriberKB, ' KB')} / ${fmt(f.wsRssPerSubscriberKB, ' KB')}`, '≤ 25 KB'));
+    const p = f.prototype;
+    if (p) {
+      rows.push(row('fanout*', `${n} subs: prototype CPU per msg, ratio`, `${fmt(p.serverCpuUsPerMsg, ' µs')}, ${fmt(p.ratio)}`, '≥ 0.5'));
+      rows.push(row('fanout*', `${n} subs: prototype p50 / p99`, `${fmt(p.p50Ms, ' ms')} / ${fmt(p.p99Ms, ' ms')}${p.p99MsAt1PerSec ? `; 1 ev/s p99 ${fmt(p.p99MsAt1PerSec, ' ms')}` : ''}`));
+      rows.push(row('fanout*', `${n} subs: prototype RSS per subscriber`, fmt(p.rssPerSubscriberKB, ' KB')));
+    }
+  }
+  const mem = report.memory;
+  if (mem) rows.push(row('memory', `server+poller RSS, ${mem.devices} devices polled, ${mem.subscribers} subscribers`, fmt(mem.rssMB, ' MB'), '< 300 MB'));
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  if (report.fanout?.some((f) => f.prototype)) out.push('fanout* = prototype in bench/fanout-shared.ts (one execution per distinct subscription, pre-serialised frames), not the product server');
   for (const n of report.notes) out.push(`note: ${n}`);
   const m = report.machine;
   out.push(`machine: ${m.nproc} cores (${m.cpuModel}), ${m.memTotalGB} GB, node ${m.node}; load average ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd?.join(' ') ?? '?'} at end`);
   return out.join('\n');
 }
 
-/** Table rows contributed by the parts in other modules. */
-const extraRows: ((r: BenchReport) => string[][])[] = [];
-export function addTableRows(f: (r: BenchReport) => string[][]): void {
-  extraRows.push(f);
-}
-
 export async function runBench(argv: string[], overrides: BenchOverrides = {}): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, 'no-prototype': { type: 'boolean' }, 'cpu-prof': { type: 'string' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (e) {
-    process.stderr.write(`infrapulse bench: ${(e as Error).message}\nusage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}]\n`);
+    process.stderr.write(`infrapulse bench: ${(e as Error).message}\nusage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--no-prototype] [--cpu-prof DIR]\n`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(`usage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}]\n`);
+    process.stdout.write(`usage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--no-prototype] [--cpu-prof DIR]\n`);
     return 0;
   }
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...PARTS];
@@ -131,6 +173,10 @@ export async function runBench(argv: string[], overrides: BenchOverrides = {}): 
     return 2;
   }
   const config = loadConfig();
+  if (values['cpu-prof']) {
+    fs.mkdirSync(values['cpu-prof'], { recursive: true });
+    setChildCpuProfileDir(path.resolve(values['cpu-prof']));
+  }
   const size: SizeName = overrides.size ?? (values.quick ? 'quick' : 'full');
   const progress = overrides.progress ?? ((l: string) => process.stdout.write(`bench: ${l}\n`));
   const log = createLogger('warn');
@@ -141,6 +187,8 @@ export async function runBench(argv: string[], overrides: BenchOverrides = {}): 
     sizes: SIZES[size],
     progress,
     notes: report.notes,
+    dataDir: config.dataDir,
+    prototype: !values['no-prototype'],
     async database() {
       if (!db) {
         progress(overrides.databaseUrl ?? config.databaseUrl ? 'database: a scratch database on the configured PostgreSQL' : 'database: starting an embedded PostgreSQL under DATA_DIR');

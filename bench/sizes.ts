@@ -26,7 +26,7 @@ export const SIZES: Record<SizeName, Sizes> = {
     parse: { iterations: 500 },
     ingest: { rows: 10_000 },
     query: { days: 7, devices: 100, listDevices: 500, requests: 60 },
-    poll: { devices: [100, 1000], windowSec: 10, intervalSec: 10 },
+    poll: { devices: [100, 1000], windowSec: 6, intervalSec: 10 },
     fanout: { subscribers: [1000, 5000], saturationSec: 2, latencySec: 2, latencyRate: 10 },
     memory: { devices: 1000, subscribers: 1000, settleSec: 12 },
   },

@@ -1,0 +1,80 @@
+/** A TypeScript module forked as a child process (through tsx) with typed IPC. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const TSX = import.meta.resolve('tsx');
+
+let cpuProfileDir: string | undefined;
+/** Children started after this write a V8 CPU profile into `dir` when they exit (bench --cpu-prof DIR). */
+export function setChildCpuProfileDir(dir: string | undefined): void {
+  cpuProfileDir = dir;
+}
+
+export class Child<To extends object, From extends { type: string }> {
+  readonly proc: ChildProcess;
+  private waiters: { match: (m: From) => boolean; resolve: (m: From) => void }[] = [];
+  private listeners: ((m: From) => void)[] = [];
+  private exited: Error | null = null;
+
+  constructor(module: string, readonly name: string, { gc = false }: { gc?: boolean } = {}) {
+    this.proc = fork(fileURLToPath(new URL(module, import.meta.url)), [], {
+      execArgv: ['--import', TSX, ...(gc ? ['--expose-gc'] : []), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.proc.on('message', (raw) => {
+      const m = raw as From;
+      if (m.type === 'error') this.fail(new Error(`${name}: ${(m as unknown as { message: string }).message}`));
+      for (const l of this.listeners) l(m);
+      const i = this.waiters.findIndex((w) => w.match(m));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
+    });
+    this.proc.on('exit', (code, signal) => this.fail(new Error(`${name} exited (${signal ?? code})`)));
+  }
+
+  private fail(e: Error): void {
+    this.exited ??= e;
+    for (const w of this.waiters.splice(0)) w.resolve({ type: '__failed' } as From);
+  }
+
+  send(m: To): void {
+    this.proc.send(m);
+  }
+
+  on(listener: (m: From) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The next message of `type` (optionally also matching `where`). */
+  async next<T extends From['type']>(type: T, timeoutMs = 60_000, where: (m: Extract<From, { type: T }>) => boolean = () => true): Promise<Extract<From, { type: T }>> {
+    if (this.exited) throw this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const got = await new Promise<From>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.name}: no "${type}" message within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ match: (m) => m.type === type && where(m as Extract<From, { type: T }>), resolve });
+    }).finally(() => clearTimeout(timer));
+    if (got.type === '__failed') throw this.exited ?? new Error(`${this.name} failed`);
+    return got as Extract<From, { type: T }>;
+  }
+
+  async request<T extends From['type']>(m: To, type: T, timeoutMs?: number): Promise<Extract<From, { type: T }>> {
+    const p = this.next(type, timeoutMs);
+    this.send(m);
+    return p;
+  }
+
+  /** Asks the child to exit with `stop` (so it can finish, e.g. write its CPU profile), then kills it if it has not within 10 s. */
+  async kill(stop?: To): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const gone = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    if (stop && this.proc.connected) {
+      this.proc.send(stop);
+      const done = await Promise.race([gone.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+      if (done) return;
+    }
+    this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
+    await gone;
+    clearTimeout(t);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Child process: N raw `ws` connections speaking graphql-transport-ws (connection_init, ack,
+ * one subscribe each). Far lighter than N graphql-ws client objects, so more of the machine
+ * is left to the server under test. Counts `next` frames; in latency mode also reads the
+ * publish instant carried in each sample and records receive − publish.
+ */
+import WebSocket from 'ws';
+import { nowMs, type ClientsStart, type FromClients, type ToClients } from './fanout-protocol.ts';
+
+const send = (m: FromClients): void => void process.send?.(m);
+const NEXT = Buffer.from('"next"');
+
+async function main(start: ClientsStart): Promise<void> {
+  let mode: 'count' | 'latency' = 'count';
+  let received = 0;
+  let latencies: number[] = [];
+  const sockets: WebSocket[] = [];
+  const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${start.token}` } });
+  const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: { query: start.query } });
+  const onFrame = (data: Buffer): void => {
+    if (data.indexOf(NEXT) < 0 || data.indexOf(NEXT) > 40) return;
+    received++;
+    if (mode === 'latency') {
+      const m = JSON.parse(data.toString()) as { payload: { data: { metricCollected: { uptimeSeconds: number } } } };
+      latencies.push(nowMs() - m.payload.data.metricCollected.uptimeSeconds);
+    }
+    if (received % start.connections === 0) send({ type: 'count', received });
+  };
+  const open = (): Promise<WebSocket> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(start.url, 'graphql-transport-ws', { perMessageDeflate: false });
+      ws.once('error', reject);
+      ws.once('close', (code, reason) => reject(new Error(`closed ${code} ${reason.toString()}`)));
+      ws.once('open', () => ws.send(init));
+      ws.once('message', (raw: Buffer) => {
+        if (!raw.toString().includes('connection_ack')) return reject(new Error(`expected connection_ack, got ${raw.toString().slice(0, 100)}`));
+        ws.removeAllListeners('close');
+        ws.removeAllListeners('error');
+        ws.on('error', () => undefined);
+        ws.on('message', (d: Buffer) => {
+          if (d.length < 40 && d.includes('"ping"')) ws.send('{"type":"pong"}');
+          else onFrame(d);
+        });
+        ws.send(subscribe);
+        resolve(ws);
+      });
+    });
+  let failed = 0;
+  let firstError: string | undefined;
+  // Connect in waves so the server is not asked for thousands of handshakes at one instant.
+  for (let i = 0; i < start.connections; i += 100) {
+    const wave = await Promise.allSettled(Array.from({ length: Math.min(100, start.connections - i) }, open));
+    for (const r of wave) {
+      if (r.status === 'fulfilled') sockets.push(r.value);
+      else {
+        failed++;
+        firstError ??= (r.reason as Error).message;
+      }
+    }
+  }
+  let closed = 0;
+  for (const ws of sockets) ws.on('close', () => closed++);
+  send({ type: 'connected', connections: sockets.length, failed, firstError });
+  process.on('message', (m: ToClients) => {
+    switch (m.type) {
+      case 'mode':
+        mode = m.mode;
+        break;
+      case 'reset':
+        received = 0;
+        latencies = [];
+        send({ type: 'count', received: 0 });
+        break;
+      case 'latencies':
+        send({ type: 'latencies', ms: latencies });
+        send({ type: 'closed', closed });
+        break;
+      case 'stop':
+        for (const ws of sockets) ws.terminate();
+        process.exit(0);
+    }
+  });
+}
+
+process.once('message', (m: ClientsStart) => {
+  main(m).catch((e: unknown) => {
+    send({ type: 'error', message: (e as Error).stack ?? String(e) });
+    process.exit(1);
+  });
+});

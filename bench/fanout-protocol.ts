@@ -1,0 +1,51 @@
+/** Messages between the fan-out orchestrator and its child processes (server under test, load clients). */
+export type ServerMode = 'graphql' | 'ws' | 'shared';
+
+export interface ServerStart {
+  mode: ServerMode;
+  /** The migrated benchmark database (auth tokens live there). */
+  databaseUrl: string;
+}
+
+export type ToServer =
+  | { type: 'usage'; gc?: boolean }
+  | { type: 'publish'; count: number }
+  | { type: 'rate'; perSec: number; durationMs: number }
+  | { type: 'stop' };
+
+export type FromServer =
+  | { type: 'ready'; port: number; token: string }
+  | { type: 'usage'; cpuUs: number; rss: number; subscriptions: number }
+  | { type: 'published'; count: number }
+  | { type: 'error'; message: string };
+
+export interface ClientsStart {
+  url: string;
+  token: string;
+  connections: number;
+  query: string;
+}
+
+export type ToClients = { type: 'mode'; mode: 'count' | 'latency' } | { type: 'latencies' } | { type: 'reset' } | { type: 'stop' };
+
+export type FromClients =
+  | { type: 'connected'; connections: number; failed: number; firstError?: string }
+  /** Messages received since the last reset; sent whenever the count crosses a multiple of `connections`. */
+  | { type: 'count'; received: number }
+  | { type: 'latencies'; ms: number[] }
+  | { type: 'closed'; closed: number }
+  | { type: 'error'; message: string };
+
+/** The subscription every client holds: the DESIGN's SystemMetrics fields, every device. */
+export const FANOUT_QUERY = `subscription Live {
+  metricCollected {
+    time deviceId cpuPercent memUsedPercent memTotalBytes memAvailableBytes load1 load5 load15
+    uptimeSeconds netRxBytesPerSec netTxBytesPerSec diskReadBytesPerSec diskWriteBytesPerSec
+  }
+}`;
+
+/**
+ * The publish instant travels inside the sample (uptimeSeconds carries epoch milliseconds with
+ * a fractional part) so a client on the same machine computes latency from one shared clock.
+ */
+export const nowMs = (): number => performance.timeOrigin + performance.now();

@@ -1,0 +1,49 @@
+/**
+ * memory: RSS of one process holding the API server and the poller over one event bus (as the
+ * app composes them) while it polls `devices` simulated hosts and `subscribers` graphql-ws
+ * clients receive every metricCollected event. Sampled after GC, a few seconds apart.
+ */
+import { Child } from './child.ts';
+import { FANOUT_QUERY, type ClientsStart, type FromClients, type ToClients } from './fanout-protocol.ts';
+import { pollerUsage, startFleet, waitAllOnline } from './poll.ts';
+import { stat, type Stat } from './stats.ts';
+
+export interface MemoryResult {
+  devices: number;
+  subscribers: number;
+  rssMB: Stat;
+  /** metricCollected messages the subscribers received while sampling (shows the events flowed). */
+  deliveredMessages: number;
+}
+
+export async function benchMemory(o: { databaseUrl: string; dataDir: string; devices: number; subscribers: number; settleSec: number; runs: number; intervalSec: number; progress: (l: string) => void }): Promise<MemoryResult> {
+  o.progress(`memory: server + poller in one process, ${o.devices} simulated devices every ${o.intervalSec} s, ${o.subscribers} graphql-ws subscribers; settling ${o.settleSec} s, then ${o.runs} RSS samples (about ${o.settleSec + o.runs * 3 + Math.round(o.devices / 20)} s)`);
+  const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices: o.devices, intervalSec: o.intervalSec, withServer: true });
+  const clients = new Child<ToClients, FromClients>('./fanout-clients.ts', 'memory clients');
+  let received = 0;
+  clients.on((m) => {
+    if (m.type === 'count') received = m.received;
+  });
+  try {
+    const { port, token } = fleet.ready;
+    if (port === null || token === null) throw new Error('the poller process did not start the server');
+    clients.send({ url: `ws://127.0.0.1:${port}/graphql`, token, connections: o.subscribers, query: FANOUT_QUERY } satisfies ClientsStart as never);
+    const connected = await clients.next('connected', 300_000);
+    if (connected.failed > 0) throw new Error(`${connected.failed} of ${o.subscribers} subscribers could not connect (${connected.firstError})`);
+    await waitAllOnline(fleet, o.devices, Math.max(60_000, o.devices * 200));
+    await new Promise((r) => setTimeout(r, o.settleSec * 1000));
+    await clients.request({ type: 'reset' }, 'count');
+    received = 0;
+    const rss: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      await new Promise((r) => setTimeout(r, 3000));
+      const u = await pollerUsage(fleet, true);
+      if (u.subscriptions < o.subscribers) throw new Error(`only ${u.subscriptions} of ${o.subscribers} subscriptions are active`);
+      rss.push(u.rss / 2 ** 20);
+    }
+    return { devices: o.devices, subscribers: o.subscribers, rssMB: stat(rss), deliveredMessages: received };
+  } finally {
+    await clients.kill({ type: 'stop' });
+    await fleet.stop();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Child process: the real poller (createPoller) polling every simulated host, so
+ * process.cpuUsage() here is the poller's CPU alone. Poll durations come from the poller's
+ * own "poll ok" debug record, caught in a pino hook before anything is serialised, so
+ * observing them costs next to nothing. With `withServer`, the API server (buildServer) runs
+ * here too over the same event bus, as the app composes them: the memory part.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { createAdapter, createPool } from '../src/db/adapter.ts';
+import { PrismaClient, detectTimescale } from '../src/db/index.ts';
+import { createSecretBox } from '../src/db/secrets.ts';
+import { createEventBus } from '../src/events/index.ts';
+import type { Services } from '../src/graphql/context.ts';
+import { activeSubscriptions } from '../src/graphql/types/live.ts';
+import type { Logger } from '../src/log.ts';
+import { createPoller } from '../src/poller/index.ts';
+import { createApiToken } from '../src/tokens.ts';
+import type { FromPoller, PollerStart, ToPoller } from './poll-protocol.ts';
+
+const send = (m: FromPoller): void => void process.send?.(m);
+
+async function main(start: PollerStart): Promise<void> {
+  let pollMs: number[] = [];
+  let collectorRuns = 0;
+  const log = pino({
+    level: 'debug',
+    hooks: {
+      logMethod(args, method, level) {
+        if (level === 20) {
+          if (args[1] === 'poll ok') {
+            const r = args[0] as { ms: number; collectors: string[] };
+            pollMs.push(r.ms);
+            collectorRuns += r.collectors.length;
+          }
+          return;
+        }
+        if (level >= 50) method.apply(this, args);
+      },
+    },
+  }) as unknown as Logger;
+
+  const pool = createPool(start.databaseUrl, { max: 20 });
+  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const secrets = createSecretBox(randomBytes(32));
+  const run = randomBytes(3).toString('hex');
+  const credential = await prisma.credential.create({ data: { name: `bench-${run}`, kind: 'PASSWORD', encryptedSecret: new Uint8Array(secrets.encrypt('simulated')) } });
+  await prisma.device.updateMany({ data: { monitoringEnabled: false } });
+  await prisma.device.createMany({
+    data: start.sim.usernames.map((username) => ({
+      name: `${username}-${run}`,
+      hostname: start.sim.host,
+      port: start.sim.port,
+      username,
+      credentialId: credential.id,
+      hostKeyFingerprint: start.sim.fingerprint,
+      systemInterval: start.intervalSec,
+      containerInterval: start.intervalSec,
+      driveInterval: start.intervalSec,
+    })),
+  });
+  const config = loadConfig({
+    DATA_DIR: start.dataDir,
+    DATABASE_URL: start.databaseUrl,
+    MONITOR_LOCALHOST: 'false',
+    POLLING_ENABLED: 'true',
+    POLLING_MAX_CONCURRENT_DEVICES: String(start.maxConcurrent),
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  const events = createEventBus();
+  const db = { prisma, pool, url: start.databaseUrl, timescale: await detectTimescale(pool), embedded: false, close: async () => undefined };
+  const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir: path.join(start.dataDir, `spool-${run}`) } });
+  let port: number | null = null;
+  let token: string | null = null;
+  if (start.withServer) {
+    const { buildServer } = await import('../src/server.ts');
+    const services: Services = { config, db, events, log, secrets, startedAt: new Date(), version: 'bench', poller, subscribers: { ws: 0, sse: 0 } };
+    const server = buildServer(services);
+    await server.start();
+    port = server.port;
+    token = (await createApiToken(prisma, { name: `bench memory ${run}`, role: 'VIEWER' })).token;
+  }
+  await poller.start();
+  process.on('message', (m: ToPoller) => {
+    if (m.type === 'stop') {
+      void poller.stop().finally(() => process.exit(0));
+      return;
+    }
+    if (m.gc) (globalThis as { gc?: () => void }).gc?.();
+    const u = process.cpuUsage();
+    const s = poller.stats();
+    send({
+      type: 'usage',
+      cpuUs: u.user + u.system,
+      rss: process.memoryUsage.rss(),
+      pollsTotal: s.pollsTotal,
+      pollsFailed: s.pollsFailed,
+      skippedOverlaps: s.skippedOverlaps,
+      online: s.byStatus.ONLINE + s.byStatus.DEGRADED,
+      pollMs,
+      collectorRuns,
+      subscriptions: activeSubscriptions().metricCollected,
+    });
+    pollMs = [];
+  });
+  send({ type: 'ready', devices: start.sim.usernames.length, port, token });
+}
+
+process.once('message', (m: PollerStart) => {
+  main(m).catch((e: unknown) => {
+    send({ type: 'error', message: (e as Error).stack ?? String(e) });
+    process.exit(1);
+  });
+});

@@ -1,0 +1,31 @@
+/** Messages between the poll/memory orchestrator and the simulator and poller child processes. */
+export type FromSim = { type: 'ready'; host: string; port: number; fingerprint: string; usernames: string[] } | { type: 'usage'; cpuUs: number; execs: number } | { type: 'error'; message: string };
+export type ToSim = { type: 'usage' };
+
+export interface PollerStart {
+  databaseUrl: string;
+  dataDir: string;
+  sim: { host: string; port: number; fingerprint: string; usernames: string[] };
+  intervalSec: number;
+  maxConcurrent: number;
+  /** Also serve the API (buildServer) over the same event bus, as the app does: the memory part. */
+  withServer: boolean;
+}
+
+export interface PollerUsage {
+  type: 'usage';
+  cpuUs: number;
+  rss: number;
+  pollsTotal: number;
+  pollsFailed: number;
+  skippedOverlaps: number;
+  online: number;
+  /** Durations (ms) of the polls that finished since the previous usage message. */
+  pollMs: number[];
+  /** Collector runs in successful polls since start (a poll runs the collectors that are due, usually one). */
+  collectorRuns: number;
+  subscriptions: number;
+}
+
+export type ToPoller = { type: 'usage'; gc?: boolean } | { type: 'stop' };
+export type FromPoller = { type: 'ready'; devices: number; port: number | null; token: string | null } | PollerUsage | { type: 'error'; message: string };

@@ -1,0 +1,130 @@
+/**
+ * poll: the real poller against the fleet simulator, each in its own process. After every
+ * device has been reached once (SSH handshakes are a one-off cost, kept out of the figures),
+ * consecutive windows measure the poller's CPU per device-poll (all three collectors), polls
+ * per second and the p99 of the poller's own poll duration (connect-if-needed, execs, parse,
+ * coalesced write).
+ */
+import { Child } from './child.ts';
+import type { FromPoller, FromSim, PollerStart, PollerUsage, ToPoller, ToSim } from './poll-protocol.ts';
+import { quantile, round, stat, type Stat } from './stats.ts';
+
+export interface PollPoint {
+  devices: number;
+  intervalSec: number;
+  /** What the schedule asks for: devices ÷ interval full device-polls (3 collectors each) per second. */
+  scheduledPollsPerSec: number;
+  /** Poller CPU per full device-poll (system + containers + drives), whatever the scheduler's grouping. */
+  cpuMsPerPoll: Stat;
+  /** Full device-polls per second (collector runs ÷ 3). */
+  pollsPerSec: Stat;
+  /** p99 duration of the poller's polls (each runs the collectors due then, usually one, with its write). */
+  p99PollMs: Stat;
+  /** Poller CPU per collector run. */
+  cpuMsPerCollectorRun: Stat;
+  /** The simulator's CPU per full device-poll (the SSH server side), for scale. */
+  simulatorCpuMsPerPoll: Stat;
+  /** Polls in which a collector failed, over all windows. */
+  failedShare: number;
+}
+
+export interface Fleet {
+  sim: Child<ToSim, FromSim>;
+  poller: Child<ToPoller, FromPoller>;
+  ready: Extract<FromPoller, { type: 'ready' }>;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(o: { databaseUrl: string; dataDir: string; devices: number; intervalSec: number; withServer: boolean }): Promise<Fleet> {
+  const sim = new Child<ToSim, FromSim>('./poll-sim.ts', 'simulator');
+  sim.send({ devices: o.devices } as never);
+  const s = await sim.next('ready', 120_000);
+  const poller = new Child<ToPoller, FromPoller>('./poll-poller.ts', 'poller', { gc: true });
+  // Enough slots that the cap never limits the schedule: each poll waits mostly on the simulator.
+  const start: PollerStart = { databaseUrl: o.databaseUrl, dataDir: o.dataDir, sim: s, intervalSec: o.intervalSec, maxConcurrent: Math.max(10, Math.ceil(o.devices / 10)), withServer: o.withServer };
+  poller.send(start as never);
+  const ready = await poller.next('ready', 120_000);
+  return {
+    sim,
+    poller,
+    ready,
+    async stop() {
+      await poller.kill({ type: 'stop' });
+      await sim.kill();
+    },
+  };
+}
+
+export async function pollerUsage(f: Fleet, gc = false): Promise<PollerUsage> {
+  return f.poller.request({ type: 'usage', gc }, 'usage');
+}
+
+/** Waits until every device has been polled successfully at least once. */
+export async function waitAllOnline(f: Fleet, devices: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const u = await pollerUsage(f);
+    if (u.online >= devices) return;
+    if (Date.now() > until) throw new Error(`only ${u.online} of ${devices} simulated devices came ONLINE within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const COLLECTORS = 3;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function benchPoll(o: { databaseUrl: string; dataDir: string; devices: number[]; runs: number; windowSec: number; intervalSec: number; progress: (l: string) => void }): Promise<PollPoint[]> {
+  const points: PollPoint[] = [];
+  for (const devices of o.devices) {
+    o.progress(`poll: ${devices} simulated devices every ${o.intervalSec} s: connecting all, a settling window, then ${o.runs} windows of ${o.windowSec} s (about ${Math.round(o.intervalSec * 2 + o.runs * o.windowSec + devices / 50)} s)`);
+    const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices, intervalSec: o.intervalSec, withServer: false });
+    try {
+      await waitAllOnline(fleet, devices, Math.max(60_000, devices * 200));
+      await sleep(Math.min(o.intervalSec, o.windowSec) * 1000);
+      const cpu: number[] = [];
+      const rate: number[] = [];
+      const p99: number[] = [];
+      const simCpu: number[] = [];
+      const perRun: number[] = [];
+      let polls = 0;
+      let failed = 0;
+      let u0 = await pollerUsage(fleet);
+      let s0 = await fleet.sim.request({ type: 'usage' }, 'usage');
+      for (let run = 0; run < o.runs; run++) {
+        const t0 = performance.now();
+        await sleep(o.windowSec * 1000);
+        const u1 = await pollerUsage(fleet);
+        const s1 = await fleet.sim.request({ type: 'usage' }, 'usage');
+        const secs = (performance.now() - t0) / 1000;
+        const runs = u1.collectorRuns - u0.collectorRuns;
+        if (runs === 0) throw new Error(`no polls finished in a ${o.windowSec} s window`);
+        const n = runs / COLLECTORS;
+        cpu.push((u1.cpuUs - u0.cpuUs) / 1000 / n);
+        perRun.push((u1.cpuUs - u0.cpuUs) / 1000 / runs);
+        simCpu.push((s1.cpuUs - s0.cpuUs) / 1000 / n);
+        rate.push(n / secs);
+        p99.push(quantile(u1.pollMs, 0.99));
+        polls += u1.pollsTotal - u0.pollsTotal;
+        failed += u1.pollsFailed - u0.pollsFailed;
+        o.progress(`poll: ${devices} devices, window ${run + 1}/${o.runs}: ${round(cpu.at(-1)!)} ms CPU/poll, ${round(rate.at(-1)!)} polls/s, p99 ${round(p99.at(-1)!)} ms`);
+        u0 = u1;
+        s0 = s1;
+      }
+      points.push({
+        devices,
+        intervalSec: o.intervalSec,
+        scheduledPollsPerSec: round(devices / o.intervalSec),
+        cpuMsPerPoll: stat(cpu),
+        pollsPerSec: stat(rate),
+        p99PollMs: stat(p99),
+        cpuMsPerCollectorRun: stat(perRun),
+        simulatorCpuMsPerPoll: stat(simCpu),
+        failedShare: round(failed / polls),
+      });
+    } finally {
+      await fleet.stop();
+    }
+  }
+  return points;
+}
