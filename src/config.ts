@@ -45,6 +45,9 @@ const schema = z.object({
   POLLING_SYSTEM_METRICS_INTERVAL: int(300, 5, 86_400),
   POLLING_DRIVE_HEALTH_INTERVAL: int(3600, 5, 7 * 86_400),
   POLLING_MAX_CONCURRENT_DEVICES: int(10, 1, 10_000),
+  POLLING_LEASE_SECONDS: int(30, 2, 3600),
+  POLLING_LEASE_RENEW_SECONDS: int(10, 1, 1200),
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, { message: 'expected 1-100 letters, digits, . _ : -' }).optional(),
   RETENTION_METRICS_DAYS: int(30, 1, 3650),
   RETENTION_DRIVES_DAYS: int(365, 1, 3650),
   RETENTION_CONTAINERS_DAYS: int(30, 1, 3650),
@@ -95,6 +98,12 @@ export interface Config {
     intervals: { containers: number; system: number; drives: number };
     maxConcurrentDevices: number;
   };
+  /**
+   * Scale-out: devices are leased through PostgreSQL for `leaseSeconds`, renewed every
+   * `renewSeconds` (at most half the lease; clamped); `instanceId` names this instance
+   * (default hostname:pid:random).
+   */
+  lease: { leaseSeconds: number; renewSeconds: number; instanceId: string | undefined };
   retentionDays: { metrics: number; drives: number; containers: number };
 }
 
@@ -156,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       maxConcurrentDevices: e.POLLING_MAX_CONCURRENT_DEVICES,
     },
+    lease: { leaseSeconds: e.POLLING_LEASE_SECONDS, renewSeconds: e.POLLING_LEASE_RENEW_SECONDS, instanceId: e.INSTANCE_ID },
     retentionDays: {
       metrics: e.RETENTION_METRICS_DAYS,
       drives: e.RETENTION_DRIVES_DAYS,

@@ -52,6 +52,8 @@ export interface Connections {
   close(deviceId: string): Promise<void>;
   closeAll(): Promise<void>;
   readonly size: number;
+  /** SSH connections currently established. */
+  openCount(): number;
 }
 
 /** Everything a runner is built from; a change means a new runner. */
@@ -158,6 +160,11 @@ export function createConnections(options: ConnectionsOptions): Connections {
     },
     get size() {
       return held.size;
+    },
+    openCount() {
+      let n = 0;
+      for (const h of held.values()) if (h.state === 'ready') n++;
+      return n;
     },
   };
 }

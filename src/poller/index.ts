@@ -9,6 +9,10 @@
  * Devices in HOST_KEY_MISMATCH are not polled until trustHostKey (or an update of their pinned
  * key); disabled devices are not polled at all. A device that stops answering is re-probed
  * sooner than its interval, with backoff, so it comes back ONLINE by itself.
+ *
+ * Scale-out (leases.ts): an instance schedules only the devices it holds a lease on; every
+ * renewal cycle reconciles the schedule with the leases (taken over, handed over, changed on
+ * another instance). A lone instance holds every device.
  */
 import path from 'node:path';
 import type { CollectorName } from '../collectors/types.ts';
@@ -21,12 +25,13 @@ import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
-import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollOutcome } from './poll-device.ts';
+import { createLeases, type LeaseCycle } from './leases.ts';
+import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
 import { createScheduler, type Intervals } from './scheduler.ts';
 import { DEFAULT_OFFLINE_AFTER, type DeviceStatus } from './status.ts';
 import { createWriter, type WriterStats } from './writer.ts';
 
-export type { PollOutcome } from './poll-device.ts';
+export type { PollOutcome, PollObserver } from './poll-device.ts';
 export type { DeviceStatus, CollectorOutcome } from './status.ts';
 export type { RunnerFactory, RunnerHooks, PollDevice } from './connections.ts';
 export type { WriteResult, WriterStats } from './writer.ts';
@@ -69,6 +74,13 @@ export interface PollerDeps {
   /** After each live write committed (alert evaluation). */
   onBatchWritten?: (batch: SampleBatch) => void;
   tuning?: Partial<PollerTuning>;
+  /** Instrumentation (src/metrics.ts): collector and poll outcomes, writer flushes. */
+  observer?: PollerObserver;
+}
+
+export interface PollerObserver extends PollObserver {
+  /** One coalesced write to the database: rows, seconds, committed or not. */
+  flushDone?(rows: number, seconds: number, ok: boolean): void;
 }
 
 export interface PollerStats {
@@ -85,6 +97,9 @@ export interface PollerStats {
   pollsFailed: number;
   skippedOverlaps: number;
   writer: WriterStats;
+  /** SSH connections currently established. */
+  connectionsOpen: number;
+  leases: { instanceId: string; held: number; liveInstances: number };
 }
 
 export interface Poller {
@@ -147,6 +162,7 @@ export function createPoller(deps: PollerDeps): Poller {
     spoolMaxBytes: t.spoolMaxBytes,
     retry: { baseMs: t.retryBaseMs, maxMs: t.retryMaxMs },
     onCommitted: deps.onBatchWritten,
+    onFlush: deps.observer?.flushDone ? (rows, seconds, ok) => deps.observer?.flushDone?.(rows, seconds, ok) : undefined,
   });
 
   const onHostKey = (deviceId: string, fingerprint: string): void => {
@@ -179,7 +195,20 @@ export function createPoller(deps: PollerDeps): Poller {
     now,
     execTimeoutMs: t.execTimeoutMs,
     offlineAfter: t.offlineAfter,
+    observer: deps.observer,
   };
+
+  const leaseMs = config.lease.leaseSeconds * 1000;
+  // Renewing less than twice per lease would let a lease lapse at the first slow renewal.
+  const renewMs = Math.min(config.lease.renewSeconds * 1000, leaseMs / 2);
+  const leases = createLeases({ prisma, log, instanceId: config.lease.instanceId, leaseMs, renewMs });
+  /** Devices this instance holds a lease on: the only ones it schedules. */
+  const held = new Set<string>();
+  let liveInstances = 1;
+  /** Until when our leases are surely ours (local clock): the last successful renewal + the lease. */
+  let leasesValidUntil = 0;
+  let leaseTimer: NodeJS.Timeout | undefined;
+  let cycling: Promise<void> | undefined;
 
   // Polls over the last minute: 60 one-second buckets, each tagged with its second.
   const ringSecond = new Array<number>(60).fill(-1);
@@ -250,7 +279,7 @@ export function createPoller(deps: PollerDeps): Poller {
   };
 
   /** Brings the in-memory view of one device in line with its row; returns false when it is gone. */
-  const sync = async (device: PollDevice, soon: boolean): Promise<void> => {
+  const sync = async (device: PollDevice, when: { soon?: boolean; polledUntil?: number }): Promise<void> => {
     let rt = runtimes.get(device.id);
     const previousPin = rt?.device.hostKeyFingerprint;
     if (rt) {
@@ -272,8 +301,90 @@ export function createPoller(deps: PollerDeps): Poller {
       scheduler.removeDevice(device.id);
       return;
     }
-    scheduler.setDevice(device.id, intervalsOf(device), { soon });
+    // Another instance holds it: it polls it, and sees this change at its next renewal (updated_at).
+    if (!held.has(device.id)) {
+      scheduler.removeDevice(device.id);
+      return;
+    }
+    scheduler.setDevice(device.id, intervalsOf(device), when);
   };
+
+  /** Stops polling a device here (lease lost or handed over, device deleted). */
+  const drop = async (deviceId: string): Promise<void> => {
+    held.delete(deviceId);
+    scheduler.removeDevice(deviceId);
+    runtimes.delete(deviceId);
+    await connections.close(deviceId);
+  };
+
+  /** A device whose lease we just got: as start() always treated every device. */
+  const adopt = async (device: PollDevice, polledUntil: number | undefined): Promise<void> => {
+    held.add(device.id);
+    const rt = newRuntime(device);
+    runtimes.set(device.id, rt);
+    if (!device.monitoringEnabled) {
+      if (rt.status !== 'DISABLED') await setStatus(rt, 'DISABLED', 'monitoring disabled');
+      return;
+    }
+    if (rt.status === 'DISABLED') await setStatus(rt, 'UNKNOWN', 'monitoring enabled');
+    if (shouldSchedule(rt)) scheduler.setDevice(device.id, intervalsOf(device), polledUntil === undefined ? { soon: true } : { polledUntil });
+  };
+
+  /** Brings the schedule in line with one lease cycle. */
+  const reconcile = async (cycle: LeaseCycle): Promise<void> => {
+    liveInstances = cycle.liveInstances;
+    for (const id of [...held]) {
+      if (cycle.held.has(id)) continue;
+      await drop(id);
+      if (!cycle.released.includes(id)) log.info({ deviceId: id }, 'device lease lost (taken over or deleted): no longer polled here');
+    }
+    const claimed = new Map(cycle.claimed.map((c) => [c.id, c.polledUntil]));
+    const fresh: string[] = [];
+    const changed: string[] = [];
+    for (const [id, updatedAt] of cycle.held) {
+      if (!held.has(id)) fresh.push(id);
+      else if (runtimes.get(id)?.device.updatedAt.getTime() !== updatedAt) changed.push(id);
+    }
+    if (fresh.length === 0 && changed.length === 0) return;
+    const rows = await prisma.device.findMany({ where: { id: { in: [...fresh, ...changed] } }, include: { credential: true } });
+    for (const d of rows) {
+      // A lease we held all along but had dropped (lost contact with the database): we polled it until then.
+      if (fresh.includes(d.id)) await adopt(d, claimed.has(d.id) ? claimed.get(d.id) : Date.now());
+      else await sync(d, {});
+    }
+  };
+
+  const runLeaseCycle = (): Promise<void> => {
+    cycling ??= (async () => {
+      const started = Date.now();
+      try {
+        const cycle = await leases.cycle();
+        leasesValidUntil = started + leaseMs;
+        await reconcile(cycle);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, held: held.size }, 'could not renew device leases');
+        // Alone, keep polling through a database outage (samples are spooled). With others
+        // alive, stop before our leases lapse: they will take the devices over.
+        if (liveInstances > 1 && Date.now() + renewMs >= leasesValidUntil && held.size > 0) {
+          log.error({ devices: held.size, liveInstances }, 'device leases about to lapse: stopping polling here until the database answers');
+          for (const id of [...held]) await drop(id);
+        }
+      }
+    })().finally(() => {
+      cycling = undefined;
+    });
+    return cycling;
+  };
+
+  /** Makes sure we hold a device's lease when we can (created or changed through this instance). */
+  const ensureHeld = async (deviceId: string): Promise<{ held: boolean; polledUntil?: number }> => {
+    if (held.has(deviceId)) return { held: true };
+    const claimed = await leases.claim(deviceId);
+    if (!claimed) return { held: false };
+    held.add(deviceId);
+    return { held: true, polledUntil: claimed.polledUntil };
+  };
+
 
   const ensureLocalDevice = async (): Promise<void> => {
     const existing = await prisma.device.count({ where: { transport: 'LOCAL' } });
@@ -294,25 +405,33 @@ export function createPoller(deps: PollerDeps): Poller {
       started = true;
       writer.start();
       if (config.monitorLocalhost) await ensureLocalDevice();
-      const devices = await prisma.device.findMany({ include: { credential: true } });
-      for (const d of devices) {
-        const rt = newRuntime(d);
-        runtimes.set(d.id, rt);
-        if (!d.monitoringEnabled) {
-          if (rt.status !== 'DISABLED') await setStatus(rt, 'DISABLED', 'monitoring disabled');
-          continue;
-        }
-        if (rt.status === 'DISABLED') await setStatus(rt, 'UNKNOWN', 'monitoring enabled');
-        if (shouldSchedule(rt)) scheduler.setDevice(d.id, intervalsOf(d), { soon: true });
-      }
-      log.info({ devices: devices.length, scheduled: scheduler.stats().devices, polling: config.polling.enabled }, 'poller started');
+      const first = await leases.cycle();
+      leasesValidUntil = Date.now() + leaseMs;
+      await reconcile(first);
+      leaseTimer = setInterval(() => void runLeaseCycle(), renewMs);
+      leaseTimer.unref();
+      log.info(
+        { devices: runtimes.size, fleet: first.totalDevices, instanceId: leases.instanceId, liveInstances: first.liveInstances, scheduled: scheduler.stats().devices, polling: config.polling.enabled },
+        'poller started',
+      );
       if (config.polling.enabled) scheduler.start();
     },
 
     async stop() {
       if (!started) return;
       started = false;
+      clearInterval(leaseTimer);
+      leaseTimer = undefined;
+      await cycling;
       await scheduler.stop();
+      // Released before the last flush: the others may start polling these devices at once.
+      try {
+        const released = await leases.releaseAll();
+        if (released > 0) log.info({ devices: released, instanceId: leases.instanceId }, 'device leases released');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not release device leases (they lapse by themselves)');
+      }
+      held.clear();
       await writer.stop();
       await connections.closeAll();
       log.info({ polls: pollsTotal }, 'poller stopped');
@@ -322,7 +441,8 @@ export function createPoller(deps: PollerDeps): Poller {
       if (!runtimes.has(deviceId)) {
         const device = await loadDevice(deviceId);
         if (!device) throw new DeviceNotFoundError(deviceId);
-        await sync(device, false);
+        const lease = await ensureHeld(deviceId);
+        await sync(device, lease.polledUntil === undefined ? {} : { polledUntil: lease.polledUntil });
       }
       const names = collectors && collectors.length > 0 ? collectors : [...ALL_COLLECTORS];
       return scheduler.runNow(deviceId, names);
@@ -331,13 +451,12 @@ export function createPoller(deps: PollerDeps): Poller {
     async deviceChanged(deviceId) {
       const device = await loadDevice(deviceId);
       if (!device) {
-        scheduler.removeDevice(deviceId);
-        runtimes.delete(deviceId);
-        await connections.close(deviceId);
+        await drop(deviceId);
         log.info({ deviceId }, 'device removed from polling');
         return;
       }
-      await sync(device, true);
+      const lease = await ensureHeld(deviceId);
+      await sync(device, lease.polledUntil === undefined ? { soon: true } : { polledUntil: lease.polledUntil });
     },
 
     async trustHostKey(deviceId, fingerprint) {
@@ -350,8 +469,8 @@ export function createPoller(deps: PollerDeps): Poller {
       log.info({ deviceId, fingerprint, previous: device.hostKeyFingerprint }, 'host key trusted');
       // The pinned key changed, so the runner is rebuilt (no backoff carried over) and polling resumes.
       await connections.close(deviceId);
-      await sync({ ...device, hostKeyFingerprint: fingerprint, pendingHostKey: null }, false);
-      if (device.monitoringEnabled) scheduler.setDevice(deviceId, intervalsOf(device));
+      await sync({ ...device, hostKeyFingerprint: fingerprint, pendingHostKey: null }, {});
+      if (device.monitoringEnabled && held.has(deviceId)) scheduler.setDevice(deviceId, intervalsOf(device));
       return scheduler.runNow(deviceId, [...ALL_COLLECTORS]);
     },
 
@@ -373,6 +492,8 @@ export function createPoller(deps: PollerDeps): Poller {
         pollsFailed,
         skippedOverlaps: sch.skippedOverlaps,
         writer: writer.stats(),
+        connectionsOpen: connections.openCount(),
+        leases: { instanceId: leases.instanceId, held: held.size, liveInstances },
       };
     },
   };

@@ -4,6 +4,7 @@
  * events; then decide the status (status.ts), persist it and publish a transition once.
  * Never throws for anything a host can do: every fault ends in the returned outcome.
  */
+import { randomBytes } from 'node:crypto';
 import { collectors as registry, defaultCollectorOptions } from '../collectors/index.ts';
 import { CollectorError, type Collector, type CollectorName } from '../collectors/types.ts';
 import type { PrismaClient } from '../db/generated/client.ts';
@@ -76,6 +77,15 @@ export interface PollContext {
   now: () => Date;
   execTimeoutMs: number;
   offlineAfter: number;
+  observer?: PollObserver;
+}
+
+/** Instrumentation hooks (metrics); each is optional and must not throw. */
+export interface PollObserver {
+  /** One collector of one poll finished. */
+  collectorDone?(collector: CollectorName, outcome: CollectorOutcome, seconds: number): void;
+  /** One device poll finished (not called for polls skipped in backoff or while disabled). */
+  pollDone?(outcome: PollOutcome): void;
 }
 
 /** lastSeenAt is rewritten at most this often when nothing else changed: one UPDATE per poll per device is waste. */
@@ -94,8 +104,10 @@ function outcomeOf(collector: CollectorName, err: unknown, log: Logger, deviceId
   return { outcome: { collector, kind: 'collector', reason: 'INTERNAL', message: `internal error: ${message}` } };
 }
 
-export async function pollDevice(ctx: PollContext, rt: DeviceRuntime, names: CollectorName[]): Promise<PollOutcome> {
+export async function pollDevice(parent: PollContext, rt: DeviceRuntime, names: CollectorName[]): Promise<PollOutcome> {
   const started = performance.now();
+  // Every line this poll logs carries its id, so one poll's story can be grepped out of many.
+  const ctx: PollContext = { ...parent, log: parent.log.child({ pollId: randomBytes(4).toString('hex') }) };
   const device = rt.device;
   const deviceId = device.id;
   const previousStatus = rt.status;
@@ -117,6 +129,8 @@ export async function pollDevice(ctx: PollContext, rt: DeviceRuntime, names: Col
     const results = await Promise.all(
       names.map(async (name) => {
         const collector = registry[name] as unknown as Collector<unknown>;
+        const t0 = performance.now();
+        const done = (outcome: CollectorOutcome) => ctx.observer?.collectorDone?.(name, outcome, (performance.now() - t0) / 1000);
         try {
           const res = await collector.collect({
             deviceId,
@@ -127,9 +141,13 @@ export async function pollDevice(ctx: PollContext, rt: DeviceRuntime, names: Col
             timeoutMs: ctx.execTimeoutMs,
           });
           rt.states.set(name, res.state);
-          return { outcome: { collector: name, kind: 'ok', problems: res.problems } as CollectorOutcome, batch: res.batch };
+          const outcome: CollectorOutcome = { collector: name, kind: 'ok', problems: res.problems };
+          done(outcome);
+          return { outcome, batch: res.batch };
         } catch (err) {
-          return outcomeOf(name, err, ctx.log, deviceId);
+          const r = outcomeOf(name, err, ctx.log, deviceId);
+          done(r.outcome);
+          return r;
         }
       }),
     );
@@ -179,7 +197,7 @@ export async function pollDevice(ctx: PollContext, rt: DeviceRuntime, names: Col
   if (failed.length === 0) ctx.log.debug({ deviceId, collectors: names, rows, ms: Math.round(ms) }, 'poll ok');
   else ctx.log.info({ deviceId, collectors: names, status: decision.status, failures: failed.map((o) => `${o.collector}: ${'message' in o ? o.message : ''}`) }, 'poll had failures');
 
-  return {
+  const result: PollOutcome = {
     ...base,
     outcomes,
     status: rt.status,
@@ -188,6 +206,8 @@ export async function pollDevice(ctx: PollContext, rt: DeviceRuntime, names: Col
     ...(hostKeyError?.details.fingerprint ? { presentedHostKey: hostKeyError.details.fingerprint } : {}),
     ms,
   };
+  ctx.observer?.pollDone?.(result);
+  return result;
 }
 
 interface Decision {

@@ -41,8 +41,13 @@ export interface SchedulerStats {
 }
 
 export interface Scheduler<R> {
-  /** Adds or updates a device. `soon`: its collectors are due at the next tick (registration, changes). */
-  setDevice(deviceId: string, intervals: Intervals, options?: { soon?: boolean }): void;
+  /**
+   * Adds or updates a device. `soon`: its collectors are due at the next tick (registration, changes).
+   * `polledUntil` (a device taken over from another instance, which polled it at the same
+   * phase slots until then): each collector whose latest slot is after that is due at once,
+   * the others at their next slot, so a hand-over neither repeats nor skips a slot.
+   */
+  setDevice(deviceId: string, intervals: Intervals, options?: { soon?: boolean; polledUntil?: number }): void;
   /** Stops scheduling a device; a poll already running finishes. */
   removeDevice(deviceId: string): void;
   hasDevice(deviceId: string): boolean;
@@ -186,7 +191,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
   };
 
   const scheduler: Scheduler<R> = {
-    setDevice(deviceId, intervals, { soon = false } = {}) {
+    setDevice(deviceId, intervals, { soon = false, polledUntil } = {}) {
       const t = now();
       let d = devices.get(deviceId);
       const isNew = !d;
@@ -199,7 +204,11 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
       d.removed = false;
       for (const c of d.next.keys()) if (intervals[c] === undefined) d.next.delete(c);
       for (const [c, seconds] of Object.entries(intervals) as [CollectorName, number][]) {
-        if (isNew || soon || !d.next.has(c)) d.next.set(c, t);
+        if (isNew && polledUntil !== undefined) {
+          const ms = seconds * 1000;
+          const upcoming = nextSlot(t, ms, phaseMs(deviceId, c, ms));
+          d.next.set(c, upcoming - ms > polledUntil ? t : upcoming);
+        } else if (isNew || soon || !d.next.has(c)) d.next.set(c, t);
         else if (previous[c] !== seconds) d.next.set(c, nextSlot(t, seconds * 1000, phaseMs(deviceId, c, seconds * 1000)));
       }
     },

@@ -36,6 +36,8 @@ export interface WriterOptions {
   retry?: { baseMs?: number; maxMs?: number };
   /** Called after a live (not replayed) flush committed, with what it wrote. */
   onCommitted?: (batch: SampleBatch) => void;
+  /** After each write attempt of a live flush (metrics): rows, seconds, committed or not. */
+  onFlush?: (rows: number, seconds: number, ok: boolean) => void;
   /** Replaceable for tests. */
   writeBatch?: (prisma: PrismaClient, batch: SampleBatch) => Promise<number>;
 }
@@ -188,13 +190,17 @@ export function createWriter(options: WriterOptions): Writer {
     pendingRows = 0;
     flushes++;
     const merged = mergeBatches(entries.map((e) => e.batch));
+    const rows = entries.reduce((n, e) => n + e.rows, 0);
+    const t0 = performance.now();
     try {
       await write(prisma, merged);
-      committedRows += entries.reduce((n, e) => n + e.rows, 0);
+      options.onFlush?.(rows, (performance.now() - t0) / 1000, true);
+      committedRows += rows;
       for (const e of entries) e.resolve('committed');
       options.onCommitted?.(merged);
       return;
     } catch (err) {
+      options.onFlush?.(rows, (performance.now() - t0) / 1000, false);
       const message = (err as Error).message;
       if (!(await reachable())) {
         enterOutage(entries, message);
