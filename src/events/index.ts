@@ -4,7 +4,10 @@
  * Payloads are plain JSON-safe objects (times as ISO strings) so the Redis target carries
  * them unchanged.
  */
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import type { Logger } from '../log.ts';
 import type { SystemMetricsRow } from '../storage/types.ts';
 
 /** A row as it travels: Dates become ISO strings. */
@@ -72,6 +75,95 @@ export type Topics = {
 
 export type EventBus = PubSub<Topics>;
 
+export type Topic = keyof Topics;
+
+/** In-process only: tests, benchmarks, a lone instance. */
 export function createEventBus(): EventBus {
   return createPubSub<Topics>();
+}
+
+export interface EventBusHandle {
+  bus: EventBus;
+  /** `redis` when events cross instances. */
+  kind: 'memory' | 'redis';
+  close(): Promise<void>;
+}
+
+export interface EventBusOptions {
+  /** With a URL, events go through Redis pub/sub, so every instance sees every event. */
+  redisUrl?: string;
+  log?: Logger;
+  /** Called for each publish (the events-published metric). */
+  onPublish?: (topic: Topic) => void;
+  /** How long the first Redis connection may take before start fails (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The server's bus. With REDIS_URL it is Yoga's Redis event target: one connection publishes,
+ * one subscribes (a subscribed Redis connection can do nothing else). Start fails when Redis is
+ * unreachable, so a misconfigured instance does not silently serve only its own events; after
+ * that ioredis reconnects by itself and events published meanwhile on other instances are lost
+ * to this one's subscribers (Redis pub/sub keeps nothing).
+ */
+export async function openEventBus(options: EventBusOptions = {}): Promise<EventBusHandle> {
+  const { redisUrl, log, onPublish } = options;
+  if (!redisUrl) return { bus: counting(createPubSub<Topics>(), onPublish), kind: 'memory', close: async () => {} };
+
+  const connect = async (role: string): Promise<Redis> => {
+    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: options.connectTimeoutMs ?? 10_000 });
+    let lastError = '';
+    client.on('error', (err: Error) => {
+      // ioredis emits an error per failed reconnect; one line per distinct message is enough.
+      if (err.message === lastError) return;
+      lastError = err.message;
+      log?.warn({ role, err: err.message }, 'redis connection error (reconnecting)');
+    });
+    client.on('ready', () => {
+      if (lastError) log?.info({ role }, 'redis connection restored');
+      lastError = '';
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      client.disconnect();
+      throw new Error(`cannot reach REDIS_URL (${(err as Error).message}): start Redis or unset REDIS_URL to keep events in this process`);
+    }
+    return client;
+  };
+  const publishClient = await connect('publish');
+  let subscribeClient: Redis;
+  try {
+    subscribeClient = await connect('subscribe');
+  } catch (e) {
+    publishClient.disconnect();
+    throw e;
+  }
+  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
+  const bus = counting(createPubSub<Topics>({ eventTarget }), onPublish);
+  log?.info({ redis: redactUrl(redisUrl) }, 'events go through Redis pub/sub');
+  return {
+    bus,
+    kind: 'redis',
+    async close() {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
+}
+
+function counting(inner: EventBus, onPublish: ((topic: Topic) => void) | undefined): EventBus {
+  if (!onPublish) return inner;
+  return {
+    publish(topic, ...args) {
+      onPublish(topic);
+      inner.publish(topic, ...args);
+    },
+    subscribe: inner.subscribe,
+  };
+}
+
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = 'redacted';
+  return u.toString();
 }
