@@ -86,8 +86,8 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     err(`infrapulse simulate: cannot start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const first = sim.hosts[0]?.username ?? '';
-  const last = sim.hosts[sim.hosts.length - 1]?.username ?? '';
+  const first = sim.usernames[0] ?? '';
+  const last = sim.usernames[sim.usernames.length - 1] ?? '';
   out(
     `infrapulse simulate: ${opts.devices} simulated SSH host${opts.devices === 1 ? '' : 's'} on ${sim.host}:${sim.port} ` +
       `(users ${first}${opts.devices > 1 ? ` … ${last}` : ''}, seed ${sim.seed}); ANY password or key is accepted: this is a simulator, ` +
@@ -104,7 +104,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
         token: opts.token,
         hostname,
         port: sim.port,
-        usernames: sim.hosts.map((h) => h.username),
+        usernames: sim.usernames,
         fetch: io.fetch,
       });
       const failed = r.failed.length === 0 ? '' : `; ${r.failed.length} not created (${r.failed[0]!.username}: ${r.failed[0]!.message})`;

@@ -50,42 +50,54 @@ function runQueue(h: HostProfile, u: number): number {
   return s * (1 + h.iowaitShare * 3);
 }
 
-export function renderUptime(h: HostProfile, c: HostClock): string {
-  let idle = 0;
-  const t = new Array<number>(10);
-  for (let i = 0; i < h.cores; i++) {
-    coreTimes(h, i, c.uptimeS, t);
-    idle += t[3]!;
-  }
-  return `${c.uptimeS.toFixed(2)} ${(idle / USER_HZ).toFixed(2)}\n`;
+/** Every core's times at one instant; /proc/uptime and /proc/stat of one poll share it. */
+export interface CpuSnapshot {
+  cores: number[][];
+  sum: number[];
 }
 
-export function renderStat(h: HostProfile, c: HostClock): string {
-  const u = c.uptimeS;
+export function cpuSnapshot(h: HostProfile, c: HostClock): CpuSnapshot {
   const sum = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-  const t = new Array<number>(10);
-  const lines: string[] = [''];
+  const cores: number[][] = [];
   for (let i = 0; i < h.cores; i++) {
-    coreTimes(h, i, u, t);
+    const t = new Array<number>(10);
+    coreTimes(h, i, c.uptimeS, t);
     for (let k = 0; k < 10; k++) sum[k]! += t[k]!;
-    lines.push(`cpu${i} ${t.join(' ')}`);
+    cores.push(t);
   }
-  lines[0] = `cpu  ${sum.join(' ')}`;
+  return { cores, sum };
+}
+
+export function renderUptime(h: HostProfile, c: HostClock, cpu = cpuSnapshot(h, c)): string {
+  return `${c.uptimeS.toFixed(2)} ${(cpu.sum[3]! / USER_HZ).toFixed(2)}\n`;
+}
+
+export function renderStat(h: HostProfile, c: HostClock, cpu = cpuSnapshot(h, c)): string {
+  const u = c.uptimeS;
+  const sum = cpu.sum;
+  let out = `cpu  ${sum.join(' ')}\n`;
+  for (let i = 0; i < cpu.cores.length; i++) out += `cpu${i} ${cpu.cores[i]!.join(' ')}\n`;
   const busy = sum[0]! + sum[2]!;
   const intr = floor(u * h.cores * 180 + busy * 9);
-  lines.push(
-    `intr ${intr} 0 9 0 0 0 0 0 0 0 1 0 0 ${floor(intr * 0.001)} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 ${floor(intr * 0.3)} ${floor(intr * 0.2)} 0 0 0 0 0 0 0 0`,
-    `ctxt ${floor(u * h.cores * 420 + busy * 40)}`,
-    `btime ${c.bootS}`,
-    `processes ${floor(u * (2 + h.containers.length * 0.3)) + h.baseProcesses}`,
-    `procs_running ${1 + floor(runQueue(h, u) * 0.6)}`,
-    `procs_blocked ${h.iowaitShare > 0.03 ? 1 : 0}`,
-    `softirq ${floor(busy * 3)} 0 ${floor(busy * 1.2)} 2 ${floor(busy * 0.4)} ${floor(busy * 0.1)} 0 ${floor(busy * 0.02)} ${floor(busy * 0.9)} 0 ${floor(busy * 0.3)}`,
+  const running = 1 + floor((sum[0]! + sum[2]!) / Math.max(1, USER_HZ * u) * h.cores * 0.6);
+  return (
+    out +
+    `intr ${intr} 0 9 0 0 0 0 0 0 0 1 0 0 ${floor(intr * 0.001)} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 ${floor(intr * 0.3)} ${floor(intr * 0.2)} 0 0 0 0 0 0 0 0\n` +
+    `ctxt ${floor(u * h.cores * 420 + busy * 40)}\n` +
+    `btime ${c.bootS}\n` +
+    `processes ${floor(u * (2 + h.containers.length * 0.3)) + h.baseProcesses}\n` +
+    `procs_running ${running}\n` +
+    `procs_blocked ${h.iowaitShare > 0.03 ? 1 : 0}\n` +
+    `softirq ${floor(busy * 3)} 0 ${floor(busy * 1.2)} 2 ${floor(busy * 0.4)} ${floor(busy * 0.1)} 0 ${floor(busy * 0.02)} ${floor(busy * 0.9)} 0 ${floor(busy * 0.3)}\n`
   );
-  return lines.join('\n') + '\n';
 }
 
-const kb = (key: string, v: number): string => `${(key + ':').padEnd(16)}${String(floor(v)).padStart(8)} kB`;
+const kbPrefixes = new Map<string, string>();
+const kb = (key: string, v: number): string => {
+  let prefix = kbPrefixes.get(key);
+  if (prefix === undefined) kbPrefixes.set(key, (prefix = (key + ':').padEnd(16)));
+  return `${prefix}${String(floor(v)).padStart(8)} kB`;
+};
 
 export function renderMeminfo(h: HostProfile, c: HostClock): string {
   const T = h.memTotalKb;
@@ -164,9 +176,12 @@ function processCount(h: HostProfile, c: HostClock): number {
 
 export function renderLoadavg(h: HostProfile, c: HostClock): string {
   const u = c.uptimeS;
+  // Exponential averages over 1, 5 and 15 minutes, approximated from two instants and the means.
   const l1 = runQueue(h, u);
-  const l5 = (runQueue(h, Math.max(0, u - 120)) + l1) / 2;
-  const l15 = (runQueue(h, Math.max(0, u - 300)) + runQueue(h, Math.max(0, u - 600)) + l5) / 3;
+  const l5 = (runQueue(h, Math.max(0, u - 150)) + l1) / 2;
+  let mean = 0;
+  for (const w of h.coreBusy) mean += w.mean;
+  const l15 = 0.6 * mean * (1 + h.iowaitShare * 3) + 0.4 * l5;
   const procs = processCount(h, c);
   const running = 1 + floor(l1 * 0.5);
   const lastPid = 1000 + (floor(u * (2 + h.containers.length * 0.3)) % 4_190_000);
@@ -316,9 +331,10 @@ export function renderDf(h: HostProfile, c: HostClock): string {
 /** The whole answer to the system collector's command, sections in its order. */
 export function renderSystem(h: HostProfile, nowMs: number): string {
   const c = hostClock(h, nowMs);
+  const cpu = cpuSnapshot(h, c);
   return (
-    '@@ip:uptime\n' + renderUptime(h, c) +
-    '@@ip:stat\n' + renderStat(h, c) +
+    '@@ip:uptime\n' + renderUptime(h, c, cpu) +
+    '@@ip:stat\n' + renderStat(h, c, cpu) +
     '@@ip:meminfo\n' + renderMeminfo(h, c) +
     '@@ip:loadavg\n' + renderLoadavg(h, c) +
     '@@ip:procs\n' + renderProcs(h, c) +

@@ -74,6 +74,9 @@ export interface Simulator {
   port: number;
   seed: number;
   hostKeyFingerprint: string;
+  /** host-0001 … in order; cheap. */
+  usernames: readonly string[];
+  /** What each host is (drawn on first access: this builds every profile). */
   hosts: SimulatedHost[];
   /** The full profile behind a username (tests and the bench look inside). */
   profile(username: string): HostProfile | undefined;
@@ -133,14 +136,30 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const hostKey = options.hostKey ?? generateHostKey();
   const fingerprint = hostKeyFingerprint(hostKey);
 
+  // Profiles are drawn on first use: a 10,000-host fleet starts at once, and hosts nobody
+  // connects to cost nothing.
   const profiles = new Map<string, HostProfile>();
-  for (let i = 1; i <= devices; i++) profiles.set(usernameFor(i, devices), buildHostProfile(i, { devices, seed }));
+  const profileOf = (username: string): HostProfile | undefined => {
+    const known = profiles.get(username);
+    if (known !== undefined) return known;
+    const m = /^host-(\d+)$/.exec(username);
+    const index = m === null ? 0 : Number(m[1]);
+    if (index < 1 || index > devices || usernameFor(index, devices) !== username) return undefined;
+    const p = buildHostProfile(index, { devices, seed });
+    profiles.set(username, p);
+    return p;
+  };
+  const usernames = Array.from({ length: devices }, (_, i) => usernameFor(i + 1, devices));
 
   const stats: SimulatorStats = {
     connections: 0,
     openConnections: 0,
     execs: { system: 0, drives: 0, containers: 0, simple: 0, unknown: 0 },
   };
+
+  // Accepted sockets by peer address, so an SSH connection can find its own socket.
+  const sockets = new Map<string, net.Socket>();
+  const peer = (address: string | undefined, port: number | undefined) => `${address}|${port}`;
 
   const answer = (profile: HostProfile, command: string, channel: ServerChannel): void => {
     stats.execs[classifyCommand(command)]++;
@@ -150,14 +169,25 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     channel.exit(r.code);
     channel.end();
   };
+  // ssh2 writes every packet (exec success, data, exit-status, EOF, close) to the socket on its
+  // own: with TCP_NODELAY that is one syscall and one segment each. Corked, a reply is one writev.
+  const corked = (sock: net.Socket | undefined, fn: () => void): void => {
+    sock?.cork();
+    try {
+      fn();
+    } finally {
+      if (sock !== undefined) process.nextTick(() => sock.uncork());
+    }
+  };
 
-  const sshServer = new Server({ hostKeys: [hostKey], algorithms: SIMULATOR_ALGORITHMS }, (client: Connection) => {
+  const sshServer = new Server({ hostKeys: [hostKey], algorithms: SIMULATOR_ALGORITHMS }, (client: Connection, info) => {
+    const sock = sockets.get(peer(info.ip, info.port));
     let profile: HostProfile | undefined;
     client.on('error', () => {
       // Pollers drop connections whenever they like; nothing to report.
     });
     client.on('authentication', (ctx) => {
-      const p = profiles.get(ctx.username);
+      const p = profileOf(ctx.username);
       if (p === undefined) {
         ctx.reject(['password', 'publickey']);
         return;
@@ -182,16 +212,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           channel.end();
         });
         session.on('exec', (accept, _reject, info) => {
-          const channel = accept();
-          channel.on('error', () => {});
           const p = profile;
-          if (p === undefined) {
-            channel.exit(1);
-            channel.end();
+          if (latency > 0) {
+            const channel = accept();
+            channel.on('error', () => {});
+            setTimeout(() => corked(sock, () => (p === undefined ? channel.close() : answer(p, info.command, channel))), latency);
             return;
           }
-          if (latency > 0) setTimeout(() => answer(p, info.command, channel), latency);
-          else answer(p, info.command, channel);
+          corked(sock, () => {
+            const channel = accept();
+            channel.on('error', () => {});
+            if (p === undefined) channel.close();
+            else answer(p, info.command, channel);
+          });
         });
       });
     });
@@ -199,16 +232,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   // Our own listener so each socket gets TCP_NODELAY before the handshake: with Nagle on,
   // every small SSH packet waits for the peer's delayed ACK (~50 ms per exec).
-  const sockets = new Set<net.Socket>();
   const tcp = net.createServer((sock) => {
     stats.connections++;
     stats.openConnections++;
     sock.setNoDelay(true);
-    sockets.add(sock);
+    const key = peer(sock.remoteAddress, sock.remotePort);
+    sockets.set(key, sock);
     sock.on('error', () => {});
     sock.on('close', () => {
       stats.openConnections--;
-      sockets.delete(sock);
+      sockets.delete(key);
     });
     sshServer.injectSocket(sock);
   });
@@ -229,15 +262,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     port,
     seed,
     hostKeyFingerprint: fingerprint,
+    usernames,
     get hosts(): SimulatedHost[] {
-      hostsCache ??= [...profiles.values()].map(describe);
+      hostsCache ??= usernames.map((u) => describe(profileOf(u)!));
       return hostsCache;
     },
-    profile: (username) => profiles.get(username),
+    profile: profileOf,
     stats: () => ({ ...stats, execs: { ...stats.execs } }),
     async stop() {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      for (const s of sockets) s.destroy();
+      for (const s of sockets.values()) s.destroy();
       await closed;
     },
   };

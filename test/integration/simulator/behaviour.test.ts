@@ -145,6 +145,9 @@ describe('simulator behaviour', () => {
     expect((await r.exec('hostname')).stdout).toBe('host-0002\n');
     expect(s.stats().execs.unknown).toBe(1);
 
+    expect(s.usernames).toEqual(['host-0001', 'host-0002']);
+    expect(s.profile('host-0003')).toBeUndefined();
+    expect(s.profile('host-2')).toBeUndefined();
     const stranger = runner(s, 'host-0003');
     const err = await stranger.exec('true').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransportError);
