@@ -14,6 +14,7 @@ const USAGE = `usage: infrapulse <command>
   token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]
   simulate --devices N --port P [--seed S] [--register URL --token T]
   schema print|check                      write or verify schema.graphql
+  rotate-key --generate | --new-key HEX   re-encrypt stored secrets under a new key (server stopped)
   migrate                                 apply database migrations and exit
   bench [--quick] [--out FILE]            run the benchmark suite`;
 
@@ -138,6 +139,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'schema':
       return schemaCommand(rest[0]);
+    case 'rotate-key': {
+      const { runRotateKey } = await import('./security/rotate-key.ts');
+      return runRotateKey(rest);
+    }
     case 'migrate':
       return migrate();
     case 'bench': {

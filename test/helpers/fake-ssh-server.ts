@@ -1,11 +1,11 @@
 // An in-process SSH peer (ssh2.Server) whose misbehaviour each test scripts: faults that a real sshd
 // cannot be made to produce on demand (reset mid-exec, binary garbage, hangs).
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ServerChannel } from 'ssh2';
+import { generateHostKey as newHostKey, hostKeyFingerprint } from '../../src/simulator/server.ts';
 
-const { Server, utils } = ssh2;
+const { Server } = ssh2;
 
 export interface FakeExecContext {
   command: string;
@@ -37,20 +37,10 @@ export interface FakeSshServer {
   stop(): Promise<void>;
 }
 
+/** A fresh ed25519 host key (the simulator's generator works around ssh2's 1-in-256 bad key). */
 export function generateHostKey(): { privateKey: string; fingerprint: string } {
-  const pair = utils.generateKeyPairSync('ed25519');
-  const blob = Buffer.from(pair.public.split(' ')[1] ?? '', 'base64');
-  const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-  return { privateKey: pair.private, fingerprint };
-}
-
-function fingerprintOf(privateKey: string): string {
-  const parsed = utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw parsed;
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key) throw new Error('no key parsed');
-  const blob = key.getPublicSSH();
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  const privateKey = newHostKey();
+  return { privateKey, fingerprint: hostKeyFingerprint(privateKey) };
 }
 
 export async function startFakeSshServer(options: FakeSshServerOptions = {}): Promise<FakeSshServer> {
@@ -114,7 +104,7 @@ export async function startFakeSshServer(options: FakeSshServerOptions = {}): Pr
     host: '127.0.0.1',
     port,
     hostKey,
-    hostKeyFingerprint: fingerprintOf(hostKey),
+    hostKeyFingerprint: hostKeyFingerprint(hostKey),
     get connectionCount() {
       return connectionCount;
     },
