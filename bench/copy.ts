@@ -31,10 +31,10 @@ export function copyLine(r: SystemMetricsRow): string {
 }
 
 /** Streams rows in chunks of `chunk` lines; returns the rows COPY reported. */
-export async function copySystemRows(pool: pg.Pool, rows: readonly SystemMetricsRow[], chunk = 2000): Promise<number> {
+export async function copySystemRows(pool: pg.Pool, rows: readonly SystemMetricsRow[], chunk = 2000, table = 'system_metrics'): Promise<number> {
   const client = await pool.connect();
   try {
-    const stream = client.query(copyFrom(`COPY system_metrics (${COLUMNS}) FROM STDIN`));
+    const stream = client.query(copyFrom(`COPY ${table} (${COLUMNS}) FROM STDIN`));
     async function* lines() {
       for (let i = 0; i < rows.length; i += chunk) {
         let s = '';

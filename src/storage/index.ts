@@ -4,7 +4,7 @@
  * query (a LATERAL probe of the (device_id, time DESC) index per device), and bucketed history.
  */
 import type { PrismaClient } from '../db/generated/client.ts';
-import { columnArrays, insertSql, TABLES, type TableSpec } from './tables.ts';
+import { columnLiterals, insertSql, TABLES, type TableSpec } from './tables.ts';
 import type { SampleBatch } from './types.ts';
 
 export * from './types.ts';
@@ -27,7 +27,7 @@ export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Prom
     const rows = batch[key] as unknown[];
     const spec = TABLES[key] as TableSpec<unknown>;
     for (let i = 0; i < rows.length; i += CHUNK) {
-      statements.push(prisma.$executeRawUnsafe(INSERTS[key], ...columnArrays(spec, rows.slice(i, i + CHUNK))));
+      statements.push(prisma.$executeRawUnsafe(INSERTS[key], ...columnLiterals(spec, rows.slice(i, i + CHUNK))));
     }
   }
   if (statements.length === 0) return 0;
