@@ -22,6 +22,7 @@ import { WebSocketServer } from 'ws';
 import type { Context, Principal, Services } from './graphql/context.ts';
 import { schema } from './graphql/schema.ts';
 import { checkHealth } from './graphql/types/health.ts';
+import { observabilityPlugin } from './metrics.ts';
 import { createConnectionRegistry, type CloseReason } from './security/connections.ts';
 import { mutationRateLimitPlugin, operationLimitPlugins } from './security/graphql-limits.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
@@ -111,7 +112,7 @@ export function buildServer(services: Services): ServerHandle {
       },
     },
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
-    plugins: [requireToken, ...operationLimitPlugins(limits, config.introspection), mutationRateLimitPlugin(mutationBudget)],
+    plugins: [requireToken, ...operationLimitPlugins(limits, config.introspection), mutationRateLimitPlugin(mutationBudget), observabilityPlugin(log)],
     context: ({ principal }) => ({ ...services, auth: principal ?? null }),
   });
 
