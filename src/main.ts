@@ -8,8 +8,9 @@ import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { createSecretBox, loadSecretKey } from './db/secrets.ts';
 import { createAlertEvaluator } from './alerts/index.ts';
-import { createEventBus } from './events/index.ts';
-import { createPoller } from './poller/index.ts';
+import { openEventBus } from './events/index.ts';
+import { attachMetrics, eventPublished, pollerObserver } from './metrics.ts';
+import { createPoller, type Poller } from './poller/index.ts';
 import type { Services } from './graphql/context.ts';
 import type { Logger } from './log.ts';
 import { buildServer, type ServerHandle } from './server.ts';
@@ -37,16 +38,22 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   };
   try {
     const adminTokenAt = await ensureAdminToken(db.prisma, config.adminToken, config.dataDir, log);
+    // Redis when REDIS_URL is set: a subscriber here hears samples polled by any instance.
+    const bus = await openEventBus({ redisUrl: config.redisUrl, log, onPublish: eventPublished });
+    stack.push(() => bus.close());
     const services: Services = {
       config,
       db,
-      events: createEventBus(),
+      events: bus.bus,
       log,
       secrets,
       startedAt: new Date(),
       version: VERSION,
       subscribers: { ws: 0, sse: 0 },
     };
+    let poller: Poller | undefined;
+    const detachMetrics = attachMetrics({ subscribers: services.subscribers, poller: () => poller?.stats() });
+    stack.push(async () => detachMetrics());
     const retention = applyRetention(db, config.retentionDays, log);
     await retention.start();
     stack.push(() => retention.stop());
@@ -58,10 +65,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     await alerts.start();
     stack.push(() => alerts.stop());
     if (config.polling.enabled) {
-      const poller = createPoller({ config, db, events: services.events, log, secrets, onBatchWritten: alerts.onBatchWritten });
-      services.poller = poller;
-      await poller.start();
-      stack.push(() => poller.stop());
+      const p = createPoller({ config, db, events: services.events, log, secrets, onBatchWritten: alerts.onBatchWritten, observer: pollerObserver() });
+      poller = p;
+      services.poller = p;
+      await p.start();
+      stack.push(() => p.stop());
     }
     return { server, db, services, adminTokenAt, stop };
   } catch (e) {
