@@ -54,17 +54,20 @@ const LIST = `query ($first: Int!) {
 
 type ListResult = { devices: { totalCount: number; edges: { node: { id: string; filesystems: unknown[]; containers: unknown[]; drives: unknown[]; latestMetrics: { memTotalBytes: number } | null; statusChanges: unknown[] } }[] } };
 
-async function counted(first: number): Promise<{ statements: string[]; ms: number; data: ListResult }> {
+async function counted(first: number, query = LIST): Promise<{ statements: string[]; ms: number; data: ListResult }> {
   const statements: string[] = [];
   const original = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const q = args[0];
-    statements.push(typeof q === 'string' ? q : String((q as { text?: unknown })?.text ?? '?'));
+    const text = typeof q === 'string' ? q : String((q as { text?: unknown })?.text ?? '?');
+    // Token verification is cached for seconds and its last-used write is throttled: whether it
+    // runs depends on the clock, not on the page size.
+    if (!text.includes('api_tokens')) statements.push(text);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   try {
     const started = performance.now();
-    const res = await app.gql<ListResult>(LIST, { first });
+    const res = await app.gql<ListResult>(query, { first });
     const ms = performance.now() - started;
     expect(res.body.errors).toBeUndefined();
     return { statements, ms, data: res.body.data! };
@@ -74,7 +77,6 @@ async function counted(first: number): Promise<{ statements: string[]; ms: numbe
 }
 
 test('10 and 500 devices with latest rows, status changes and counts cost the same SQL statements', async () => {
-  await counted(1); // warms the token cache, so only the listing's own statements are counted
   const small = await counted(10);
   const large = await counted(DEVICES);
   expect(small.data.devices.edges).toHaveLength(10);
@@ -87,7 +89,7 @@ test('10 and 500 devices with latest rows, status changes and counts cost the sa
   expect(node.latestMetrics?.memTotalBytes).toBe(16 * 2 ** 30);
   expect(node.statusChanges).toHaveLength(1);
 
-  expect(large.statements.length).toBe(small.statements.length);
+  expect(large.statements, large.statements.join('\n---\n')).toHaveLength(small.statements.length);
   // devices page + count + six latest tables + status changes (latestMetrics and corePercents share one).
   expect(large.statements.length).toBeLessThanOrEqual(10);
   const text = large.statements.join('\n');
@@ -97,11 +99,13 @@ test('10 and 500 devices with latest rows, status changes and counts cost the sa
   console.log(`devices list: ${small.statements.length} statements for 10, ${large.statements.length} for ${DEVICES}; ${DEVICES} devices took ${large.ms.toFixed(0)} ms`);
 });
 
-test('the 500-device list with latestMetrics stays fast (median of 5)', async () => {
-  await counted(DEVICES);
+const LIGHT = 'query ($first: Int!) { devices(first: $first) { edges { node { id name status latestMetrics { time cpuPercent memUsedPercent load1 } } } } }';
+
+test('the 500-device list with status and latestMetrics stays fast (median of 5)', async () => {
+  await counted(DEVICES, LIGHT);
   const times: number[] = [];
-  for (let i = 0; i < 5; i++) times.push((await counted(DEVICES)).ms);
+  for (let i = 0; i < 5; i++) times.push((await counted(DEVICES, LIGHT)).ms);
   times.sort((a, b) => a - b);
-  console.log(`500-device list: median ${times[2]!.toFixed(1)} ms, max ${times[4]!.toFixed(1)} ms`);
-  expect(times[2]).toBeLessThan(2000); // generous: a ceiling for CI, not the benchmark target
+  console.log(`500-device list (status + latestMetrics): median ${times[2]!.toFixed(1)} ms, max ${times[4]!.toFixed(1)} ms`);
+  expect(times[2]).toBeLessThan(1000); // generous: a ceiling for loaded CI machines; the 50 ms target is npm run bench's
 });
