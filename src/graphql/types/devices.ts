@@ -771,6 +771,12 @@ builder.mutationField('testDeviceConnection', (t) =>
           ? await ctx.db.prisma.credential.findUnique({ where: { id: String(input.credentialId) } })
           : (base?.credential ?? null);
         if (input.credentialId && !cred) issues.add(['input', 'credentialId'], 'no credential with this id');
+        // A password (unlike a key) is sent to the server itself: a stored one only goes to the
+        // host it is stored for, unless an ADMIN (who manages credentials anyway) asks.
+        const elsewhere = !base || (input.hostname && hostname !== base.hostname) || port !== base.port;
+        if (cred?.kind === 'PASSWORD' && elsewhere && ctx.auth?.role !== 'ADMIN') {
+          issues.add(['input', 'hostname'], 'a stored password is only sent to its own device\'s host: give the password to test another host');
+        }
         if (cred && issues.ok) {
           try {
             const value = ctx.secrets.decrypt(cred.encryptedSecret);

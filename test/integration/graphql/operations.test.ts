@@ -211,3 +211,17 @@ describe('credentials', () => {
     expect(outputFields.filter((f) => /privateKey|passphrase|password|encrypted|secret/i.test(f.split(".")[1]!.replace(/^has[A-Z]\w*$/, "")))).toEqual([]);
   });
 });
+
+describe('stored passwords stay with their host', () => {
+  test('an OPERATOR cannot send a device\'s stored password to another host through testDeviceConnection', async () => {
+    const admin = await app.gql<{ createApiToken: { token: string } }>('mutation { createApiToken(input: { name: "op", role: OPERATOR }) { ... on CreatedApiToken { token } } }');
+    const op = admin.body.data!.createApiToken.token;
+    const dev = await app.gql<{ createDevice: { id: string } }>(`mutation { createDevice(input: { name: "pw-host", hostname: "127.0.0.1", port: ${ssh.port}, username: "mon", password: "hunter2" }) { ... on Device { id } } }`, undefined, op);
+    const id = dev.body.data!.createDevice.id;
+    const Q = `mutation ($input: TestConnectionInput!) { testDeviceConnection(input: $input) { __typename ... on ConnectionTest { ok } ... on ValidationError { issues { path } } } }`;
+    const own = await app.gql<{ testDeviceConnection: unknown }>(Q, { input: { deviceId: id } }, op);
+    expect(own.body.data!.testDeviceConnection).toEqual({ __typename: 'ConnectionTest', ok: true });
+    const elsewhere = await app.gql<{ testDeviceConnection: unknown }>(Q, { input: { deviceId: id, hostname: 'evil.example.com' } }, op);
+    expect(elsewhere.body.data!.testDeviceConnection).toEqual({ __typename: 'ValidationError', issues: [{ path: ['input', 'hostname'] }] });
+  });
+});
