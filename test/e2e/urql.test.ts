@@ -213,4 +213,24 @@ describe('devices over urql', () => {
     const list = await viewer.query<{ devices: { totalCount: number } }>(gql`{ devices { totalCount } }`, {}).toPromise();
     expect(list.data!.devices.totalCount).toBe(2);
   });
+
+  test('a stored password goes to a new destination only for an ADMIN or with the password given again', async () => {
+    const shared = await admin.mutation<{ createCredential: { id: string } }>(gql`mutation { createCredential(input: { name: "shared-pw", password: "s3cret" }) { ... on Credential { id } } }`, {}).toPromise();
+    const credentialId = shared.data!.createCredential.id;
+    const viaShared = await create(operator, { name: 'pw-shared', hostname: 'evil.example.com', username: 'u', credentialId });
+    expect(viaShared.data!.createDevice.__typename).toBe('ValidationError');
+    expect(viaShared.data!.createDevice.issues?.[0]?.path).toEqual(['input', 'credentialId']);
+    expect(await app.db.prisma.device.count({ where: { name: 'pw-shared' } })).toBe(0);
+
+    const own = await create(operator, { name: 'pw-own', hostname: 'db.example.com', username: 'u', password: 'mine' });
+    const id = own.data!.createDevice.id!;
+    const UPDATE = gql`mutation ($id: ID!, $input: UpdateDeviceInput!) { updateDevice(id: $id, input: $input) { __typename ... on Device { hostname } ... on ValidationError { issues { path } } } }`;
+    type U = { updateDevice: { __typename: string; hostname?: string; issues?: { path: string[] }[] } };
+    const moved = await operator.mutation<U>(UPDATE, { id, input: { hostname: 'evil.example.com' } }).toPromise();
+    expect(moved.data!.updateDevice).toEqual({ __typename: 'ValidationError', issues: [{ path: ['input', 'hostname'] }] });
+    const withPassword = await operator.mutation<U>(UPDATE, { id, input: { hostname: 'db2.example.com', password: 'mine' } }).toPromise();
+    expect(withPassword.data!.updateDevice).toEqual({ __typename: 'Device', hostname: 'db2.example.com' });
+    const byAdmin = await admin.mutation<U>(UPDATE, { id, input: { hostname: 'db3.example.com' } }).toPromise();
+    expect(byAdmin.data!.updateDevice).toEqual({ __typename: 'Device', hostname: 'db3.example.com' });
+  });
 });

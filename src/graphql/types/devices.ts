@@ -365,6 +365,20 @@ async function checkCredentialExists(ctx: Context, issues: Issues, id: string | 
   if (!found) issues.add(['input', 'credentialId'], 'no credential with this id');
 }
 
+/**
+ * A stored password is sent to whatever host its device points at (a key only signs). So
+ * sending one to a destination the caller chooses — a shared password credential on a new
+ * device, or a device with a stored password moved to another host or port — takes ADMIN,
+ * or the password itself in the same request.
+ */
+async function checkPasswordDestination(ctx: Context, issues: Issues, credentialId: string | null, field: string): Promise<void> {
+  if (!credentialId || ctx.auth?.role === 'ADMIN') return;
+  const cred = await ctx.db.prisma.credential.findUnique({ where: { id: credentialId }, select: { kind: true } });
+  if (cred?.kind === 'PASSWORD') {
+    issues.add(['input', field], 'sending a stored password to a new destination needs the ADMIN role (or give the password again)');
+  }
+}
+
 /** The poller is told after every change; a poller failure must not undo or fail the change. */
 async function notifyPoller(ctx: Context, deviceId: string): Promise<void> {
   try {
@@ -396,6 +410,7 @@ builder.mutationField('createDevice', (t) =>
       if (transport === 'SSH' && !input.credentialId && !hasSecret(input)) issues.add(['input', 'privateKey'], 'SSH needs a private key, a password or a credentialId');
       const sealed = checkAndSeal(issues, ['input'], input, ctx.secrets);
       if (issues.ok) await checkCredentialExists(ctx, issues, input.credentialId);
+      if (issues.ok) await checkPasswordDestination(ctx, issues, input.credentialId ? String(input.credentialId) : null, 'credentialId');
       if (!issues.ok) throw new ValidationError('invalid device input', issues.list);
 
       const id = randomUUID();
@@ -476,6 +491,9 @@ builder.mutationField('updateDevice', (t) =>
       if (input.credentialId && hasSecret(input)) issues.add(['input', 'credentialId'], 'give credentialId or a private key/password, not both');
       const sealed = checkAndSeal(issues, ['input'], input, ctx.secrets);
       if (issues.ok) await checkCredentialExists(ctx, issues, input.credentialId);
+      const moved = (data.hostname !== undefined && data.hostname !== current.hostname) || (data.port !== undefined && data.port !== current.port);
+      const credentialAfter = input.credentialId !== undefined ? (input.credentialId === null ? null : String(input.credentialId)) : current.credentialId;
+      if (issues.ok && !sealed && (moved || input.credentialId)) await checkPasswordDestination(ctx, issues, credentialAfter, moved ? 'hostname' : 'credentialId');
       if (!issues.ok) throw new ValidationError('invalid device input', issues.list);
 
       const ownName = ownCredentialName(id);
