@@ -129,7 +129,7 @@ function containerObservation(metric: AlertMetric, c: ContainerRow, restarts: Re
     case 'CONTAINER_RESTARTS': {
       const increase = c.restartCount === null ? 0 : restarts.record(c.deviceId, c.name, c.restartCount, now);
       // Docker's `restarting` state is a restart loop in progress whatever the count says.
-      return c.state === 'restarting' ? { ...base, value: increase, holds: true } : c.restartCount === null ? null : { ...base, value: increase };
+      return c.state === 'restarting' ? { ...base, value: 'restarting', holds: true } : c.restartCount === null ? null : { ...base, value: increase };
     }
     default:
       return null;
@@ -314,6 +314,7 @@ export function formatValue(value: number | string): string {
 
 /** "filesystem used % of / is 93.5 (> 90)" */
 export function describe(rule: RuleSpec, subject: string, value: number | string): string {
+  if (rule.metric === 'CONTAINER_RESTARTS' && value === 'restarting') return `container ${subject} is in a restart loop (state restarting)`;
   const what = subject ? `${METRIC_LABEL[rule.metric]} of ${subject}` : METRIC_LABEL[rule.metric];
   const ref = reference(rule);
   return `${what} is ${formatValue(value)}${ref === null ? '' : ` (${COMPARATOR_TEXT[rule.comparator]} ${formatValue(ref)})`}`;

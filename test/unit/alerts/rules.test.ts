@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clears, inScope, observe, RestartHistory, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
+import { BUILTIN_RULES, clears, describe as describeAlert, inScope, observe, RestartHistory, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
 import { emptyBatch, type ContainerRow, type SampleBatch } from '../../../src/storage/types.ts';
 
 const rule = (over: Partial<RuleSpec> = {}): RuleSpec => ({
@@ -127,7 +127,10 @@ describe('observations', () => {
     expect(at(11, 8)?.value).toBe(2); // the minute-0 count left the window
     expect(at(15, 8)?.value).toBe(0);
     expect(at(16, 1)?.value).toBe(0); // recreated: the count went down
-    expect(at(17, 1, 'restarting')).toEqual({ deviceId: 'd1', subject: 'web', value: 0, holds: true });
+    expect(at(17, 1, 'restarting')).toEqual({ deviceId: 'd1', subject: 'web', value: 'restarting', holds: true });
+    const loop = BUILTIN_RULES.find((r) => r.metric === 'CONTAINER_RESTARTS')!;
+    // The message says why it fires, not "restarts is 0 (≥ 3)".
+    expect(describeAlert({ ...loop, id: 'r', builtin: true, enabled: true }, 'web', 'restarting')).toBe('container web is in a restart loop (state restarting)');
   });
 });
 
