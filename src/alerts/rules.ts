@@ -42,8 +42,8 @@ export const STATE_VALUES: Partial<Record<AlertMetric, readonly string[]>> = {
 /** CONTAINER_RESTARTS counts restarts within this window. */
 export const RESTART_WINDOW_MS = 10 * 60_000;
 
-export interface RuleSpec {
-  id: string;
+/** A rule as users write it (validate.ts checks these). */
+export interface RuleFields {
   name: string;
   metric: AlertMetric;
   comparator: Comparator;
@@ -57,6 +57,11 @@ export interface RuleSpec {
   tags: string[];
   channelIds: string[];
   enabled: boolean;
+}
+
+/** A stored rule. */
+export interface RuleSpec extends RuleFields {
+  id: string;
   builtin: boolean;
 }
 

@@ -5,7 +5,9 @@
  * database.
  */
 import type { ChannelKind } from '../db/generated/enums.ts';
-import { STATE_METRICS, STATE_VALUES, type AlertMetric, type Comparator, type Severity } from './rules.ts';
+import { STATE_METRICS, STATE_VALUES, type RuleFields, type Severity } from './rules.ts';
+
+export type { RuleFields };
 
 export interface Issue {
   path: string[];
@@ -53,21 +55,6 @@ function checkTags(issues: Issue[], path: string[], tags: readonly string[]): st
   return [...new Set(tags)];
 }
 
-export interface RuleFields {
-  name: string;
-  metric: AlertMetric;
-  comparator: Comparator;
-  threshold: number | null;
-  value: string | null;
-  clearThreshold: number | null;
-  forSeconds: number;
-  repeatSeconds: number | null;
-  severity: Severity;
-  deviceIds: string[];
-  tags: string[];
-  channelIds: string[];
-  enabled: boolean;
-}
 
 /** A whole rule (create, or an update merged over the stored rule). */
 export function validateRule(r: RuleFields, path: string[] = ['input']): { issues: Issue[]; rule: RuleFields } {
