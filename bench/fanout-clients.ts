@@ -47,16 +47,22 @@ async function main(start: ClientsStart): Promise<void> {
     });
   let failed = 0;
   let firstError: string | undefined;
-  // Connect in waves so the server is not asked for thousands of handshakes at one instant.
+  // Connect in waves so the server is not asked for thousands of handshakes at one instant; a
+  // connection refused under load (e.g. 4408 when the server's event loop was busy) gets two more tries.
   for (let i = 0; i < start.connections; i += 100) {
-    const wave = await Promise.allSettled(Array.from({ length: Math.min(100, start.connections - i) }, open));
-    for (const r of wave) {
-      if (r.status === 'fulfilled') sockets.push(r.value);
-      else {
-        failed++;
-        firstError ??= (r.reason as Error).message;
+    let want = Math.min(100, start.connections - i);
+    for (let attempt = 0; attempt < 3 && want > 0; attempt++) {
+      const wave = await Promise.allSettled(Array.from({ length: want }, open));
+      want = 0;
+      for (const r of wave) {
+        if (r.status === 'fulfilled') sockets.push(r.value);
+        else {
+          want++;
+          firstError ??= (r.reason as Error).message;
+        }
       }
     }
+    failed += want;
   }
   let closed = 0;
   for (const ws of sockets) ws.on('close', () => closed++);

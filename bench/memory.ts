@@ -27,10 +27,12 @@ export async function benchMemory(o: { databaseUrl: string; dataDir: string; dev
   try {
     const { port, token } = fleet.ready;
     if (port === null || token === null) throw new Error('the poller process did not start the server');
+    // Devices first: a thousand SSH handshakes starve the event loop, and graphql-ws closes
+    // connections whose connection_init it has not read within 3 s (4408).
+    await waitAllOnline(fleet, o.devices, Math.max(60_000, o.devices * 200));
     clients.send({ url: `ws://127.0.0.1:${port}/graphql`, token, connections: o.subscribers, query: FANOUT_QUERY } satisfies ClientsStart as never);
     const connected = await clients.next('connected', 300_000);
     if (connected.failed > 0) throw new Error(`${connected.failed} of ${o.subscribers} subscribers could not connect (${connected.firstError})`);
-    await waitAllOnline(fleet, o.devices, Math.max(60_000, o.devices * 200));
     await new Promise((r) => setTimeout(r, o.settleSec * 1000));
     await clients.request({ type: 'reset' }, 'count');
     received = 0;

@@ -81,7 +81,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; devic
     const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices, intervalSec: o.intervalSec, withServer: false });
     try {
       await waitAllOnline(fleet, devices, Math.max(60_000, devices * 200));
-      await sleep(Math.min(o.intervalSec, o.windowSec) * 1000);
+      await sleep(Math.min(o.intervalSec, o.windowSec) * 500);
       const cpu: number[] = [];
       const rate: number[] = [];
       const p99: number[] = [];

@@ -66,12 +66,11 @@ type Runner = (ctx: BenchContext, report: BenchReport) => Promise<void>;
 const RUNNERS: Record<Part, Runner> = {
   async parse(ctx, report) {
     const { iterations } = ctx.sizes.parse;
-    ctx.progress(`parse: ${iterations} × ${ctx.sizes.runs} full system polls of a 64-CPU/50-NIC/80-disk host (a few seconds)`);
+    ctx.progress(`parse: ${iterations} × ${Math.max(ctx.sizes.runs, 5)} full system polls of a 64-CPU/50-NIC/80-disk host (a few seconds)`);
     report.parse = benchParse({ iterations, runs: Math.max(ctx.sizes.runs, 5) });
   },
   async ingest(ctx, report) {
-    const { rows } = ctx.sizes.ingest;
-    const runs = Math.max(ctx.sizes.runs, 5);
+    const { rows, rounds: runs } = ctx.sizes.ingest;
     ctx.progress(`ingest: ${rows} system_metrics rows, storage writeBatch vs COPY vs plain pg, alternating, ${runs} rounds (about ${Math.ceil((rows / 5000) * runs * 3 * 0.5 + 5)} s)`);
     const db = await ctx.database();
     report.ingest = await benchIngest(db.db, { rows, runs });
@@ -157,13 +156,13 @@ export function table(report: BenchReport): string {
 export async function runBench(argv: string[], overrides: BenchOverrides = {}): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, 'no-prototype': { type: 'boolean' }, 'cpu-prof': { type: 'string' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, size: { type: 'string' }, prototype: { type: 'boolean' }, 'no-prototype': { type: 'boolean' }, 'cpu-prof': { type: 'string' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (e) {
-    process.stderr.write(`infrapulse bench: ${(e as Error).message}\nusage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--no-prototype] [--cpu-prof DIR]\n`);
+    process.stderr.write(`infrapulse bench: ${(e as Error).message}\nusage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--size full|quick|tiny] [--prototype|--no-prototype] [--cpu-prof DIR]\n`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(`usage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--no-prototype] [--cpu-prof DIR]\n`);
+    process.stdout.write(`usage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--size full|quick|tiny] [--prototype|--no-prototype] [--cpu-prof DIR]\n`);
     return 0;
   }
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...PARTS];
@@ -177,7 +176,11 @@ export async function runBench(argv: string[], overrides: BenchOverrides = {}): 
     fs.mkdirSync(values['cpu-prof'], { recursive: true });
     setChildCpuProfileDir(path.resolve(values['cpu-prof']));
   }
-  const size: SizeName = overrides.size ?? (values.quick ? 'quick' : 'full');
+  if (values.size !== undefined && !(values.size in SIZES)) {
+    process.stderr.write(`infrapulse bench: --size must be one of ${Object.keys(SIZES).join(', ')}\n`);
+    return 2;
+  }
+  const size: SizeName = overrides.size ?? (values.size as SizeName | undefined) ?? (values.quick ? 'quick' : 'full');
   const progress = overrides.progress ?? ((l: string) => process.stdout.write(`bench: ${l}\n`));
   const log = createLogger('warn');
   const started = Date.now();
@@ -188,7 +191,7 @@ export async function runBench(argv: string[], overrides: BenchOverrides = {}): 
     progress,
     notes: report.notes,
     dataDir: config.dataDir,
-    prototype: !values['no-prototype'],
+    prototype: values.prototype ?? (values['no-prototype'] ? false : SIZES[size].prototype),
     async database() {
       if (!db) {
         progress(overrides.databaseUrl ?? config.databaseUrl ? 'database: a scratch database on the configured PostgreSQL' : 'database: starting an embedded PostgreSQL under DATA_DIR');
