@@ -27,7 +27,7 @@ import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { createLeases, type LeaseCycle } from './leases.ts';
 import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
-import { createScheduler, type Intervals } from './scheduler.ts';
+import { createScheduler, type Intervals, type PollReason } from './scheduler.ts';
 import { DEFAULT_OFFLINE_AFTER, type DeviceStatus } from './status.ts';
 import { createWriter, type WriterStats } from './writer.ts';
 
@@ -201,7 +201,20 @@ export function createPoller(deps: PollerDeps): Poller {
   const leaseMs = config.lease.leaseSeconds * 1000;
   // Renewing less than twice per lease would let a lease lapse at the first slow renewal.
   const renewMs = Math.min(config.lease.renewSeconds * 1000, leaseMs / 2);
-  const leases = createLeases({ prisma, log, instanceId: config.lease.instanceId, leaseMs, renewMs });
+  const leases = createLeases({
+    prisma,
+    log,
+    instanceId: config.lease.instanceId,
+    leaseMs,
+    renewMs,
+    beforeRelease(ids) {
+      // Should the hand-over fail, the next renewal still returns them: they are adopted again, on their slots.
+      for (const id of ids) {
+        held.delete(id);
+        scheduler.removeDevice(id);
+      }
+    },
+  });
   /** Devices this instance holds a lease on: the only ones it schedules. */
   const held = new Set<string>();
   let liveInstances = 1;
@@ -254,7 +267,18 @@ export function createPoller(deps: PollerDeps): Poller {
     }
   };
 
-  const runPoll = async (deviceId: string, collectors: CollectorName[]): Promise<PollOutcome> => {
+  /**
+   * Scheduled polls stop when our leases may have lapsed (a late renewal) while others are
+   * alive: they may have taken the devices over. Alone, polling goes on through an outage.
+   */
+  const leaseValid = (): boolean => liveInstances <= 1 || Date.now() < leasesValidUntil;
+
+  const runPoll = async (deviceId: string, collectors: CollectorName[], reason: PollReason = 'manual'): Promise<PollOutcome> => {
+    if (reason !== 'manual' && !leaseValid()) {
+      const rt = runtimes.get(deviceId);
+      const status = rt?.status ?? 'UNKNOWN';
+      return { deviceId, time: now(), collectors, outcomes: [], previousStatus: status, status, rows: 0, write: 'nothing', skipped: 'lease', ms: 0 };
+    }
     let rt = runtimes.get(deviceId);
     if (!rt) {
       const device = await loadDevice(deviceId);
@@ -271,7 +295,7 @@ export function createPoller(deps: PollerDeps): Poller {
     maxConcurrent: config.polling.maxConcurrentDevices,
     now: () => now().getTime(),
     log,
-    run: (deviceId, collectors) => runPoll(deviceId, collectors),
+    run: (deviceId, collectors, reason) => runPoll(deviceId, collectors, reason),
   });
 
   const setStatus = async (rt: DeviceRuntime, status: DeviceStatus, reason: string): Promise<void> => {
@@ -333,6 +357,7 @@ export function createPoller(deps: PollerDeps): Poller {
   /** Brings the schedule in line with one lease cycle. */
   const reconcile = async (cycle: LeaseCycle): Promise<void> => {
     liveInstances = cycle.liveInstances;
+    for (const id of cycle.released) await drop(id);
     for (const id of [...held]) {
       if (cycle.held.has(id)) continue;
       await drop(id);

@@ -30,6 +30,11 @@ export interface LeaseOptions {
   instanceId?: string;
   leaseMs: number;
   renewMs: number;
+  /**
+   * Called synchronously just before devices are handed over: the poller unschedules them
+   * first, so no poll of theirs can start after the hand-over time the next holder relies on.
+   */
+  beforeRelease?: (deviceIds: string[]) => void;
 }
 
 export interface Claimed {
@@ -70,23 +75,18 @@ export function createLeases(options: LeaseOptions): Leases {
   const { prisma, log } = options;
   const instanceId = options.instanceId ?? defaultInstanceId();
   const leaseSeconds = options.leaseMs / 1000;
-  const renewMs = options.renewMs;
   const hostname = os.hostname();
 
   /**
    * Until when a previous holder may have polled a device: a handed-over lease carries the
-   * hand-over time; a lapsed one means its holder died no later than one renewal after its
-   * last renewal (expiry − lease), or it would have renewed again.
+   * hand-over time; a lapsed one its expiry, since a holder never polls past its lease
+   * (index.ts skips scheduled polls once the lease may have lapsed). Guessing earlier (the
+   * holder "probably" died soon after its last renewal) double-polls when a holder renewed late.
    */
-  const polledUntil = (owner: string | null, expiresAt: Date | null): number | undefined => {
-    if (!expiresAt) return undefined;
-    const expiry = expiresAt.getTime();
-    if (owner === null) return expiry;
-    return Math.min(expiry, expiry - options.leaseMs + renewMs + 1000);
-  };
+  const polledUntil = (expiresAt: Date | null): number | undefined => expiresAt?.getTime();
 
   type ClaimRow = { id: string; previous_owner: string | null; previous_expires_at: Date | null };
-  const toClaimed = (rows: ClaimRow[]): Claimed[] => rows.map((r) => ({ id: r.id, polledUntil: polledUntil(r.previous_owner, r.previous_expires_at) }));
+  const toClaimed = (rows: ClaimRow[]): Claimed[] => rows.map((r) => ({ id: r.id, polledUntil: polledUntil(r.previous_expires_at) }));
 
   return {
     instanceId,
@@ -133,6 +133,7 @@ export function createLeases(options: LeaseOptions): Leases {
       } else if (held.size > share) {
         // Hand over the ones sorting last, so instances agree on which devices move.
         const excess = [...held.keys()].sort().slice(share);
+        options.beforeRelease?.(excess);
         await prisma.$executeRawUnsafe(
           `UPDATE devices SET lease_owner = NULL, lease_expires_at = ${UTC_NOW} WHERE lease_owner = $1 AND id = ANY($2::text[])`,
           instanceId,

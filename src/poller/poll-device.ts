@@ -60,9 +60,10 @@ export interface PollOutcome {
   write: WriteResult | 'nothing';
   /**
    * `backoff`: the runner refused at once because its reconnect delay had not passed; no
-   * attempt was made, so nothing was counted. `disabled`: monitoring is off.
+   * attempt was made, so nothing was counted. `disabled`: monitoring is off. `lease`: this
+   * instance's lease may have lapsed (renewal late) while other instances are alive.
    */
-  skipped?: 'backoff' | 'disabled';
+  skipped?: 'backoff' | 'disabled' | 'lease';
   /** The fingerprint a host presented when its key was refused. */
   presentedHostKey?: string;
   ms: number;

@@ -280,8 +280,8 @@ describe('several instances share one fleet', () => {
         expect(g, `${id}: polls ${g} ms apart around the take-over`).toBeGreaterThan((INTERVAL_S - 1.5) * 1000);
       }
     }
-    // One lease period + one interval, plus the renewal period (claims happen at renewals) and the scheduler's 1 s tick.
-    expect(worst).toBeLessThanOrEqual((LEASE_S + INTERVAL_S + RENEW_S + 1) * 1000);
+    // One lease period + one interval, plus the renewal period (claims happen at renewals) and the scheduler's 1 s tick, with a second of slack for a loaded machine.
+    expect(worst).toBeLessThanOrEqual((LEASE_S + INTERVAL_S + RENEW_S + 2) * 1000);
     console.log(`take-over: leases moved ${takenOverMs} ms after SIGKILL; longest gap between a device's samples ${worst} ms`);
 
     // Two instances now: still exactly one poller per device.
