@@ -137,7 +137,7 @@ export function buildServer(services: Services): ServerHandle {
       }
       const errors = validateOrThrown(validate, s, document);
       if (errors.length) return [JSON.stringify({ errors }), { status: 400, statusText: 'Bad Request' }];
-      const contextValue = { ...(await contextFactory()), ...services, auth: principal } as Context;
+      const contextValue = { ...(await contextFactory()), auth: principal } as Context;
       return { schema: s, document, variableValues: params.variables, operationName: params.operationName, contextValue: contextValue as never, rootValue: { execute, subscribe } };
     },
     execute: (args) => ((args.rootValue as Enveloped).execute(args) as never),
@@ -248,7 +248,7 @@ export function buildServer(services: Services): ServerHandle {
         }
         const errors = validateOrThrown(validate, s, document);
         if (errors.length) return errors;
-        const contextValue = { ...(await contextFactory()), ...services, auth: ctx.extra.principal ?? null } as Context;
+        const contextValue = { ...(await contextFactory()), auth: ctx.extra.principal ?? null } as Context;
         return { schema: s, document, variableValues: payload.variables, operationName: payload.operationName, contextValue, rootValue: { execute, subscribe } };
       },
     },
