@@ -11,8 +11,8 @@
  *   lease period + one interval (+ the renewal period and the 1 s scheduler tick); then with
  *   two instances, still exactly one poller per device.
  *
- * Needs the machine's services: TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres,
- * an admin connection used to create a scratch database) and TEST_REDIS_URL (default redis://127.0.0.1:6379).
+ * Uses the run's PostgreSQL (the embedded one, or TEST_DATABASE_URL) for a scratch database, and
+ * Redis at TEST_REDIS_URL (default redis://127.0.0.1:6379, which this kind of machine runs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,13 +22,13 @@ import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import WebSocket from 'ws';
 import { freePort } from '../../../src/db/embedded.ts';
 import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../../bin/infrapulse.js');
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL = inject('adminDatabaseUrl');
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const INTERVAL_S = 5;
 const LEASE_S = 4;
