@@ -5,6 +5,7 @@
  * them unchanged.
  */
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
@@ -79,7 +80,10 @@ export type Topic = keyof Topics;
 
 /** In-process only: tests, benchmarks, a lone instance. */
 export function createEventBus(): EventBus {
-  return createPubSub<Topics>();
+  // Every subscriber is a listener on one event type; Node's EventTarget warns past 10.
+  const eventTarget = new EventTarget();
+  setMaxListeners(0, eventTarget);
+  return createPubSub<Topics>({ eventTarget: eventTarget as never });
 }
 
 export interface EventBusHandle {
@@ -108,7 +112,7 @@ export interface EventBusOptions {
  */
 export async function openEventBus(options: EventBusOptions = {}): Promise<EventBusHandle> {
   const { redisUrl, log, onPublish } = options;
-  if (!redisUrl) return { bus: counting(createPubSub<Topics>(), onPublish), kind: 'memory', close: async () => {} };
+  if (!redisUrl) return { bus: counting(createEventBus(), onPublish), kind: 'memory', close: async () => {} };
 
   const connect = async (role: string): Promise<Redis> => {
     const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: options.connectTimeoutMs ?? 10_000 });
