@@ -47,10 +47,11 @@ async function main(start: ClientsStart): Promise<void> {
     });
   let failed = 0;
   let firstError: string | undefined;
+  const connectUpTo = async (target: number): Promise<void> => {
   // Connect in waves so the server is not asked for thousands of handshakes at one instant; a
   // connection refused under load (e.g. 4408 when the server's event loop was busy) gets two more tries.
-  for (let i = 0; i < start.connections; i += 100) {
-    let want = Math.min(100, start.connections - i);
+  for (let i = sockets.length + failed; i < target; i += 100) {
+    let want = Math.min(100, target - i);
     for (let attempt = 0; attempt < 3 && want > 0; attempt++) {
       const wave = await Promise.allSettled(Array.from({ length: want }, open));
       want = 0;
@@ -64,11 +65,18 @@ async function main(start: ClientsStart): Promise<void> {
     }
     failed += want;
   }
+  };
+  await connectUpTo(start.firstWave ?? start.connections);
   let closed = 0;
-  for (const ws of sockets) ws.on('close', () => closed++);
   send({ type: 'connected', connections: sockets.length, failed, firstError });
   process.on('message', (m: ToClients) => {
     switch (m.type) {
+      case 'more':
+        void connectUpTo(start.connections).then(() => {
+          for (const ws of sockets) ws.on('close', () => closed++);
+          send({ type: 'connected', connections: sockets.length, failed, firstError });
+        });
+        break;
       case 'mode':
         mode = m.mode;
         break;

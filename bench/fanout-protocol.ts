@@ -24,9 +24,11 @@ export interface ClientsStart {
   token: string;
   connections: number;
   query: string;
+  /** Connect only this many first, the rest on `more` (RSS is measured between the two). */
+  firstWave?: number;
 }
 
-export type ToClients = { type: 'mode'; mode: 'count' | 'latency' } | { type: 'latencies' } | { type: 'reset' } | { type: 'stop' };
+export type ToClients = { type: 'more' } | { type: 'mode'; mode: 'count' | 'latency' } | { type: 'latencies' } | { type: 'reset' } | { type: 'stop' };
 
 export type FromClients =
   | { type: 'connected'; connections: number; failed: number; firstError?: string }

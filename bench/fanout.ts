@@ -35,6 +35,7 @@ export interface FanoutPoint {
   /** Latency at 1 event/s (the issue's target at 5,000 subscribers); only where measured. */
   p99MsAt1PerSec?: Stat;
   wsP99MsAt1PerSec?: Stat;
+  /** Server RSS growth per subscriber from n/5 to n subscribers (after GC, events flowing), sampled after each round. */
   rssPerSubscriberKB: Stat;
   wsRssPerSubscriberKB: Stat;
   /** The shared-execution prototype (bench/fanout-shared.ts), same measurements. */
@@ -46,8 +47,16 @@ interface Rig {
   server: Child<ToServer, FromServer>;
   clients: Child<ToClients, FromClients>;
   received: number;
-  /** Server RSS after GC before any client connected. */
+  /** Server RSS after GC with the first wave of subscribers connected and events delivered. */
   rssBefore: number;
+  firstWave: number;
+}
+
+/** A few events to every connected subscriber, so every code path has run before RSS is read. */
+async function warm(rig: Rig, connected: number): Promise<void> {
+  await reset(rig);
+  rig.server.send({ type: 'publish', count: 3 });
+  await waitDelivered(rig, 3 * connected, 60_000);
 }
 
 async function usage(s: Child<ToServer, FromServer>, gc = false) {
@@ -58,29 +67,32 @@ async function startRig(mode: ServerMode, databaseUrl: string, n: number): Promi
   const server = new Child<ToServer, FromServer>('./fanout-server.ts', `${mode} server`, { gc: true });
   server.send({ mode, databaseUrl } satisfies ServerStart as never);
   const ready = await server.next('ready', 120_000);
-  // Start-up garbage (module loading, the first queries) is collected before the baseline.
-  let before = await usage(server, true);
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 300));
-    const u = await usage(server, true);
-    if (u.rss < before.rss) before = u;
-  }
   const clients = new Child<ToClients, FromClients>('./fanout-clients.ts', `${mode} clients`);
-  const rig: Rig = { mode, server, clients, received: 0, rssBefore: before.rss };
+  const rig: Rig = { mode, server, clients, received: 0, rssBefore: 0, firstWave: Math.ceil(n / 5) };
   clients.on((m) => {
     if (m.type === 'count') rig.received = m.received;
   });
-  clients.send({ url: `ws://127.0.0.1:${ready.port}/graphql`, token: ready.token, connections: n, query: FANOUT_QUERY } satisfies ClientsStart as never);
-  const connected = await clients.next('connected', 300_000);
-  if (connected.failed > 0) throw new Error(`${mode}: ${connected.failed} of ${n} connections failed (${connected.firstError})`);
-  // Subscribing is not acknowledged in graphql-transport-ws: wait until the server holds all of them.
-  const until = Date.now() + 120_000;
-  for (;;) {
-    const u = await usage(server);
-    if (u.subscriptions >= n) break;
-    if (Date.now() > until) throw new Error(`${mode}: only ${u.subscriptions} of ${n} subscriptions became active`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // RSS per subscriber is the growth from a fifth of the subscribers to all of them, each
+  // after events have flowed and a GC: start-up memory (module loading, JIT, first queries)
+  // moves RSS by tens of MB and would swamp a per-subscriber figure measured from zero.
+  clients.send({ url: `ws://127.0.0.1:${ready.port}/graphql`, token: ready.token, connections: n, query: FANOUT_QUERY, firstWave: rig.firstWave } satisfies ClientsStart as never);
+  const expectConnected = async (want: number): Promise<void> => {
+    const connected = await clients.next('connected', 300_000);
+    if (connected.failed > 0) throw new Error(`${mode}: ${connected.failed} of ${want} connections failed (${connected.firstError})`);
+    // Subscribing is not acknowledged in graphql-transport-ws: wait until the server holds all of them.
+    const until = Date.now() + 120_000;
+    for (;;) {
+      const u = await usage(server);
+      if (u.subscriptions >= want) break;
+      if (Date.now() > until) throw new Error(`${mode}: only ${u.subscriptions} of ${want} subscriptions became active`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  await expectConnected(rig.firstWave);
+  await warm(rig, rig.firstWave);
+  rig.rssBefore = (await usage(server, true)).rss;
+  clients.send({ type: 'more' });
+  await expectConnected(n);
   return rig;
 }
 
@@ -172,7 +184,7 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutPoint[]> {
           r[rig.mode]!.share.push(l.share);
           if (slow) r[rig.mode]!.p99At1.push((await latency(rig, n, 1, Math.max(2, Math.round(o.latencySec * 2)))).p99);
         }
-        for (const rig of rigs) r[rig.mode]!.rss.push(((await usage(rig.server, true)).rss - rig.rssBefore) / 1024 / n);
+        for (const rig of rigs) r[rig.mode]!.rss.push(((await usage(rig.server, true)).rss - rig.rssBefore) / 1024 / (n - rig.firstWave));
         const line = order.map((rig) => `${rig.mode} ${round(r[rig.mode]!.cpu.at(-1)!)} µs/msg p99 ${round(r[rig.mode]!.p99.at(-1)!)} ms`).join('; ');
         o.progress(`fanout: ${n} subscribers, round ${run + 1}/${o.runs}: ${line}`);
       }

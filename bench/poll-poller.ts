@@ -25,10 +25,15 @@ const send = (m: FromPoller): void => void process.send?.(m);
 async function main(start: PollerStart): Promise<void> {
   let pollMs: number[] = [];
   let collectorRuns = 0;
+  let lastFailure: string | null = null;
   const log = pino({
     level: 'debug',
     hooks: {
       logMethod(args, method, level) {
+        if (args[1] === 'poll had failures') {
+          lastFailure = JSON.stringify((args[0] as { failures?: unknown }).failures ?? args[0]).slice(0, 300);
+          return;
+        }
         if (level === 20) {
           if (args[1] === 'poll ok') {
             const r = args[0] as { ms: number; collectors: string[] };
@@ -102,6 +107,7 @@ async function main(start: PollerStart): Promise<void> {
       online: s.byStatus.ONLINE + s.byStatus.DEGRADED,
       pollMs,
       collectorRuns,
+      lastFailure,
       subscriptions: activeSubscriptions().metricCollected,
     });
     pollMs = [];

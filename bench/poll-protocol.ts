@@ -24,6 +24,8 @@ export interface PollerUsage {
   pollMs: number[];
   /** Collector runs in successful polls since start (a poll runs the collectors that are due, usually one). */
   collectorRuns: number;
+  /** The latest "poll had failures" record, for diagnosis. */
+  lastFailure: string | null;
   subscriptions: number;
 }
 

@@ -82,7 +82,7 @@ const RUNNERS: Record<Part, Runner> = {
   async poll(ctx, report) {
     const db = await ctx.database();
     const p = ctx.sizes.poll;
-    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, devices: p.devices, runs: ctx.sizes.runs, windowSec: p.windowSec, intervalSec: p.intervalSec, progress: ctx.progress });
+    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, devices: p.devices, runs: ctx.sizes.runs, windowSec: p.windowSec, intervalSec: p.intervalSec, progress: ctx.progress, notes: ctx.notes });
   },
   async fanout(ctx, report) {
     const db = await ctx.database();
