@@ -17,6 +17,14 @@ async function main(start: ClientsStart): Promise<void> {
   const sockets: WebSocket[] = [];
   const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${start.token}` } });
   const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: { query: start.query } });
+  let reported = -1;
+  const report = (): void => {
+    reported = received;
+    send({ type: 'count', received });
+  };
+  setInterval(() => {
+    if (received !== reported) report();
+  }, 50).unref();
   const onFrame = (data: Buffer): void => {
     if (data.indexOf(NEXT) < 0 || data.indexOf(NEXT) > 40) return;
     received++;
@@ -24,7 +32,8 @@ async function main(start: ClientsStart): Promise<void> {
       const m = JSON.parse(data.toString()) as { payload: { data: { metricCollected: { uptimeSeconds: number } } } };
       latencies.push(nowMs() - m.payload.data.metricCollected.uptimeSeconds);
     }
-    if (received % start.connections === 0) send({ type: 'count', received });
+    // At once when every connected subscriber has one more message; otherwise the 50 ms report below.
+    if (received % sockets.length === 0) report();
   };
   const open = (): Promise<WebSocket> =>
     new Promise((resolve, reject) => {
@@ -83,7 +92,7 @@ async function main(start: ClientsStart): Promise<void> {
       case 'reset':
         received = 0;
         latencies = [];
-        send({ type: 'count', received: 0 });
+        report();
         break;
       case 'latencies':
         send({ type: 'latencies', ms: latencies });

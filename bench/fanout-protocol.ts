@@ -32,7 +32,7 @@ export type ToClients = { type: 'more' } | { type: 'mode'; mode: 'count' | 'late
 
 export type FromClients =
   | { type: 'connected'; connections: number; failed: number; firstError?: string }
-  /** Messages received since the last reset; sent whenever the count crosses a multiple of `connections`. */
+  /** Messages received since the last reset; sent when every subscriber got one more, else within 50 ms of a change. */
   | { type: 'count'; received: number }
   | { type: 'latencies'; ms: number[] }
   | { type: 'closed'; closed: number }

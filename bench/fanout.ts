@@ -97,7 +97,10 @@ async function startRig(mode: ServerMode, databaseUrl: string, n: number): Promi
 }
 
 async function reset(rig: Rig): Promise<void> {
-  await rig.clients.request({ type: 'reset' }, 'count');
+  // The reply is the first count of 0 (a periodic report of the old count may come first).
+  const zero = rig.clients.next('count', 60_000, (m) => m.received === 0);
+  rig.clients.send({ type: 'reset' });
+  await zero;
   rig.received = 0;
 }
 

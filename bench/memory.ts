@@ -34,7 +34,9 @@ export async function benchMemory(o: { databaseUrl: string; dataDir: string; dev
     const connected = await clients.next('connected', 300_000);
     if (connected.failed > 0) throw new Error(`${connected.failed} of ${o.subscribers} subscribers could not connect (${connected.firstError})`);
     await new Promise((r) => setTimeout(r, o.settleSec * 1000));
-    await clients.request({ type: 'reset' }, 'count');
+    const zero = clients.next('count', 60_000, (m) => m.received === 0);
+    clients.send({ type: 'reset' });
+    await zero;
     received = 0;
     const rss: number[] = [];
     for (let i = 0; i < o.runs; i++) {
