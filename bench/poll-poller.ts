@@ -6,6 +6,7 @@
  * here too over the same event bus, as the app composes them: the memory part.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
@@ -77,7 +78,8 @@ async function main(start: PollerStart): Promise<void> {
   });
   const events = createEventBus();
   const db = { prisma, pool, url: start.databaseUrl, timescale: await detectTimescale(pool), embedded: false, close: async () => undefined };
-  const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir: path.join(start.dataDir, `spool-${run}`) } });
+  const spoolDir = path.join(start.dataDir, `bench-spool-${run}`);
+  const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir } });
   let port: number | null = null;
   let token: string | null = null;
   if (start.withServer) {
@@ -91,7 +93,10 @@ async function main(start: PollerStart): Promise<void> {
   await poller.start();
   process.on('message', (m: ToPoller) => {
     if (m.type === 'stop') {
-      void poller.stop().finally(() => process.exit(0));
+      void poller.stop().finally(() => {
+        fs.rmSync(spoolDir, { recursive: true, force: true });
+        process.exit(0);
+      });
       return;
     }
     if (m.gc) (globalThis as { gc?: () => void }).gc?.();
