@@ -1,16 +1,6 @@
 /** Deterministic system_metrics rows for the ingest and query benchmarks. */
+import { rng } from '../src/random.ts';
 import type { SystemMetricsRow } from '../src/storage/types.ts';
-
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const benchDeviceId = (i: number): string => `bench-device-${String(i).padStart(4, '0')}`;
 

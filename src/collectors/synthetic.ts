@@ -1,6 +1,8 @@
 // Builds realistic SYSTEM_COMMAND output for any host size, so the benchmark (and tests) can
 // time parsing a big host (64 CPUs, 50 interfaces, 80 disks) without owning one.
 // Deterministic: the same options give the same text; a later `poll` gives larger counters.
+import { rng } from '../random.ts';
+
 export interface SyntheticHost {
   cpus?: number;
   interfaces?: number;
@@ -9,17 +11,6 @@ export interface SyntheticHost {
   /** 0 for the first poll, 1 for the next one (counters grow, uptime advances 30 s), … */
   poll?: number;
   seed?: number;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function syntheticSystemOutput(host: SyntheticHost = {}): string {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { schema } from '../../../src/graphql/schema.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { expectServing, postRaw, rawPeer, snapshot } from './support.ts';
+import { rng } from '../../../src/random.ts';
 
 let app: TestApp;
 let baseline: Record<string, string>;
@@ -278,17 +279,6 @@ describe('SQL and shell metacharacters', () => {
   });
 });
 
-/** mulberry32: a seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = 0x1f2e3d4c;
 const ALPHABET = ['a', 'Z', '0', ' ', "'", '"', '\\', ';', '-', '$', '`', '(', ')', '|', '&', '\n', '\t', '\u0000', '\u007f', 'é', '🔥', '\u202e', '%', '{', '}', '<', '>', '/'];

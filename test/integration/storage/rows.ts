@@ -3,18 +3,9 @@
  * written to plain PostgreSQL and to TimescaleDB and their query results compared.
  */
 import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SampleBatch, SystemMetricsRow } from '../../../src/storage/types.ts';
+import { rng as random } from '../../../src/random.ts';
 
-/** mulberry32: tiny, seedable, good enough for test data. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random };
 
 /**
  * Quarter steps: sums of such values are exact in float8 whatever the order, so averages

@@ -8,17 +8,8 @@ import { parseContainersOutput } from '../../../src/collectors/containers.ts';
 import { parseDockerInspect } from '../../../src/collectors/docker.ts';
 import { ParseError } from '../../../src/collectors/types.ts';
 import { captured, fixture } from '../../helpers/fixtures.ts';
+import { rng } from '../../../src/random.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ' \t\n\n\n:%/.-@{}[]",0123456789abcdefkKMGiB|#cpu';
 
