@@ -42,6 +42,8 @@ interface Held {
   /** Connection attempts so far: a failed exec without a new attempt was refused by the runner's backoff. */
   attempts: number;
   state: SshRunnerState | undefined;
+  /** The host key this runner accepted on first use, if it did. */
+  learned?: string;
 }
 
 export interface Connections {
@@ -120,6 +122,12 @@ export function createConnections(options: ConnectionsOptions): Connections {
       const key = connectionKey(device);
       const current = held.get(device.id);
       if (current && current.key === key) return current.runner;
+      // The device gained the key this runner learned on first use (and pins itself since):
+      // same connection, no new handshake.
+      if (current?.learned && current.key === connectionKey({ ...device, hostKeyFingerprint: null }) && device.hostKeyFingerprint === current.learned) {
+        current.key = key;
+        return current.runner;
+      }
       if (current) {
         held.delete(device.id);
         void closeRunner(current.runner);
@@ -128,6 +136,7 @@ export function createConnections(options: ConnectionsOptions): Connections {
       const entry: Held = { key, runner: undefined as unknown as CommandRunner, attempts: 0, state: undefined };
       const hooks: RunnerHooks = {
         onHostKey: (fingerprint) => {
+          entry.learned = fingerprint;
           if (held.get(device.id) !== entry) return;
           options.onHostKey(device.id, fingerprint);
         },

@@ -41,7 +41,10 @@ export interface SshRunnerOptions {
   password?: string;
   /** Pinned host key, `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it. */
   expectedFingerprint?: string;
-  /** Called with the presented fingerprint when nothing is pinned (trust on first use); the caller persists it. */
+  /**
+   * Called with the presented fingerprint when nothing is pinned (trust on first use); the caller
+   * persists it. From then on this runner pins that key itself: a reconnect never accepts another.
+   */
   onHostKey?: (fingerprint: string) => void;
   /** Every state transition, with the error that caused it when there is one. */
   onStateChange?: (state: SshRunnerState, error?: TransportError) => void;
@@ -162,6 +165,7 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
   let current: Connection | undefined;
   let lastError: TransportError | undefined;
   let hostKeyFingerprint: string | undefined;
+  let pinned = options.expectedFingerprint || undefined;
   let failures = 0;
   let nextAttemptAt = 0;
   const allConnections = new Set<Connection>();
@@ -224,8 +228,8 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
     hostVerifier: (key: Buffer): boolean => {
       const fingerprint = sshFingerprint(key);
       hostKeyFingerprint = fingerprint;
-      const expected = options.expectedFingerprint;
-      if (expected !== undefined && expected !== '') {
+      const expected = pinned;
+      if (expected !== undefined) {
         if (fingerprint !== expected) {
           onHostKeyRefused(
             new TransportError(
@@ -238,6 +242,7 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
         }
         return true;
       }
+      pinned = fingerprint;
       try {
         options.onHostKey?.(fingerprint);
       } catch {

@@ -112,6 +112,24 @@ describe('ssh runner against faulty peers', () => {
     expect(seen).toEqual([]);
   });
 
+  it('a key trusted on first use is pinned by the runner: a reconnect to another key is refused', async () => {
+    const first = generateHostKey();
+    const second = generateHostKey();
+    const a = await startFakeSshServer({ hostKey: first.privateKey });
+    const seen: string[] = [];
+    const r = runner(a, { onHostKey: (fp) => seen.push(fp) });
+    expect((await r.exec('echo hi')).stdout).toBe('echo hi\n');
+    expect(seen).toEqual([first.fingerprint]);
+    await a.stop();
+
+    await fake({ hostKey: second.privateKey, port: a.port });
+    let err = await transportError(r.exec('echo hi'));
+    if (err.kind === 'CLOSED') err = await transportError(r.exec('echo hi'));
+    expect(err.kind).toBe('HOST_KEY');
+    expect(err.details).toEqual({ fingerprint: second.fingerprint, expected: first.fingerprint });
+    expect(seen).toEqual([first.fingerprint]);
+  });
+
   it('connection reset mid-exec → CLOSED, and the next exec reconnects', async () => {
     let calls = 0;
     const server = await fake({
