@@ -1,6 +1,6 @@
 // Pure parsers for smartctl's JSON output (`smartctl -j -x`, smartctl 6.7 to 7.5) and its
 // device scan, plus the drive health rules (documented in index.ts).
-import type { DriveHealth } from '../storage/types.ts';
+import type { DriveHealth, DriveHealthRow } from '../storage/types.ts';
 import { ParseError } from './types.ts';
 import { fields, isObject, lines, num, obj, parseJson, str, type JsonObject } from './text.ts';
 
@@ -21,31 +21,21 @@ export function decodeExitStatus(status: number): SmartctlExitBit[] {
   return SMARTCTL_EXIT_BITS.filter((_, bit) => (status & (1 << bit)) !== 0);
 }
 
-export interface SmartReport {
+/** What smartctl says of one drive: the stored row's fields plus the reasons behind them. */
+export interface SmartReport
+  extends Pick<
+    DriveHealthRow,
+    | 'protocol' | 'model' | 'serial' | 'firmware' | 'capacityBytes' | 'temperatureC' | 'powerOnHours'
+    | 'reallocatedSectors' | 'pendingSectors' | 'uncorrectableErrors' | 'mediaErrors' | 'percentUsed'
+    | 'smartPassed' | 'health' | 'exitStatus' | 'error'
+  > {
   device: string | null;
   deviceType: string | null;
-  protocol: string | null;
-  model: string | null;
-  serial: string | null;
-  firmware: string | null;
-  capacityBytes: number | null;
-  temperatureC: number | null;
-  powerOnHours: number | null;
-  reallocatedSectors: number | null;
-  pendingSectors: number | null;
-  uncorrectableErrors: number | null;
-  mediaErrors: number | null;
-  percentUsed: number | null;
-  smartPassed: boolean | null;
   /** NVMe critical warning bit field; 0 is fine. */
   criticalWarning: number | null;
-  exitStatus: number | null;
   exitBits: SmartctlExitBit[];
-  health: DriveHealth;
   /** Why health is what it is, for people (e.g. "reallocated sectors: 304"). */
   healthReasons: string[];
-  /** Why the drive could not be read, from smartctl's error messages. */
-  error: string | null;
 }
 
 function ataRaw(table: unknown[], id: number): number | null {
