@@ -106,10 +106,10 @@ export async function publishUntil(app: TestApp, received: () => boolean): Promi
 
 export const SUBSCRIPTION = 'subscription { metricCollected { deviceId cpuPercent } }';
 
-/** Opens Yoga's SSE on /graphql; `text()` is everything received so far, `ended` settles when the stream ends. */
-export async function yogaSse(app: TestApp, token: string): Promise<{ status: number; text: () => string; ended: Promise<void>; abort: () => void }> {
+/** POSTs a subscription and collects the event stream's text until it ends or is aborted. */
+async function openStream(url: string, token: string): Promise<{ status: number; text: () => string; ended: Promise<void>; abort: () => void }> {
   const controller = new AbortController();
-  const res = await fetch(`${app.server.url}/graphql`, {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query: SUBSCRIPTION }),
@@ -131,30 +131,11 @@ export async function yogaSse(app: TestApp, token: string): Promise<{ status: nu
   return { status: res.status, text: () => text, ended, abort: () => controller.abort() };
 }
 
+/** Yoga's own SSE: a subscription POSTed to /graphql with Accept: text/event-stream. */
+export const yogaSse = (app: TestApp, token: string) => openStream(`${app.server.url}/graphql`, token);
+
 /** Opens a graphql-sse stream (distinct connections mode) on /graphql/stream. */
-export async function graphqlSse(app: TestApp, token: string) {
-  const controller = new AbortController();
-  const res = await fetch(`${app.server.url}/graphql/stream`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: SUBSCRIPTION }),
-    signal: controller.signal,
-  });
-  let text = '';
-  const ended = (async () => {
-    const reader = res.body!.getReader();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        text += new TextDecoder().decode(value);
-      }
-    } catch {
-      // reset
-    }
-  })();
-  return { status: res.status, text: () => text, ended, abort: () => controller.abort() };
-}
+export const graphqlSse = (app: TestApp, token: string) => openStream(`${app.server.url}/graphql/stream`, token);
 
 export const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))]);

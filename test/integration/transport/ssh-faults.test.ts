@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSshRunner, type SshRunner, type SshRunnerOptions } from '../../../src/transport/ssh.ts';
-import { TransportError } from '../../../src/transport/types.ts';
 import {
   generateHostKey,
   startFakeSshServer,
@@ -10,6 +9,7 @@ import {
   type FakeSshServer,
 } from '../../helpers/fake-ssh-server.ts';
 import { freePort } from '../../helpers/sshd.ts';
+import { transportError } from '../../helpers/transport.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -26,16 +26,6 @@ function runner(target: { host: string; port: number }, extra: Partial<SshRunner
   const r = createSshRunner({ host: target.host, port: target.port, username: 'tester', password: 'secret-pw', ...extra });
   cleanups.push(() => r.close());
   return r;
-}
-
-async function transportError(p: Promise<unknown>): Promise<TransportError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TransportError) return err;
-    throw err;
-  }
-  throw new Error('expected a TransportError');
 }
 
 describe('ssh runner against faulty peers', () => {

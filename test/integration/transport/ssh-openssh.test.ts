@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSshRunner, type SshRunner, type SshRunnerOptions } from '../../../src/transport/ssh.ts';
 import { TransportError } from '../../../src/transport/types.ts';
 import { startSshd, type TestSshd } from '../../helpers/sshd.ts';
+import { transportError } from '../../helpers/transport.ts';
 
 const run = promisify(execFile);
 
@@ -32,16 +33,6 @@ function runner(extra: Partial<SshRunnerOptions> = {}): SshRunner {
   });
   runners.push(r);
   return r;
-}
-
-async function transportError(p: Promise<unknown>): Promise<TransportError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TransportError) return err;
-    throw err;
-  }
-  throw new Error('expected a TransportError');
 }
 
 describe('ssh runner against OpenSSH', () => {

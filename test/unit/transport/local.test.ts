@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalRunner } from '../../../src/transport/local.ts';
-import { TransportError } from '../../../src/transport/types.ts';
-
-async function transportError(p: Promise<unknown>): Promise<TransportError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TransportError) return err;
-    throw err;
-  }
-  throw new Error('expected a TransportError');
-}
+import { transportError } from '../../helpers/transport.ts';
 
 describe('local runner', () => {
   const runner = createLocalRunner();
