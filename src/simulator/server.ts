@@ -1,15 +1,17 @@
 // One ssh2.Server impersonating a fleet: the SSH username picks the host (host-0001 …), any
 // password or key is accepted, and every exec is answered from that host's profile at the
 // current time. No timers run per host; the only work is done when an exec arrives.
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { Algorithms, Connection, ServerChannel } from 'ssh2';
 import { buildHostProfile, expectedDriveHealth, usernameFor, type ContainerHealth, type ContainerState, type DriveFate, type DriveKind, type HostProfile } from './profile.ts';
 import { classifyCommand, runCommand, type CommandKind } from './commands.ts';
 import type { DriveHealth } from '../storage/types.ts';
+import { generateEd25519Key as generateHostKey, keyFingerprint as hostKeyFingerprint } from '../transport/keys.ts';
 
-const { Server, utils } = ssh2;
+export { generateHostKey, hostKeyFingerprint };
+
+const { Server } = ssh2;
 
 /**
  * Only what is fast in ssh2 with Node's native crypto: curve25519 key exchange (group exchange
@@ -82,23 +84,6 @@ export interface Simulator {
   profile(username: string): HostProfile | undefined;
   stats(): SimulatorStats;
   stop(): Promise<void>;
-}
-
-export function generateHostKey(): string {
-  // ssh2's generator drops a leading zero byte of the public key about once in 256 keys, and
-  // then cannot parse its own output: draw again.
-  for (;;) {
-    const key = utils.generateKeyPairSync('ed25519').private;
-    if (!(utils.parseKey(key) instanceof Error)) return key;
-  }
-}
-
-export function hostKeyFingerprint(privateKey: string): string {
-  const parsed = utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw parsed;
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key === undefined) throw new Error('no key in the host key file');
-  return `SHA256:${createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
 }
 
 function describe(p: HostProfile): SimulatedHost {

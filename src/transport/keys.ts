@@ -1,0 +1,38 @@
+/**
+ * SSH key material in OpenSSH formats: ed25519 key pairs (host keys for the simulator and
+ * tests, infrapulse's own client key), their SHA256 fingerprints as `ssh-keygen -lf` prints
+ * them, and authorized_keys public lines.
+ */
+import { createHash } from 'node:crypto';
+import ssh2, { type ParsedKey } from 'ssh2';
+
+const { utils } = ssh2;
+
+function parsed(privateKey: string): ParsedKey {
+  const key = utils.parseKey(privateKey);
+  if (key instanceof Error) throw key;
+  const first = Array.isArray(key) ? (key[0] as ParsedKey | undefined) : key;
+  if (first === undefined) throw new Error('no key in the key text');
+  return first;
+}
+
+/** A new ed25519 private key in OpenSSH format. */
+export function generateEd25519Key(): string {
+  // ssh2's generator drops a leading zero byte of the public key about once in 256 keys, and
+  // then cannot parse its own output: draw again.
+  for (;;) {
+    const key = utils.generateKeyPairSync('ed25519').private;
+    if (!(utils.parseKey(key) instanceof Error)) return key;
+  }
+}
+
+/** `SHA256:` + unpadded base64 of the public key blob, as OpenSSH shows it. */
+export function keyFingerprint(privateKey: string): string {
+  return `SHA256:${createHash('sha256').update(parsed(privateKey).getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The public half as one authorized_keys line: `ssh-ed25519 AAAA… comment`. */
+export function publicKeyLine(privateKey: string, comment: string): string {
+  const key = parsed(privateKey);
+  return `${key.type} ${key.getPublicSSH().toString('base64')} ${comment}`.trim();
+}
