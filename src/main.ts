@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { createSecretBox, loadSecretKey } from './db/secrets.ts';
+import { sshIdentity } from './security/ssh-identity.ts';
 import { createAlertEvaluator } from './alerts/index.ts';
 import { openEventBus } from './events/index.ts';
 import { attachMetrics, eventPublished, pollerObserver } from './metrics.ts';
@@ -31,6 +32,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // Traversable but not listable: the embedded PostgreSQL's own user must reach its subfolder.
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
   const secrets = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+  try {
+    // Generated now rather than at the first device that needs it: the dashboard shows its public line.
+    sshIdentity(config.dataDir, secrets);
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'infrapulse SSH key unavailable: devices without a credential of their own cannot log in');
+  }
   const db = await openDatabase(config, log);
   const stack: (() => Promise<void>)[] = [() => db.close()];
   const stop = async () => {

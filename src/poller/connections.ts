@@ -34,6 +34,8 @@ export interface ConnectionsOptions {
   /** Reconnect delays of the SSH runners. */
   backoff?: Partial<BackoffOptions>;
   onHostKey(deviceId: string, fingerprint: string): void;
+  /** infrapulse's own private key (src/security/ssh-identity.ts), for SSH devices with no credential. */
+  ownKey?: () => string;
 }
 
 interface Held {
@@ -97,6 +99,12 @@ export function createConnections(options: ConnectionsOptions): Connections {
         } else {
           password = secret;
         }
+      } catch (err) {
+        throw new TransportError('AUTH', `ssh ${device.hostname}:${device.port}: ${(err as Error).message}`);
+      }
+    } else if (options.ownKey) {
+      try {
+        privateKey = options.ownKey();
       } catch (err) {
         throw new TransportError('AUTH', `ssh ${device.hostname}:${device.port}: ${(err as Error).message}`);
       }

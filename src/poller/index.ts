@@ -24,6 +24,7 @@ import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
+import { sshIdentity } from '../security/ssh-identity.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { createLeases, type LeaseCycle } from './leases.ts';
 import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
@@ -184,6 +185,7 @@ export function createPoller(deps: PollerDeps): Poller {
     readyTimeoutMs: t.sshReadyTimeoutMs,
     backoff: t.sshBackoff,
     onHostKey,
+    ownKey: () => sshIdentity(config.dataDir, deps.secrets).privateKey,
   });
 
   const ctx: PollContext = {

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PrismaClient } from '../db/generated/client.ts';
 import { createSecretBox, parseKey, type SecretBox } from '../db/secrets.ts';
+import { abandonResealedIdentity, commitResealedIdentity, resealIdentity } from './ssh-identity.ts';
 
 export interface RotationCounts {
   credentials: number;
@@ -111,26 +112,34 @@ export async function runRotateKey(argv: string[]): Promise<number> {
   const { createLogger } = await import('../log.ts');
   const { openDatabase } = await import('../db/index.ts');
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const oldBox = createSecretBox(oldKey);
+  const newBox = createSecretBox(newKey);
   let counts: RotationCounts;
+  let identity = false;
   try {
+    identity = resealIdentity(config.dataDir, oldBox, newBox);
     const db = await openDatabase(config, log);
     try {
-      counts = await rotateSecretKey(db, createSecretBox(oldKey), createSecretBox(newKey));
+      counts = await rotateSecretKey(db, oldBox, newBox);
     } finally {
       await db.close();
     }
   } catch (e) {
     if (!fromEnv) fs.rmSync(pending, { force: true });
+    abandonResealedIdentity(config.dataDir);
     process.stderr.write(`infrapulse: key rotation failed, nothing changed: ${(e as Error).message}\n`);
     return 1;
   }
 
-  const summary = `re-encrypted ${counts.credentials} credential(s) and ${counts.channels} notification channel secret(s)`;
+  const summary =
+    `re-encrypted ${counts.credentials} credential(s) and ${counts.channels} notification channel secret(s)` + (identity ? ' and infrapulse\'s SSH key' : '');
   if (fromEnv) {
+    if (identity) commitResealedIdentity(config.dataDir);
     process.stdout.write(`${newKey.toString('hex')}\n`);
     process.stderr.write(`${summary}; set INFRAPULSE_SECRET_KEY to the key above before the next start (it is shown only this once)\n`);
   } else {
     fs.renameSync(pending, keyFile);
+    if (identity) commitResealedIdentity(config.dataDir);
     process.stderr.write(`${summary}; the new key is in ${keyFile}\n`);
   }
   return 0;
