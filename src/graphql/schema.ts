@@ -12,6 +12,7 @@ import './types/drives.ts';
 import './types/containers.ts';
 import './types/credentials.ts';
 import './types/devices.ts';
+import './types/identity.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -196,13 +196,13 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
       );
     }
     if (err.level === 'client-timeout') {
-      return new TransportError('CONNECT', `${where}: SSH handshake did not complete within ${readyTimeoutMs} ms`);
+      return new TransportError('CONNECT', `${where}: SSH handshake did not complete within ${readyTimeoutMs} ms`, { code: 'HANDSHAKE_TIMEOUT' });
     }
     if (typeof err.code === 'string' && err.code in SOCKET_ERROR_TEXT) {
-      return new TransportError('CONNECT', `${where}: ${SOCKET_ERROR_TEXT[err.code]} (${err.code})`);
+      return new TransportError('CONNECT', `${where}: ${SOCKET_ERROR_TEXT[err.code]} (${err.code})`, { code: err.code });
     }
     if (typeof err.code === 'string') {
-      return new TransportError('CONNECT', `${where}: ${err.code}: ${err.message}`);
+      return new TransportError('CONNECT', `${where}: ${err.code}: ${err.message}`, { code: err.code });
     }
     return new TransportError('CONNECT', `${where}: SSH handshake failed: ${err.message}`);
   };

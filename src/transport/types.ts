@@ -31,7 +31,8 @@ export class TransportError extends Error {
   constructor(
     readonly kind: TransportErrorKind,
     message: string,
-    readonly details: { fingerprint?: string; expected?: string } = {},
+    /** `code`: the socket's errno name (ECONNREFUSED, ENOTFOUND…) or HANDSHAKE_TIMEOUT when a connect failed. */
+    readonly details: { fingerprint?: string; expected?: string; code?: string } = {},
   ) {
     super(message);
   }

@@ -9,6 +9,7 @@ import { GraphQLError } from 'graphql';
 import type { Device as DeviceRow, Prisma } from '../../db/generated/client.ts';
 import type { DeviceStatusEvent } from '../../events/index.ts';
 import { latestRows } from '../../storage/latest.ts';
+import { sshIdentity } from '../../security/ssh-identity.ts';
 import { purgeDeviceHistory } from '../../storage/series.ts';
 import { createLocalRunner } from '../../transport/local.ts';
 import { createSshRunner } from '../../transport/ssh.ts';
@@ -303,6 +304,7 @@ const secretFields = {
 } as const;
 
 const CreateDeviceInput = builder.inputType('CreateDeviceInput', {
+  description: 'An SSH device given no privateKey, password or credentialId logs in with infrapulse\'s own key (Query.sshIdentity).',
   fields: (t) => ({
     name: t.string({ required: true, description: '1 to 100 characters, unique.' }),
     hostname: t.string({ required: false, description: 'Host name or IP address; required for SSH.' }),
@@ -407,7 +409,6 @@ builder.mutationField('createDevice', (t) =>
       if (input.hostKeyFingerprint) checkFingerprint(issues, ['input', 'hostKeyFingerprint'], input.hostKeyFingerprint);
       const intervals = checkIntervals(issues, input.intervals);
       if (input.credentialId && hasSecret(input)) issues.add(['input', 'credentialId'], 'give credentialId or a private key/password, not both');
-      if (transport === 'SSH' && !input.credentialId && !hasSecret(input)) issues.add(['input', 'privateKey'], 'SSH needs a private key, a password or a credentialId');
       const sealed = checkAndSeal(issues, ['input'], input, ctx.secrets);
       if (issues.ok) await checkCredentialExists(ctx, issues, input.credentialId);
       if (issues.ok) await checkPasswordDestination(ctx, issues, input.credentialId ? String(input.credentialId) : null, 'credentialId');
@@ -742,6 +743,51 @@ interface ConnectionTest {
   uname: string | null;
   error: string | null;
   errorKind: string | null;
+  /** TransportError.details.code: the socket's errno name when the connect failed on one. */
+  code?: string | null;
+}
+
+const ConnectionProblemEnum = builder.enumType('ConnectionProblem', {
+  description: 'What stopped a connection test, in the words a person fixing it needs.',
+  values: {
+    DNS: { description: 'The host name could not be resolved.' },
+    REFUSED: { description: 'Nothing accepts connections on that port (or a firewall rejects them).' },
+    UNREACHABLE: { description: 'No route to the host or its network.' },
+    TIMEOUT: { description: 'No answer in time (host down, packets dropped, or a slow handshake).' },
+    AUTH: { description: 'The host refused the login (key not in authorized_keys, wrong user or password).' },
+    HOST_KEY: { description: 'The host presented another key than the pinned one.' },
+    COMMAND: { description: 'Logged in, but `uname -a` failed.' },
+    OTHER: { description: 'Anything else: see error.' },
+  } as const,
+});
+type ConnectionProblem = 'DNS' | 'REFUSED' | 'UNREACHABLE' | 'TIMEOUT' | 'AUTH' | 'HOST_KEY' | 'COMMAND' | 'OTHER';
+
+const PROBLEM_BY_CODE: Record<string, ConnectionProblem> = {
+  ENOTFOUND: 'DNS',
+  EAI_AGAIN: 'DNS',
+  EAI_FAIL: 'DNS',
+  EAI_NONAME: 'DNS',
+  ECONNREFUSED: 'REFUSED',
+  EHOSTUNREACH: 'UNREACHABLE',
+  ENETUNREACH: 'UNREACHABLE',
+  EHOSTDOWN: 'UNREACHABLE',
+  ETIMEDOUT: 'TIMEOUT',
+  HANDSHAKE_TIMEOUT: 'TIMEOUT',
+};
+
+function connectionProblem(t: ConnectionTest): ConnectionProblem | null {
+  if (t.ok) return null;
+  switch (t.errorKind) {
+    case 'AUTH':
+    case 'HOST_KEY':
+    case 'TIMEOUT':
+    case 'COMMAND':
+      return t.errorKind;
+    case 'CONNECT':
+      return (t.code && PROBLEM_BY_CODE[t.code]) || 'OTHER';
+    default:
+      return 'OTHER';
+  }
 }
 
 const ConnectionTestRef = builder.objectRef<ConnectionTest>('ConnectionTest').implement({
@@ -753,6 +799,7 @@ const ConnectionTestRef = builder.objectRef<ConnectionTest>('ConnectionTest').im
     uname: t.exposeString('uname', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),
     errorKind: t.exposeString('errorKind', { nullable: true, description: 'CONNECT, AUTH, HOST_KEY, TIMEOUT, CLOSED, OUTPUT_LIMIT or COMMAND.' }),
+    problem: t.field({ type: ConnectionProblemEnum, nullable: true, description: 'Why it failed, finer than errorKind; null when ok.', resolve: connectionProblem }),
   }),
 });
 
@@ -795,13 +842,16 @@ builder.mutationField('testDeviceConnection', (t) =>
         if (cred?.kind === 'PASSWORD' && elsewhere && ctx.auth?.role !== 'ADMIN') {
           issues.add(['input', 'hostname'], 'a stored password is only sent to its own device\'s host: give the password to test another host');
         }
-        if (cred && issues.ok) {
+        if (issues.ok && transport === 'SSH') {
           try {
-            const value = ctx.secrets.decrypt(cred.encryptedSecret);
-            secret =
-              cred.kind === 'PRIVATE_KEY'
-                ? { privateKey: value, passphrase: cred.encryptedPassphrase ? ctx.secrets.decrypt(cred.encryptedPassphrase) : undefined }
-                : { password: value };
+            if (!cred) secret = { privateKey: sshIdentity(ctx.config.dataDir, ctx.secrets).privateKey };
+            else {
+              const value = ctx.secrets.decrypt(cred.encryptedSecret);
+              secret =
+                cred.kind === 'PRIVATE_KEY'
+                  ? { privateKey: value, passphrase: cred.encryptedPassphrase ? ctx.secrets.decrypt(cred.encryptedPassphrase) : undefined }
+                  : { password: value };
+            }
           } catch (e) {
             return { ok: false, latencyMs: null, hostKeyFingerprint: null, hostKeyMatches: null, uname: null, error: (e as Error).message, errorKind: 'AUTH' };
           }
@@ -847,6 +897,7 @@ builder.mutationField('testDeviceConnection', (t) =>
           uname: null,
           error: (e as Error).message,
           errorKind: te?.kind ?? 'CONNECT',
+          code: te?.details.code ?? null,
         };
       } finally {
         await runner.close?.().catch(() => undefined);

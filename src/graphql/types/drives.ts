@@ -23,6 +23,13 @@ export const DriveHealthEnum = builder.enumType('DriveHealth', {
 /** Events carry strings; anything this version does not know reads as UNKNOWN rather than failing the field. */
 export const asDriveHealth = (v: string | null | undefined): DriveHealth => ((HEALTH_VALUES as readonly string[]).includes(v ?? '') ? (v as DriveHealth) : 'UNKNOWN');
 
+/** The collector stores its reasons beside smartctl's output (collectors/drives.ts driveRow). */
+function storedReasons(attributes: unknown): string[] | null {
+  if (typeof attributes !== 'object' || attributes === null) return null;
+  const reasons = (attributes as { healthReasons?: unknown }).healthReasons;
+  return Array.isArray(reasons) ? reasons.filter((x): x is string => typeof x === 'string') : null;
+}
+
 export const DriveRef = builder.objectRef<DriveHealthRow>('Drive').implement({
   description: 'A drive\'s latest SMART reading. Drives are polled rarely (POLLING_DRIVE_HEALTH_INTERVAL).',
   fields: (t) => ({
@@ -44,6 +51,10 @@ export const DriveRef = builder.objectRef<DriveHealthRow>('Drive').implement({
     health: t.field({ type: DriveHealthEnum, resolve: (r) => asDriveHealth(r.health) }),
     exitStatus: t.exposeInt('exitStatus', { nullable: true, description: 'smartctl\'s exit status bit field.' }),
     error: t.exposeString('error', { nullable: true }),
+    healthReasons: t.stringList({
+      description: 'Why health is what it is, for people (e.g. "reallocated sectors: 304"); empty when HEALTHY.',
+      resolve: (r) => storedReasons(r.attributes) ?? (r.error ? [r.error] : []),
+    }),
     attributesJson: t.string({
       nullable: true,
       description: 'Everything else smartctl reported (attributes, logs) as JSON text.',
