@@ -53,6 +53,7 @@ const schema = z.object({
   RETENTION_CONTAINERS_DAYS: int(30, 1, 3650),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL_ENABLED: bool(true),
+  DASHBOARD_ENABLED: bool(true),
   INTROSPECTION_ENABLED: bool(true),
   GRAPHQL_MAX_DEPTH: int(10, 1, 100),
   GRAPHQL_MAX_ALIASES: int(15, 0, 1000),
@@ -79,6 +80,8 @@ export interface Config {
   monitorLocalhost: boolean;
   logLevel: Env['LOG_LEVEL'];
   graphiql: boolean;
+  /** The built-in dashboard on `/` (src/dashboard). */
+  dashboard: boolean;
   introspection: boolean;
   /** GraphQL and transport limits (SECURITY.md); 0 turns a rate limit or batching off. */
   limits: {
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     monitorLocalhost: e.MONITOR_LOCALHOST,
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL_ENABLED,
+    dashboard: e.DASHBOARD_ENABLED,
     introspection: e.INTROSPECTION_ENABLED,
     limits: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,

@@ -19,6 +19,7 @@ import { createYoga, maskError, type Plugin, type YogaInitialContext } from 'gra
 import { createHandler as createSseHandler, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { createDashboardRoute } from './dashboard/index.ts';
 import type { Context, Principal, Services } from './graphql/context.ts';
 import { schema } from './graphql/schema.ts';
 import { checkHealth } from './graphql/types/health.ts';
@@ -172,9 +173,11 @@ export function buildServer(services: Services): ServerHandle {
     res.end();
   }
 
+  const dashboard = createDashboardRoute({ enabled: config.dashboard, log });
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     try {
+      if (await dashboard(req, res, path ?? '/')) return;
       if (path === '/healthz') return json(res, 200, { status: 'alive' });
       if (path === '/readyz') {
         const health = await checkHealth(services);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { ensureDashboardBuilt } from '../../src/dashboard/build.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateDeploy } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/log.ts';
@@ -52,6 +53,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.query(`CREATE DATABASE ${TEMPLATE}`);
   await admin.end();
   await migrateDeploy(withDatabase(adminUrl, TEMPLATE));
+  // Once here rather than by each test file's server: parallel forks would build side by side.
+  await ensureDashboardBuilt();
 
   project.provide('adminDatabaseUrl', adminUrl);
   project.provide('templateDatabase', TEMPLATE);

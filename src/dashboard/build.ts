@@ -1,0 +1,110 @@
+/**
+ * Builds the dashboard (web/) into web/dist with esbuild: one ES module and one stylesheet
+ * with content hashes in their names, and index.html pointing at them. Runs in `npm ci`
+ * (the `prepare` script runs this file) and, when the output is missing or older than the
+ * sources, at server start; the output is never committed.
+ *
+ *   tsx src/dashboard/build.ts        build now
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const WEB_DIR = path.join(ROOT, 'web');
+export const DIST_DIR = path.join(WEB_DIR, 'dist');
+const STAMP = '.build.json';
+
+export interface BuildResult {
+  outDir: string;
+  /** Bytes per emitted file, relative to outDir. */
+  files: Record<string, number>;
+  ms: number;
+}
+
+/** Newest modification time of the sources the bundle is made from (web/ minus its output). */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (full === DIST_DIR || entry.name.startsWith('dist.')) continue;
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** True when web/dist holds a build at least as new as every source file. */
+export function isBuildFresh(webDir = WEB_DIR, outDir = DIST_DIR): boolean {
+  const stamp = path.join(outDir, STAMP);
+  if (!fs.existsSync(stamp) || !fs.existsSync(path.join(outDir, 'index.html'))) return false;
+  if (!fs.existsSync(path.join(webDir, 'src'))) return true; // an image with the output and no sources
+  return fs.statSync(stamp).mtimeMs >= newestSource(webDir);
+}
+
+/**
+ * Bundles into a fresh directory beside the output, then swaps it in, so a server reading
+ * the old output never sees half a build.
+ */
+export async function buildDashboard(options: { webDir?: string; outDir?: string; minify?: boolean } = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const webDir = options.webDir ?? WEB_DIR;
+  const outDir = options.outDir ?? DIST_DIR;
+  const tmp = `${outDir}.${process.pid}.${Date.now()}`;
+  // Imported here: the server only needs esbuild when it has to build.
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    absWorkingDir: webDir,
+    entryPoints: { app: path.join(webDir, 'src/main.tsx') },
+    bundle: true,
+    format: 'esm',
+    target: ['chrome111', 'firefox115', 'safari16.4'],
+    minify: options.minify ?? true,
+    sourcemap: 'linked',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    outdir: tmp,
+    entryNames: 'assets/[name]-[hash]',
+    assetNames: 'assets/[name]-[hash]',
+    loader: { '.svg': 'file' },
+    metafile: true,
+    legalComments: 'eof',
+    logLevel: 'silent',
+  });
+  const outputs = Object.keys(result.metafile.outputs).map((o) => path.relative(tmp, path.resolve(webDir, o)));
+  const js = outputs.find((o) => o.endsWith('.js'));
+  const css = outputs.find((o) => o.endsWith('.css'));
+  if (!js || !css) throw new Error(`the dashboard build emitted no ${js ? 'stylesheet' : 'script'}`);
+  const template = fs.readFileSync(path.join(webDir, 'index.html'), 'utf8');
+  const html = template.replace('<!--app-css-->', `<link rel="stylesheet" href="/${css}">`).replace('<!--app-js-->', `<script type="module" src="/${js}"></script>`);
+  fs.writeFileSync(path.join(tmp, 'index.html'), html);
+  fs.copyFileSync(path.join(webDir, 'favicon.svg'), path.join(tmp, 'favicon.svg'));
+
+  const files: Record<string, number> = {};
+  for (const f of [...outputs, 'index.html', 'favicon.svg']) files[f] = fs.statSync(path.join(tmp, f)).size;
+  fs.writeFileSync(path.join(tmp, STAMP), JSON.stringify({ builtAt: new Date().toISOString(), files }, null, 2) + '\n');
+
+  const old = `${outDir}.old.${process.pid}.${Date.now()}`;
+  if (fs.existsSync(outDir)) fs.renameSync(outDir, old);
+  fs.renameSync(tmp, outDir);
+  fs.rmSync(old, { recursive: true, force: true });
+  return { outDir, files, ms: performance.now() - started };
+}
+
+/** Builds unless the output is fresh; returns whether it built. */
+export async function ensureDashboardBuilt(): Promise<boolean> {
+  if (isBuildFresh()) return false;
+  await buildDashboard();
+  return true;
+}
+
+// `tsx src/dashboard/build.ts` (npm's prepare script).
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const r = await buildDashboard();
+    const total = Object.values(r.files).reduce((a, b) => a + b, 0);
+    process.stdout.write(`dashboard built into ${path.relative(process.cwd(), r.outDir) || '.'} (${Object.keys(r.files).length} files, ${(total / 1024).toFixed(0)} KiB) in ${r.ms.toFixed(0)} ms\n`);
+  } catch (e) {
+    process.stderr.write(`infrapulse: the dashboard build failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
