@@ -1,0 +1,31 @@
+/**
+ * Every operation the dashboard sends is valid against the schema this server serves, and
+ * stays within the default operation limits (SECURITY.md): a renamed field or an operation
+ * grown past a limit fails here, not in someone's browser.
+ */
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { Lexer, Source, TokenKind, parse, validate, type ValidationRule } from 'graphql';
+import { describe, expect, test } from 'vitest';
+import { schema } from '../../../src/graphql/schema.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { ALL_DOCUMENTS } from '../../../web/src/api/documents.ts';
+
+const limits = loadConfig({}).limits;
+
+function tokenCount(text: string): number {
+  const lexer = new Lexer(new Source(text));
+  let n = 0;
+  while (lexer.advance().kind !== TokenKind.EOF) n++;
+  return n;
+}
+
+describe('dashboard documents', () => {
+  test.each(Object.entries(ALL_DOCUMENTS))('%s is valid and within the limits', (_name, text) => {
+    const document = parse(text);
+    expect(validate(schema, document).map((e) => e.message)).toEqual([]);
+    // The server's own cost rule (it multiplies by a literal `first`), at the default limit.
+    const cost = costLimitRule({ maxCost: limits.maxCost, propagateOnRejection: true }) as unknown as ValidationRule;
+    expect(() => validate(schema, document, [cost])).not.toThrow();
+    expect(tokenCount(text)).toBeLessThanOrEqual(limits.maxTokens);
+  });
+});

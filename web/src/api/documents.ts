@@ -1,0 +1,459 @@
+/**
+ * Every GraphQL operation the dashboard sends, with the TypeScript shape of its result. A test
+ * (test/unit/dashboard/documents.test.ts) validates each document against the server's schema,
+ * so a renamed field fails there rather than in a browser. No DOM here: the test imports it.
+ */
+
+export type DeviceStatus = 'UNKNOWN' | 'ONLINE' | 'DEGRADED' | 'OFFLINE' | 'AUTH_FAILED' | 'HOST_KEY_MISMATCH' | 'DISABLED';
+export const DEVICE_STATUSES: readonly DeviceStatus[] = ['ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'UNKNOWN', 'DISABLED'];
+export type Role = 'VIEWER' | 'OPERATOR' | 'ADMIN';
+export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
+export type AlertState = 'PENDING' | 'FIRING' | 'ACKNOWLEDGED' | 'RESOLVED';
+export type Comparator = 'GT' | 'GTE' | 'LT' | 'LTE' | 'EQ' | 'NEQ';
+export const COMPARATORS: readonly Comparator[] = ['GT', 'GTE', 'LT', 'LTE', 'EQ', 'NEQ'];
+export const ALERT_METRICS = [
+  'CPU_PERCENT',
+  'MEM_USED_PERCENT',
+  'LOAD1',
+  'LOAD5',
+  'LOAD15',
+  'FILESYSTEM_USED_PERCENT',
+  'NET_RX_BYTES_PER_SEC',
+  'NET_TX_BYTES_PER_SEC',
+  'DISK_READ_BYTES_PER_SEC',
+  'DISK_WRITE_BYTES_PER_SEC',
+  'DRIVE_TEMPERATURE_C',
+  'DRIVE_HEALTH',
+  'CONTAINER_STATE',
+  'CONTAINER_HEALTH',
+  'CONTAINER_RESTARTS',
+  'DEVICE_STATUS',
+] as const;
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+/** Metrics compared as a state (`value`, EQ/NEQ) rather than a number (`threshold`). */
+export const STATE_METRICS: ReadonlySet<AlertMetric> = new Set(['DRIVE_HEALTH', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'DEVICE_STATUS']);
+
+/**
+ * Every typed error of the API's unions (Pothos errors plugin). `errorMessage` is an alias:
+ * some results (Alert) have a `message` of their own.
+ */
+export interface ApiError {
+  __typename: 'ValidationError' | 'ConflictError' | 'NotFoundError' | 'UnavailableError';
+  errorMessage: string;
+  issues?: { path: string[]; message: string }[];
+}
+/** For unions without ValidationError. */
+const ERROR = `... on Error { errorMessage: message }`;
+const ERRORS = `${ERROR} ... on ValidationError { issues { path message } }`;
+
+/* ---------------------------------------------------------------- caller */
+
+export interface Me {
+  name: string;
+  role: Role;
+}
+export const ME = `query Me { me { name role } }`;
+
+/* ---------------------------------------------------------------- fleet */
+
+export interface LiveSample {
+  deviceId: string;
+  time: string;
+  cpuPercent: number | null;
+  memUsedPercent: number;
+  load1: number;
+}
+const SAMPLE = `deviceId time cpuPercent memUsedPercent load1`;
+
+export interface FleetDevice {
+  id: string;
+  name: string;
+  hostname: string;
+  status: DeviceStatus;
+  lastSeenAt: string | null;
+  tags: string[];
+  latestMetrics: LiveSample | null;
+  filesystems: { usedPercent: number }[];
+}
+const FLEET_DEVICE = `id name hostname status lastSeenAt tags latestMetrics { ${SAMPLE} } filesystems { usedPercent }`;
+
+export interface FleetPage {
+  devices: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: FleetDevice }[] };
+}
+/**
+ * A page size that keeps the operation within the default GRAPHQL_MAX_COST (the cost rule
+ * multiplies by `first`): about 83 per device here, so 50 cost about 4,100 of 5,000.
+ */
+export const FLEET_PAGE = 50;
+export const FLEET = `query Fleet($after: String) {
+  devices(first: ${FLEET_PAGE}, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { ${FLEET_DEVICE} } }
+  }
+}`;
+
+export const FLEET_DEVICE_ONE = `query FleetDevice($id: ID!) { device(id: $id) { ${FLEET_DEVICE} } }`;
+export interface FleetDeviceOne {
+  device: FleetDevice | null;
+}
+
+export const LIVE_SAMPLES = `subscription LiveSamples { metricCollected { ${SAMPLE} } }`;
+export interface LiveSamples {
+  metricCollected: LiveSample;
+}
+
+export interface StatusEvent {
+  deviceId: string;
+  previous: DeviceStatus;
+  current: DeviceStatus;
+  at: string;
+  reason: string | null;
+}
+export const LIVE_STATUS = `subscription LiveStatus($deviceId: ID) { deviceStatusChanged(deviceId: $deviceId) { deviceId previous current at reason } }`;
+export interface LiveStatus {
+  deviceStatusChanged: StatusEvent;
+}
+
+/* ---------------------------------------------------------------- one device */
+
+export interface Filesystem {
+  mount: string;
+  filesystem: string;
+  fsType: string | null;
+  sizeBytes: number;
+  usedBytes: number;
+  usedPercent: number;
+}
+export interface NetworkInterface {
+  name: string;
+  rxBytesPerSec: number | null;
+  txBytesPerSec: number | null;
+  rxErrorsPerSec: number | null;
+  txErrorsPerSec: number | null;
+}
+export interface DiskIo {
+  disk: string;
+  readBytesPerSec: number | null;
+  writeBytesPerSec: number | null;
+  utilPercent: number | null;
+}
+export interface Drive {
+  drive: string;
+  model: string | null;
+  serial: string | null;
+  capacityBytes: number | null;
+  health: 'HEALTHY' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
+  healthReasons: string[];
+  temperatureC: number | null;
+  powerOnHours: number | null;
+  percentUsed: number | null;
+}
+export interface Container {
+  containerId: string;
+  name: string;
+  image: string;
+  state: string;
+  health: string | null;
+  restartCount: number | null;
+  cpuPercent: number | null;
+  memUsageBytes: number | null;
+  memLimitBytes: number | null;
+}
+export interface StatusChange {
+  previous: DeviceStatus;
+  current: DeviceStatus;
+  at: string;
+  reason: string | null;
+}
+export interface DeviceDetail {
+  id: string;
+  name: string;
+  hostname: string;
+  port: number;
+  username: string | null;
+  transport: 'SSH' | 'LOCAL';
+  status: DeviceStatus;
+  lastSeenAt: string | null;
+  lastError: string | null;
+  hostKeyFingerprint: string | null;
+  presentedHostKey: string | null;
+  tags: string[];
+  monitoringEnabled: boolean;
+  sudoSmartctl: boolean;
+  hasCredential: boolean;
+  intervals: { system: number; containers: number; drives: number; systemOverride: number | null; containersOverride: number | null; drivesOverride: number | null };
+  latestMetrics: (LiveSample & { cpuCount: number; memTotalBytes: number; uptimeSeconds: number }) | null;
+  filesystems: Filesystem[];
+  networkInterfaces: NetworkInterface[];
+  diskIo: DiskIo[];
+  drives: Drive[];
+  containers: Container[];
+  statusChanges: StatusChange[];
+}
+export const DEVICE = `query Device($id: ID!) {
+  device(id: $id) {
+    id name hostname port username transport status lastSeenAt lastError hostKeyFingerprint presentedHostKey tags
+    monitoringEnabled sudoSmartctl hasCredential
+    intervals { system containers drives systemOverride containersOverride drivesOverride }
+    latestMetrics { ${SAMPLE} cpuCount memTotalBytes uptimeSeconds }
+    filesystems { mount filesystem fsType sizeBytes usedBytes usedPercent }
+    networkInterfaces { name rxBytesPerSec txBytesPerSec rxErrorsPerSec txErrorsPerSec }
+    diskIo { disk readBytesPerSec writeBytesPerSec utilPercent }
+    drives { drive model serial capacityBytes health healthReasons temperatureC powerOnHours percentUsed }
+    containers { containerId name image state health restartCount cpuPercent memUsageBytes memLimitBytes }
+    statusChanges(limit: 20) { previous current at reason }
+  }
+}`;
+export interface DeviceResult {
+  device: DeviceDetail | null;
+}
+
+export interface Stat {
+  avg: number | null;
+  min: number | null;
+  max: number | null;
+}
+export interface Bucket {
+  time: string;
+  cpuPercent: Stat;
+  cpuIowaitPercent: Stat;
+  cpuStealPercent: Stat;
+  memUsedPercent: Stat;
+  load1: Stat;
+  load5: Stat;
+  load15: Stat;
+  netRxBytesPerSec: Stat;
+  netTxBytesPerSec: Stat;
+  diskReadBytesPerSec: Stat;
+  diskWriteBytesPerSec: Stat;
+}
+const STAT = `{ avg min max }`;
+export const HISTORY = `query History($id: ID!, $from: DateTime!) {
+  metricHistory(deviceId: $id, from: $from) {
+    time cpuPercent ${STAT} cpuIowaitPercent ${STAT} cpuStealPercent ${STAT} memUsedPercent ${STAT}
+    load1 ${STAT} load5 ${STAT} load15 ${STAT} netRxBytesPerSec ${STAT} netTxBytesPerSec ${STAT}
+    diskReadBytesPerSec ${STAT} diskWriteBytesPerSec ${STAT}
+  }
+}`;
+export interface HistoryResult {
+  metricHistory: Bucket[];
+}
+
+export interface FullSample extends LiveSample {
+  cpuIowaitPercent: number | null;
+  cpuStealPercent: number | null;
+  load5: number;
+  load15: number;
+  netRxBytesPerSec: number | null;
+  netTxBytesPerSec: number | null;
+  diskReadBytesPerSec: number | null;
+  diskWriteBytesPerSec: number | null;
+}
+export const DEVICE_SAMPLES = `subscription DeviceSamples($id: ID!) {
+  metricCollected(deviceId: $id) { ${SAMPLE} cpuIowaitPercent cpuStealPercent load5 load15 netRxBytesPerSec netTxBytesPerSec diskReadBytesPerSec diskWriteBytesPerSec }
+}`;
+export interface DeviceSamples {
+  metricCollected: FullSample;
+}
+
+/** Drives and containers change rarely: an event makes the page reload the device. */
+export const DEVICE_CHANGES = `subscription DeviceChanges($id: ID!) { containerStateChanged(deviceId: $id) { deviceId at } }`;
+export const DRIVE_CHANGES = `subscription DriveChanges($id: ID!) { driveHealthChanged(deviceId: $id) { deviceId at } }`;
+
+export const POLL_NOW = `mutation PollNow($id: ID!) {
+  pollDevice(id: $id) { __typename ${ERROR} ... on PollResult { status durationMs skipped collectors { collector ok error problems } } }
+}`;
+export interface PollNowResult {
+  pollDevice: (ApiError | { __typename: 'PollResult'; status: DeviceStatus; durationMs: number | null; skipped: string | null; collectors: { collector: string; ok: boolean; error: string | null; problems: string[] }[] });
+}
+
+export interface DeviceEdit {
+  name?: string;
+  hostname?: string;
+  port?: number;
+  username?: string | null;
+  tags?: string[];
+  monitoringEnabled?: boolean;
+  sudoSmartctl?: boolean;
+  intervals?: { system: number | null; containers: number | null; drives: number | null };
+}
+export const UPDATE_DEVICE = `mutation UpdateDevice($id: ID!, $input: UpdateDeviceInput!) {
+  updateDevice(id: $id, input: $input) { __typename ${ERRORS} ... on Device { id } }
+}`;
+export interface UpdateDeviceResult {
+  updateDevice: ApiError | { __typename: 'Device'; id: string };
+}
+
+export const TRUST_HOST_KEY = `mutation TrustHostKey($id: ID!, $fingerprint: String!) {
+  trustHostKey(id: $id, fingerprint: $fingerprint) { __typename ${ERRORS} ... on Device { id hostKeyFingerprint } }
+}`;
+export interface TrustHostKeyResult {
+  trustHostKey: ApiError | { __typename: 'Device'; id: string; hostKeyFingerprint: string | null };
+}
+
+/* ---------------------------------------------------------------- adding a host */
+
+export interface SshIdentity {
+  publicKey: string;
+  fingerprint: string;
+  authorizedKeysLine: string;
+}
+export const SSH_IDENTITY = `query SshIdentity { sshIdentity { __typename ${ERROR} ... on SshIdentity { publicKey fingerprint authorizedKeysLine } } }`;
+export interface SshIdentityResult {
+  sshIdentity: ApiError | ({ __typename: 'SshIdentity' } & SshIdentity);
+}
+
+export type ConnectionProblem = 'DNS' | 'REFUSED' | 'UNREACHABLE' | 'TIMEOUT' | 'AUTH' | 'HOST_KEY' | 'COMMAND' | 'OTHER';
+export interface ConnectionTest {
+  __typename: 'ConnectionTest';
+  ok: boolean;
+  latencyMs: number | null;
+  hostKeyFingerprint: string | null;
+  uname: string | null;
+  error: string | null;
+  problem: ConnectionProblem | null;
+}
+export interface HostInput {
+  hostname: string;
+  port: number;
+  username: string;
+  privateKey?: string;
+  passphrase?: string;
+  password?: string;
+}
+export const TEST_CONNECTION = `mutation TestConnection($input: TestConnectionInput!) {
+  testDeviceConnection(input: $input) { __typename ${ERRORS} ... on ConnectionTest { ok latencyMs hostKeyFingerprint uname error problem } }
+}`;
+export interface TestConnectionResult {
+  testDeviceConnection: ApiError | ConnectionTest;
+}
+
+export const CREATE_DEVICE = `mutation CreateDevice($input: CreateDeviceInput!) {
+  createDevice(input: $input) { __typename ${ERRORS} ... on Device { id name } }
+}`;
+export interface CreateDeviceResult {
+  createDevice: ApiError | { __typename: 'Device'; id: string; name: string };
+}
+
+/* ---------------------------------------------------------------- alerts */
+
+export interface Alert {
+  id: string;
+  state: AlertState;
+  severity: Severity;
+  deviceId: string;
+  deviceName: string;
+  subject: string;
+  message: string | null;
+  value: string | null;
+  pendingSince: string;
+  firedAt: string | null;
+  acknowledgedBy: string | null;
+  ruleId: string;
+  rule: { name: string };
+}
+const ALERT = `id state severity deviceId deviceName subject message value pendingSince firedAt acknowledgedBy ruleId rule { name }`;
+export const OPEN_ALERTS = `query OpenAlerts($after: String) {
+  alerts(state: [PENDING, FIRING, ACKNOWLEDGED], first: 50, after: $after) { pageInfo { hasNextPage endCursor } edges { node { ${ALERT} } } }
+}`;
+export interface OpenAlertsResult {
+  alerts: { edges: { node: Alert }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+export const LIVE_ALERTS = `subscription LiveAlerts { alertChanged { alertId state alert { ${ALERT} } } }`;
+export interface LiveAlerts {
+  alertChanged: { alertId: string; state: AlertState; alert: Alert | null };
+}
+export const ACKNOWLEDGE = `mutation Acknowledge($id: ID!) { acknowledgeAlert(id: $id) { __typename ${ERROR} ... on Alert { ${ALERT} } } }`;
+export interface AcknowledgeResult {
+  acknowledgeAlert: ApiError | ({ __typename: 'Alert' } & Alert);
+}
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  metric: AlertMetric;
+  comparator: Comparator;
+  threshold: number | null;
+  value: string | null;
+  forSeconds: number;
+  severity: Severity;
+  enabled: boolean;
+  builtin: boolean;
+  tags: string[];
+}
+const RULE = `id name metric comparator threshold value forSeconds severity enabled builtin tags`;
+export const RULES = `query Rules { alertRules { ${RULE} } }`;
+export interface RulesResult {
+  alertRules: AlertRule[];
+}
+export interface RuleInput {
+  name: string;
+  metric: AlertMetric;
+  comparator: Comparator;
+  threshold: number | null;
+  value: string | null;
+  forSeconds: number;
+  severity: Severity;
+  tags: string[];
+  enabled: boolean;
+}
+export const CREATE_RULE = `mutation CreateRule($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { __typename ${ERRORS} ... on AlertRule { ${RULE} } } }`;
+export interface CreateRuleResult {
+  createAlertRule: ApiError | ({ __typename: 'AlertRule' } & AlertRule);
+}
+export const UPDATE_RULE = `mutation UpdateRule($id: ID!, $input: UpdateAlertRuleInput!) { updateAlertRule(id: $id, input: $input) { __typename ${ERRORS} ... on AlertRule { ${RULE} } } }`;
+export interface UpdateRuleResult {
+  updateAlertRule: ApiError | ({ __typename: 'AlertRule' } & AlertRule);
+}
+
+export interface Silence {
+  id: string;
+  comment: string;
+  createdBy: string | null;
+  startsAt: string;
+  endsAt: string;
+  matchers: { deviceIds: string[]; ruleIds: string[]; severities: Severity[]; tags: string[] };
+}
+const SILENCE = `id comment createdBy startsAt endsAt matchers { deviceIds ruleIds severities tags }`;
+export const SILENCES = `query Silences { silences(active: true) { ${SILENCE} } }`;
+export interface SilencesResult {
+  silences: Silence[];
+}
+export const CREATE_SILENCE = `mutation CreateSilence($input: CreateSilenceInput!) { createSilence(input: $input) { __typename ${ERRORS} ... on Silence { ${SILENCE} } } }`;
+export interface CreateSilenceResult {
+  createSilence: ApiError | ({ __typename: 'Silence' } & Silence);
+}
+export const EXPIRE_SILENCE = `mutation ExpireSilence($id: ID!, $endsAt: DateTime!) { updateSilence(id: $id, input: { endsAt: $endsAt }) { __typename ${ERRORS} ... on Silence { id endsAt } } }`;
+export interface ExpireSilenceResult {
+  updateSilence: ApiError | { __typename: 'Silence'; id: string; endsAt: string };
+}
+
+/** Every document above, for the schema test. */
+export const ALL_DOCUMENTS: Record<string, string> = {
+  ME,
+  FLEET,
+  FLEET_DEVICE_ONE,
+  LIVE_SAMPLES,
+  LIVE_STATUS,
+  DEVICE,
+  HISTORY,
+  DEVICE_SAMPLES,
+  DEVICE_CHANGES,
+  DRIVE_CHANGES,
+  POLL_NOW,
+  UPDATE_DEVICE,
+  TRUST_HOST_KEY,
+  SSH_IDENTITY,
+  TEST_CONNECTION,
+  CREATE_DEVICE,
+  OPEN_ALERTS,
+  LIVE_ALERTS,
+  ACKNOWLEDGE,
+  RULES,
+  CREATE_RULE,
+  UPDATE_RULE,
+  SILENCES,
+  CREATE_SILENCE,
+  EXPIRE_SILENCE,
+};

@@ -1,0 +1,214 @@
+/**
+ * The shell: sign-in until a token is accepted, then the header and the routed page. A token
+ * the server stops accepting (revoked, expired) ends the session with a message.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { createApi, whoAmI, type AuthFailure, type Connection } from './api/client.ts';
+import { LIVE_ALERTS, OPEN_ALERTS, type LiveAlerts, type Me, type OpenAlertsResult } from './api/documents.ts';
+import { allPages } from './api/paging.ts';
+import { forgetToken, storedToken, storeToken } from './auth.ts';
+import { Link, Notice } from './components/common.tsx';
+import { FleetStore, runFleet } from './fleet.ts';
+import { AddHostPage } from './pages/add-host.tsx';
+import { AlertsPage } from './pages/alerts.tsx';
+import { DevicePage } from './pages/device.tsx';
+import { Overview } from './pages/overview.tsx';
+import { useRoute } from './router.ts';
+import { SessionContext, useSession, type Session } from './session.ts';
+
+const FAILURE_TEXT: Record<AuthFailure, string> = {
+  refused: 'Your token is no longer accepted (revoked or expired). Sign in again.',
+  'rate-limited': 'Too many failed sign-ins from this address. Wait a minute, then sign in again.',
+};
+
+function SignIn({ notice, onSignedIn }: { notice: string | null; onSignedIn: (token: string, me: Me, remember: boolean) => void }) {
+  const [error, setError] = useState<string | null>(notice);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget as HTMLFormElement);
+    const token = String(f.get('token') ?? '').trim();
+    if (!token) return setError('Paste an API token first.');
+    setBusy(true);
+    setError(null);
+    const r = await whoAmI(token);
+    setBusy(false);
+    if (r.ok) onSignedIn(token, r.me, f.get('remember') === 'on');
+    else setError(r.message);
+  }
+
+  return (
+    <main class="signin">
+      <form onSubmit={submit} aria-label="Sign in">
+        <h1>
+          <span class="logo" aria-hidden="true" />
+          infrapulse
+        </h1>
+        <label for="token">API token</label>
+        <input id="token" name="token" type="password" autocomplete="off" spellcheck={false} autofocus />
+        <label class="check">
+          <input type="checkbox" name="remember" /> Remember me on this browser
+        </label>
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
+        {error && <Notice kind="error">{error}</Notice>}
+        <p class="hint">
+          The admin token is in <code>.infrapulse/admin-token</code> (in <code>DATA_DIR</code>) on the server. Create more with <code>npx infrapulse token create --name NAME --role VIEWER</code>.
+        </p>
+      </form>
+    </main>
+  );
+}
+
+/** FIRING alerts, for the header's badge. */
+function useFiringCount(): number {
+  const { api } = useSession();
+  const [firing, setFiring] = useState(new Set<string>());
+  useEffect(() => {
+    const load = () =>
+      allPages(api, OPEN_ALERTS, (r: OpenAlertsResult) => r.alerts).then(
+        (alerts) => setFiring(new Set(alerts.filter((a) => a.state === 'FIRING').map((a) => a.id))),
+        () => undefined,
+      );
+    void load();
+    const stops = [
+      api.subscribe<LiveAlerts>(LIVE_ALERTS, {}, ({ alertChanged: e }) =>
+        setFiring((s) => {
+          const next = new Set(s);
+          if (e.state === 'FIRING') next.add(e.alertId);
+          else next.delete(e.alertId);
+          return next;
+        }),
+      ),
+      api.onResync(() => void load()),
+    ];
+    return () => stops.forEach((s) => s());
+  }, []);
+  return firing.size;
+}
+
+const CONNECTION_TEXT: Record<Connection, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…' };
+
+function Shell({ onSignOut }: { onSignOut: () => void }) {
+  const session = useSession();
+  const route = useRoute();
+  const firing = useFiringCount();
+  const [connection, setConnection] = useState<Connection>('connecting');
+  useEffect(() => session.api.onConnection(setConnection), []);
+
+  let page;
+  if (route.page === 'overview') page = <Overview />;
+  else if (route.page === 'device') page = <DevicePage key={route.id} id={route.id} />;
+  else if (route.page === 'alerts') page = <AlertsPage />;
+  else if (route.page === 'add-host') page = <AddHostPage />;
+  else
+    page = (
+      <section>
+        <h1>Not found</h1>
+        <p>
+          Nothing lives at <code>{route.path}</code>. <Link href="/">Back to the fleet</Link>
+        </p>
+      </section>
+    );
+
+  return (
+    <>
+      <header class="top">
+        <Link href="/" class="brand">
+          <span class="logo" aria-hidden="true" />
+          infrapulse
+        </Link>
+        <nav aria-label="Main">
+          <Link href="/" class={route.page === 'overview' ? 'current' : ''}>
+            Fleet
+          </Link>
+          <Link href="/alerts" class={route.page === 'alerts' ? 'current' : ''}>
+            Alerts{firing > 0 && <span class="pill">{firing}</span>}
+          </Link>
+          {session.canEdit && (
+            <Link href="/add-host" class={route.page === 'add-host' ? 'current' : ''}>
+              Add host
+            </Link>
+          )}
+        </nav>
+        <span class={`conn ${connection}`} role="status">
+          {CONNECTION_TEXT[connection]}
+        </span>
+        <span class="who">
+          {session.me.name} · {session.me.role}
+        </span>
+        <button type="button" class="signout" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <main class="page">{page}</main>
+    </>
+  );
+}
+
+export function App() {
+  const [auth, setAuth] = useState<{ token: string; me: Me } | null>(null);
+  const [checking, setChecking] = useState(() => storedToken() !== null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    const token = storedToken();
+    if (!token) return;
+    void whoAmI(token).then((r) => {
+      if (r.ok) setAuth({ token, me: r.me });
+      else {
+        forgetToken();
+        setNotice(r.message);
+      }
+      setChecking(false);
+    });
+  }, []);
+
+  const session = useMemo<(Session & { stop: () => void }) | null>(() => {
+    if (!auth) return null;
+    const api = createApi(auth.token, (why) => {
+      forgetToken();
+      setNotice(FAILURE_TEXT[why]);
+      setAuth(null);
+    });
+    const fleet = new FleetStore();
+    const stopFleet = runFleet(api, fleet);
+    return {
+      api,
+      me: auth.me,
+      canEdit: auth.me.role !== 'VIEWER',
+      fleet,
+      stop: () => {
+        stopFleet();
+        api.close();
+      },
+    };
+  }, [auth]);
+  useEffect(() => () => session?.stop(), [session]);
+
+  if (checking) return <Notice>Signing in…</Notice>;
+  if (!session)
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(token, me, remember) => {
+          storeToken(token, remember);
+          setNotice(null);
+          setAuth({ token, me });
+        }}
+      />
+    );
+  return (
+    <SessionContext.Provider value={session}>
+      <Shell
+        onSignOut={() => {
+          forgetToken();
+          setNotice(null);
+          setAuth(null);
+        }}
+      />
+    </SessionContext.Provider>
+  );
+}
