@@ -63,7 +63,10 @@ export async function buildDashboard(options: { webDir?: string; outDir?: string
     jsx: 'automatic',
     jsxImportSource: 'preact',
     outdir: tmp,
+    // Pages other than the overview load on first use (web/src/app.tsx lazyPage).
+    splitting: true,
     entryNames: 'assets/[name]-[hash]',
+    chunkNames: 'assets/[name]-[hash]',
     assetNames: 'assets/[name]-[hash]',
     loader: { '.svg': 'file' },
     metafile: true,
@@ -71,11 +74,16 @@ export async function buildDashboard(options: { webDir?: string; outDir?: string
     logLevel: 'silent',
   });
   const outputs = Object.keys(result.metafile.outputs).map((o) => path.relative(tmp, path.resolve(webDir, o)));
-  const js = outputs.find((o) => o.endsWith('.js'));
-  const css = outputs.find((o) => o.endsWith('.css'));
+  const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint !== undefined);
+  const js = entry ? path.relative(tmp, path.resolve(webDir, entry[0])) : undefined;
+  const css = entry?.[1].cssBundle ? path.relative(tmp, path.resolve(webDir, entry[1].cssBundle)) : undefined;
   if (!js || !css) throw new Error(`the dashboard build emitted no ${js ? 'stylesheet' : 'script'}`);
+  // The entry's static imports are fetched with it rather than after it is parsed.
+  const preloads = (entry?.[1].imports ?? []).filter((i) => i.kind === 'import-statement').map((i) => `<link rel="modulepreload" href="/${path.relative(tmp, path.resolve(webDir, i.path))}">`);
   const template = fs.readFileSync(path.join(webDir, 'index.html'), 'utf8');
-  const html = template.replace('<!--app-css-->', `<link rel="stylesheet" href="/${css}">`).replace('<!--app-js-->', `<script type="module" src="/${js}"></script>`);
+  const html = template
+    .replace('<!--app-css-->', `<link rel="stylesheet" href="/${css}">`)
+    .replace('<!--app-js-->', [`<script type="module" src="/${js}"></script>`, ...preloads].join('\n'));
   fs.writeFileSync(path.join(tmp, 'index.html'), html);
   fs.copyFileSync(path.join(webDir, 'favicon.svg'), path.join(tmp, 'favicon.svg'));
 

@@ -2,6 +2,7 @@
  * The shell: sign-in until a token is accepted, then the header and the routed page. A token
  * the server stops accepting (revoked, expired) ends the session with a message.
  */
+import type { ComponentType } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { createApi, whoAmI, type AuthFailure, type Connection } from './api/client.ts';
 import { LIVE_ALERTS, OPEN_ALERTS, type LiveAlerts, type Me, type OpenAlertsResult } from './api/documents.ts';
@@ -9,9 +10,6 @@ import { allPages } from './api/paging.ts';
 import { forgetToken, storedToken, storeToken } from './auth.ts';
 import { Link, Notice } from './components/common.tsx';
 import { FleetStore, runFleet } from './fleet.ts';
-import { AddHostPage } from './pages/add-host.tsx';
-import { AlertsPage } from './pages/alerts.tsx';
-import { DevicePage } from './pages/device.tsx';
 import { Overview } from './pages/overview.tsx';
 import { useRoute } from './router.ts';
 import { SessionContext, useSession, type Session } from './session.ts';
@@ -89,6 +87,33 @@ function useFiringCount(): number {
   return firing.size;
 }
 
+/**
+ * A page whose code loads on first use: the overview, which every visit starts with, does not
+ * wait for the charting library and the forms.
+ */
+function lazyPage<P extends object>(load: () => Promise<ComponentType<P>>): ComponentType<P> {
+  let loaded: ComponentType<P> | null = null;
+  let loading: Promise<void> | null = null;
+  let failed: string | null = null;
+  return function LazyPage(props: P) {
+    const [, setReady] = useState(false);
+    if (loaded) {
+      const Page = loaded;
+      return <Page {...props} />;
+    }
+    loading ??= load().then(
+      (c) => void (loaded = c),
+      (e: Error) => void (failed = e.message),
+    );
+    void loading.then(() => setReady(true));
+    return failed ? <Notice kind="error">This page could not be loaded ({failed}): reload to try again.</Notice> : <Notice>Loading…</Notice>;
+  };
+}
+
+const DevicePage = lazyPage(() => import('./pages/device.tsx').then((m) => m.DevicePage));
+const AlertsPage = lazyPage(() => import('./pages/alerts.tsx').then((m) => m.AlertsPage));
+const AddHostPage = lazyPage(() => import('./pages/add-host.tsx').then((m) => m.AddHostPage));
+
 const CONNECTION_TEXT: Record<Connection, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…' };
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -149,66 +174,65 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
 }
 
 export function App() {
-  const [auth, setAuth] = useState<{ token: string; me: Me } | null>(null);
-  const [checking, setChecking] = useState(() => storedToken() !== null);
+  // A stored token is used at once: the fleet loads while `me` is asked, not after.
+  const [token, setToken] = useState<string | null>(() => storedToken());
+  const [me, setMe] = useState<Me | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  useEffect(() => {
-    const token = storedToken();
-    if (!token) return;
-    void whoAmI(token).then((r) => {
-      if (r.ok) setAuth({ token, me: r.me });
-      else {
-        forgetToken();
-        setNotice(r.message);
-      }
-      setChecking(false);
-    });
-  }, []);
+  const end = (message: string | null) => {
+    forgetToken();
+    setNotice(message);
+    setMe(null);
+    setToken(null);
+  };
 
-  const session = useMemo<(Session & { stop: () => void }) | null>(() => {
-    if (!auth) return null;
-    const api = createApi(auth.token, (why) => {
-      forgetToken();
-      setNotice(FAILURE_TEXT[why]);
-      setAuth(null);
-    });
+  const base = useMemo(() => {
+    if (!token) return null;
+    const api = createApi(token, (why) => end(FAILURE_TEXT[why]));
     const fleet = new FleetStore();
     const stopFleet = runFleet(api, fleet);
     return {
       api,
-      me: auth.me,
-      canEdit: auth.me.role !== 'VIEWER',
       fleet,
       stop: () => {
         stopFleet();
         api.close();
       },
     };
-  }, [auth]);
-  useEffect(() => () => session?.stop(), [session]);
+  }, [token]);
+  useEffect(() => () => base?.stop(), [base]);
 
-  if (checking) return <Notice>Signing in…</Notice>;
-  if (!session)
+  useEffect(() => {
+    if (!token || me) return;
+    let current = true;
+    void whoAmI(token).then((r) => {
+      if (!current) return;
+      if (r.ok) setMe(r.me);
+      else end(r.message);
+    });
+    return () => {
+      current = false;
+    };
+  }, [token]);
+
+  const session = useMemo<Session | null>(() => (base && me ? { api: base.api, fleet: base.fleet, me, canEdit: me.role !== 'VIEWER' } : null), [base, me]);
+
+  if (!token)
     return (
       <SignIn
         notice={notice}
-        onSignedIn={(token, me, remember) => {
-          storeToken(token, remember);
+        onSignedIn={(t, who, remember) => {
+          storeToken(t, remember);
           setNotice(null);
-          setAuth({ token, me });
+          setMe(who);
+          setToken(t);
         }}
       />
     );
+  if (!session) return <Notice>Signing in…</Notice>;
   return (
     <SessionContext.Provider value={session}>
-      <Shell
-        onSignOut={() => {
-          forgetToken();
-          setNotice(null);
-          setAuth(null);
-        }}
-      />
+      <Shell onSignOut={() => end(null)} />
     </SessionContext.Provider>
   );
 }
