@@ -12,8 +12,19 @@
  * Used by `infrapulse bench --only dashboard` and by test/e2e/dashboard/performance.test.ts.
  */
 import fs from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadConfig } from '../src/config.ts';
+import { DIST_DIR, ensureDashboardBuilt } from '../src/dashboard/build.ts';
 import type { Database } from '../src/db/index.ts';
+import { createSecretBox } from '../src/db/secrets.ts';
+import { createEventBus } from '../src/events/index.ts';
+import { createLogger } from '../src/log.ts';
+import { buildServer } from '../src/server.ts';
+import { createApiToken } from '../src/tokens.ts';
 import { toWire } from '../src/events/index.ts';
 import type { Services } from '../src/graphql/context.ts';
 import { writeBatch } from '../src/storage/index.ts';
@@ -43,8 +54,11 @@ export interface DashboardResult {
   windowSec: number;
   firstRowsMs: Stat;
   allDevicesMs: Stat;
+  /** JavaScript of the first load (the overview), gzip and raw. */
   jsGzipKB: number;
   jsKB: number;
+  /** Every chunk of the build (all pages visited), gzip. */
+  allJsGzipKB: number;
   longTasksOver50: Stat;
   maxLongTaskMs: Stat;
   maxTaskCpuMs: Stat;
@@ -195,6 +209,7 @@ export function summarise(runs: DashboardRun[], devices: number, samplesPerSec: 
     allDevicesMs: stat(runs.map((r) => r.allDevicesMs)),
     jsGzipKB: Math.round(Math.max(...runs.map((r) => r.jsGzipBytes)) / 102.4) / 10,
     jsKB: Math.round(Math.max(...runs.map((r) => r.jsBytes)) / 102.4) / 10,
+    allJsGzipKB: Math.round(allJsGzipBytes() / 102.4) / 10,
     longTasksOver50: stat(runs.map((r) => r.longTasksOver50)),
     maxLongTaskMs: stat(runs.map((r) => r.maxLongTaskMs)),
     maxTaskCpuMs: stat(runs.map((r) => r.maxTaskCpuMs)),
@@ -202,3 +217,40 @@ export function summarise(runs: DashboardRun[], devices: number, samplesPerSec: 
 }
 
 export const chromiumInstalled = (): boolean => fs.existsSync(CHROMIUM);
+
+/** Gzipped size of every script the build emitted (what a user downloads after visiting every page). */
+export function allJsGzipBytes(dir = path.join(DIST_DIR, 'assets')): number {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .reduce((sum, f) => sum + gzipSync(fs.readFileSync(path.join(dir, f)), { level: 9 }).length, 0);
+}
+
+/**
+ * The bench part: the real server in this process over the bench database, `devices` devices,
+ * one warm-up run, then `runs` measured runs each in a fresh browser context.
+ */
+export async function benchDashboard(o: { db: Pick<Database, 'prisma'>; databaseUrl: string; devices: number; samplesPerSec: number; windowSec: number; runs: number; progress: (l: string) => void }): Promise<DashboardResult> {
+  if (await ensureDashboardBuilt()) o.progress('dashboard: built web/dist');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-bench-dash-'));
+  const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: o.databaseUrl, LOG_LEVEL: 'silent', POLLING_ENABLED: 'false' });
+  const log = createLogger('silent');
+  const services = { config, db: o.db as Database, events: createEventBus(), log, secrets: createSecretBox(randomBytes(32)), startedAt: new Date(), version: 'bench', subscribers: { ws: 0, sse: 0 } };
+  const server = buildServer(services);
+  await server.start();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    o.progress(`dashboard: ${o.devices} devices, then ${o.runs} runs of a first load and ${o.samplesPerSec} samples/s for ${o.windowSec} s (about ${Math.round((o.runs + 1) * (o.windowSec + 10))} s)`);
+    const ids = await seedFleet(o.db, o.devices);
+    const { token } = await createApiToken(o.db.prisma, { name: 'bench dashboard', role: 'VIEWER' });
+    const run = (windowSec: number) => measureDashboard({ browser, url: server.url, token, services, ids, samplesPerSec: o.samplesPerSec, windowSec });
+    await run(1);
+    const runs: DashboardRun[] = [];
+    for (let i = 0; i < o.runs; i++) runs.push(await run(o.windowSec));
+    return summarise(runs, o.devices, o.samplesPerSec, o.windowSec);
+  } finally {
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { setChildCpuProfileDir } from './child.ts';
 import { openBenchDatabase, type BenchDatabase } from './db.ts';
+import { benchDashboard, chromiumInstalled, type DashboardResult } from './dashboard.ts';
 import { benchFanout, type FanoutPoint } from './fanout.ts';
 import { benchIngest, type IngestResult } from './ingest.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
@@ -24,7 +25,7 @@ import { benchParse, type ParseResult } from './parse.ts';
 import { SIZES, type SizeName, type Sizes } from './sizes.ts';
 import { fmt, type Stat } from './stats.ts';
 
-export const PARTS = ['parse', 'ingest', 'query', 'poll', 'fanout', 'memory'] as const;
+export const PARTS = ['parse', 'ingest', 'query', 'poll', 'fanout', 'memory', 'dashboard'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchReport {
@@ -39,6 +40,7 @@ export interface BenchReport {
   poll?: PollPoint[];
   fanout?: FanoutPoint[];
   memory?: MemoryResult;
+  dashboard?: DashboardResult;
   /** Why a part is missing or what limits a figure. */
   notes: string[];
 }
@@ -93,6 +95,14 @@ const RUNNERS: Record<Part, Runner> = {
     const db = await ctx.database();
     report.memory = await benchMemory({ databaseUrl: db.url, dataDir: ctx.dataDir, ...ctx.sizes.memory, runs: ctx.sizes.runs, intervalSec: ctx.sizes.poll.intervalSec, progress: ctx.progress });
   },
+  async dashboard(ctx, report) {
+    if (!chromiumInstalled()) {
+      ctx.notes.push('dashboard: not measured: /usr/bin/chromium is not installed (apt-get install chromium)');
+      return;
+    }
+    const db = await ctx.database();
+    report.dashboard = await benchDashboard({ db: db.db, databaseUrl: db.url, ...ctx.sizes.dashboard, runs: ctx.sizes.runs, progress: ctx.progress });
+  },
 };
 
 function row(part: string, figure: string, value: string, target = ''): string[] {
@@ -143,6 +153,14 @@ export function table(report: BenchReport): string {
   }
   const mem = report.memory;
   if (mem) rows.push(row('memory', `server+poller RSS, ${mem.devices} devices polled, ${mem.subscribers} subscribers`, fmt(mem.rssMB, ' MB'), '< 300 MB'));
+  const d = report.dashboard;
+  if (d) {
+    rows.push(row('dashboard', `first load of / to the first rows, ${d.devices} devices`, fmt(d.firstRowsMs, ' ms'), '< 1000 ms'));
+    rows.push(row('dashboard', `first load to all ${d.devices} devices listed`, fmt(d.allDevicesMs, ' ms')));
+    rows.push(row('dashboard', 'JS shipped, gzip: first load / every page', `${d.jsGzipKB} KB / ${d.allJsGzipKB} KB`, '< 250 KB'));
+    rows.push(row('dashboard', `tasks > 50 ms (long-task observer), ${d.samplesPerSec} samples/s for ${d.windowSec} s`, fmt(d.longTasksOver50), '0'));
+    rows.push(row('dashboard', 'longest main-thread task: wall clock / CPU', `${fmt(d.maxLongTaskMs, ' ms')} / ${fmt(d.maxTaskCpuMs, ' ms')}`, '≤ 50 ms'));
+  }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];

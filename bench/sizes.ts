@@ -9,6 +9,8 @@ export interface Sizes {
   poll: { devices: number[]; windowSec: number; intervalSec: number };
   fanout: { subscribers: number[]; saturationSec: number; latencySec: number; latencyRate: number };
   memory: { devices: number; subscribers: number; settleSec: number };
+  /** Devices listed, samples published per second and for how long (bench/dashboard.ts). */
+  dashboard: { devices: number; samplesPerSec: number; windowSec: number };
 }
 
 export type SizeName = 'full' | 'quick' | 'tiny';
@@ -23,6 +25,7 @@ export const SIZES: Record<SizeName, Sizes> = {
     poll: { devices: [100, 1000], windowSec: 30, intervalSec: 10 },
     fanout: { subscribers: [1000, 5000], saturationSec: 5, latencySec: 5, latencyRate: 10 },
     memory: { devices: 1000, subscribers: 1000, settleSec: 20 },
+    dashboard: { devices: 1000, samplesPerSec: 100, windowSec: 10 },
   },
   quick: {
     runs: 3,
@@ -33,6 +36,7 @@ export const SIZES: Record<SizeName, Sizes> = {
     poll: { devices: [100, 1000], windowSec: 4, intervalSec: 10 },
     fanout: { subscribers: [1000, 5000], saturationSec: 1, latencySec: 1, latencyRate: 10 },
     memory: { devices: 1000, subscribers: 1000, settleSec: 4 },
+    dashboard: { devices: 1000, samplesPerSec: 100, windowSec: 10 },
   },
   tiny: {
     runs: 3,
@@ -43,5 +47,6 @@ export const SIZES: Record<SizeName, Sizes> = {
     poll: { devices: [5], windowSec: 3, intervalSec: 1 },
     fanout: { subscribers: [20], saturationSec: 1, latencySec: 1, latencyRate: 10 },
     memory: { devices: 5, subscribers: 20, settleSec: 2 },
+    dashboard: { devices: 50, samplesPerSec: 20, windowSec: 2 },
   },
 };

@@ -45,6 +45,7 @@ async function serve(): Promise<number> {
   const graphiql = `${app.server.url}/graphql`;
   process.stdout.write(
     `infrapulse ${app.services.version} is serving ${graphiql}\n` +
+      (cfg.dashboard ? `  dashboard:   open ${app.server.url}/ in a browser\n` : '') +
       (cfg.graphiql ? `  GraphiQL:    open ${graphiql} in a browser\n` : '') +
       `  admin token: ${app.adminTokenAt === 'INFRAPULSE_ADMIN_TOKEN' ? 'the value of INFRAPULSE_ADMIN_TOKEN' : `cat ${app.adminTokenAt}`}\n` +
       `  database:    ${app.db.embedded ? `embedded PostgreSQL in ${cfg.dataDir}/postgres` : 'DATABASE_URL'}${app.db.timescale ? ` (TimescaleDB ${app.db.timescale})` : ''}\n`,

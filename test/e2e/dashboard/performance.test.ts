@@ -6,7 +6,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { measureDashboard, seedFleet, type DashboardRun } from '../../../bench/dashboard.ts';
+import { allJsGzipBytes, measureDashboard, seedFleet, type DashboardRun } from '../../../bench/dashboard.ts';
 import { chromiumAvailable, launchChromium, startDashboardApp, type DashboardApp } from '../../helpers/dashboard.ts';
 
 const DEVICES = 1000;
@@ -33,6 +33,8 @@ test.skipIf(!chromiumAvailable)('1,000 devices: first rows < 1 s, JS < 250 KB gz
   expect(run.published).toBeGreaterThanOrEqual(950);
   expect(run.jsGzipBytes).toBeGreaterThan(0);
   expect(run.jsGzipBytes).toBeLessThan(250 * 1024);
+  // Every page's chunks together, too.
+  expect(allJsGzipBytes()).toBeLessThan(250 * 1024);
   expect(run.maxTaskCpuMs).toBeGreaterThan(0);
   expect(run.maxTaskCpuMs).toBeLessThanOrEqual(50);
 }, 180_000);

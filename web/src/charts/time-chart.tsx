@@ -73,7 +73,14 @@ function options(p: ChartProps, width: number): uPlot.Options {
     },
     axes: [
       { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid } },
-      { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid }, size: 70, values: (_u, splits) => splits.map((v) => p.format(v)) },
+      {
+        stroke: muted,
+        grid: { stroke: grid },
+        ticks: { stroke: grid },
+        values: (_u, splits) => splits.map((v) => p.format(v)),
+        // As wide as the longest label ("19.1 MiB/s"), so none is cut.
+        size: (_u, values) => (values ? Math.max(...values.map((v) => String(v).length)) : 4) * 7 + 18,
+      },
     ],
   };
 }
