@@ -7,6 +7,9 @@ COPY package.json package-lock.json ./
 COPY prisma ./prisma
 COPY prisma.config.ts ./
 COPY src/db/adapter.ts ./src/db/adapter.ts
+# npm ci's prepare script builds the dashboard (web/ → web/dist) with this file.
+COPY src/dashboard/build.ts ./src/dashboard/build.ts
+COPY web ./web
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../src/config.ts';
 import { DIST_DIR, ensureDashboardBuilt } from '../src/dashboard/build.ts';
 import type { Database } from '../src/db/index.ts';
@@ -238,6 +238,8 @@ export async function benchDashboard(o: { db: Pick<Database, 'prisma'>; database
   const services = { config, db: o.db as Database, events: createEventBus(), log, secrets: createSecretBox(randomBytes(32)), startedAt: new Date(), version: 'bench', subscribers: { ws: 0, sse: 0 } };
   const server = buildServer(services);
   await server.start();
+  // A dev dependency: imported only when this part runs.
+  const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     o.progress(`dashboard: ${o.devices} devices, then ${o.runs} runs of a first load and ${o.samplesPerSec} samples/s for ${o.windowSec} s (about ${Math.round((o.runs + 1) * (o.windowSec + 10))} s)`);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../bench/dashboard.ts';
 import { createAlertEvaluator, type AlertEvaluator } from '../../src/alerts/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createSecretBox } from '../../src/db/secrets.ts';
@@ -20,9 +21,7 @@ import type { SystemMetricsRow } from '../../src/storage/types.ts';
 import { createApiToken } from '../../src/tokens.ts';
 import { createTestDatabase } from './db.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumAvailable = fs.existsSync(CHROMIUM);
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
