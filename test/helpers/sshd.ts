@@ -23,6 +23,8 @@ export interface TestSshd {
   hostKeyFingerprint: string;
   /** Public half of the host key, for `ssh-keygen -lf`. */
   hostKeyPubPath: string;
+  /** The test user's authorized_keys (holds the client key's line); tests may append to it. */
+  authorizedKeysPath: string;
   /** Kills sshd and its temp dir. */
   stop(): Promise<void>;
   /** Kills sshd and every per-connection child, so clients see their connections die; files stay for restart(). */
@@ -172,6 +174,7 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
     password: SSH_TEST_PASSWORD,
     hostKeyFingerprint,
     hostKeyPubPath: `${hostKey}.pub`,
+    authorizedKeysPath: authorizedKeys,
     async stop() {
       await kill();
       await rm(dir, { recursive: true, force: true });
