@@ -17,7 +17,6 @@ import type { Services } from '../../src/graphql/context.ts';
 import { createLogger } from '../../src/log.ts';
 import { createPoller, type Poller, type PollerTuning } from '../../src/poller/index.ts';
 import { buildServer, type ServerHandle } from '../../src/server.ts';
-import type { SystemMetricsRow } from '../../src/storage/types.ts';
 import { createApiToken } from '../../src/tokens.ts';
 import { createTestDatabase } from './db.ts';
 
@@ -110,34 +109,4 @@ export async function signedInPage(browser: Browser, app: DashboardApp, token: s
   await page.addInitScript((t) => sessionStorage.setItem('infrapulse.token', t), token);
   await page.goto(`${app.url}${path}`);
   return page;
-}
-
-/** One system sample with every field, as the poller stores and publishes it. */
-export function systemSample(deviceId: string, time: Date, values: Partial<SystemMetricsRow> = {}): SystemMetricsRow {
-  return {
-    time,
-    deviceId,
-    cpuCount: 4,
-    cpuPercent: 12.5,
-    cpuUserPercent: 8,
-    cpuSystemPercent: 3,
-    cpuIowaitPercent: 1,
-    cpuStealPercent: 0.5,
-    corePercents: [10, 12, 14, 14],
-    memTotalBytes: 8 * 2 ** 30,
-    memAvailableBytes: 4 * 2 ** 30,
-    memUsedPercent: 50,
-    swapTotalBytes: 0,
-    swapFreeBytes: 0,
-    load1: 0.5,
-    load5: 0.4,
-    load15: 0.3,
-    uptimeSeconds: 3600,
-    processCount: 100,
-    netRxBytesPerSec: 1000,
-    netTxBytesPerSec: 500,
-    diskReadBytesPerSec: 2048,
-    diskWriteBytesPerSec: 4096,
-    ...values,
-  };
 }

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toWire } from '../../../src/events/index.ts';
 import { writeBatch } from '../../../src/storage/index.ts';
 import { emptyBatch } from '../../../src/storage/types.ts';
-import { chromiumAvailable, launchChromium, signedInPage, startDashboardApp, systemSample, type DashboardApp } from '../../helpers/dashboard.ts';
+import { chromiumAvailable, launchChromium, signedInPage, startDashboardApp, type DashboardApp } from '../../helpers/dashboard.ts';
+import { containerRow, driveRow, filesystemRow, systemRow } from '../../integration/graphql/rows.ts';
 
 let app: DashboardApp;
 let browser: Browser | undefined;
@@ -25,52 +26,11 @@ beforeAll(async () => {
   const now = Date.now();
   const batch = emptyBatch();
   // One sample every 110 s, the oldest 55 min ago: 30 buckets of the 1 h range (opened a few seconds later).
-  for (let i = STORED; i >= 1; i--) batch.system.push(systemSample(deviceId, new Date(now - i * 110_000), { cpuPercent: 20 + (i % 10) * 5, memUsedPercent: 40 + (i % 5) }));
+  for (let i = STORED; i >= 1; i--) batch.system.push(systemRow(deviceId, new Date(now - i * 110_000), { cpuPercent: 20 + (i % 10) * 5, memUsedPercent: 40 + (i % 5) }));
   const last = new Date(now - 110_000);
-  batch.filesystems.push({ time: last, deviceId, mount: '/', filesystem: '/dev/sda1', fsType: 'ext4', sizeBytes: 100 * 2 ** 30, usedBytes: 87 * 2 ** 30, availableBytes: 13 * 2 ** 30, usedPercent: 87 });
-  batch.drives.push({
-    time: last,
-    deviceId,
-    drive: '/dev/sda',
-    protocol: 'ATA',
-    model: 'WDC WD40EFRX',
-    serial: 'WD-123',
-    firmware: null,
-    capacityBytes: 4e12,
-    temperatureC: 38,
-    powerOnHours: 40_000,
-    reallocatedSectors: 304,
-    pendingSectors: 0,
-    uncorrectableErrors: 0,
-    mediaErrors: null,
-    percentUsed: null,
-    smartPassed: true,
-    health: 'WARNING',
-    exitStatus: 0,
-    error: null,
-    attributes: { healthReasons: ['reallocated sectors: 304'] },
-  });
-  batch.containers.push({
-    time: last,
-    deviceId,
-    containerId: 'c1',
-    name: 'web',
-    image: 'nginx:1.27',
-    state: 'restarting',
-    health: 'unhealthy',
-    restartCount: 7,
-    exitCode: 1,
-    createdAt: null,
-    startedAt: null,
-    cpuPercent: 1.5,
-    memUsageBytes: 50 * 2 ** 20,
-    memLimitBytes: 2 ** 30,
-    netRxBytes: null,
-    netTxBytes: null,
-    blockReadBytes: null,
-    blockWriteBytes: null,
-    pids: 3,
-  });
+  batch.filesystems.push(filesystemRow(deviceId, last, '/', { sizeBytes: 100 * 2 ** 30, usedBytes: 87 * 2 ** 30, availableBytes: 13 * 2 ** 30, usedPercent: 87 }));
+  batch.drives.push(driveRow(deviceId, last, '/dev/sda', { reallocatedSectors: 304, health: 'WARNING', attributes: { healthReasons: ['reallocated sectors: 304'] } }));
+  batch.containers.push(containerRow(deviceId, last, 'web', { state: 'restarting', health: 'unhealthy', restartCount: 7, exitCode: 1 }));
   await writeBatch(app.db.prisma, batch);
   browser = await launchChromium();
 });
@@ -101,7 +61,7 @@ test.skipIf(!chromiumAvailable)('clicking a device opens its page: heading, char
   expect(await memory.getAttribute('data-points')).toBe(String(STORED));
   expect(await seriesPixels(page, 'CPU')).toBeGreaterThan(100);
 
-  app.services.events.publish('metricCollected', { deviceId, sample: toWire(systemSample(deviceId, new Date(), { cpuPercent: 66 })) });
+  app.services.events.publish('metricCollected', { deviceId, sample: toWire(systemRow(deviceId, new Date(), { cpuPercent: 66 })) });
   await expect.poll(() => cpu.getAttribute('data-points')).toBe(String(STORED + 1));
   expect(await cpu.innerText()).toContain('total 66 %');
 

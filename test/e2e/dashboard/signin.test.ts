@@ -8,7 +8,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { toWire } from '../../../src/events/index.ts';
 import { revokeApiToken } from '../../../src/tokens.ts';
-import { chromiumAvailable, launchChromium, signedInPage, startDashboardApp, systemSample, type DashboardApp } from '../../helpers/dashboard.ts';
+import { chromiumAvailable, launchChromium, signedInPage, startDashboardApp, type DashboardApp } from '../../helpers/dashboard.ts';
+import { systemRow } from '../../integration/graphql/rows.ts';
 
 let app: DashboardApp;
 let browser: Browser | undefined;
@@ -73,7 +74,7 @@ test.skipIf(!chromiumAvailable)('a live sample changes the overview without a re
   await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
 
   // What the poller's writer publishes after a commit.
-  const sample = systemSample(device.id, new Date(), { cpuPercent: 73.2, memUsedPercent: 41.6, load1: 2.25 });
+  const sample = systemRow(device.id, new Date(), { cpuPercent: 73.2, memUsedPercent: 41.6, load1: 2.25 });
   app.services.events.publish('metricCollected', { deviceId: device.id, sample: toWire(sample) });
   await expect.poll(() => row.getByRole('cell').nth(3).innerText(), { timeout: 5000 }).toBe('73 %');
   expect(await row.getByRole('cell').nth(4).innerText()).toBe('42 %');

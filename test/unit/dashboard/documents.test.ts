@@ -4,11 +4,11 @@
  * grown past a limit fails here, not in someone's browser.
  */
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { Lexer, Source, TokenKind, parse, validate, type ValidationRule } from 'graphql';
+import { Lexer, Source, TokenKind, isEnumType, parse, validate, type ValidationRule } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { schema } from '../../../src/graphql/schema.ts';
 import { loadConfig } from '../../../src/config.ts';
-import { ALL_DOCUMENTS } from '../../../web/src/api/documents.ts';
+import { ALERT_METRICS, ALL_DOCUMENTS, COMPARATORS, DEVICE_STATUSES } from '../../../web/src/api/documents.ts';
 
 const limits = loadConfig({}).limits;
 
@@ -29,3 +29,13 @@ describe('dashboard documents', () => {
     expect(tokenCount(text)).toBeLessThanOrEqual(limits.maxTokens);
   });
 });
+
+test.each([
+  ['DeviceStatus', DEVICE_STATUSES],
+  ['Comparator', COMPARATORS],
+  ['AlertMetric', ALERT_METRICS],
+] as const)('the dashboard offers every %s value of the schema, and only those', (name, values) => {
+  const type = schema.getType(name);
+  expect(isEnumType(type) && type.getValues().map((v) => v.name).sort()).toEqual([...values].sort());
+});
+

@@ -5,33 +5,17 @@
  */
 
 export type DeviceStatus = 'UNKNOWN' | 'ONLINE' | 'DEGRADED' | 'OFFLINE' | 'AUTH_FAILED' | 'HOST_KEY_MISMATCH' | 'DISABLED';
+/** Display order: healthy first, then the kinds of trouble. */
 export const DEVICE_STATUSES: readonly DeviceStatus[] = ['ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'UNKNOWN', 'DISABLED'];
 export type Role = 'VIEWER' | 'OPERATOR' | 'ADMIN';
 export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
 export type AlertState = 'PENDING' | 'FIRING' | 'ACKNOWLEDGED' | 'RESOLVED';
 export type Comparator = 'GT' | 'GTE' | 'LT' | 'LTE' | 'EQ' | 'NEQ';
+/** In the order the rule form offers them; test/unit/dashboard/documents.test.ts pins these lists to the schema's enums. */
 export const COMPARATORS: readonly Comparator[] = ['GT', 'GTE', 'LT', 'LTE', 'EQ', 'NEQ'];
-export const ALERT_METRICS = [
-  'CPU_PERCENT',
-  'MEM_USED_PERCENT',
-  'LOAD1',
-  'LOAD5',
-  'LOAD15',
-  'FILESYSTEM_USED_PERCENT',
-  'NET_RX_BYTES_PER_SEC',
-  'NET_TX_BYTES_PER_SEC',
-  'DISK_READ_BYTES_PER_SEC',
-  'DISK_WRITE_BYTES_PER_SEC',
-  'DRIVE_TEMPERATURE_C',
-  'DRIVE_HEALTH',
-  'CONTAINER_STATE',
-  'CONTAINER_HEALTH',
-  'CONTAINER_RESTARTS',
-  'DEVICE_STATUS',
-] as const;
-export type AlertMetric = (typeof ALERT_METRICS)[number];
-/** Metrics compared as a state (`value`, EQ/NEQ) rather than a number (`threshold`). */
-export const STATE_METRICS: ReadonlySet<AlertMetric> = new Set(['DRIVE_HEALTH', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'DEVICE_STATUS']);
+// The rule vocabulary is the server's own (a pure module: nothing but constants reaches the bundle).
+export { ALERT_METRICS, STATE_METRICS, STATE_VALUES, type AlertMetric } from '../../../src/alerts/rules.ts';
+import type { AlertMetric } from '../../../src/alerts/rules.ts';
 
 /**
  * Every typed error of the API's unions (Pothos errors plugin). `errorMessage` is an alias:

@@ -6,6 +6,7 @@ import {
   CREATE_RULE,
   RULES,
   STATE_METRICS,
+  STATE_VALUES,
   UPDATE_RULE,
   type AlertMetric,
   type AlertRule,
@@ -178,7 +179,12 @@ function RuleForm({ rule, onDone }: { rule: AlertRule | null; onDone: () => void
       </label>
       {isState ? (
         <label>
-          Value <input name="value" required placeholder="e.g. OFFLINE, CRITICAL, exited" defaultValue={rule?.value ?? ''} />
+          Value <input name="value" required list="state-values" placeholder={(STATE_VALUES[metric] ?? []).join(', ')} defaultValue={rule?.value ?? ''} />
+          <datalist id="state-values">
+            {(STATE_VALUES[metric] ?? []).map((v) => (
+              <option key={v} value={v} />
+            ))}
+          </datalist>
         </label>
       ) : (
         <label>
