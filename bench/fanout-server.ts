@@ -17,7 +17,7 @@ import { createEventBus, toWire } from '../src/events/index.ts';
 import type { Services } from '../src/graphql/context.ts';
 import { activeSubscriptions } from '../src/graphql/types/live.ts';
 import { createLogger } from '../src/log.ts';
-import { buildServer } from '../src/server.ts';
+import { buildServer } from '../src/server/index.ts';
 import type { SystemMetricsRow } from '../src/storage/types.ts';
 import { createApiToken } from '../src/tokens.ts';
 import { nowMs, type FromServer, type ServerStart, type ToServer } from './fanout-protocol.ts';

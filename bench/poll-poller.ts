@@ -83,7 +83,7 @@ async function main(start: PollerStart): Promise<void> {
   let port: number | null = null;
   let token: string | null = null;
   if (start.withServer) {
-    const { buildServer } = await import('../src/server.ts');
+    const { buildServer } = await import('../src/server/index.ts');
     const services: Services = { config, db, events, log, secrets, startedAt: new Date(), version: 'bench', poller, subscribers: { ws: 0, sse: 0 } };
     const server = buildServer(services);
     await server.start();

@@ -8,7 +8,7 @@ import { createSecretBox } from '../../src/db/secrets.ts';
 import { createEventBus } from '../../src/events/index.ts';
 import type { Services } from '../../src/graphql/context.ts';
 import { createLogger } from '../../src/log.ts';
-import { buildServer, type ServerHandle } from '../../src/server.ts';
+import { buildServer, type ServerHandle } from '../../src/server/index.ts';
 import { createApiToken } from '../../src/tokens.ts';
 import { createTestDatabase } from './db.ts';
 

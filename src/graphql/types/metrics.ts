@@ -9,7 +9,7 @@ import { chooseSource, effectiveBucketSeconds, HISTORY_METRICS, type HistoryMetr
 import { SERIES, subjectHistory, type Series, type SeriesKind } from '../../storage/series.ts';
 import type { DiskIoRow, FilesystemRow, NetworkRow, SystemMetricsRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
-import { deviceEvents } from './live.ts';
+import { liveEvents, scopeArgs } from './live.ts';
 
 /** Rows come from storage (Dates) or from events (ISO strings); both serialise the same. */
 export type SystemMetricsShape = SystemMetricsRow | Wire<SystemMetricsRow>;
@@ -46,9 +46,9 @@ export const SystemMetricsRef = builder.objectRef<SystemMetricsShape>('SystemMet
 builder.subscriptionField('metricCollected', (t) =>
   t.field({
     type: SystemMetricsRef,
-    description: 'Every system sample as soon as it is stored; only one device\'s with deviceId.',
-    args: { deviceId: t.arg.id({ required: false }) },
-    subscribe: (_root, { deviceId }, ctx) => deviceEvents(ctx, 'metricCollected', deviceId),
+    description: 'Every system sample as soon as it is stored; filtered by device and tags (none given: every device).',
+    args: scopeArgs(t),
+    subscribe: (_root, args, ctx) => liveEvents(ctx, 'metricCollected', args),
     resolve: (event) => event.sample,
   }),
 );
