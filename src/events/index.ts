@@ -22,7 +22,8 @@ export function toWire<T extends object>(row: T): Wire<T> {
 
 export interface MetricEvent {
   deviceId: string;
-  sample: Wire<SystemMetricsRow>;
+  /** With `seq` too, so the sample's cursor resolves from the sample alone. */
+  sample: Wire<SystemMetricsRow> & { seq?: number };
   /** The row's ingest sequence (storage assigns it at insert): what a resume cursor points at. */
   seq?: number;
 }

@@ -13,6 +13,8 @@ export interface DeviceTags {
   ready(): Promise<void>;
   /** The device's tags; empty for a device the cache does not know. */
   of(deviceId: string): readonly string[];
+  /** Every known device carrying any of `tags`. */
+  carrying(tags: readonly string[]): string[];
 }
 
 const REFRESH_MS = 60_000;
@@ -66,5 +68,6 @@ function createDeviceTags(db: Database, events: EventBus, log: Logger): DeviceTa
       }
     },
     of: (deviceId) => tags.get(deviceId) ?? NONE,
+    carrying: (wanted) => [...tags].filter(([, t]) => wanted.some((w) => t.includes(w))).map(([id]) => id),
   };
 }

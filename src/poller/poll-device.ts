@@ -265,7 +265,7 @@ const driveKey = (d: DriveHealthRow): string => d.serial ?? d.drive;
 
 function publishSamples(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch, time: Date, ok: ReadonlySet<CollectorName>): void {
   const deviceId = rt.device.id;
-  for (const row of batch.system) void ctx.events.publish('metricCollected', { deviceId, sample: toWire(row) });
+  // Samples themselves (metricCollected and the other kinds) go out from the writer's after-commit hook (publish.ts).
   const at = time.toISOString();
 
   // Change events compare with the previous successful poll; the first one only sets the baseline.

@@ -29,7 +29,11 @@ export interface Outbox {
   readonly closed: boolean;
   /** Marks the connection dead (heartbeat), counted and logged like a cut-off. */
   dead(detail: string): void;
+  /** Resolves once less than half the bound is waiting (at once when so, or when closed): for senders that can wait, like a replay. */
+  whenWritable(): Promise<void>;
 }
+
+const WRITABLE_POLL_MS = 10;
 
 /** How long a buffer may stay over the bound. */
 export const OVER_BOUND_GRACE_MS = 1000;
@@ -63,6 +67,9 @@ export function createOutbox(o: OutboxOptions): Outbox {
     },
     get closed() {
       return closed;
+    },
+    async whenWritable() {
+      while (!closed && o.buffered() > o.maxBytes / 2) await new Promise((r) => setTimeout(r, WRITABLE_POLL_MS));
     },
     dead(detail) {
       if (closed) return;

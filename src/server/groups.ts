@@ -41,6 +41,8 @@ export interface Member {
   error(errors: readonly GraphQLFormattedError[]): void;
   /** The stream ended; nothing follows. */
   complete(): void;
+  /** Resolves when the connection can take more without waiting (used by replays, never by live delivery). */
+  writable(): Promise<void>;
 }
 
 export interface Subscription {

@@ -6,10 +6,11 @@
  * shared group (groups.ts). `run` is the same path for in-process callers (e.g. MCP tools).
  */
 import type http from 'node:http';
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Context, Principal, Services } from '../graphql/context.ts';
 import { operationObserved } from '../metrics.ts';
 import { createGroups, scopeOf, type Member, type Subscription } from './groups.ts';
+import { planResume, subscribeResumed } from './resume.ts';
 import { masked, type Yoga } from './yoga.ts';
 
 /** A GraphQL request as every transport carries it. */
@@ -101,9 +102,27 @@ export function createOperationCore(services: Services, yoga: Yoga): OperationCo
     }
   }
 
+  /** Equal operations by equal roles share a group: the printed document (whatever its spacing) and canonical variables. */
+  const keyOf = (op: PreparedOperation, document: DocumentNode, variables: Record<string, unknown>): string =>
+    `${scopeOf(op.principal)}\u0000${op.params.operationName ?? ''}\u0000${stableJson(variables)}\u0000${printed(document)}`;
+
   async function subscribe(op: PreparedOperation, member: Member): Promise<Subscription | ExecutionResult> {
-    const key = `${scopeOf(op.principal)}\u0000${op.params.operationName ?? ''}\u0000${stableJson(op.params.variables ?? {})}\u0000${op.params.query}`;
-    const joined = await groups.join({ key, args: await argsOf(op), mask }, member);
+    const plan = planResume(op);
+    if (plan instanceof GraphQLError) return { errors: [plan] };
+    const args = await argsOf(op);
+    const joined = plan
+      ? await subscribeResumed(
+          {
+            joinLive: (p, m) => groups.join({ key: keyOf(op, p.liveDocument, p.liveVariables), args: { ...args, document: p.liveDocument, variableValues: p.liveVariables }, mask }, m),
+            contextOf,
+            mask,
+            maxBufferBytes: services.config.subscriptions.maxBufferBytes,
+          },
+          op,
+          plan,
+          member,
+        )
+      : await groups.join({ key: keyOf(op, op.document, op.params.variables ?? {}), args, mask }, member);
     operationObserved(op.document, op.params.operationName, (performance.now() - op.startedAt) / 1000);
     return joined;
   }
@@ -121,6 +140,18 @@ export function createOperationCore(services: Services, yoga: Yoga): OperationCo
     stats: () => groups.stats(),
     stop: () => groups.stop(),
   };
+}
+
+const printedDocuments = new WeakMap<DocumentNode, string>();
+
+/** The document's canonical text (Yoga's parser cache hands out the same document for the same query, so this prints once). */
+function printed(document: DocumentNode): string {
+  let text = printedDocuments.get(document);
+  if (text === undefined) {
+    text = print(document);
+    printedDocuments.set(document, text);
+  }
+  return text;
 }
 
 /** JSON with object keys sorted, so equal variables make equal group keys whatever their order. */

@@ -114,7 +114,7 @@ export function createSse(deps: SseDeps): Sse {
   }
 
   /** Runs a prepared operation onto `write`; resolves with its subscription (null when it is already over). */
-  async function run(op: PreparedOperation, framing: Framing, write: (chunk: Buffer | string) => boolean, done: () => void): Promise<Subscription | null> {
+  async function run(op: PreparedOperation, framing: Framing, write: (chunk: Buffer | string) => boolean, done: () => void, writable: () => Promise<void>): Promise<Subscription | null> {
     const single = (result: ExecutionResult) => {
       write(framing.next(serializeResult(result)));
       write(framing.complete());
@@ -133,6 +133,7 @@ export function createSse(deps: SseDeps): Sse {
         write(framing.complete());
         done();
       },
+      writable,
     });
     return 'unsubscribe' in joined ? joined : single(joined);
   }
@@ -160,7 +161,7 @@ export function createSse(deps: SseDeps): Sse {
       out.outbox.send(COMPLETE);
       return out.end();
     }
-    const sub = await run(prepared.op, distinct, (c) => out.outbox.send(c), () => out.end());
+    const sub = await run(prepared.op, distinct, (c) => out.outbox.send(c), () => out.end(), () => out.outbox.whenWritable());
     if (sub) out.onClose(() => sub.unsubscribe());
     if (sub && res.destroyed) sub.unsubscribe();
   }
@@ -189,7 +190,7 @@ export function createSse(deps: SseDeps): Sse {
       const prepared = await deps.core.prepare(params, principal, { req });
       if (!prepared.ok) return false;
       const out = openStream(res, 'yoga-sse', principal, YOGA_SSE_HEADERS);
-      const sub = await run(prepared.op, distinct, (c) => out.outbox.send(c), () => out.end());
+      const sub = await run(prepared.op, distinct, (c) => out.outbox.send(c), () => out.end(), () => out.outbox.whenWritable());
       if (sub) out.onClose(() => sub.unsubscribe());
       if (sub && res.destroyed) sub.unsubscribe();
       return true;
@@ -215,7 +216,7 @@ interface Reservation {
 }
 
 type OpenStream = (res: http.ServerResponse, transport: StreamTransport, principal: Principal, headers: Record<string, string>) => StreamOut;
-type Run = (op: PreparedOperation, framing: Framing, write: (chunk: Buffer | string) => boolean, done: () => void) => Promise<Subscription | null>;
+type Run = (op: PreparedOperation, framing: Framing, write: (chunk: Buffer | string) => boolean, done: () => void, writable: () => Promise<void>) => Promise<Subscription | null>;
 
 function createSingleConnection(deps: SseDeps, reservations: Map<string, Reservation>, openStream: OpenStream, run: Run) {
   const { maxBufferBytes } = deps.services.config.subscriptions;
@@ -268,7 +269,7 @@ function createSingleConnection(deps: SseDeps, reservations: Map<string, Reserva
       return answer(res, 405, 'Cannot perform mutations over GET', { allow: 'POST' });
     }
     if (!r.ops.has(opId)) return void res.writeHead(204).end();
-    const sub = await run(prepared.op, withId(opId), (c) => write(r, c), () => r.ops.delete(opId));
+    const sub = await run(prepared.op, withId(opId), (c) => write(r, c), () => r.ops.delete(opId), async () => r.out?.outbox.whenWritable());
     if (sub) {
       if (r.ops.has(opId) && reservations.get(r.token) === r) r.ops.set(opId, sub);
       else sub.unsubscribe();

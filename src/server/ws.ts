@@ -246,5 +246,6 @@ function member(conn: Connection, id: string): Member {
     complete() {
       if (conn.subs.delete(id)) send(conn, { id, type: MessageType.Complete });
     },
+    writable: () => conn.outbox.whenWritable(),
   };
 }

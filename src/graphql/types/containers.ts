@@ -6,9 +6,9 @@ import type { ContainerStateEvent } from '../../events/index.ts';
 import type { ContainerRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
 import { liveEvents, scopeArgs } from './live.ts';
-import { defineSubjectHistory } from './metrics.ts';
+import { defineSubjectHistory, type Stored } from './metrics.ts';
 
-export const ContainerRef = builder.objectRef<ContainerRow>('Container').implement({
+export const ContainerRef = builder.objectRef<Stored<ContainerRow>>('Container').implement({
   description: 'A container as of the device\'s latest container poll. Stats are null for stopped containers.',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (r) => r.time }),

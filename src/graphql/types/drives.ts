@@ -7,7 +7,7 @@ import type { DriveHealthEvent } from '../../events/index.ts';
 import type { DriveHealth, DriveHealthRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
 import { liveEvents, scopeArgs } from './live.ts';
-import { defineSubjectHistory } from './metrics.ts';
+import { defineSubjectHistory, type Stored } from './metrics.ts';
 
 const HEALTH_VALUES = ['HEALTHY', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
@@ -23,7 +23,7 @@ export const DriveHealthEnum = builder.enumType('DriveHealth', {
 /** Events carry strings; anything this version does not know reads as UNKNOWN rather than failing the field. */
 export const asDriveHealth = (v: string | null | undefined): DriveHealth => ((HEALTH_VALUES as readonly string[]).includes(v ?? '') ? (v as DriveHealth) : 'UNKNOWN');
 
-export const DriveRef = builder.objectRef<DriveHealthRow>('Drive').implement({
+export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').implement({
   description: 'A drive\'s latest SMART reading. Drives are polled rarely (POLLING_DRIVE_HEALTH_INTERVAL).',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (r) => r.time }),

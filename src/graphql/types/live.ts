@@ -155,6 +155,46 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
   }
 }
 
+/** The devices a scope names (listed, or carrying a listed tag); null for "every device". */
+export async function devicesInScope(ctx: Context, scope: DeviceScope): Promise<string[] | null> {
+  const wanted = scopeOf(scope);
+  if (!wanted) return null;
+  if (wanted.tags.length === 0) return wanted.deviceIds;
+  const tags = deviceTags(ctx.db, ctx.events, ctx.log);
+  await tags.ready();
+  return [...new Set([...wanted.deviceIds, ...tags.carrying(wanted.tags)])];
+}
+
+/* ---------------------------------------------------------------- resumable subscriptions */
+
+/** What a resumable field replays: stored events shaped like its live ones, each with its cursor's sequence number. */
+export interface ReplaySource {
+  /** Events after `afterSeq` (oldest first) from up to about `limit` stored rows; `more` when others may follow. */
+  replay(ctx: Context, args: Record<string, unknown>, afterSeq: number, limit: number): Promise<{ events: { seq?: number }[]; more: boolean }>;
+}
+
+const replaySources = new Map<string, ReplaySource>();
+
+/** Declares a subscription field resumable with `after:` (the operation core replays through `source`). */
+export function resumable(field: string, source: ReplaySource): void {
+  replaySources.set(field, source);
+}
+
+export function replaySourceOf(field: string): ReplaySource | undefined {
+  return replaySources.get(field);
+}
+
+/**
+ * The server's operation core takes `after` off the operation before the live stream starts
+ * (it replays, then joins the live group). A stream that still sees one was reached some other
+ * way (the field inside a fragment): refused rather than silently not replayed.
+ */
+export function refuseAfter(args: { after?: string | null }): void {
+  if (args.after !== null && args.after !== undefined) {
+    throw new GraphQLError('`after` is honoured only on the subscription field itself, written directly in the operation (not inside a fragment)', { extensions: { code: 'BAD_CURSOR' } });
+  }
+}
+
 /** The filter arguments every subscription takes (DESIGN §1), with one description. */
 export function scopeArgs(t: ScopeArgBuilder) {
   return {
@@ -162,6 +202,11 @@ export function scopeArgs(t: ScopeArgBuilder) {
     deviceIds: t.arg.idList({ required: false, description: 'Only these devices (with tags: listed devices plus tagged ones).' }),
     tags: t.arg.stringList({ required: false, description: 'Only devices carrying any of these tags.' }),
   };
+}
+
+/** The resume argument of sample subscriptions. */
+export function afterArg(t: ScopeArgBuilder) {
+  return t.arg.string({ required: false, description: 'A `cursor` from an earlier event: first the stored samples after it, in order, then live ones, with no gap and no duplicate.' });
 }
 
 type ScopeArgBuilder = Parameters<Parameters<typeof builder.subscriptionField>[1]>[0];
