@@ -91,11 +91,12 @@ export function createSse(deps: SseDeps): Sse {
     });
     // Some browsers only report the stream open once a first byte arrives.
     outbox.send(':\n\n');
-    let backlogWritten: number | null = null;
+    // Bytes the kernel has taken (a socket's bytesWritten counts what is still queued here too).
+    const flushed = () => (res.socket ? res.socket.bytesWritten - res.socket.writableLength : 0);
+    let flushedAtBacklog: number | null = null;
     const heartbeat = setInterval(() => {
-      const written = res.socket?.bytesWritten ?? 0;
-      if (res.writableLength > 0 && backlogWritten === written) return outbox.dead(`nothing drained in ${heartbeatSeconds} s`);
-      backlogWritten = res.writableLength > 0 ? written : null;
+      if (res.writableLength > 0 && flushedAtBacklog === flushed()) return outbox.dead(`nothing drained in ${heartbeatSeconds} s`);
+      flushedAtBacklog = res.writableLength > 0 ? flushed() : null;
       outbox.send(':\n\n');
     }, heartbeatSeconds * 1000);
     heartbeat.unref();
