@@ -161,3 +161,30 @@ describe('change subscriptions', () => {
     await until(() => target.count('containerStateChanged') === 0 && target.count('driveHealthChanged') === 0, 'listeners removed', 2000);
   });
 });
+
+describe('filters', () => {
+  test('tags and status: only matching devices and statuses; a tag added through the API applies at once', async () => {
+    const client = wsClient();
+    const got: { deviceId: string; current: string }[] = [];
+    client.subscribe<{ deviceStatusChanged: { deviceId: string; current: string } }>(
+      { query: 'subscription { deviceStatusChanged(tags: ["edge"], deviceIds: ["dev-listed"], status: [OFFLINE]) { deviceId current } }' },
+      { next: (v) => void got.push(v.data!.deviceStatusChanged), error: () => undefined, complete: () => undefined },
+    );
+    await until(() => target.count('deviceStatusChanged') === 1, 'listener');
+    const at = '2026-11-27T10:00:00.000Z';
+    const change = (deviceId: string, current: string) => app.services.events.publish('deviceStatusChanged', { deviceId, previous: 'ONLINE', current, reason: null, at });
+    change('dev-a', 'OFFLINE'); // no tag yet
+    change('dev-listed', 'ONLINE'); // listed, wrong status
+    change('dev-listed', 'OFFLINE'); // listed
+    await until(() => got.length === 1, 'the listed device');
+    const tagged = await app.gql<{ updateDevice: { tags: string[] } }>('mutation { updateDevice(id: "dev-a", input: { tags: ["edge"] }) { ... on Device { tags } } }');
+    expect(tagged.body.data?.updateDevice.tags).toEqual(['edge']);
+    await new Promise((r) => setTimeout(r, 200)); // the cache reloads the device on the deviceChanged event
+    change('dev-a', 'OFFLINE');
+    change('dev-a', 'DEGRADED');
+    await until(() => got.length === 2, 'the newly tagged device');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toEqual([{ deviceId: 'dev-listed', current: 'OFFLINE' }, { deviceId: 'dev-a', current: 'OFFLINE' }]);
+    await client.dispose();
+  });
+});
