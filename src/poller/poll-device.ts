@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { collectors as registry, defaultCollectorOptions } from '../collectors/index.ts';
 import { CollectorError, type Collector, type CollectorName } from '../collectors/types.ts';
 import type { PrismaClient } from '../db/generated/client.ts';
-import { toWire, type EventBus } from '../events/index.ts';
+import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import { batchSize } from '../storage/index.ts';
 import { emptyBatch, type ContainerRow, type DriveHealthRow, type SampleBatch } from '../storage/types.ts';
