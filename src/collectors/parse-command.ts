@@ -11,6 +11,7 @@ import {
   parseProcStat,
   parseUptime,
 } from './proc.ts';
+import { parseBtrfsDeviceStats, parseMdstat, parseZpoolList, parseZpoolStatus } from './storage.ts';
 import { isObject, parseJson } from './text.ts';
 import { parseSmartctl, parseSmartctlScan } from './smartctl.ts';
 import { ParseError } from './types.ts';
@@ -36,6 +37,10 @@ export const PARSE_KINDS: Record<string, (text: string) => unknown> = {
   smartctl,
   'docker-ps': parseDockerPs,
   'docker-stats': parseDockerStats,
+  mdstat: parseMdstat,
+  'zpool-status': parseZpoolStatus,
+  'zpool-list': parseZpoolList,
+  'btrfs-device-stats': parseBtrfsDeviceStats,
 };
 
 export const PARSE_USAGE = `usage: infrapulse parse <kind> <file>  (kinds: ${Object.keys(PARSE_KINDS).join(' ')})`;

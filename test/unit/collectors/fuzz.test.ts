@@ -54,6 +54,10 @@ const CORPUS_SEEDS: Record<string, string[]> = {
   smartctl: ['smartctl/sata-ssd-samsung860evo-x.json', 'smartctl/scan-j-sata-nvme.json'],
   'docker-ps': ['docker/api-containers-list-watchtower.json'],
   'docker-stats': ['docker/stats-no-stream-table-genieparser.txt', 'docker/api-stats-oneshot-cgroupv2-otel.json'],
+  mdstat: ['misc/mdstat-many-states-node_exporter', 'mdstat/raid10-check-94pct-bitmap-telegraf'],
+  'zpool-status': ['zpool-status/degraded-unavail-was-dev-logs-smartos-textfile', 'misc/zpool-status-unavail-faulted-jc.txt'],
+  'zpool-list': ['zpool-list/p-header-faulted-pool-netdata', 'misc/zpool-list-Hv-pve.txt'],
+  'btrfs-device-stats': ['btrfs-device-stats/synology-corruption-1014-linux-btrfs-ml.txt'],
 };
 
 function onlyParseErrors(parse: (t: string) => unknown, inputs: string[], label: string): void {
