@@ -12,6 +12,8 @@ import {
   parseUptime,
 } from './proc.ts';
 import { parseBtrfsDeviceStats, parseMdstat, parseZpoolList, parseZpoolStatus } from './storage.ts';
+import { parseHwmonDump } from './sensors.ts';
+import { readHwmonTree } from './hwmon-tree.ts';
 import { isObject, parseJson } from './text.ts';
 import { parseSmartctl, parseSmartctlScan } from './smartctl.ts';
 import { ParseError } from './types.ts';
@@ -41,6 +43,7 @@ export const PARSE_KINDS: Record<string, (text: string) => unknown> = {
   'zpool-status': parseZpoolStatus,
   'zpool-list': parseZpoolList,
   'btrfs-device-stats': parseBtrfsDeviceStats,
+  hwmon: parseHwmonDump,
 };
 
 export const PARSE_USAGE = `usage: infrapulse parse <kind> <file>  (kinds: ${Object.keys(PARSE_KINDS).join(' ')})`;
@@ -59,7 +62,7 @@ const processIo: ParseIo = {
  * Kinds whose input may also be a directory laid out as the host's `/`: it is read into the
  * same text the kind's collector command prints on a host, so both give the same JSON.
  */
-const TREE_READERS: Record<string, (root: string) => Promise<string>> = {};
+const TREE_READERS: Record<string, (root: string) => Promise<string>> = { hwmon: readHwmonTree };
 
 /** The text a kind parses: the file's, or for a tree kind given a directory, that tree's dump. */
 export async function readKindInput(kind: string, path: string): Promise<string> {

@@ -58,6 +58,7 @@ const CORPUS_SEEDS: Record<string, string[]> = {
   'zpool-status': ['zpool-status/degraded-unavail-was-dev-logs-smartos-textfile', 'misc/zpool-status-unavail-faulted-jc.txt'],
   'zpool-list': ['zpool-list/p-header-faulted-pool-netdata', 'misc/zpool-list-Hv-pve.txt'],
   'btrfs-device-stats': ['btrfs-device-stats/synology-corruption-1014-linux-btrfs-ml.txt'],
+  hwmon: ['hwmon/nvme-x2-k10temp-telegraf', 'hwmon/nct6779-fan-voltage-pwm-node_exporter'],
 };
 
 function onlyParseErrors(parse: (t: string) => unknown, inputs: string[], label: string): void {
