@@ -13,6 +13,7 @@ import {
 } from './proc.ts';
 import { parseBtrfsDeviceStats, parseMdstat, parseZpoolList, parseZpoolStatus } from './storage.ts';
 import { parseHwmonDump } from './sensors.ts';
+import { parseNvidiaSmi } from './gpu.ts';
 import { readHwmonTree } from './hwmon-tree.ts';
 import { isObject, parseJson } from './text.ts';
 import { parseSmartctl, parseSmartctlScan } from './smartctl.ts';
@@ -44,6 +45,7 @@ export const PARSE_KINDS: Record<string, (text: string) => unknown> = {
   'zpool-list': parseZpoolList,
   'btrfs-device-stats': parseBtrfsDeviceStats,
   hwmon: parseHwmonDump,
+  'nvidia-smi': parseNvidiaSmi,
 };
 
 export const PARSE_USAGE = `usage: infrapulse parse <kind> <file>  (kinds: ${Object.keys(PARSE_KINDS).join(' ')})`;

@@ -59,6 +59,7 @@ const CORPUS_SEEDS: Record<string, string[]> = {
   'zpool-list': ['zpool-list/p-header-faulted-pool-netdata', 'misc/zpool-list-Hv-pve.txt'],
   'btrfs-device-stats': ['btrfs-device-stats/synology-corruption-1014-linux-btrfs-ml.txt'],
   hwmon: ['hwmon/nvme-x2-k10temp-telegraf', 'hwmon/nct6779-fan-voltage-pwm-node_exporter'],
+  'nvidia-smi': ['nvidia-smi/query-gpu-all-fields-h200-load-nvgpuexp.csv', 'nvidia-smi/query-gpu-csv-nounits-16x-v100-sxm3-slurm-monitor.csv'],
 };
 
 function onlyParseErrors(parse: (t: string) => unknown, inputs: string[], label: string): void {
