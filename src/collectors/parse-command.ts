@@ -14,6 +14,7 @@ import {
 import { parseBtrfsDeviceStats, parseMdstat, parseZpoolList, parseZpoolStatus } from './storage.ts';
 import { parseHwmonDump } from './sensors.ts';
 import { parseNvidiaSmi } from './gpu.ts';
+import { parseProcPidStat, parsePs } from './processes.ts';
 import { readHwmonTree } from './hwmon-tree.ts';
 import { isObject, parseJson } from './text.ts';
 import { parseSmartctl, parseSmartctlScan } from './smartctl.ts';
@@ -46,6 +47,8 @@ export const PARSE_KINDS: Record<string, (text: string) => unknown> = {
   'btrfs-device-stats': parseBtrfsDeviceStats,
   hwmon: parseHwmonDump,
   'nvidia-smi': parseNvidiaSmi,
+  ps: parsePs,
+  'proc-pid-stat': parseProcPidStat,
 };
 
 export const PARSE_USAGE = `usage: infrapulse parse <kind> <file>  (kinds: ${Object.keys(PARSE_KINDS).join(' ')})`;

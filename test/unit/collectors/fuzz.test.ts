@@ -9,6 +9,7 @@ import { parseSystemOutput } from '../../../src/collectors/system.ts';
 import { parseDrivesOutput } from '../../../src/collectors/drives.ts';
 import { parseContainersOutput } from '../../../src/collectors/containers.ts';
 import { parseDockerInspect } from '../../../src/collectors/docker.ts';
+import { parseProcPidStats } from '../../../src/collectors/processes.ts';
 import { ParseError } from '../../../src/collectors/types.ts';
 import { captured, caseInput, casesDir, corpusIt, fixturePath } from '../../helpers/fixtures.ts';
 import { rng } from '../../../src/random.ts';
@@ -60,6 +61,8 @@ const CORPUS_SEEDS: Record<string, string[]> = {
   'btrfs-device-stats': ['btrfs-device-stats/synology-corruption-1014-linux-btrfs-ml.txt'],
   hwmon: ['hwmon/nvme-x2-k10temp-telegraf', 'hwmon/nct6779-fan-voltage-pwm-node_exporter'],
   'nvidia-smi': ['nvidia-smi/query-gpu-all-fields-h200-load-nvgpuexp.csv', 'nvidia-smi/query-gpu-csv-nounits-16x-v100-sxm3-slurm-monitor.csv'],
+  ps: ['process/ps-aux-centos77-jc.txt'],
+  'proc-pid-stat': ['process/proc-pid-stat-vim-running-procfs'],
 };
 
 function onlyParseErrors(parse: (t: string) => unknown, inputs: string[], label: string): void {
@@ -103,6 +106,7 @@ describe('parsers under random input', () => {
     onlyParseErrors(parseSystemOutput, mutations(captured('system-poll-1.txt'), r, 400), 'system');
     onlyParseErrors(parseContainersOutput, mutations(captured('containers-poll.stdout'), r, 300), 'containers');
     onlyParseErrors(parseDockerInspect, mutations(captured('docker-inspect-compact.txt'), r, 200), 'inspect');
+    onlyParseErrors(parseProcPidStats, mutations(captured('proc-pid-stat-all.txt'), r, 300), 'proc-pid-stats');
     const drives = `@@ip:scan 0\n/dev/sda -d sat\n@@ip:drive /dev/sda sat\n${caseInput('smartctl', 'ata-pending-sectors-written')}\n@@ip:rc 0\n@@ip:end\n`;
     onlyParseErrors(parseDrivesOutput, mutations(drives, r, 300), 'drives');
   });
