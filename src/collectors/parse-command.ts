@@ -15,6 +15,7 @@ import { parseBtrfsDeviceStats, parseMdstat, parseZpoolList, parseZpoolStatus } 
 import { parseHwmonDump } from './sensors.ts';
 import { parseNvidiaSmi } from './gpu.ts';
 import { parseProcPidStat, parsePs } from './processes.ts';
+import { parseSystemctl } from './systemd.ts';
 import { readHwmonTree } from './hwmon-tree.ts';
 import { isObject, parseJson } from './text.ts';
 import { parseSmartctl, parseSmartctlScan } from './smartctl.ts';
@@ -49,6 +50,7 @@ export const PARSE_KINDS: Record<string, (text: string) => unknown> = {
   'nvidia-smi': parseNvidiaSmi,
   ps: parsePs,
   'proc-pid-stat': parseProcPidStat,
+  systemctl: parseSystemctl,
 };
 
 export const PARSE_USAGE = `usage: infrapulse parse <kind> <file>  (kinds: ${Object.keys(PARSE_KINDS).join(' ')})`;

@@ -59,6 +59,7 @@ const CORPUS_SEEDS: Record<string, string[]> = {
   'zpool-status': ['zpool-status/degraded-unavail-was-dev-logs-smartos-textfile', 'misc/zpool-status-unavail-faulted-jc.txt'],
   'zpool-list': ['zpool-list/p-header-faulted-pool-netdata', 'misc/zpool-list-Hv-pve.txt'],
   'btrfs-device-stats': ['btrfs-device-stats/synology-corruption-1014-linux-btrfs-ml.txt'],
+  systemctl: ['systemctl/list-units-rhel7-openstack-4failed-insights.txt'],
   hwmon: ['hwmon/nvme-x2-k10temp-telegraf', 'hwmon/nct6779-fan-voltage-pwm-node_exporter'],
   'nvidia-smi': ['nvidia-smi/query-gpu-all-fields-h200-load-nvgpuexp.csv', 'nvidia-smi/query-gpu-csv-nounits-16x-v100-sxm3-slurm-monitor.csv'],
   ps: ['process/ps-aux-centos77-jc.txt'],
@@ -92,6 +93,7 @@ describe('parsers under random input', () => {
   }
 
   corpusIt('every kind throws only ParseError on mutations of corpus files', async () => {
+    expect(Object.keys(CORPUS_SEEDS).sort()).toEqual(Object.keys(PARSE_KINDS).sort());
     for (const [kind, files] of Object.entries(CORPUS_SEEDS)) {
       const parse = PARSE_KINDS[kind]!;
       for (const [i, f] of files.entries()) {
