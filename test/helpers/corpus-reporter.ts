@@ -3,12 +3,15 @@
 import type { Reporter, TestModule } from 'vitest/node';
 import { CORPUS_TAG, corpusAvailable, corpusDir, corpusRequired } from './fixtures.ts';
 
-export function corpusSummary(counts: { ran: number; failed: number; skipped: number }): string | null {
+export function corpusSummary(
+  counts: { ran: number; failed: number; skipped: number },
+  where = { dir: corpusDir, available: corpusAvailable, required: corpusRequired },
+): string | null {
   const { ran, failed, skipped } = counts;
   if (ran + skipped === 0) return null;
-  let line = `corpus (${corpusDir}): ${ran} cases ran${failed > 0 ? ` (${failed} failed)` : ''}, ${skipped} skipped`;
-  if (!corpusAvailable) {
-    line += corpusRequired
+  let line = `corpus (${where.dir}): ${ran} cases ran${failed > 0 ? ` (${failed} failed)` : ''}, ${skipped} skipped`;
+  if (!where.available) {
+    line += where.required
       ? ': the corpus is missing and CI=true requires it'
       : ': the corpus is not there (the repository\'s own fixtures still ran; CI=true makes this a failure)';
   }
