@@ -114,7 +114,10 @@ export function parsePs(text: string): { processes: PsProcess[]; skipped: Skippe
   return { processes, skipped };
 }
 
-/** Every process's stat record in one exec; a process that exits meanwhile is left out. */
+/**
+ * Every process's stat record in one exec. A process that exits between the glob and the read
+ * is left out (cat then exits 1; what it printed is whole).
+ */
 export const PROC_PID_STAT_COMMAND = 'cat /proc/[0-9]*/stat 2>/dev/null';
 
 export interface ProcPidStat {

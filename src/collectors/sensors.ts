@@ -19,7 +19,9 @@ export const HWMON_ATTRIBUTE_GLOBS = [
 export function hwmonCommand(root = ''): string {
   const dir = `${root}/sys/class/hwmon`.replace(/'/g, `'\\''`);
   const files = HWMON_ATTRIBUTE_GLOBS.map((g) => `"$p"/${g}`).join(' ');
+  // A subshell, so that the cd does not move a script this command is joined into.
   return [
+    '(',
     'LC_ALL=C; export LC_ALL',
     `if cd '${dir}' 2>/dev/null; then`,
     '  for d in hwmon*; do',
@@ -31,6 +33,7 @@ export function hwmonCommand(root = ''): string {
     // grep exits 2 whenever a glob matched nothing, which is normal here.
     '  :',
     'else echo @@ip:no-hwmon; fi',
+    ')',
   ].join('\n');
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runParse, type ParseIo } from '../../../src/collectors/parse-command.ts';
+import { PARSE_KINDS, runParse, type ParseIo } from '../../../src/collectors/parse-command.ts';
 import { caseInputPath, corpusIt, fixturePath } from '../../helpers/fixtures.ts';
 
 async function run(kind: string, file: string): Promise<{ code: number; out: string; err: string }> {
@@ -76,6 +76,28 @@ describe('runParse', () => {
     const text = await run('smartctl', fixturePath('smartctl/text-H-health-passed-pve.txt'));
     expect(text.code).toBe(1);
     expect(text.err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('every kind exits 1 with one line naming the file and line on text it cannot read', async () => {
+    const garbage = write('garbage.txt', 'garbage line\n');
+    for (const kind of Object.keys(PARSE_KINDS)) {
+      const r = await run(kind, garbage);
+      expect(r.code, kind).toBe(1);
+      expect(r.out, kind).toBe('');
+      expect(r.err, kind).toMatch(new RegExp(`^${garbage}(:1)?: (expected|unexpected|.*JSON).*\n$`));
+    }
+  });
+
+  it('hwmon reads a directory laid out as the host\'s / (or a dump file); other kinds want a file', async () => {
+    const tree = caseInputPath('hwmon', 'coretemp-nct6798-nvme-written');
+    const fromDir = await run('hwmon', tree);
+    expect(fromDir.code).toBe(0);
+    expect((JSON.parse(fromDir.out) as { chips: unknown[] }).chips).toHaveLength(3);
+    const dump = await run('hwmon', caseInputPath('hwmon', 'command-dump-of-coretemp-nct6798-nvme'));
+    expect(dump.out).toBe(fromDir.out);
+    expect(await run('hwmon', dir)).toEqual({ code: 0, out: '{\n  "chips": [],\n  "skipped": []\n}\n', err: '' });
+    expect(await run('mdstat', dir)).toEqual({ code: 1, out: '', err: `${dir}: cannot read: is a directory\n` });
+    expect((await run('hwmon', join(dir, 'nope'))).err).toBe(`${join(dir, 'nope')}: cannot read: no such file\n`);
   });
 
   it('exits 1 on a missing file and 2 on an unknown kind', async () => {

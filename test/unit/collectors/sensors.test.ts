@@ -77,6 +77,9 @@ describe('parseHwmonDump', () => {
     expect(await readHwmonTree(empty)).toBe('@@ip:no-hwmon\n');
     expect(parseHwmonDump('@@ip:no-hwmon\n')).toEqual({ chips: [], skipped: [] });
     expect(HWMON_COMMAND).toContain("cd '/sys/class/hwmon'");
+    // a subshell: joined into a longer script, its cd moves nothing else
+    const joined = `${hwmonCommand(caseInputPath('hwmon', 'coretemp-nct6798-nvme-written'))}\npwd`;
+    expect(execFileSync('/bin/sh', ['-c', joined], { cwd: empty, encoding: 'utf8' }).endsWith(`\n${empty}\n`)).toBe(true);
   });
 
   corpusIt('reads the three hwmon trees of the corpus, the command and the reader agreeing', async () => {
