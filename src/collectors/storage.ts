@@ -465,7 +465,7 @@ export function parseZpoolStatus(text: string): { pools: ZpoolStatus[]; skipped:
     }
   }
   flush();
-  if (pools.length === 0 && skipped.length > 0) failIfNothingRead(skipped, 0);
+  failIfNothingRead(skipped, pools.length);
   return { pools, skipped };
 }
 
