@@ -96,6 +96,10 @@ export function createMcpEndpoint(seam: McpSeam): McpEndpoint {
       s.open--;
       s.lastSeen = Date.now();
     });
+    // A GET is the session's long-lived event stream: when it ends (the session closed, the
+    // server stopping) its connection goes too, instead of idling in keep-alive and holding up
+    // the server's close. (The SDK sets Connection: keep-alive on the stream itself.)
+    if (req.method === 'GET') res.once('finish', () => req.socket.end());
     await s.transport.handleRequest(req, res, parsed);
   }
 

@@ -49,9 +49,10 @@ export function parseWhen(value: string, now = Date.now()): Date | null {
   return Number.isNaN(t) ? null : new Date(t);
 }
 
-/** At most `max` items as text lines, then how many were left out. */
-export function lines<T>(items: readonly T[], max: number, line: (item: T) => string): string[] {
-  const out = items.slice(0, max).map((i) => `  - ${line(i)}`);
+/** A titled list: at most `max` items as lines, then how many were left out; "none" when empty. */
+export function section<T>(title: string, items: readonly T[], max: number, line: (item: T) => string): string[] {
+  if (!items.length) return [`${title}: none`];
+  const out = [`${title}:`, ...items.slice(0, max).map((i) => `  - ${line(i)}`)];
   if (items.length > max) out.push(`  - … ${items.length - max} more (all are in the structured content)`);
   return out;
 }

@@ -39,22 +39,22 @@ export async function run<T>(ctx: ToolContext, query: string, variables: Record<
   return result.data as T;
 }
 
-/** A typed error of a result union (selected with `... on Error { message }` and ValidationError's issues). */
+/**
+ * A typed error of a result union, selected with TYPED_ERROR_FIELDS (aliased: a success type
+ * may have a nullable `message` of its own, e.g. Alert, and the two would conflict).
+ */
 export interface TypedError {
   __typename: `${string}Error`;
-  message: string;
-  issues?: { path: string[]; message: string }[];
+  errorMessage: string;
 }
+
+export const TYPED_ERROR_FIELDS = '... on Error { errorMessage: message }';
 
 /** The success member of a result union, or the union's typed error as a ToolError. */
 export function unwrap<T extends { __typename: string }>(value: T | TypedError): T {
   if (!value.__typename.endsWith('Error')) return value as T;
-  const error = value as TypedError;
-  const issues = error.issues?.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
-  throw new ToolError(issues.length ? `${error.message} (${issues.join('; ')})` : error.message);
+  throw new ToolError((value as TypedError).errorMessage);
 }
-
-export const TYPED_ERROR_FIELDS = '... on Error { message } ... on ValidationError { issues { path message } }';
 
 /** A GraphQL enum's values, so tool schemas never restate the API's vocabulary. */
 export function enumValues(name: string): [string, ...string[]] {

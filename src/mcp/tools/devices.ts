@@ -1,7 +1,7 @@
 /** list_devices, get_device, poll_device, and the device summary the device resources share. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { bytes, duration, lines, num, pct, rate, when } from '../format.ts';
+import { bytes, duration, num, pct, rate, section, when } from '../format.ts';
 import { enumValues, run, ToolError, TYPED_ERROR_FIELDS, unwrap, type ToolContext, type TypedError } from '../graphql.ts';
 import { answer, toolConfig } from './define.ts';
 
@@ -113,21 +113,24 @@ export function deviceSummary(d: DeviceDetail, now = Date.now()): string {
     );
   } else out.push('no system sample yet');
   const fs = [...d.filesystems].sort((a, b) => b.usedPercent - a.usedPercent);
-  out.push(`filesystems (${fs.length}, fullest first):`, ...lines(fs, 15, (f) => `${f.mount} ${pct(f.usedPercent)} used of ${bytes(f.sizeBytes)}, ${bytes(f.availableBytes)} free (${f.filesystem}${f.fsType ? ` ${f.fsType}` : ''})`));
+  out.push(...section(`filesystems (${fs.length}, fullest first)`, fs, 15, (f) => `${f.mount} ${pct(f.usedPercent)} used of ${bytes(f.sizeBytes)}, ${bytes(f.availableBytes)} free (${f.filesystem}${f.fsType ? ` ${f.fsType}` : ''})`));
   out.push(
-    `drives (${d.drives.length}):`,
-    ...lines(d.drives, 15, (v) => {
+    ...section(`drives (${d.drives.length})`, d.drives, 15, (v) => {
       const wear = v.percentUsed === null ? '' : `, ${num(v.percentUsed, 0)} % worn`;
       const sectors = v.reallocatedSectors || v.pendingSectors ? `, ${v.reallocatedSectors ?? 0} reallocated / ${v.pendingSectors ?? 0} pending sectors` : '';
       return `${v.drive} ${v.model ?? ''} ${v.health}${v.temperatureC === null ? '' : ` ${num(v.temperatureC, 0)} °C`}${wear}${sectors}${v.error ? ` (${v.error})` : ''}`;
     }),
   );
+  // Trouble first (stopped, restarting, unhealthy), then the busiest.
+  const trouble = (c: DeviceDetail['containers'][number]) => (c.state !== 'running' || c.health === 'unhealthy' ? 1 : 0);
+  const containers = [...d.containers].sort((a, b) => trouble(b) - trouble(a) || (b.cpuPercent ?? 0) - (a.cpuPercent ?? 0));
   const running = d.containers.filter((c) => c.state === 'running').length;
   out.push(
-    `containers (${d.containers.length}, ${running} running):`,
-    ...lines(d.containers, 20, (c) => `${c.name} ${c.state}${c.health ? ` ${c.health}` : ''} (${c.image})${c.state === 'running' ? `, cpu ${pct(c.cpuPercent)}, mem ${bytes(c.memUsageBytes)}` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`),
+    ...section(`containers (${d.containers.length}, ${running} running; trouble first, then by CPU)`, containers, 20, (c) =>
+      `${c.name} ${c.state}${c.health ? ` ${c.health}` : ''} (${c.image})${c.state === 'running' ? `, cpu ${pct(c.cpuPercent)}, mem ${bytes(c.memUsageBytes)}` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`,
+    ),
   );
-  if (d.statusChanges.length) out.push('status history (newest first):', ...lines(d.statusChanges, 20, (s) => `${s.at} ${s.previous} → ${s.current}${s.reason ? `: ${s.reason}` : ''}`));
+  out.push(...section('status history (newest first)', d.statusChanges, 20, (s) => `${s.at} ${s.previous} → ${s.current}${s.reason ? `: ${s.reason}` : ''}`));
   return out.join('\n');
 }
 

@@ -1,7 +1,7 @@
 /** fleet_summary: the whole fleet in one answer, from the same queries a GraphQL client would run. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { bytes, num, pct } from '../format.ts';
+import { bytes, num, pct, section } from '../format.ts';
 import { enumValues, run, type ToolContext } from '../graphql.ts';
 import { alertLine, LIST_ALERTS, type AlertPage, type AlertRow } from './alerts.ts';
 import { answer, toolConfig } from './define.ts';
@@ -58,13 +58,16 @@ async function firingAlerts(ctx: ToolContext): Promise<AlertRow[]> {
 const top = <T>(items: T[], key: (t: T) => number | null, n: number): T[] =>
   items.filter((t) => key(t) !== null).sort((a, b) => key(b)! - key(a)!).slice(0, n);
 
+/** CRITICAL first (Severity lists INFO, WARNING, CRITICAL); newest first within one (the order alerts come in, kept by a stable sort). */
+const rank = (severity: string): number => enumValues('Severity').indexOf(severity);
+
 export interface FleetSummary {
   devices: number;
   byStatus: Record<string, number>;
   fullestFilesystems: { deviceId: string; device: string; mount: string; usedPercent: number; availableBytes: number; sizeBytes: number }[];
   hottestDrives: { deviceId: string; device: string; drive: string; model: string | null; health: string; temperatureC: number }[];
   busiestHosts: { deviceId: string; device: string; cpuPercent: number; memUsedPercent: number; load1: number }[];
-  firingAlerts: { count: number; bySeverity: Record<string, number>; newest: AlertRow[] };
+  firingAlerts: { count: number; bySeverity: Record<string, number>; mostSevere: AlertRow[] };
 }
 
 export async function fleetSummary(ctx: ToolContext, n: number, tag: string | undefined): Promise<FleetSummary> {
@@ -84,20 +87,19 @@ export async function fleetSummary(ctx: ToolContext, n: number, tag: string | un
     fullestFilesystems: top(filesystems, (f) => f.usedPercent, n),
     hottestDrives: top(drives, (v) => v.temperatureC, n).map((v) => ({ ...v, temperatureC: v.temperatureC! })),
     busiestHosts: top(hosts, (h) => h.cpuPercent, n),
-    firingAlerts: { count: firing.length, bySeverity, newest: firing.slice(0, n) },
+    firingAlerts: { count: firing.length, bySeverity, mostSevere: [...firing].sort((a, b) => rank(b.severity) - rank(a.severity)).slice(0, n) },
   };
 }
 
 function text(s: FleetSummary, tag: string | undefined): string {
   const statuses = Object.entries(s.byStatus).filter(([, c]) => c > 0).map(([k, c]) => `${c} ${k}`);
-  const list = <T>(title: string, items: T[], line: (t: T) => string) => (items.length ? [`${title}:`, ...items.map((t) => `  - ${line(t)}`)] : [`${title}: none`]);
+  const severities = Object.entries(s.firingAlerts.bySeverity).map(([k, c]) => `${c} ${k}`);
   return [
     `${s.devices} device(s)${tag ? ` tagged ${tag}` : ''}: ${statuses.join(', ') || 'none'}`,
-    `firing alerts: ${s.firingAlerts.count}${s.firingAlerts.count ? ` (${Object.entries(s.firingAlerts.bySeverity).map(([k, c]) => `${c} ${k}`).join(', ')})` : ''}`,
-    ...s.firingAlerts.newest.map((a) => `  - ${alertLine(a)}`),
-    ...list('fullest filesystems', s.fullestFilesystems, (f) => `${f.device} ${f.mount} ${pct(f.usedPercent)} used, ${bytes(f.availableBytes)} free of ${bytes(f.sizeBytes)}`),
-    ...list('hottest drives', s.hottestDrives, (v) => `${v.device} ${v.drive} ${num(v.temperatureC, 0)} °C ${v.health}${v.model ? ` (${v.model})` : ''}`),
-    ...list('busiest hosts (CPU)', s.busiestHosts, (h) => `${h.device} cpu ${pct(h.cpuPercent)}, mem ${pct(h.memUsedPercent)}, load ${num(h.load1)}`),
+    ...section(`firing alerts: ${s.firingAlerts.count}${severities.length ? ` (${severities.join(', ')}), most severe first` : ''}`, s.firingAlerts.mostSevere, s.firingAlerts.mostSevere.length, alertLine),
+    ...section('fullest filesystems', s.fullestFilesystems, s.fullestFilesystems.length, (f) => `${f.device} ${f.mount} ${pct(f.usedPercent)} used, ${bytes(f.availableBytes)} free of ${bytes(f.sizeBytes)}`),
+    ...section('hottest drives', s.hottestDrives, s.hottestDrives.length, (v) => `${v.device} ${v.drive} ${num(v.temperatureC, 0)} °C ${v.health}${v.model ? ` (${v.model})` : ''}`),
+    ...section('busiest hosts (CPU)', s.busiestHosts, s.busiestHosts.length, (h) => `${h.device} cpu ${pct(h.cpuPercent)}, mem ${pct(h.memUsedPercent)}, load ${num(h.load1)}`),
   ].join('\n');
 }
 

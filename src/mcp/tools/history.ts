@@ -1,6 +1,7 @@
 /** metric_history: a device's system metrics per time bucket over a range, summarised, paginated. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { effectiveBucketSeconds } from '../../storage/history.ts';
 import { num, parseWhen, TIME_HELP } from '../format.ts';
 import { fieldsOfType, run, ToolError, type ToolContext } from '../graphql.ts';
 import { answer, toolConfig } from './define.ts';
@@ -58,17 +59,6 @@ function summarise(buckets: readonly Bucket[], metric: string): Stat & { maxAt: 
   return { avg: weight ? sum / weight : null, min, max, maxAt };
 }
 
-/** The bucket width: as asked, else the smallest step between buckets (empty buckets are absent). */
-function width(buckets: readonly Bucket[], asked: number | null): number | null {
-  if (asked) return asked;
-  let step: number | null = null;
-  for (let i = 1; i < buckets.length; i++) {
-    const d = (Date.parse(buckets[i]!.time) - Date.parse(buckets[i - 1]!.time)) / 1000;
-    if (d > 0 && (step === null || d < step)) step = d;
-  }
-  return step;
-}
-
 export function registerHistoryTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
     'metric_history',
@@ -81,7 +71,7 @@ export function registerHistoryTool(server: McpServer, ctx: ToolContext): void {
         metrics: z.array(z.enum(METRICS)).min(1).max(METRICS.length).optional().describe(`Default: ${DEFAULT_METRICS.join(', ')}`),
         from: z.string().max(40).default('24h').describe(`Start: ${TIME_HELP}`),
         to: z.string().max(40).optional().describe(`End (default now): ${TIME_HELP}`),
-        bucketSeconds: z.number().int().min(1).max(31 * 86_400).optional().describe('Bucket width; default about 300 buckets over the range'),
+        bucketSeconds: z.number().int().min(1).max(31 * 86_400).optional().describe('Bucket width; default about 300 buckets over the range, widened to keep at most 2000'),
         limit: z.number().int().min(1).max(500).default(100).describe('Buckets per page'),
         cursor: z.string().max(2000).optional().describe('nextCursor of the previous page'),
       },
@@ -105,9 +95,10 @@ export function registerHistoryTool(server: McpServer, ctx: ToolContext): void {
       const page = all.slice(c.o, c.o + args.limit);
       const next = c.o + page.length < all.length ? encode({ ...c, o: c.o + page.length }) : null;
       const summary = Object.fromEntries(c.m.map((m) => [m, summarise(all, m)]));
-      const bucketSeconds = width(all, c.b);
+      // The width Query.metricHistory used: asked, or its default, widened to at most 2000 buckets.
+      const bucketSeconds = effectiveBucketSeconds((Date.parse(c.t) - Date.parse(c.f)) / 1000, c.b ?? undefined);
       const text = [
-        `${c.n} (id ${c.d}), ${c.f} to ${c.t}: ${all.length} bucket(s)${bucketSeconds ? ` of ${bucketSeconds} s` : ''}; buckets ${all.length ? c.o + 1 : 0}–${c.o + page.length} below${next ? ` (more: cursor "${next}")` : ''}`,
+        `${c.n} (id ${c.d}), ${c.f} to ${c.t}: ${all.length} bucket(s) of ${bucketSeconds} s; buckets ${all.length ? c.o + 1 : 0}–${c.o + page.length} below${next ? ` (more: cursor "${next}")` : ''}`,
         ...c.m.map((m) => {
           const s = summary[m]!;
           return `${m} over the range: avg ${num(s.avg)}, min ${num(s.min)}, max ${num(s.max)}${s.maxAt ? ` (bucket ${s.maxAt})` : ''}`;
