@@ -5,7 +5,7 @@
  * tools, roles, limits. Nothing but protocol goes to stdout; problems go to stderr.
  */
 import { parseArgs } from 'node:util';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { InitializeResultSchema, isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_PATH } from './index.ts';
@@ -16,6 +16,21 @@ export const MCP_BRIDGE_USAGE = `usage: infrapulse mcp --url URL --token T
   --token  an API token (VIEWER reads; OPERATOR may also poll devices and acknowledge alerts)`;
 
 const say = (line: string) => void process.stderr.write(`infrapulse mcp: ${line}\n`);
+
+/** "HTTP 401: a valid API token is required…" rather than the SDK's wrapper around the server's JSON-RPC answer. */
+export function describe(err: Error): string {
+  const status = err instanceof StreamableHTTPError && err.code && err.code > 0 ? `HTTP ${err.code}: ` : '';
+  const body = /\{.*\}\s*$/s.exec(err.message)?.[0];
+  if (body) {
+    try {
+      const parsed = JSON.parse(body) as { error?: { message?: unknown } };
+      if (typeof parsed.error?.message === 'string') return status + parsed.error.message;
+    } catch {
+      // not the server's JSON: keep the SDK's message
+    }
+  }
+  return status + err.message;
+}
 
 /** The endpoint URL, or why the given one cannot be used. */
 export function endpointUrl(given: string): URL | string {
@@ -60,10 +75,10 @@ async function relay(url: URL, token: string): Promise<void> {
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
   local.onmessage = (message: JSONRPCMessage) => {
+    // The transport reports a failed send to onerror (below) too.
     remote.send(message).catch((err: Error) => {
-      say(err.message);
       // The assistant waits for an answer to each request: give it the failure instead of silence.
-      if (isJSONRPCRequest(message)) void local.send({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: `infrapulse MCP endpoint: ${err.message}` } });
+      if (isJSONRPCRequest(message)) void local.send({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: `infrapulse MCP endpoint: ${describe(err)}` } });
     });
   };
   remote.onmessage = (message: JSONRPCMessage) => {
@@ -72,7 +87,7 @@ async function relay(url: URL, token: string): Promise<void> {
     if (init?.success) remote.setProtocolVersion(init.data.protocolVersion);
     void local.send(message);
   };
-  remote.onerror = (err) => say(err.message);
+  remote.onerror = (err) => say(describe(err));
   local.onerror = (err) => say(err.message);
 
   let stopping = false;
