@@ -28,9 +28,19 @@ function describe(errors: readonly GraphqlError[]): string {
   return [...new Set(lines)].join('; ');
 }
 
+/** Every document the tools run, so a test can validate them all against the schema. */
+export const OPERATIONS: string[] = [];
+
+/** Declares a document the tools run (kept next to the type of what it selects). */
+export function operation(document: string): string {
+  OPERATIONS.push(document);
+  return document;
+}
+
 /**
  * Runs an operation as the caller. `T` is the shape the operation's selection yields: the
- * documents live next to their types in the tool modules, and the schema test keeps them valid.
+ * documents live next to their types in the tool modules; test/unit/mcp checks them against
+ * the schema.
  */
 export async function run<T>(ctx: ToolContext, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const result = await ctx.execute({ query, variables }, ctx.principal);

@@ -5,7 +5,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, McpError, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { run, ToolError, type ToolContext } from './graphql.ts';
+import { operation, run, ToolError, type ToolContext } from './graphql.ts';
 import { deviceDetail, DeviceNotFoundError, deviceSummary } from './tools/devices.ts';
 
 export const DEVICE_URI_PREFIX = 'infrapulse://devices/';
@@ -13,9 +13,9 @@ const RESOURCE_NOT_FOUND = -32002; // the MCP specification's code; the SDK has 
 const PAGE = 100;
 const MIME = 'text/plain';
 
-const LIST = `query McpDeviceResources($first: Int, $after: String) {
+const LIST = operation(`query McpDeviceResources($first: Int, $after: String) {
   devices(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id name hostname status } } }
-}`;
+}`);
 
 interface ResourcePage {
   devices: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { id: string; name: string; hostname: string; status: string } }[] };

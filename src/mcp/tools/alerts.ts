@@ -2,7 +2,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { parseWhen, TIME_HELP } from '../format.ts';
-import { enumValues, run, ToolError, TYPED_ERROR_FIELDS, unwrap, type ToolContext, type TypedError } from '../graphql.ts';
+import { enumValues, operation, run, ToolError, TYPED_ERROR_FIELDS, unwrap, type ToolContext, type TypedError } from '../graphql.ts';
 import { answer, toolConfig } from './define.ts';
 import { findDevice } from './devices.ts';
 
@@ -25,12 +25,12 @@ export interface AlertRow {
 
 export const ALERT_FIELDS = 'id state severity deviceId deviceName subject message value pendingSince firedAt resolvedAt acknowledgedAt acknowledgedBy rule { name metric }';
 
-export const LIST_ALERTS = `query McpAlerts($state: [AlertState!], $deviceId: ID, $since: DateTime, $first: Int, $after: String) {
+export const LIST_ALERTS = operation(`query McpAlerts($state: [AlertState!], $deviceId: ID, $since: DateTime, $first: Int, $after: String) {
   alerts(state: $state, deviceId: $deviceId, since: $since, first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
     edges { node { ${ALERT_FIELDS} } }
   }
-}`;
+}`);
 
 export interface AlertPage {
   alerts: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: AlertRow }[] };
@@ -43,9 +43,9 @@ export function alertLine(a: AlertRow): string {
   return `[${a.state}] ${a.severity} ${where}: ${a.message ?? a.rule.name} (${since}${ack}; id ${a.id})`;
 }
 
-const ACKNOWLEDGE = `mutation McpAcknowledgeAlert($id: ID!) {
+const ACKNOWLEDGE = operation(`mutation McpAcknowledgeAlert($id: ID!) {
   acknowledgeAlert(id: $id) { __typename ... on Alert { ${ALERT_FIELDS} } ${TYPED_ERROR_FIELDS} }
-}`;
+}`);
 
 export function registerAlertTools(server: McpServer, ctx: ToolContext): void {
   server.registerTool(

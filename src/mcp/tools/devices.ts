@@ -2,7 +2,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { bytes, duration, num, pct, rate, section, when } from '../format.ts';
-import { enumValues, run, ToolError, TYPED_ERROR_FIELDS, unwrap, type ToolContext, type TypedError } from '../graphql.ts';
+import { enumValues, operation, run, ToolError, TYPED_ERROR_FIELDS, unwrap, type ToolContext, type TypedError } from '../graphql.ts';
 import { answer, toolConfig } from './define.ts';
 
 /* ---------------------------------------------------------------- shapes the operations select */
@@ -68,7 +68,7 @@ export class DeviceNotFoundError extends ToolError {
   }
 }
 
-const FIND = `query McpFindDevice($ref: ID!, $name: String!) { byId: device(id: $ref) { id name } byName: device(name: $name) { id name } }`;
+const FIND = operation(`query McpFindDevice($ref: ID!, $name: String!) { byId: device(id: $ref) { id name } byName: device(name: $name) { id name } }`);
 
 /** A device by id, else by name (ids win: a device may be named like another's id). */
 export async function findDevice(ctx: ToolContext, ref: string): Promise<{ id: string; name: string }> {
@@ -78,11 +78,11 @@ export async function findDevice(ctx: ToolContext, ref: string): Promise<{ id: s
   return device;
 }
 
-const DETAIL = `query McpDevice($ref: ID!, $name: String!, $history: Int) {
+const DETAIL = operation(`query McpDevice($ref: ID!, $name: String!, $history: Int) {
   byId: device(id: $ref) { ...McpDeviceDetail }
   byName: device(name: $name) { ...McpDeviceDetail }
 }
-${DEVICE_DETAIL_FRAGMENT}`;
+${DEVICE_DETAIL_FRAGMENT}`);
 
 export async function deviceDetail(ctx: ToolContext, ref: string, history = 10): Promise<DeviceDetail> {
   const found = await run<{ byId: DeviceDetail | null; byName: DeviceDetail | null }>(ctx, DETAIL, { ref, name: ref, history });
@@ -136,25 +136,25 @@ export function deviceSummary(d: DeviceDetail, now = Date.now()): string {
 
 /* ---------------------------------------------------------------- tools */
 
-const LIST = `query McpListDevices($status: [DeviceStatus!], $tag: String, $search: String, $first: Int, $after: String) {
+const LIST = operation(`query McpListDevices($status: [DeviceStatus!], $tag: String, $search: String, $first: Int, $after: String) {
   devices(status: $status, tag: $tag, search: $search, first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { node { ${ROW_FIELDS} } }
   }
-}`;
+}`);
 
 interface DevicePage {
   devices: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: DeviceRow }[] };
 }
 
-const POLL = `mutation McpPollDevice($id: ID!, $collectors: [Collector!]) {
+const POLL = operation(`mutation McpPollDevice($id: ID!, $collectors: [Collector!]) {
   pollDevice(id: $id, collectors: $collectors) {
     __typename
     ... on PollResult { status previousStatus durationMs rows write skipped collectors { collector ok problems error } metrics { time cpuPercent memUsedPercent load1 } }
     ${TYPED_ERROR_FIELDS}
   }
-}`;
+}`);
 
 interface PollResult {
   __typename: 'PollResult';

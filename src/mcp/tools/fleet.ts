@@ -2,11 +2,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { bytes, num, pct, section } from '../format.ts';
-import { enumValues, run, type ToolContext } from '../graphql.ts';
+import { enumValues, operation, run, type ToolContext } from '../graphql.ts';
 import { alertLine, LIST_ALERTS, type AlertPage, type AlertRow } from './alerts.ts';
 import { answer, toolConfig } from './define.ts';
 
-const FLEET = `query McpFleet($first: Int, $after: String, $tag: String) {
+const FLEET = operation(`query McpFleet($first: Int, $after: String, $tag: String) {
   devices(first: $first, after: $after, tag: $tag) {
     pageInfo { hasNextPage endCursor }
     edges { node {
@@ -16,7 +16,7 @@ const FLEET = `query McpFleet($first: Int, $after: String, $tag: String) {
       drives { drive model health temperatureC }
     } }
   }
-}`;
+}`);
 
 interface FleetDevice {
   id: string;

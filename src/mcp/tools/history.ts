@@ -3,7 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { effectiveBucketSeconds } from '../../storage/history.ts';
 import { num, parseWhen, TIME_HELP } from '../format.ts';
-import { fieldsOfType, run, ToolError, type ToolContext } from '../graphql.ts';
+import { fieldsOfType, operation, run, ToolError, type ToolContext } from '../graphql.ts';
 import { answer, toolConfig } from './define.ts';
 import { findDevice } from './devices.ts';
 
@@ -37,6 +37,9 @@ function query(metrics: readonly string[]): string {
   metricHistory(deviceId: $id, from: $from, to: $to, bucketSeconds: $bucket) { time samples ${metrics.map((m) => `${m} { avg min max }`).join(' ')} }
 }`;
 }
+
+// Every metric at once: the widest query this tool can build, for the schema check.
+operation(query(METRICS));
 
 /** avg weighted by samples, overall min and max and when the max happened. */
 function summarise(buckets: readonly Bucket[], metric: string): Stat & { maxAt: string | null } {
