@@ -45,6 +45,23 @@ interface Session {
   closeReason: string;
 }
 
+/** Devices created or deleted: every open session hears that its resource list changed. */
+function relayDeviceListChanges(seam: McpSeam, sessions: () => Iterable<Session>): () => Promise<void> {
+  const changes = seam.events.subscribe('deviceListChanged');
+  let pending: NodeJS.Timeout | undefined;
+  const notifyAll = () => {
+    pending = undefined;
+    for (const s of sessions()) void s.server.server.sendResourceListChanged().catch(() => undefined);
+  };
+  void (async () => {
+    for await (const _change of changes) pending ??= setTimeout(notifyAll, NOTIFY_COALESCE_MS);
+  })().catch((err: unknown) => seam.log.error({ err }, 'MCP device list watcher stopped'));
+  return async () => {
+    clearTimeout(pending);
+    await changes.return?.();
+  };
+}
+
 export function createMcpEndpoint(seam: McpSeam): McpEndpoint {
   const { log } = seam;
   const sessions = new Map<string, Session>();
@@ -112,15 +129,7 @@ export function createMcpEndpoint(seam: McpSeam): McpEndpoint {
   );
   sweep.unref();
 
-  const changes = seam.events.subscribe('deviceListChanged');
-  let pending: NodeJS.Timeout | undefined;
-  const notifyAll = () => {
-    pending = undefined;
-    for (const s of sessions.values()) void s.server.server.sendResourceListChanged().catch(() => undefined);
-  };
-  void (async () => {
-    for await (const _change of changes) pending ??= setTimeout(notifyAll, NOTIFY_COALESCE_MS);
-  })().catch((err: unknown) => log.error({ err }, 'MCP device list watcher stopped'));
+  const stopWatching = relayDeviceListChanges(seam, () => sessions.values());
 
   return {
     async handle(req, res, principal, body) {
@@ -151,8 +160,7 @@ export function createMcpEndpoint(seam: McpSeam): McpEndpoint {
     },
     async close() {
       clearInterval(sweep);
-      clearTimeout(pending);
-      await changes.return?.();
+      await stopWatching();
       await Promise.all([...sessions.values()].map((s) => closeSession(s, 'server stopping')));
     },
   };
