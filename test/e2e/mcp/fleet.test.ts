@@ -238,6 +238,23 @@ describe('MCP on /mcp', () => {
     expect(failed(await call(operator, 'acknowledge_alert', { id: 'no-such-alert' }))).toMatch(/not found|no Alert/i);
   });
 
+  test('every read tool answers an OPERATOR as it answers a VIEWER', async () => {
+    const device = sim.usernames[0]!;
+    const reads: [string, Record<string, unknown>][] = [
+      ['list_devices', {}],
+      ['get_device', { device }],
+      ['metric_history', { device, from: '1h' }],
+      ['list_alerts', { device }],
+      ['fleet_summary', {}],
+    ];
+    for (const [tool, args] of reads) {
+      const asOperator = keep(await call(operator, tool, args));
+      ok(asOperator);
+      expect(textOf(asOperator).length, tool).toBeGreaterThan(20);
+    }
+    expect(ok<{ totalCount: number }>(await call(operator, 'list_devices')).totalCount).toBe(ok<{ totalCount: number }>(await call(viewer, 'list_devices')).totalCount);
+  });
+
   test('fleet_summary equals what GraphQL says of the same fleet', async () => {
     interface Summary {
       devices: number;
