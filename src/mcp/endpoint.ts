@@ -87,7 +87,7 @@ export function createMcpEndpoint(seam: McpSeam): McpEndpoint {
 
   async function open(principal: Principal): Promise<Session> {
     const server = buildMcpServer({ principal, execute: seam.execute, log });
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         s.id = id;
@@ -130,9 +130,12 @@ export function createMcpEndpoint(seam: McpSeam): McpEndpoint {
   sweep.unref();
 
   const stopWatching = relayDeviceListChanges(seam, () => sessions.values());
+  let stopped = false;
 
   return {
     async handle(req, res, principal, body) {
+      // Requests on kept-alive connections still arrive while the server stops: no new sessions then.
+      if (stopped) return rpcError(res, 503, -32000, 'the server is stopping', { connection: 'close' });
       let parsed: unknown;
       if (req.method === 'POST') {
         try {
@@ -159,6 +162,7 @@ export function createMcpEndpoint(seam: McpSeam): McpEndpoint {
       if (!s.transport.sessionId) await s.server.close();
     },
     async close() {
+      stopped = true;
       clearInterval(sweep);
       await stopWatching();
       await Promise.all([...sessions.values()].map((s) => closeSession(s, 'server stopping')));
