@@ -62,6 +62,8 @@ const schema = z.object({
   REQUEST_MAX_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(120, 0, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
+  MCP_ENABLED: bool(true),
+  MCP_SESSION_IDLE_SECONDS: int(600, 1, 7 * 86_400),
 });
 
 type Env = z.output<typeof schema>;
@@ -105,6 +107,11 @@ export interface Config {
    */
   lease: { leaseSeconds: number; renewSeconds: number; instanceId: string | undefined };
   retentionDays: { metrics: number; drives: number; containers: number };
+  /**
+   * The MCP endpoint on /mcp (src/mcp/). A session with no request or stream open for
+   * `sessionIdleSeconds` is closed.
+   */
+  mcp: { enabled: boolean; sessionIdleSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -171,5 +178,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       drives: e.RETENTION_DRIVES_DAYS,
       containers: e.RETENTION_CONTAINERS_DAYS,
     },
+    mcp: { enabled: e.MCP_ENABLED, sessionIdleSeconds: e.MCP_SESSION_IDLE_SECONDS },
   };
 }
