@@ -1,6 +1,7 @@
 /**
- * The one pub/sub topic catalogue. Only poller/ (and alerts/) publish; only graphql/
- * subscribes. In-process by default; with REDIS_URL every instance sees every event.
+ * The one pub/sub topic catalogue. Only poller/ (and alerts/) publish samples and states;
+ * graphql/ publishes what its mutations change (token revocations, devices created or deleted).
+ * graphql/ subscribes, and so do the server (revocations) and mcp/ (the device list). In-process by default; with REDIS_URL every instance sees every event.
  * Payloads are plain JSON-safe objects (times as ISO strings) so the Redis target carries
  * them unchanged.
  */
@@ -82,6 +83,13 @@ export interface DeviceChangedEvent {
   deviceId: string;
 }
 
+/** A device was created or deleted (through the API): the device list changed. */
+export interface DeviceListEvent {
+  deviceId: string;
+  change: 'created' | 'deleted';
+  at: string;
+}
+
 export type Topics = {
   metricCollected: [MetricEvent];
   deviceStatusChanged: [DeviceStatusEvent];
@@ -95,6 +103,7 @@ export type Topics = {
   diskIoCollected: [SamplesEvent<DiskIoRow>];
   containersCollected: [SamplesEvent<ContainerRow>];
   drivesCollected: [SamplesEvent<DriveHealthRow>];
+  deviceListChanged: [DeviceListEvent];
 };
 
 export type Topic = keyof Topics;

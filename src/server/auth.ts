@@ -17,7 +17,7 @@ export const TOKEN_SWEEP_MS = 2000;
 
 export type Refusal = { status: 401 | 429; retryAfterSeconds: number };
 export type Verdict = { principal: Principal } | Refusal;
-export type TransportName = 'http' | 'ws' | 'sse';
+export type TransportName = 'http' | 'ws' | 'sse' | 'mcp';
 
 /** What Yoga's server context carries here (the Node request/response, and the principal once known). */
 export type ServerContext = { req?: http.IncomingMessage; res?: http.ServerResponse; principal?: Principal | null };
@@ -29,7 +29,7 @@ export interface Auth {
   allows(ip: string): boolean;
   retryAfterSeconds(ip: string): number;
   /** Registers a connection under its token; the returned function unregisters it. */
-  track(principal: Principal, close: (reason: CloseReason) => void): () => void;
+  track(principal: Pick<Principal, 'tokenId'>, close: (reason: CloseReason) => void): () => void;
   /** Yoga plugin: requests without a valid token end with 401 (429 when blocked). */
   requireToken: Plugin<RequestContext>;
   start(): void;
@@ -56,7 +56,7 @@ export function createAuth(services: Services): Auth {
     return { status: 401, retryAfterSeconds: 0 };
   }
 
-  const track = (principal: Principal, close: (reason: CloseReason) => void) => connections.add(principal.tokenId, close);
+  const track = (principal: Pick<Principal, 'tokenId'>, close: (reason: CloseReason) => void) => connections.add(principal.tokenId, close);
 
   const requireToken: Plugin<RequestContext> = {
     async onRequestParse({ request, serverContext }) {

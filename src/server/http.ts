@@ -7,11 +7,11 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
 import type { Services } from '../graphql/context.ts';
-import { json, type Route } from './routes.ts';
+import { json, type BodyRoute, type Route } from './routes.ts';
 import type { Sse } from './sse.ts';
 import type { Yoga } from './yoga.ts';
 
-export function createRequestHandler(services: Services, routes: Route[], sse: Sse, yoga: Yoga): http.RequestListener {
+export function createRequestHandler(services: Services, routes: Route[], bodyRoutes: BodyRoute[], sse: Sse, yoga: Yoga): http.RequestListener {
   const { log } = services;
   const max = services.config.limits.maxRequestBytes;
   return async (req, res) => {
@@ -23,6 +23,7 @@ export function createRequestHandler(services: Services, routes: Route[], sse: S
         body = await readBody(req, max);
         if (!body) return tooLarge(res, max);
       }
+      for (const route of bodyRoutes) if (await route(req, res, path, body)) return;
       const text = body ? body.toString('utf8') : null;
       if (path === '/graphql/stream') return await sse.graphqlSse(req, res, text);
       if (path === '/graphql' && (req.headers.accept ?? '').includes('text/event-stream') && (await sse.yogaSse(req, res, text))) return;

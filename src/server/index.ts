@@ -17,10 +17,11 @@ import type { Services } from '../graphql/context.ts';
 import { attachSubscriptionStats, observabilityPlugin } from '../metrics.ts';
 import { mutationRateLimitPlugin, operationLimitPlugins } from '../security/graphql-limits.ts';
 import { createRateLimiter } from '../security/rate-limit.ts';
+import { createMcpRoute, envelopedExecutor } from '../mcp/index.ts';
 import { createAuth } from './auth.ts';
 import { createRequestHandler } from './http.ts';
 import { createOperationCore, type OperationCore } from './operation.ts';
-import { healthRoute, metricsRoute, type Route } from './routes.ts';
+import { healthRoute, metricsRoute, type BodyRoute, type Route } from './routes.ts';
 import { createSse } from './sse.ts';
 import { createWsServer } from './ws.ts';
 import { createYogaApp } from './yoga.ts';
@@ -57,10 +58,23 @@ export function buildServer(services: Services): ServerHandle {
   const sse = createSse({ services, auth, core });
   const ws = createWsServer({ services, auth, core });
 
-  // Plain routes, in order, before GraphQL.
-  const routes: Route[] = [healthRoute(services), metricsRoute()];
+  // MCP on /mcp (src/mcp/): this server's auth decision and enveloped execution, so tools get the same roles and limits.
+  const mcp = config.mcp.enabled
+    ? createMcpRoute({
+        authenticate: (header, address) => auth.authenticate(header, address, 'mcp'),
+        execute: envelopedExecutor(yoga.getEnveloped, log),
+        track: (tokenId, close) => auth.track({ tokenId }, close),
+        events: services.events,
+        log,
+        sessionIdleSeconds: config.mcp.sessionIdleSeconds,
+      })
+    : null;
 
-  const server = http.createServer(createRequestHandler(services, routes, sse, yoga));
+  // Plain routes, in order, before GraphQL; then those that take the (capped) body.
+  const routes: Route[] = [healthRoute(services), metricsRoute()];
+  const bodyRoutes: BodyRoute[] = mcp ? [(req, res, path, body) => mcp.handle(req, res, path, body)] : [];
+
+  const server = http.createServer(createRequestHandler(services, routes, bodyRoutes, sse, yoga));
   server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
   let url = '';
@@ -95,6 +109,7 @@ export function buildServer(services: Services): ServerHandle {
       // Stop accepting, let in-flight requests finish, then close what is left.
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      await mcp?.close();
       await ws.stop();
       sse.stop();
       core.stop();

@@ -9,6 +9,8 @@ import { checkHealth } from '../graphql/types/health.ts';
 
 /** Handles the request and returns true, or returns false without touching it. */
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<boolean>;
+/** The same, for routes that take the request body (already read and capped at REQUEST_MAX_BYTES). */
+export type BodyRoute = (req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer | null) => Promise<boolean>;
 
 /** /healthz: the process answers; /readyz: the database is reachable and migrated. */
 export function healthRoute(services: Services): Route {
