@@ -23,7 +23,7 @@ import type { Database } from '../src/db/index.ts';
 import { createSecretBox } from '../src/db/secrets.ts';
 import { createEventBus } from '../src/events/index.ts';
 import { createLogger } from '../src/log.ts';
-import { buildServer } from '../src/server.ts';
+import { buildServer } from '../src/server/index.ts';
 import { createApiToken } from '../src/tokens.ts';
 import { toWire } from '../src/events/index.ts';
 import type { Services } from '../src/graphql/context.ts';

@@ -77,6 +77,7 @@ async function main(start: ClientsStart): Promise<void> {
   };
   await connectUpTo(start.firstWave ?? start.connections);
   let closed = 0;
+  let stalled: WebSocket | undefined;
   send({ type: 'connected', connections: sockets.length, failed, firstError });
   process.on('message', (m: ToClients) => {
     switch (m.type) {
@@ -97,6 +98,24 @@ async function main(start: ClientsStart): Promise<void> {
       case 'latencies':
         send({ type: 'latencies', ms: latencies });
         send({ type: 'closed', closed });
+        break;
+      case 'stall':
+        // Its own connection, not counted; once subscribed, its socket stops being read.
+        void (async () => {
+          const ws = new WebSocket(start.url, 'graphql-transport-ws', { perMessageDeflate: false });
+          ws.on('error', () => undefined);
+          await new Promise((r) => ws.once('open', r));
+          ws.send(init);
+          await new Promise((r) => ws.once('message', r));
+          ws.send(subscribe);
+          ws.pause();
+          stalled = ws;
+          send({ type: 'stalled' });
+        })();
+        break;
+      case 'unstall':
+        stalled?.terminate();
+        stalled = undefined;
         break;
       case 'stop':
         for (const ws of sockets) ws.terminate();

@@ -1,5 +1,5 @@
 /** Messages between the fan-out orchestrator and its child processes (server under test, load clients). */
-export type ServerMode = 'graphql' | 'ws' | 'shared';
+export type ServerMode = 'graphql' | 'ws';
 
 export interface ServerStart {
   mode: ServerMode;
@@ -28,7 +28,15 @@ export interface ClientsStart {
   firstWave?: number;
 }
 
-export type ToClients = { type: 'more' } | { type: 'mode'; mode: 'count' | 'latency' } | { type: 'latencies' } | { type: 'reset' } | { type: 'stop' };
+export type ToClients =
+  | { type: 'more' }
+  | { type: 'mode'; mode: 'count' | 'latency' }
+  | { type: 'latencies' }
+  | { type: 'reset' }
+  /** Opens one more subscriber and stops reading its socket (a stalled consumer); `unstall` closes it. */
+  | { type: 'stall' }
+  | { type: 'unstall' }
+  | { type: 'stop' };
 
 export type FromClients =
   | { type: 'connected'; connections: number; failed: number; firstError?: string }
@@ -36,6 +44,7 @@ export type FromClients =
   | { type: 'count'; received: number }
   | { type: 'latencies'; ms: number[] }
   | { type: 'closed'; closed: number }
+  | { type: 'stalled' }
   | { type: 'error'; message: string };
 
 /** The subscription every client holds: the DESIGN's SystemMetrics fields, every device. */

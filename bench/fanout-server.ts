@@ -1,9 +1,8 @@
 /**
  * Child process: the fan-out server under test, so its CPU (process.cpuUsage) and RSS are its
  * own. Modes:
- *   graphql  the real buildServer() (Yoga + graphql-ws) and event bus, events published as the poller does
+ *   graphql  the real buildServer() (src/server) and event bus, events published as the poller does
  *   ws       a bare `ws` server broadcasting one pre-serialised graphql-transport-ws `next` frame (the physical limit)
- *   shared   the prototype in fanout-shared.ts: one execution per distinct subscription, pre-serialised frames
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,13 +14,11 @@ import { PrismaClient, detectTimescale } from '../src/db/index.ts';
 import { createSecretBox } from '../src/db/secrets.ts';
 import { createEventBus, toWire } from '../src/events/index.ts';
 import type { Services } from '../src/graphql/context.ts';
-import { activeSubscriptions } from '../src/graphql/types/live.ts';
 import { createLogger } from '../src/log.ts';
-import { buildServer } from '../src/server.ts';
+import { buildServer } from '../src/server/index.ts';
 import type { SystemMetricsRow } from '../src/storage/types.ts';
 import { createApiToken } from '../src/tokens.ts';
 import { nowMs, type FromServer, type ServerStart, type ToServer } from './fanout-protocol.ts';
-import { startSharedServer } from './fanout-shared.ts';
 
 const send = (m: FromServer): void => void process.send?.(m);
 
@@ -119,18 +116,15 @@ async function main(start: ServerStart): Promise<void> {
   };
   let target: Target;
   if (start.mode === 'ws') target = await startBareWs();
-  else if (start.mode === 'shared') target = await startSharedServer(services);
   else {
     const server = buildServer(services);
     await server.start();
     target = {
       port: server.port,
       publish: (row) => void events.publish('metricCollected', { deviceId: row.deviceId, sample: toWire(row) }),
-      subscriptions: () => activeSubscriptions().metricCollected,
+      subscriptions: () => server.operations.stats().members,
     };
   }
-  let cpuBase = process.cpuUsage();
-  void cpuBase;
   process.on('message', (m: ToServer) => {
     switch (m.type) {
       case 'usage': {
@@ -161,7 +155,6 @@ async function main(start: ServerStart): Promise<void> {
         process.exit(0);
     }
   });
-  cpuBase = process.cpuUsage();
   send({ type: 'ready', port: target.port, token });
 }
 

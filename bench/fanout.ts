@@ -1,15 +1,17 @@
 /**
- * fanout: graphql-ws subscribers of Subscription.metricCollected on the real server, beside a
- * bare `ws` broadcast of the same pre-serialised frame to the same number of clients (the
- * physical limit), and the shared-execution prototype (fanout-shared.ts). Each server runs in
- * its own child process with its own client process; all are connected at once and measured
- * alternately, so they share the machine's load.
+ * fanout: graphql-ws subscribers of Subscription.metricCollected on the shipped server
+ * (buildServer: src/server, one execution per distinct subscription), beside a bare `ws`
+ * broadcast of the same pre-serialised frame to the same number of clients (the physical
+ * limit). Each server runs in its own child process with its own client process; both are
+ * connected at once and measured alternately, so they share the machine's load.
  *
  *   saturation: events are published as fast as the clients confirm delivery (two batches in
  *     flight); figures are delivered messages (events × subscribers) per second and the server's
  *     CPU µs per delivered message.
  *   latency: a fixed rate for a fixed window; publish → client receive, from one shared clock.
- *   memory: the server's RSS after GC with N subscribers minus before any, per subscriber.
+ *   stalled: the same latency window again with one extra subscriber whose socket is not read.
+ *   memory: the server's RSS after GC, growth from n/5 to n subscribers, per subscriber.
+ *   scale (benchFanoutScale): N graphql-ws subscribers on one server at 1 event/s.
  */
 import { Child } from './child.ts';
 import { FANOUT_QUERY, type ClientsStart, type FromClients, type FromServer, type ServerMode, type ServerStart, type ToClients, type ToServer } from './fanout-protocol.ts';
@@ -38,8 +40,21 @@ export interface FanoutPoint {
   /** Server RSS growth per subscriber from n/5 to n subscribers (after GC, events flowing), sampled after each round. */
   rssPerSubscriberKB: Stat;
   wsRssPerSubscriberKB: Stat;
-  /** The shared-execution prototype (bench/fanout-shared.ts), same measurements. */
-  prototype?: { eventsPerSec: Stat; serverCpuUsPerMsg: Stat; ratio: Stat; p50Ms: Stat; p99Ms: Stat; p99MsAt1PerSec?: Stat; rssPerSubscriberKB: Stat };
+  /** GraphQL p99 in a latency window with one more subscriber that stopped reading. */
+  stalledP99Ms: Stat;
+  /** (stalled p99 − p99) ÷ p99 per round: how much one stalled subscriber moves the healthy ones' p99. */
+  stalledP99Change: Stat;
+}
+
+export interface FanoutScale {
+  subscribers: number;
+  /** Subscribers connected and subscribed (the rest failed to connect). */
+  connected: number;
+  ratePerSec: number;
+  seconds: number;
+  deliveredShare: Stat;
+  p50Ms: Stat;
+  p99Ms: Stat;
 }
 
 interface Rig {
@@ -157,76 +172,99 @@ export interface FanoutOptions {
   saturationSec: number;
   latencySec: number;
   latencyRate: number;
-  prototype: boolean;
   progress: (line: string) => void;
+}
+
+/** One extra subscriber that stops reading, for the length of one latency window on the GraphQL server. */
+async function withStalled<T>(rig: Rig, n: number, measure: () => Promise<T>): Promise<T> {
+  const stalled = rig.clients.next('stalled', 60_000);
+  rig.clients.send({ type: 'stall' });
+  await stalled;
+  await untilSubscriptions(rig, n + 1);
+  try {
+    return await measure();
+  } finally {
+    rig.clients.send({ type: 'unstall' });
+    await untilSubscriptions(rig, n);
+  }
+}
+
+async function untilSubscriptions(rig: Rig, want: number): Promise<void> {
+  const until = Date.now() + 60_000;
+  while ((await usage(rig.server)).subscriptions !== want) {
+    if (Date.now() > until) throw new Error(`${rig.mode}: the server never held ${want} subscriptions`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+type Samples = Record<'perSec' | 'cpu' | 'p50' | 'p99' | 'p99At1' | 'share' | 'rss' | 'stalledP99', number[]>;
+const samples = (): Samples => ({ perSec: [], cpu: [], p50: [], p99: [], p99At1: [], share: [], rss: [], stalledP99: [] });
+
+/** One round: saturation on each rig, latency on each, the stalled window on GraphQL, RSS. */
+async function measureRound(o: FanoutOptions, rigs: Rig[], run: number, n: number, r: Record<ServerMode, Samples>): Promise<void> {
+  const slow = n >= 5000;
+  // Rotate the order so no server always runs right after another's burst.
+  const order = rigs.map((_, i) => rigs[(i + run) % rigs.length]!);
+  for (const rig of order) {
+    const s = await saturate(rig, n, o.saturationSec);
+    r[rig.mode].perSec.push(s.perSec);
+    r[rig.mode].cpu.push(s.cpuUsPerMsg);
+  }
+  for (const rig of order) {
+    const l = await latency(rig, n, o.latencyRate, o.latencySec);
+    r[rig.mode].p50.push(l.p50);
+    r[rig.mode].p99.push(l.p99);
+    r[rig.mode].share.push(l.share);
+    if (slow) r[rig.mode].p99At1.push((await latency(rig, n, 1, Math.max(2, Math.round(o.latencySec * 2)))).p99);
+    if (rig.mode === 'graphql') r.graphql.stalledP99.push((await withStalled(rig, n, () => latency(rig, n, o.latencyRate, o.latencySec))).p99);
+  }
+  for (const rig of rigs) r[rig.mode].rss.push(((await usage(rig.server, true)).rss - rig.rssBefore) / 1024 / (n - rig.firstWave));
+}
+
+function point(o: FanoutOptions, n: number, g: Samples, w: Samples): FanoutPoint {
+  const ratio = stat(g.cpu.map((c, i) => round(w.cpu[i]! / c)));
+  const p: FanoutPoint = {
+    subscribers: n,
+    graphqlEventsPerSec: stat(g.perSec.map(Math.round)),
+    wsEventsPerSec: stat(w.perSec.map(Math.round)),
+    graphqlServerCpuUsPerMsg: stat(g.cpu),
+    wsServerCpuUsPerMsg: stat(w.cpu),
+    ratio,
+    latencyRate: o.latencyRate,
+    p50Ms: stat(g.p50),
+    p99Ms: stat(g.p99),
+    wsP50Ms: stat(w.p50),
+    wsP99Ms: stat(w.p99),
+    deliveredShare: stat(g.share),
+    rssPerSubscriberKB: stat(g.rss),
+    wsRssPerSubscriberKB: stat(w.rss),
+    stalledP99Ms: stat(g.stalledP99),
+    stalledP99Change: stat(g.stalledP99.map((s, i) => round((s - g.p99[i]!) / g.p99[i]!))),
+  };
+  if (n >= 5000) {
+    p.p99MsAt1PerSec = stat(g.p99At1);
+    p.wsP99MsAt1PerSec = stat(w.p99At1);
+  }
+  return p;
 }
 
 export async function benchFanout(o: FanoutOptions): Promise<FanoutPoint[]> {
   const points: FanoutPoint[] = [];
-  const modes: ServerMode[] = o.prototype ? ['graphql', 'ws', 'shared'] : ['graphql', 'ws'];
+  const modes: ServerMode[] = ['graphql', 'ws'];
   for (const n of o.subscribers) {
     const slow = n >= 5000;
-    const perRun = modes.length * (o.saturationSec + o.latencySec * (slow ? 2 : 1) + 2);
-    o.progress(`fanout: ${n} subscribers on ${modes.join(', ')} servers: connecting, then ${o.runs} alternating rounds of ${o.saturationSec} s saturation + ${o.latencySec} s at ${o.latencyRate} ev/s${slow ? ' + 1 ev/s' : ''} (about ${Math.round(perRun * o.runs + n / 100)} s)`);
+    const perRun = modes.length * (o.saturationSec + o.latencySec * (slow ? 2 : 1) + 2) + o.latencySec + 4;
+    o.progress(`fanout: ${n} subscribers on ${modes.join(', ')} servers: connecting, then ${o.runs} alternating rounds of ${o.saturationSec} s saturation + ${o.latencySec} s at ${o.latencyRate} ev/s${slow ? ' + 1 ev/s' : ''} + ${o.latencySec} s with a stalled subscriber (about ${Math.round(perRun * o.runs + n / 100)} s)`);
     const rigs: Rig[] = [];
     try {
       for (const mode of modes) rigs.push(await startRig(mode, o.databaseUrl, n));
-      const r = Object.fromEntries(modes.map((m) => [m, { perSec: [] as number[], cpu: [] as number[], p50: [] as number[], p99: [] as number[], p99At1: [] as number[], share: [] as number[], rss: [] as number[] }]));
+      const r: Record<ServerMode, Samples> = { graphql: samples(), ws: samples() };
       for (let run = 0; run < o.runs; run++) {
-        // Rotate the order so no server always runs right after another's burst.
-        const order = rigs.map((_, i) => rigs[(i + run) % rigs.length]!);
-        for (const rig of order) {
-          const s = await saturate(rig, n, o.saturationSec);
-          r[rig.mode]!.perSec.push(s.perSec);
-          r[rig.mode]!.cpu.push(s.cpuUsPerMsg);
-        }
-        for (const rig of order) {
-          const l = await latency(rig, n, o.latencyRate, o.latencySec);
-          r[rig.mode]!.p50.push(l.p50);
-          r[rig.mode]!.p99.push(l.p99);
-          r[rig.mode]!.share.push(l.share);
-          if (slow) r[rig.mode]!.p99At1.push((await latency(rig, n, 1, Math.max(2, Math.round(o.latencySec * 2)))).p99);
-        }
-        for (const rig of rigs) r[rig.mode]!.rss.push(((await usage(rig.server, true)).rss - rig.rssBefore) / 1024 / (n - rig.firstWave));
-        const line = order.map((rig) => `${rig.mode} ${round(r[rig.mode]!.cpu.at(-1)!)} µs/msg p99 ${round(r[rig.mode]!.p99.at(-1)!)} ms`).join('; ');
-        o.progress(`fanout: ${n} subscribers, round ${run + 1}/${o.runs}: ${line}`);
+        await measureRound(o, rigs, run, n, r);
+        const line = rigs.map((rig) => `${rig.mode} ${round(r[rig.mode].cpu.at(-1)!)} µs/msg p99 ${round(r[rig.mode].p99.at(-1)!)} ms`).join('; ');
+        o.progress(`fanout: ${n} subscribers, round ${run + 1}/${o.runs}: ${line}; graphql p99 with a stalled subscriber ${round(r.graphql.stalledP99.at(-1)!)} ms`);
       }
-      const g = r.graphql!;
-      const w = r.ws!;
-      const ratio = (cpu: number[]) => stat(cpu.map((c, i) => round(w.cpu[i]! / c)));
-      const point: FanoutPoint = {
-        subscribers: n,
-        graphqlEventsPerSec: stat(g.perSec.map(Math.round)),
-        wsEventsPerSec: stat(w.perSec.map(Math.round)),
-        graphqlServerCpuUsPerMsg: stat(g.cpu),
-        wsServerCpuUsPerMsg: stat(w.cpu),
-        ratio: ratio(g.cpu),
-        latencyRate: o.latencyRate,
-        p50Ms: stat(g.p50),
-        p99Ms: stat(g.p99),
-        wsP50Ms: stat(w.p50),
-        wsP99Ms: stat(w.p99),
-        deliveredShare: stat(g.share),
-        rssPerSubscriberKB: stat(g.rss),
-        wsRssPerSubscriberKB: stat(w.rss),
-      };
-      if (slow) {
-        point.p99MsAt1PerSec = stat(g.p99At1);
-        point.wsP99MsAt1PerSec = stat(w.p99At1);
-      }
-      const s = r.shared;
-      if (s) {
-        point.prototype = {
-          eventsPerSec: stat(s.perSec.map(Math.round)),
-          serverCpuUsPerMsg: stat(s.cpu),
-          ratio: ratio(s.cpu),
-          p50Ms: stat(s.p50),
-          p99Ms: stat(s.p99),
-          rssPerSubscriberKB: stat(s.rss),
-          ...(slow ? { p99MsAt1PerSec: stat(s.p99At1) } : {}),
-        };
-      }
-      points.push(point);
+      points.push(point(o, n, r.graphql, r.ws));
     } finally {
       for (const rig of rigs) {
         await rig.clients.kill({ type: 'stop' });
@@ -235,4 +273,34 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutPoint[]> {
     }
   }
   return points;
+}
+
+/** `subscribers` graphql-ws clients on one shipped server, each receiving `ratePerSec` events/s for `seconds`, `runs` times. */
+export async function benchFanoutScale(o: { databaseUrl: string; subscribers: number; ratePerSec: number; seconds: number; runs: number; progress: (l: string) => void }): Promise<FanoutScale> {
+  o.progress(`fanout: ${o.subscribers} graphql-ws subscribers on one server, ${o.runs} windows of ${o.seconds} s at ${o.ratePerSec} ev/s (about ${Math.round(o.subscribers / 150 + o.runs * (o.seconds + 10))} s)`);
+  const server = new Child<ToServer, FromServer>('./fanout-server.ts', 'scale server', { gc: true });
+  const clients = new Child<ToClients, FromClients>('./fanout-clients.ts', 'scale clients');
+  try {
+    server.send({ mode: 'graphql', databaseUrl: o.databaseUrl } satisfies ServerStart as never);
+    const ready = await server.next('ready', 120_000);
+    const rig: Rig = { mode: 'graphql', server, clients, received: 0, rssBefore: 0, firstWave: o.subscribers };
+    clients.on((m) => {
+      if (m.type === 'count') rig.received = m.received;
+    });
+    clients.send({ url: `ws://127.0.0.1:${ready.port}/graphql`, token: ready.token, connections: o.subscribers, query: FANOUT_QUERY } satisfies ClientsStart as never);
+    const connected = await clients.next('connected', 600_000);
+    await untilSubscriptions(rig, connected.connections);
+    const r = { share: [] as number[], p50: [] as number[], p99: [] as number[] };
+    for (let run = 0; run < o.runs; run++) {
+      const l = await latency(rig, connected.connections, o.ratePerSec, o.seconds);
+      r.share.push(round(l.share));
+      r.p50.push(l.p50);
+      r.p99.push(l.p99);
+      o.progress(`fanout: ${connected.connections} subscribers at ${o.ratePerSec} ev/s, window ${run + 1}/${o.runs}: delivered ${Math.round(l.share * 1000) / 10} %, p99 ${round(l.p99)} ms`);
+    }
+    return { subscribers: o.subscribers, connected: connected.connections, ratePerSec: o.ratePerSec, seconds: o.seconds, deliveredShare: stat(r.share), p50Ms: stat(r.p50), p99Ms: stat(r.p99) };
+  } finally {
+    await clients.kill({ type: 'stop' });
+    await server.kill({ type: 'stop' });
+  }
 }

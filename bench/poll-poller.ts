@@ -15,7 +15,6 @@ import { PrismaClient, detectTimescale } from '../src/db/index.ts';
 import { createSecretBox } from '../src/db/secrets.ts';
 import { createEventBus } from '../src/events/index.ts';
 import type { Services } from '../src/graphql/context.ts';
-import { activeSubscriptions } from '../src/graphql/types/live.ts';
 import type { Logger } from '../src/log.ts';
 import { createPoller } from '../src/poller/index.ts';
 import { createApiToken } from '../src/tokens.ts';
@@ -82,12 +81,14 @@ async function main(start: PollerStart): Promise<void> {
   const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir } });
   let port: number | null = null;
   let token: string | null = null;
+  let subscriptions = (): number => 0;
   if (start.withServer) {
-    const { buildServer } = await import('../src/server.ts');
+    const { buildServer } = await import('../src/server/index.ts');
     const services: Services = { config, db, events, log, secrets, startedAt: new Date(), version: 'bench', poller, subscribers: { ws: 0, sse: 0 } };
     const server = buildServer(services);
     await server.start();
     port = server.port;
+    subscriptions = () => server.operations.stats().members;
     token = (await createApiToken(prisma, { name: `bench memory ${run}`, role: 'VIEWER' })).token;
   }
   await poller.start();
@@ -113,7 +114,7 @@ async function main(start: PollerStart): Promise<void> {
       pollMs,
       collectorRuns,
       lastFailure,
-      subscriptions: activeSubscriptions().metricCollected,
+      subscriptions: subscriptions(),
     });
     pollMs = [];
   });

@@ -15,7 +15,7 @@ import { createLogger } from '../src/log.ts';
 import { setChildCpuProfileDir } from './child.ts';
 import { openBenchDatabase, type BenchDatabase } from './db.ts';
 import { benchDashboard, chromiumInstalled, type DashboardResult } from './dashboard.ts';
-import { benchFanout, type FanoutPoint } from './fanout.ts';
+import { benchFanout, benchFanoutScale, type FanoutPoint, type FanoutScale } from './fanout.ts';
 import { benchIngest, type IngestResult } from './ingest.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
 import { benchMemory, type MemoryResult } from './memory.ts';
@@ -39,6 +39,8 @@ export interface BenchReport {
   query?: QueryResult;
   poll?: PollPoint[];
   fanout?: FanoutPoint[];
+  /** Many graphql-ws subscribers on one server at 1 event/s. */
+  fanoutScale?: FanoutScale;
   memory?: MemoryResult;
   dashboard?: DashboardResult;
   /** Why a part is missing or what limits a figure. */
@@ -59,8 +61,6 @@ export interface BenchContext {
   notes: string[];
   /** Scratch space (spools) under DATA_DIR. */
   dataDir: string;
-  /** Also measure the fan-out prototype (bench/fanout-shared.ts). */
-  prototype: boolean;
 }
 
 type Runner = (ctx: BenchContext, report: BenchReport) => Promise<void>;
@@ -89,7 +89,8 @@ const RUNNERS: Record<Part, Runner> = {
   async fanout(ctx, report) {
     const db = await ctx.database();
     const f = ctx.sizes.fanout;
-    report.fanout = await benchFanout({ databaseUrl: db.url, subscribers: f.subscribers, runs: ctx.sizes.runs, saturationSec: f.saturationSec, latencySec: f.latencySec, latencyRate: f.latencyRate, prototype: ctx.prototype, progress: ctx.progress });
+    report.fanout = await benchFanout({ databaseUrl: db.url, subscribers: f.subscribers, runs: ctx.sizes.runs, saturationSec: f.saturationSec, latencySec: f.latencySec, latencyRate: f.latencyRate, progress: ctx.progress });
+    report.fanoutScale = await benchFanoutScale({ databaseUrl: db.url, subscribers: f.scaleSubscribers, ratePerSec: 1, seconds: f.scaleSec, runs: ctx.sizes.runs, progress: ctx.progress });
   },
   async memory(ctx, report) {
     const db = await ctx.database();
@@ -144,12 +145,12 @@ export function table(report: BenchReport): string {
     rows.push(row('fanout', `${n} subs: bare ws p50 / p99 at ${f.latencyRate} ev/s`, `${fmt(f.wsP50Ms, ' ms')} / ${fmt(f.wsP99Ms, ' ms')}`));
     if (f.p99MsAt1PerSec) rows.push(row('fanout', `${n} subs: p99 at 1 ev/s graphql / ws`, `${fmt(f.p99MsAt1PerSec, ' ms')} / ${fmt(f.wsP99MsAt1PerSec, ' ms')}`, 'p99 < 200 ms'));
     rows.push(row('fanout', `${n} subs: RSS per subscriber graphql / ws`, `${fmt(f.rssPerSubscriberKB, ' KB')} / ${fmt(f.wsRssPerSubscriberKB, ' KB')}`, '≤ 25 KB'));
-    const p = f.prototype;
-    if (p) {
-      rows.push(row('fanout*', `${n} subs: prototype CPU per msg, ratio`, `${fmt(p.serverCpuUsPerMsg, ' µs')}, ${fmt(p.ratio)}`, '≥ 0.5'));
-      rows.push(row('fanout*', `${n} subs: prototype p50 / p99`, `${fmt(p.p50Ms, ' ms')} / ${fmt(p.p99Ms, ' ms')}${p.p99MsAt1PerSec ? `; 1 ev/s p99 ${fmt(p.p99MsAt1PerSec, ' ms')}` : ''}`));
-      rows.push(row('fanout*', `${n} subs: prototype RSS per subscriber`, fmt(p.rssPerSubscriberKB, ' KB')));
-    }
+    rows.push(row('fanout', `${n} subs: graphql p99 with one stalled subscriber; change`, `${fmt(f.stalledP99Ms, ' ms')}; ${fmt(f.stalledP99Change)}`, '< 0.1'));
+  }
+  const sc = report.fanoutScale;
+  if (sc) {
+    rows.push(row('fanout', `${sc.connected} of ${sc.subscribers} graphql-ws subs at ${sc.ratePerSec} ev/s: delivered share`, fmt(sc.deliveredShare), '1'));
+    rows.push(row('fanout', `${sc.connected} subs at ${sc.ratePerSec} ev/s: p50 / p99`, `${fmt(sc.p50Ms, ' ms')} / ${fmt(sc.p99Ms, ' ms')}`));
   }
   const mem = report.memory;
   if (mem) rows.push(row('memory', `server+poller RSS, ${mem.devices} devices polled, ${mem.subscribers} subscribers`, fmt(mem.rssMB, ' MB'), '< 300 MB'));
@@ -164,7 +165,6 @@ export function table(report: BenchReport): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
-  if (report.fanout?.some((f) => f.prototype)) out.push('fanout* = prototype in bench/fanout-shared.ts (one execution per distinct subscription, pre-serialised frames), not the product server');
   for (const n of report.notes) out.push(`note: ${n}`);
   const m = report.machine;
   out.push(`machine: ${m.nproc} cores (${m.cpuModel}), ${m.memTotalGB} GB, node ${m.node}; load average ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd?.join(' ') ?? '?'} at end`);
@@ -174,13 +174,13 @@ export function table(report: BenchReport): string {
 export async function runBench(argv: string[], overrides: BenchOverrides = {}): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, size: { type: 'string' }, prototype: { type: 'boolean' }, 'no-prototype': { type: 'boolean' }, 'cpu-prof': { type: 'string' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, size: { type: 'string' }, 'cpu-prof': { type: 'string' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (e) {
-    process.stderr.write(`infrapulse bench: ${(e as Error).message}\nusage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--size full|quick|tiny] [--prototype|--no-prototype] [--cpu-prof DIR]\n`);
+    process.stderr.write(`infrapulse bench: ${(e as Error).message}\nusage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--size full|quick|tiny] [--cpu-prof DIR]\n`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(`usage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--size full|quick|tiny] [--prototype|--no-prototype] [--cpu-prof DIR]\n`);
+    process.stdout.write(`usage: infrapulse bench [--quick] [--out FILE] [--only ${PARTS.join(',')}] [--size full|quick|tiny] [--cpu-prof DIR]\n`);
     return 0;
   }
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...PARTS];
@@ -209,7 +209,6 @@ export async function runBench(argv: string[], overrides: BenchOverrides = {}): 
     progress,
     notes: report.notes,
     dataDir: config.dataDir,
-    prototype: values.prototype ?? (values['no-prototype'] ? false : SIZES[size].prototype),
     async database() {
       if (!db) {
         progress(overrides.databaseUrl ?? config.databaseUrl ? 'database: a scratch database on the configured PostgreSQL' : 'database: starting an embedded PostgreSQL under DATA_DIR');

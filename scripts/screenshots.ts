@@ -24,7 +24,7 @@ import { createSecretBox } from '../src/db/secrets.ts';
 import { createEventBus } from '../src/events/index.ts';
 import { createLogger } from '../src/log.ts';
 import { createPoller } from '../src/poller/index.ts';
-import { buildServer } from '../src/server.ts';
+import { buildServer } from '../src/server/index.ts';
 import { startSimulator, type SimulatedHost } from '../src/simulator/index.ts';
 import { writeBatch } from '../src/storage/index.ts';
 import { createApiToken } from '../src/tokens.ts';

@@ -63,6 +63,10 @@ const schema = z.object({
   REQUEST_MAX_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(120, 0, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
+  SUBSCRIBER_MAX_BUFFER_BYTES: int(1_048_576, 16_384, 1024 * 1_048_576),
+  SUBSCRIPTION_HEARTBEAT_SECONDS: int(12, 1, 3600),
+  MCP_ENABLED: bool(true),
+  MCP_SESSION_IDLE_SECONDS: int(600, 1, 7 * 86_400),
 });
 
 type Env = z.output<typeof schema>;
@@ -108,6 +112,13 @@ export interface Config {
    */
   lease: { leaseSeconds: number; renewSeconds: number; instanceId: string | undefined };
   retentionDays: { metrics: number; drives: number; containers: number };
+  /** Live delivery (docs/graphql.md): per-connection outgoing buffer bound, and keep-alive interval. */
+  subscriptions: { maxBufferBytes: number; heartbeatSeconds: number };
+  /**
+   * The MCP endpoint on /mcp (src/mcp/). A session with no request or stream open for
+   * `sessionIdleSeconds` is closed.
+   */
+  mcp: { enabled: boolean; sessionIdleSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -175,5 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       drives: e.RETENTION_DRIVES_DAYS,
       containers: e.RETENTION_CONTAINERS_DAYS,
     },
+    subscriptions: { maxBufferBytes: e.SUBSCRIBER_MAX_BUFFER_BYTES, heartbeatSeconds: e.SUBSCRIPTION_HEARTBEAT_SECONDS },
+    mcp: { enabled: e.MCP_ENABLED, sessionIdleSeconds: e.MCP_SESSION_IDLE_SECONDS },
   };
 }

@@ -14,7 +14,7 @@ import { attachMetrics, eventPublished, pollerObserver } from './metrics.ts';
 import { createPoller, type Poller } from './poller/index.ts';
 import type { Services } from './graphql/context.ts';
 import type { Logger } from './log.ts';
-import { buildServer, type ServerHandle } from './server.ts';
+import { buildServer, type ServerHandle } from './server/index.ts';
 import { applyRetention } from './storage/retention.ts';
 import { ensureAdminToken } from './tokens.ts';
 import { VERSION } from './version.ts';

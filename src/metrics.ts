@@ -31,6 +31,18 @@ export interface MetricsSource {
   subscribers: { ws: number; sse: number };
 }
 
+/** Transports as the delivery counters name them. */
+export type StreamTransport = 'ws' | 'graphql-sse' | 'yoga-sse';
+
+const subscriptionSources = new Set<() => { groups: number; members: number }>();
+
+/** Registers a server's subscription counts (groups and members) as scrape-time gauges; returns its removal. */
+export function attachSubscriptionStats(stats: () => { groups: number; members: number }): () => void {
+  metrics();
+  subscriptionSources.add(stats);
+  return () => subscriptionSources.delete(stats);
+}
+
 const sources = new Set<MetricsSource>();
 
 /** Registers a source of scrape-time gauges; returns its removal. */
@@ -107,6 +119,18 @@ function create() {
       labelNames: ['topic'] as const,
       registers: [register],
     }),
+    cutOff: new client.Counter({
+      name: 'infrapulse_subscribers_cut_off_total',
+      help: 'Connections closed because their outgoing buffer passed SUBSCRIBER_MAX_BUFFER_BYTES (slow consumers), by transport',
+      labelNames: ['transport'] as const,
+      registers: [register],
+    }),
+    deadPeers: new client.Counter({
+      name: 'infrapulse_subscribers_dead_total',
+      help: 'Connections dropped by the heartbeat (no pong, or nothing drained between two heartbeats), by transport',
+      labelNames: ['transport'] as const,
+      registers: [register],
+    }),
     graphqlDuration: new client.Histogram({
       name: 'infrapulse_graphql_request_duration_seconds',
       help: 'GraphQL operations from parse to result (subscriptions: until their stream is set up), by operation name ("anonymous" when unnamed) and type',
@@ -137,6 +161,17 @@ function create() {
       this.set({ transport: 'sse' }, sum(all.map((s) => s.subscribers.sse)));
     },
   });
+  const subscriptionGauge = (name: string, help: string, pick: (s: { groups: number; members: number }) => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.set(sum([...subscriptionSources].map((s) => pick(s()))));
+      },
+    });
+  subscriptionGauge('infrapulse_subscriptions', 'Open GraphQL subscriptions (every transport)', (s) => s.members);
+  subscriptionGauge('infrapulse_subscription_groups', 'Distinct subscriptions executed once per event for all their subscribers', (s) => s.groups);
   pollerGauge('infrapulse_ssh_connections_open', 'SSH connections currently established', (s) => s.connectionsOpen);
   pollerGauge('infrapulse_polls_in_flight', 'Device polls holding a concurrency slot', (s) => s.inFlight);
   pollerGauge('infrapulse_polls_waiting', 'Device polls waiting for a concurrency slot (POLLING_MAX_CONCURRENT_DEVICES)', (s) => s.waiting);
@@ -176,6 +211,22 @@ export function pollerObserver(): PollerObserver {
       m.writeDuration.observe({ result: ok ? 'ok' : 'error' }, seconds);
     },
   };
+}
+
+/** A slow consumer was cut off (its buffer passed the bound). */
+export function subscriberCutOff(transport: StreamTransport): void {
+  metrics().cutOff.inc({ transport });
+}
+
+/** A dead peer was dropped by the heartbeat. */
+export function deadPeerDropped(transport: StreamTransport): void {
+  metrics().deadPeers.inc({ transport });
+}
+
+/** A subscription started through the operation core: parse to stream set-up. */
+export function operationObserved(document: unknown, operationName: string | undefined | null, seconds: number): void {
+  const op = operationOf(document, operationName);
+  metrics().graphqlDuration.observe({ operation_name: operationLabel(op?.name?.value), operation_type: op?.operation ?? 'query' }, seconds);
 }
 
 export function eventPublished(topic: Topic): void {

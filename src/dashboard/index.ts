@@ -14,9 +14,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from '../log.ts';
+import type { Route } from '../server/routes.ts';
 import { DIST_DIR, ensureDashboardBuilt } from './build.ts';
-
-export type Route = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<boolean>;
 
 /** Paths the client's router owns (web/src/router.ts): each answers with index.html. */
 export const APP_ROUTE = /^\/(?:devices\/[^/]+|alerts|add-host)?\/?$/;

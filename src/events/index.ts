@@ -1,6 +1,7 @@
 /**
- * The one pub/sub topic catalogue. Only poller/ (and alerts/) publish; only graphql/
- * subscribes. In-process by default; with REDIS_URL every instance sees every event.
+ * The one pub/sub topic catalogue. Only poller/ (and alerts/) publish samples and states;
+ * graphql/ publishes what its mutations change (token revocations, devices created or deleted).
+ * graphql/ subscribes, and so do the server (revocations) and mcp/ (the device list). In-process by default; with REDIS_URL every instance sees every event.
  * Payloads are plain JSON-safe objects (times as ISO strings) so the Redis target carries
  * them unchanged.
  */
@@ -9,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
-import type { SystemMetricsRow } from '../storage/types.ts';
+import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SystemMetricsRow } from '../storage/types.ts';
 
 /** A row as it travels: Dates become ISO strings. */
 export type Wire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
@@ -22,7 +23,19 @@ export function toWire<T extends object>(row: T): Wire<T> {
 
 export interface MetricEvent {
   deviceId: string;
-  sample: Wire<SystemMetricsRow>;
+  /** With `seq` too, so the sample's cursor resolves from the sample alone. */
+  sample: Wire<SystemMetricsRow> & { seq?: number };
+  /** The row's ingest sequence (storage assigns it at insert): what a resume cursor points at. */
+  seq?: number;
+}
+
+/** All rows of one kind from one poll of one device (they share the poll's time), after commit. */
+export interface SamplesEvent<Row> {
+  deviceId: string;
+  time: string;
+  rows: Wire<Row>[];
+  /** The highest ingest sequence among the rows. */
+  seq?: number;
 }
 
 export interface DeviceStatusEvent {
@@ -65,6 +78,18 @@ export interface TokenRevokedEvent {
   tokenId: string;
 }
 
+/** A device was created, updated or deleted (its tags may have changed). */
+export interface DeviceChangedEvent {
+  deviceId: string;
+}
+
+/** A device was created or deleted (through the API): the device list changed. */
+export interface DeviceListEvent {
+  deviceId: string;
+  change: 'created' | 'deleted';
+  at: string;
+}
+
 export type Topics = {
   metricCollected: [MetricEvent];
   deviceStatusChanged: [DeviceStatusEvent];
@@ -72,18 +97,58 @@ export type Topics = {
   driveHealthChanged: [DriveHealthEvent];
   alertChanged: [AlertEventPayload];
   tokenRevoked: [TokenRevokedEvent];
+  deviceChanged: [DeviceChangedEvent];
+  filesystemsCollected: [SamplesEvent<FilesystemRow>];
+  networkInterfacesCollected: [SamplesEvent<NetworkRow>];
+  diskIoCollected: [SamplesEvent<DiskIoRow>];
+  containersCollected: [SamplesEvent<ContainerRow>];
+  drivesCollected: [SamplesEvent<DriveHealthRow>];
+  deviceListChanged: [DeviceListEvent];
 };
 
-export type EventBus = PubSub<Topics>;
-
 export type Topic = keyof Topics;
+export type Payload<T extends Topic> = Topics[T][0];
+
+export interface EventBus extends PubSub<Topics> {
+  /**
+   * A plain listener, called synchronously for each event of `topic`; returns its removal.
+   * Unlike `subscribe` there is no queue in between: the caller bounds its own backlog (a
+   * subscribe Repeater that is not drained throws RepeaterOverflowError past 1,024 events,
+   * inside the publisher's dispatch). A listener that throws is logged, never rethrown.
+   */
+  listen<T extends Topic>(topic: T, listener: (payload: Payload<T>) => void): () => void;
+}
 
 /** In-process only: tests, benchmarks, a lone instance. */
-export function createEventBus(): EventBus {
+export function createEventBus(eventTarget: EventTarget = new EventTarget(), log?: Logger): EventBus {
   // Every subscriber is a listener on one event type; Node's EventTarget warns past 10.
-  const eventTarget = new EventTarget();
   setMaxListeners(0, eventTarget);
-  return createPubSub<Topics>({ eventTarget: eventTarget as never });
+  return withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as ListenTarget, log);
+}
+
+/** What `listen` needs of an event target (Yoga's Redis target is not a full EventTarget). */
+interface ListenTarget {
+  addEventListener(type: string, listener: (event: CustomEvent) => void): void;
+  removeEventListener(type: string, listener: (event: CustomEvent) => void): void;
+}
+
+function withListen(pubsub: PubSub<Topics>, target: ListenTarget, log: Logger | undefined): EventBus {
+  return {
+    publish: pubsub.publish,
+    subscribe: pubsub.subscribe,
+    listen(topic, listener) {
+      const handler = (event: CustomEvent): void => {
+        try {
+          listener(event.detail as Payload<typeof topic>);
+        } catch (err) {
+          // An exception out of an EventTarget listener would reach the process as uncaught.
+          log?.error({ err, topic }, 'event listener failed');
+        }
+      };
+      target.addEventListener(topic, handler);
+      return () => target.removeEventListener(topic, handler);
+    },
+  };
 }
 
 export interface EventBusHandle {
@@ -112,7 +177,7 @@ export interface EventBusOptions {
  */
 export async function openEventBus(options: EventBusOptions = {}): Promise<EventBusHandle> {
   const { redisUrl, log, onPublish } = options;
-  if (!redisUrl) return { bus: counting(createEventBus(), onPublish), kind: 'memory', close: async () => {} };
+  if (!redisUrl) return { bus: counting(createEventBus(new EventTarget(), log), onPublish), kind: 'memory', close: async () => {} };
 
   const connect = async (role: string): Promise<Redis> => {
     const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: options.connectTimeoutMs ?? 10_000 });
@@ -144,7 +209,7 @@ export async function openEventBus(options: EventBusOptions = {}): Promise<Event
     throw e;
   }
   const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
-  const bus = counting(createPubSub<Topics>({ eventTarget }), onPublish);
+  const bus = counting(withListen(createPubSub<Topics>({ eventTarget }), eventTarget, log), onPublish);
   log?.info({ redis: redactUrl(redisUrl) }, 'events go through Redis pub/sub');
   return {
     bus,
@@ -163,6 +228,7 @@ function counting(inner: EventBus, onPublish: ((topic: Topic) => void) | undefin
       inner.publish(topic, ...args);
     },
     subscribe: inner.subscribe,
+    listen: inner.listen,
   };
 }
 

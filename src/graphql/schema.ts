@@ -10,6 +10,7 @@ import './types/channels.ts';
 import './types/silences.ts';
 import './types/drives.ts';
 import './types/containers.ts';
+import './types/samples.ts';
 import './types/credentials.ts';
 import './types/devices.ts';
 import './types/identity.ts';

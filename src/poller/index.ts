@@ -20,6 +20,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { EventBus } from '../events/index.ts';
+import { publishCommitted } from './publish.ts';
 import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
@@ -162,7 +163,10 @@ export function createPoller(deps: PollerDeps): Poller {
     memoryRows: t.memoryRows,
     spoolMaxBytes: t.spoolMaxBytes,
     retry: { baseMs: t.retryBaseMs, maxMs: t.retryMaxMs },
-    onCommitted: deps.onBatchWritten,
+    onCommitted: (batch) => {
+      publishCommitted(events, batch);
+      deps.onBatchWritten?.(batch);
+    },
     onFlush: deps.observer?.flushDone ? (rows, seconds, ok) => deps.observer?.flushDone?.(rows, seconds, ok) : undefined,
   });
 

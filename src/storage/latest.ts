@@ -9,7 +9,8 @@ import { TABLES, type TableSpec } from './tables.ts';
 type Kind = keyof typeof TABLES;
 
 export interface LatestRows {
-  system: SystemMetricsRow;
+  /** With its ingest sequence number (null for rows stored before sequence numbers existed). */
+  system: SystemMetricsRow & { seq: number | null };
   filesystems: FilesystemRow;
   networks: NetworkRow;
   diskIo: DiskIoRow;
@@ -25,7 +26,8 @@ const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpp
  * polled rarely; their latest poll is looked for within `lookbackDays`.
  */
 function latestSql(spec: TableSpec<unknown>): string {
-  const cols = spec.columns.map((c) => `m.${c.name}`).join(', ');
+  // seq: a latest system sample's cursor lets a client subscribe (after: cursor) from exactly there.
+  const cols = [...(spec.subject ? [] : ['seq']), ...spec.columns.map((c) => c.name)].map((c) => `m.${c}`).join(', ');
   if (!spec.subject) {
     return `SELECT ${cols} FROM unnest($1::text[]) AS d(id)
       CROSS JOIN LATERAL (SELECT * FROM ${spec.table} WHERE device_id = d.id ORDER BY time DESC LIMIT 1) m`;

@@ -198,13 +198,29 @@ const select = (c: Column<never>, i: number): string => {
  * One INSERT … SELECT FROM UNNEST per table: a parameter per column whatever the row count,
  * so batches never approach PostgreSQL's 32,767 bind values. A row already stored (a replay
  * after an outage) is skipped by the unique index, which makes writes idempotent.
+ *
+ * It answers one row per (device, time) it inserted: how many rows and the highest ingest
+ * sequence number among them (the `seq` column's default), which live events carry as their
+ * resume cursor. Skipped rows are not in the answer, so a replayed duplicate is never
+ * announced again.
  */
 export function insertSql<Row>(spec: TableSpec<Row>): string {
   const cols = spec.columns as Column<never>[];
   const names = cols.map((c) => c.name).join(', ');
   const params = cols.map((c, i) => `$${i + 1}::${PARAM_TYPE[c.kind]}`).join(', ');
   const aliases = cols.map((_, i) => `c${i}`).join(', ');
-  return `INSERT INTO ${spec.table} (${names}) SELECT ${cols.map(select).join(', ')} FROM UNNEST(${params}) AS u(${aliases}) ON CONFLICT DO NOTHING`;
+  return (
+    `WITH ins AS (INSERT INTO ${spec.table} (${names}) SELECT ${cols.map(select).join(', ')} FROM UNNEST(${params}) AS u(${aliases}) ON CONFLICT DO NOTHING RETURNING device_id, time, seq) ` +
+    'SELECT device_id, round(extract(epoch FROM time) * 1000)::float8 AS ms, max(seq)::float8 AS seq, count(*)::int AS n FROM ins GROUP BY device_id, time'
+  );
+}
+
+/** What insertSql answers per (device, time). */
+export interface InsertedGroup {
+  device_id: string;
+  ms: number;
+  seq: number | null;
+  n: number;
 }
 
 /**

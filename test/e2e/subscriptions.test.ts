@@ -6,10 +6,9 @@
  */
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { createPubSub } from 'graphql-yoga';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { toWire, type Topics } from '../../src/events/index.ts';
+import { createEventBus, toWire } from '../../src/events/index.ts';
 import { activeSubscriptions } from '../../src/graphql/types/live.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { systemRow } from '../integration/graphql/rows.ts';
@@ -37,7 +36,7 @@ beforeAll(async () => {
   app = await startTestApp();
   target = new CountingTarget();
   // Every request's context spreads `services`, so the server uses this bus from now on.
-  app.services.events = createPubSub<Topics>({ eventTarget: target });
+  app.services.events = createEventBus(target);
   await app.db.prisma.device.create({ data: { id: 'dev-a', name: 'alpha', hostname: 'a.lan', username: 'm' } });
 });
 afterAll(async () => app?.close());
@@ -112,10 +111,11 @@ describe('metricCollected(deviceId)', () => {
 
   test('a client that disconnects without unsubscribing frees its listeners too', async () => {
     const client = wsClient();
-    for (let i = 0; i < 3; i++) client.subscribe({ query: METRICS, variables: { id: 'dev-a' } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
-    await until(() => target.count('metricCollected') === 3, 'three listeners');
+    // Two identical subscriptions share one execution (one listener); a third, different one has its own.
+    for (const id of ['dev-a', 'dev-a', 'dev-b']) client.subscribe({ query: METRICS, variables: { id } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    await until(() => target.count('metricCollected') === 2 && app.server.operations.stats().members === 3, 'three subscriptions on two listeners');
     await client.dispose();
-    await until(() => target.count('metricCollected') === 0, 'all listeners removed', 2000);
+    await until(() => target.count('metricCollected') === 0 && app.server.operations.stats().members === 0, 'all listeners removed', 2000);
   });
 });
 
@@ -159,5 +159,32 @@ describe('change subscriptions', () => {
     expect(drives).toEqual([{ deviceId: 'dev-a', current: 'WARNING', device: { name: 'alpha' } }, { deviceId: 'dev-gone', current: 'WARNING', device: null }]);
     await client.dispose();
     await until(() => target.count('containerStateChanged') === 0 && target.count('driveHealthChanged') === 0, 'listeners removed', 2000);
+  });
+});
+
+describe('filters', () => {
+  test('tags and status: only matching devices and statuses; a tag added through the API applies at once', async () => {
+    const client = wsClient();
+    const got: { deviceId: string; current: string }[] = [];
+    client.subscribe<{ deviceStatusChanged: { deviceId: string; current: string } }>(
+      { query: 'subscription { deviceStatusChanged(tags: ["edge"], deviceIds: ["dev-listed"], status: [OFFLINE]) { deviceId current } }' },
+      { next: (v) => void got.push(v.data!.deviceStatusChanged), error: () => undefined, complete: () => undefined },
+    );
+    await until(() => target.count('deviceStatusChanged') === 1, 'listener');
+    const at = '2026-11-27T10:00:00.000Z';
+    const change = (deviceId: string, current: string) => app.services.events.publish('deviceStatusChanged', { deviceId, previous: 'ONLINE', current, reason: null, at });
+    change('dev-a', 'OFFLINE'); // no tag yet
+    change('dev-listed', 'ONLINE'); // listed, wrong status
+    change('dev-listed', 'OFFLINE'); // listed
+    await until(() => got.length === 1, 'the listed device');
+    const tagged = await app.gql<{ updateDevice: { tags: string[] } }>('mutation { updateDevice(id: "dev-a", input: { tags: ["edge"] }) { ... on Device { tags } } }');
+    expect(tagged.body.data?.updateDevice.tags).toEqual(['edge']);
+    await new Promise((r) => setTimeout(r, 200)); // the cache reloads the device on the deviceChanged event
+    change('dev-a', 'OFFLINE');
+    change('dev-a', 'DEGRADED');
+    await until(() => got.length === 2, 'the newly tagged device');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toEqual([{ deviceId: 'dev-listed', current: 'OFFLINE' }, { deviceId: 'dev-a', current: 'OFFLINE' }]);
+    await client.dispose();
   });
 });

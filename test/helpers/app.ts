@@ -7,8 +7,8 @@ import { loadConfig } from '../../src/config.ts';
 import { createSecretBox } from '../../src/db/secrets.ts';
 import { createEventBus } from '../../src/events/index.ts';
 import type { Services } from '../../src/graphql/context.ts';
-import { createLogger } from '../../src/log.ts';
-import { buildServer, type ServerHandle } from '../../src/server.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
+import { buildServer, type ServerHandle } from '../../src/server/index.ts';
 import { createApiToken } from '../../src/tokens.ts';
 import { createTestDatabase } from './db.ts';
 
@@ -22,7 +22,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** `log`: where the server logs (default: nowhere). */
+export async function startTestApp(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-app-'));
   const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'silent', POLLING_ENABLED: 'false', ...env });
@@ -30,7 +31,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     config,
     db,
     events: createEventBus(),
-    log: createLogger('silent'),
+    log: options.log ?? createLogger('silent'),
     secrets: createSecretBox(randomBytes(32)),
     startedAt: new Date(),
     version: 'test',

@@ -16,7 +16,7 @@ import { createEventBus } from '../../src/events/index.ts';
 import type { Services } from '../../src/graphql/context.ts';
 import { createLogger } from '../../src/log.ts';
 import { createPoller, type Poller, type PollerTuning } from '../../src/poller/index.ts';
-import { buildServer, type ServerHandle } from '../../src/server.ts';
+import { buildServer, type ServerHandle } from '../../src/server/index.ts';
 import { createApiToken } from '../../src/tokens.ts';
 import { createTestDatabase } from './db.ts';
 

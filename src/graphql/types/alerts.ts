@@ -4,7 +4,6 @@
  * Devices are referenced by id (`deviceId`, a Device's id everywhere).
  */
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { Repeater } from 'graphql-yoga';
 import { alertConfigChanged } from '../../alerts/signals.ts';
 import { ALERT_METRICS, STATE_METRICS } from '../../alerts/rules.ts';
 import { validateRule, type Issue, type RuleFields } from '../../alerts/validate.ts';
@@ -13,6 +12,7 @@ import type { Alert, AlertRule, Prisma, PrismaClient } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import { liveEvents, scopeArgs } from './live.ts';
 
 /* ---------------------------------------------------------------- enums */
 
@@ -368,21 +368,9 @@ const AlertEventRef = builder.objectRef<AlertEventPayload>('AlertEvent').impleme
 builder.subscriptionField('alertChanged', (t) =>
   t.field({
     type: AlertEventRef,
-    description: 'Every alert transition; with deviceId, one device\'s.',
-    args: { deviceId: t.arg.id({ required: false }) },
-    // A Repeater (not an async generator) so an unsubscribing client releases its listener at once.
-    subscribe: (_r, { deviceId }, ctx) =>
-      new Repeater<AlertEventPayload>(async (push, stop) => {
-        const source = ctx.events.subscribe('alertChanged')[Symbol.asyncIterator]();
-        void stop.then(() => source.return?.());
-        const wanted = deviceId === null || deviceId === undefined ? null : String(deviceId);
-        for (;;) {
-          const next = await source.next();
-          if (next.done) break;
-          if (wanted === null || next.value.deviceId === wanted) await push(next.value);
-        }
-        stop();
-      }),
+    description: 'Every alert transition; filtered by device and tags, and with status by the new state.',
+    args: { ...scopeArgs(t), status: t.arg({ type: [AlertStateEnum], required: false, description: 'Only transitions to one of these states.' }) },
+    subscribe: (_r, args, ctx) => liveEvents(ctx, 'alertChanged', args, args.status ? (e) => (args.status as readonly string[]).includes(e.state) : undefined),
     resolve: (e) => e,
   }),
 );

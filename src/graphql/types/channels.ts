@@ -10,6 +10,7 @@ import { validateChannel, type ChannelFields } from '../../alerts/validate.ts';
 import type { NotificationChannel } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
+import { AlertRuleRef } from './alerts.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 
 export const ChannelKindEnum = builder.enumType('ChannelKind', {
@@ -213,3 +214,12 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
+
+builder.objectField(AlertRuleRef, 'channels', (t) =>
+  t.field({
+    type: [NotificationChannelRef],
+    description: 'The channels this rule notifies (every enabled channel when channelIds is empty); URLs redacted for VIEWER tokens.',
+    resolve: (rule, _args, ctx) =>
+      ctx.db.prisma.notificationChannel.findMany({ where: rule.channelIds.length ? { id: { in: rule.channelIds } } : { enabled: true }, orderBy: { name: 'asc' } }),
+  }),
+);

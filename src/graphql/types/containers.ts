@@ -5,10 +5,10 @@
 import type { ContainerStateEvent } from '../../events/index.ts';
 import type { ContainerRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
-import { deviceEvents } from './live.ts';
-import { defineSubjectHistory } from './metrics.ts';
+import { liveEvents, scopeArgs } from './live.ts';
+import { defineSubjectHistory, type Stored } from './metrics.ts';
 
-export const ContainerRef = builder.objectRef<ContainerRow>('Container').implement({
+export const ContainerRef = builder.objectRef<Stored<ContainerRow>>('Container').implement({
   description: 'A container as of the device\'s latest container poll. Stats are null for stopped containers.',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (r) => r.time }),
@@ -48,9 +48,9 @@ export const ContainerStateChangeRef = builder.objectRef<ContainerStateEvent>('C
 builder.subscriptionField('containerStateChanged', (t) =>
   t.field({
     type: ContainerStateChangeRef,
-    description: 'A container started, stopped, appeared, vanished or changed health; only one device\'s with deviceId.',
-    args: { deviceId: t.arg.id({ required: false }) },
-    subscribe: (_root, { deviceId }, ctx) => deviceEvents(ctx, 'containerStateChanged', deviceId),
+    description: 'A container started, stopped, appeared, vanished or changed health; filtered by device and tags, and with status by the new state.',
+    args: { ...scopeArgs(t), status: t.arg.stringList({ required: false, description: 'Only changes to one of these states (running, exited, …).' }) },
+    subscribe: (_root, args, ctx) => liveEvents(ctx, 'containerStateChanged', args, args.status ? (e) => args.status!.includes(e.state) : undefined),
     resolve: (event) => event,
   }),
 );

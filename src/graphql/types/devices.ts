@@ -21,7 +21,7 @@ import { ContainerRef, ContainerStateChangeRef } from './containers.ts';
 import { checkAndSeal, CredentialRef, credentialViewSelect, hasSecret, isUniqueViolation, toCredentialView } from './credentials.ts';
 import { DriveHealthChangeRef, DriveRef } from './drives.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from './errors.ts';
-import { deviceEvents } from './live.ts';
+import { liveEvents, scopeArgs } from './live.ts';
 import { DiskIoRef, FilesystemRef, NetworkInterfaceRef, SystemMetricsRef } from './metrics.ts';
 import { checkFingerprint, checkHostname, checkInterval, checkName, checkPort, checkTags, checkUsername, Issues } from './validation.ts';
 
@@ -272,9 +272,9 @@ const DeviceStatusChangeRef = builder.objectRef<DeviceStatusEvent>('DeviceStatus
 builder.subscriptionField('deviceStatusChanged', (t) =>
   t.field({
     type: DeviceStatusChangeRef,
-    description: 'A device\'s status changed; only one device\'s with deviceId.',
-    args: { deviceId: t.arg.id({ required: false }) },
-    subscribe: (_root, { deviceId }, ctx) => deviceEvents(ctx, 'deviceStatusChanged', deviceId),
+    description: 'A device\'s status changed; filtered by device and tags, and with status by the new status.',
+    args: { ...scopeArgs(t), status: t.arg({ type: [DeviceStatusEnum], required: false, description: 'Only changes to one of these statuses.' }) },
+    subscribe: (_root, args, ctx) => liveEvents(ctx, 'deviceStatusChanged', args, args.status ? (e) => args.status!.includes(asStatus(e.current)) : undefined),
     resolve: (event) => event,
   }),
 );
@@ -381,8 +381,9 @@ async function checkPasswordDestination(ctx: Context, issues: Issues, credential
   }
 }
 
-/** The poller is told after every change; a poller failure must not undo or fail the change. */
+/** The poller (and, through the bus, subscription tag filters) is told after every change; a poller failure must not undo or fail the change. */
 async function notifyPoller(ctx: Context, deviceId: string): Promise<void> {
+  ctx.events.publish('deviceChanged', { deviceId });
   try {
     await ctx.poller?.deviceChanged(deviceId);
   } catch (err) {
@@ -438,6 +439,7 @@ builder.mutationField('createDevice', (t) =>
           },
         });
         ctx.log.info({ deviceId: id, name, transport }, 'device created');
+        void ctx.events.publish('deviceListChanged', { deviceId: id, change: 'created', at: new Date().toISOString() });
         await notifyPoller(ctx, id);
         return device;
       } catch (e) {
@@ -556,6 +558,7 @@ builder.mutationField('deleteDevice', (t) =>
         ctx.db.prisma.device.delete({ where: { id } }),
         ctx.db.prisma.credential.deleteMany({ where: { name: ownCredentialName(id) } }),
       ]);
+      void ctx.events.publish('deviceListChanged', { deviceId: id, change: 'deleted', at: new Date().toISOString() });
       // Stop the poller first so no poll of the deleted device writes behind the purge.
       await notifyPoller(ctx, id);
       let purgedRows = 0;

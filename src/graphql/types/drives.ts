@@ -6,8 +6,8 @@
 import type { DriveHealthEvent } from '../../events/index.ts';
 import type { DriveHealth, DriveHealthRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
-import { deviceEvents } from './live.ts';
-import { defineSubjectHistory } from './metrics.ts';
+import { liveEvents, scopeArgs } from './live.ts';
+import { defineSubjectHistory, type Stored } from './metrics.ts';
 
 const HEALTH_VALUES = ['HEALTHY', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
@@ -30,7 +30,7 @@ function storedReasons(attributes: unknown): string[] | null {
   return Array.isArray(reasons) ? reasons.filter((x): x is string => typeof x === 'string') : null;
 }
 
-export const DriveRef = builder.objectRef<DriveHealthRow>('Drive').implement({
+export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').implement({
   description: 'A drive\'s latest SMART reading. Drives are polled rarely (POLLING_DRIVE_HEALTH_INTERVAL).',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (r) => r.time }),
@@ -77,9 +77,9 @@ export const DriveHealthChangeRef = builder.objectRef<DriveHealthEvent>('DriveHe
 builder.subscriptionField('driveHealthChanged', (t) =>
   t.field({
     type: DriveHealthChangeRef,
-    description: 'A drive\'s health changed (or a drive appeared); only one device\'s with deviceId.',
-    args: { deviceId: t.arg.id({ required: false }) },
-    subscribe: (_root, { deviceId }, ctx) => deviceEvents(ctx, 'driveHealthChanged', deviceId),
+    description: 'A drive\'s health changed (or a drive appeared); filtered by device and tags, and with status by the new health.',
+    args: { ...scopeArgs(t), status: t.arg({ type: [DriveHealthEnum], required: false, description: 'Only changes to one of these health values.' }) },
+    subscribe: (_root, args, ctx) => liveEvents(ctx, 'driveHealthChanged', args, args.status ? (e) => args.status!.includes(asDriveHealth(e.current)) : undefined),
     resolve: (event) => event,
   }),
 );

@@ -9,16 +9,26 @@ import { chooseSource, effectiveBucketSeconds, HISTORY_METRICS, type HistoryMetr
 import { SERIES, subjectHistory, type Series, type SeriesKind } from '../../storage/series.ts';
 import type { DiskIoRow, FilesystemRow, NetworkRow, SystemMetricsRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
-import { deviceEvents } from './live.ts';
+import { encodeCursor } from '../cursor.ts';
+import { afterArg, devicesInScope, liveEvents, refuseAfter, resumable, scopeArgs, type DeviceScope } from './live.ts';
+import { rowsAfter } from '../../storage/replay.ts';
 
 /** Rows come from storage (Dates) or from events (ISO strings); both serialise the same. */
-export type SystemMetricsShape = SystemMetricsRow | Wire<SystemMetricsRow>;
+export type Stored<Row> = Row | Wire<Row>;
+
+/** With its ingest sequence number when known (live events, replays, latest rows). */
+export type SystemMetricsShape = Stored<SystemMetricsRow> & { seq?: number | null };
 
 export const SystemMetricsRef = builder.objectRef<SystemMetricsShape>('SystemMetrics').implement({
   description: 'One system sample. Rates are null on a device\'s first poll (they need two).',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (m) => m.time }),
     deviceId: t.exposeID('deviceId'),
+    cursor: t.string({
+      nullable: true,
+      description: 'Pass as `after` to metricCollected to resume right after this sample (null for samples stored before cursors existed).',
+      resolve: (m) => (m.seq === null || m.seq === undefined ? null : encodeCursor(m.seq)),
+    }),
     cpuCount: t.exposeInt('cpuCount'),
     cpuPercent: t.exposeFloat('cpuPercent', { nullable: true }),
     cpuUserPercent: t.exposeFloat('cpuUserPercent', { nullable: true }),
@@ -46,16 +56,28 @@ export const SystemMetricsRef = builder.objectRef<SystemMetricsShape>('SystemMet
 builder.subscriptionField('metricCollected', (t) =>
   t.field({
     type: SystemMetricsRef,
-    description: 'Every system sample as soon as it is stored; only one device\'s with deviceId.',
-    args: { deviceId: t.arg.id({ required: false }) },
-    subscribe: (_root, { deviceId }, ctx) => deviceEvents(ctx, 'metricCollected', deviceId),
+    description: 'Every system sample as soon as it is stored; filtered by device and tags (none given: every device).',
+    args: { ...scopeArgs(t), after: afterArg(t) },
+    subscribe: (_root, args, ctx) => {
+      refuseAfter(args);
+      return liveEvents(ctx, 'metricCollected', args);
+    },
     resolve: (event) => event.sample,
   }),
 );
 
+resumable('metricCollected', {
+  async replay(ctx, args, afterSeq, limit) {
+    const devices = await devicesInScope(ctx, args as DeviceScope);
+    if (devices?.length === 0) return { events: [], more: false };
+    const rows = await rowsAfter(ctx.db.prisma, 'system', afterSeq, devices, limit);
+    return { events: rows.map((sample) => ({ deviceId: sample.deviceId, sample, seq: sample.seq })), more: rows.length === limit };
+  },
+});
+
 /* ---------------------------------------------------------------- latest per-subject rows */
 
-export const FilesystemRef = builder.objectRef<FilesystemRow>('Filesystem').implement({
+export const FilesystemRef = builder.objectRef<Stored<FilesystemRow>>('Filesystem').implement({
   description: 'A mounted filesystem as of the device\'s latest poll.',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (r) => r.time }),
@@ -69,7 +91,7 @@ export const FilesystemRef = builder.objectRef<FilesystemRow>('Filesystem').impl
   }),
 });
 
-export const NetworkInterfaceRef = builder.objectRef<NetworkRow>('NetworkInterface').implement({
+export const NetworkInterfaceRef = builder.objectRef<Stored<NetworkRow>>('NetworkInterface').implement({
   description: 'A network interface as of the device\'s latest poll. Rates are null on the first poll.',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (r) => r.time }),
@@ -87,7 +109,7 @@ export const NetworkInterfaceRef = builder.objectRef<NetworkRow>('NetworkInterfa
   }),
 });
 
-export const DiskIoRef = builder.objectRef<DiskIoRow>('DiskIo').implement({
+export const DiskIoRef = builder.objectRef<Stored<DiskIoRow>>('DiskIo').implement({
   description: 'Block-device throughput as of the device\'s latest poll. Null on the first poll.',
   fields: (t) => ({
     time: t.field({ type: 'DateTime', resolve: (r) => r.time }),

@@ -3,7 +3,7 @@
  * body size, subscriptions per socket, introspection and GraphiQL switches, error masking.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { MAX_SUBSCRIPTIONS_PER_SOCKET } from '../../../src/server.ts';
+import { MAX_SUBSCRIPTIONS_PER_SOCKET } from '../../../src/server/index.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { expectServing, postRaw, rawPeer } from './support.ts';
 

@@ -15,7 +15,7 @@ import { createEventBus } from '../../../src/events/index.ts';
 import type { Services } from '../../../src/graphql/context.ts';
 import { schema } from '../../../src/graphql/schema.ts';
 import { createLogger } from '../../../src/log.ts';
-import { buildServer, type ServerHandle } from '../../../src/server.ts';
+import { buildServer, type ServerHandle } from '../../../src/server/index.ts';
 import { createApiToken } from '../../../src/tokens.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 

@@ -5,7 +5,7 @@
 import { createClient as createWsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { WS_CLOSE_TOKEN_INVALID } from '../../../src/server.ts';
+import { WS_CLOSE_TOKEN_INVALID } from '../../../src/server/index.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { graphqlSse, publishUntil, SUBSCRIPTION, within, wsUrl, yogaSse } from './support.ts';
 

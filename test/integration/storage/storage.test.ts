@@ -41,7 +41,7 @@ describe('writeBatch', () => {
     const time = new Date(Math.floor(Date.now() / 1000) * 1000 - HOUR + 123);
     const poll = fullPoll('roundtrip', time);
     expect(await writeBatch(db.prisma, poll)).toBe(11);
-    expect(await latestRows(db.prisma, 'system', ['roundtrip'])).toEqual(poll.system);
+    expect(await latestRows(db.prisma, 'system', ['roundtrip'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
     expect(await latestRows(db.prisma, 'filesystems', ['roundtrip'])).toEqual(bySubject(poll.filesystems, (r) => r.mount));
     expect(await latestRows(db.prisma, 'networks', ['roundtrip'])).toEqual(bySubject(poll.networks, (r) => r.interface));
     expect(await latestRows(db.prisma, 'diskIo', ['roundtrip'])).toEqual(bySubject(poll.diskIo, (r) => r.disk));

@@ -1,0 +1,193 @@
+/**
+ * Shared execution. Subscribers whose operation is the same — query text, operation name,
+ * variables, and the part of the caller the resolvers read (the role) — form one group. The
+ * group has one source stream (the field's `subscribe` resolver, so filters run once per
+ * group and event), executes each event once, serialises the result once, and hands every
+ * member the same bytes; transports only add their framing (graphql-ws: a prefix with the
+ * member's id). Per event the cost is one execution per group plus a send per member.
+ *
+ * Authorisation stays as strict as per subscriber: everything a resolver may decide by
+ * (the role, see `scopeOf`) is part of the key, so a VIEWER group and an ADMIN group never
+ * share a result. Each event runs with a fresh copy of the group's context, so per-request
+ * caches (dataloaders) never serve one event's rows to the next.
+ *
+ * The group disappears, and its bus listener with it, when its last member leaves.
+ */
+import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Context, Principal } from '../graphql/context.ts';
+import type { Logger } from '../log.ts';
+import { formatErrors, serializeResult } from './yoga.ts';
+
+/** One event's result, serialised once for the whole group. */
+export class SharedResult {
+  private buf: Buffer | undefined;
+  constructor(
+    readonly json: string,
+    /** The source event's ingest sequence, when it has one (resumable sample streams). */
+    readonly seq: number | undefined,
+  ) {}
+
+  /** The UTF-8 bytes, encoded once and shared by every member. */
+  get buffer(): Buffer {
+    this.buf ??= Buffer.from(this.json);
+    return this.buf;
+  }
+}
+
+/** A subscriber as the group sees it; the transport frames and sends. Calls never throw into the group. */
+export interface Member {
+  next(result: SharedResult): void;
+  /** The stream failed; nothing follows. */
+  error(errors: readonly GraphQLFormattedError[]): void;
+  /** The stream ended; nothing follows. */
+  complete(): void;
+  /** Resolves when the connection can take more without waiting (used by replays, never by live delivery). */
+  writable(): Promise<void>;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+/** What a group is started from: the first member's prepared operation. */
+export interface GroupSpec {
+  key: string;
+  args: ExecutionArgs & { contextValue: Context };
+  /** Masks an unexpected error (Yoga's masking, logged). */
+  mask: (error: unknown) => GraphQLError;
+}
+
+interface Group {
+  spec: GroupSpec;
+  members: Set<Member>;
+  /** Null once running; a result when the stream could not start (errors, for the members waiting). */
+  ready: Promise<ExecutionResult | null>;
+  source: AsyncIterator<unknown> | undefined;
+  stopped: boolean;
+}
+
+/** The role is all the resolvers read of the caller today; a per-token scope would go here too. */
+export const scopeOf = (principal: Principal): string => principal.role;
+
+export interface Groups {
+  /** Joins (or starts) the group for `spec.key`; an ExecutionResult when the stream could not start. */
+  join(spec: GroupSpec, member: Member): Promise<Subscription | ExecutionResult>;
+  stats(): { groups: number; members: number };
+  /** Ends every group (server stop). */
+  stop(): void;
+}
+
+export function createGroups(log: Logger): Groups {
+  const groups = new Map<string, Group>();
+  let members = 0;
+
+  const leave = (group: Group, member: Member): void => {
+    if (!group.members.delete(member)) return;
+    members--;
+    if (group.members.size > 0) return;
+    if (groups.get(group.spec.key) === group) groups.delete(group.spec.key);
+    group.stopped = true;
+    void group.source?.return?.();
+  };
+
+  const deliver = (group: Group, fn: (m: Member) => void): void => {
+    for (const m of group.members) {
+      try {
+        fn(m);
+      } catch (err) {
+        // A transport's bug must not stop the others' delivery, nor reach the process.
+        log.error({ err }, 'subscription delivery failed; member dropped');
+        leave(group, m);
+      }
+    }
+  };
+
+  async function pump(group: Group): Promise<void> {
+    const { args, mask } = group.spec;
+    const source = group.source!;
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await source.next();
+      } catch (err) {
+        const errors = formatErrors([mask(err)]);
+        const ending = [...group.members];
+        for (const m of ending) leave(group, m);
+        for (const m of ending) safely(() => m.error(errors));
+        return;
+      }
+      if (next.done) break;
+      const event = next.value;
+      let result: ExecutionResult;
+      try {
+        // graphql-js's execute() runs a subscription document's selection on one event, as
+        // subscribe() does per event (Yoga's execute would start a subscription instead).
+        // A fresh context object per event: dataloaders cache per context.
+        result = await execute({ ...args, contextValue: { ...args.contextValue }, rootValue: event });
+        if (result.errors) result = { ...result, errors: result.errors.map(mask) };
+      } catch (err) {
+        result = { errors: [mask(err)] };
+      }
+      const shared = new SharedResult(serializeResult(result), (event as { seq?: number } | null)?.seq);
+      deliver(group, (m) => m.next(shared));
+    }
+    const ending = [...group.members];
+    for (const m of ending) leave(group, m);
+    for (const m of ending) safely(() => m.complete());
+  }
+
+  const safely = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      log.error({ err }, 'subscription delivery failed');
+    }
+  };
+
+  function start(spec: GroupSpec): Group {
+    const group: Group = { spec, members: new Set(), ready: Promise.resolve(null), source: undefined, stopped: false };
+    group.ready = (async () => {
+      let stream: AsyncIterable<unknown> | ExecutionResult;
+      try {
+        stream = await createSourceEventStream(spec.args);
+      } catch (err) {
+        stream = { errors: [spec.mask(err)] };
+      }
+      if (!(Symbol.asyncIterator in stream)) {
+        if (groups.get(spec.key) === group) groups.delete(spec.key);
+        return { ...stream, errors: stream.errors?.map((e) => spec.mask(e)) };
+      }
+      group.source = stream[Symbol.asyncIterator]();
+      if (group.stopped) {
+        void group.source.return?.();
+        return null;
+      }
+      void pump(group).catch((err: unknown) => log.error({ err }, 'subscription group failed'));
+      return null;
+    })();
+    return group;
+  }
+
+  return {
+    async join(spec, member) {
+      let group = groups.get(spec.key);
+      if (!group) {
+        group = start(spec);
+        groups.set(spec.key, group);
+      }
+      group.members.add(member);
+      members++;
+      const failed = await group.ready;
+      if (failed) {
+        leave(group, member);
+        return failed;
+      }
+      const joined = group;
+      return { unsubscribe: () => leave(joined, member) };
+    },
+    stats: () => ({ groups: groups.size, members }),
+    stop() {
+      for (const g of [...groups.values()]) for (const m of [...g.members]) leave(g, m);
+    },
+  };
+}
