@@ -9,12 +9,14 @@ import { allPages } from './api/paging.ts';
 import {
   FLEET,
   FLEET_DEVICE_ONE,
+  LIVE_FILESYSTEMS,
   LIVE_SAMPLES,
   LIVE_STATUS,
   type DeviceStatus,
   type FleetDevice,
   type FleetDeviceOne,
   type FleetPage,
+  type LiveFilesystems,
   type LiveSample,
   type LiveSamples,
   type LiveStatus,
@@ -46,6 +48,9 @@ export interface FleetRow {
   /** Lower-cased name, host name and tags, for the text filter. */
   haystack: string;
 }
+
+const fullest = (filesystems: { usedPercent: number }[]): number | null =>
+  filesystems.reduce<number | null>((m, f) => (m === null || f.usedPercent > m ? f.usedPercent : m), null);
 
 function haystack(d: Pick<FleetRow, 'name' | 'hostname' | 'tags'>): string {
   return `${d.name}\n${d.hostname}\n${d.tags.join('\n')}`.toLowerCase();
@@ -103,7 +108,7 @@ export class FleetStore {
 
   upsert(d: FleetDevice): void {
     const known = this.rows.get(d.id);
-    const fs = d.filesystems.reduce<number | null>((m, f) => (m === null || f.usedPercent > m ? f.usedPercent : m), null);
+    const fs = fullest(d.filesystems);
     const row: FleetRow = known ?? {
       id: d.id,
       name: d.name,
@@ -155,6 +160,16 @@ export class FleetStore {
     return true;
   }
 
+  /** False when the device is not known yet. */
+  filesystems(deviceId: string, filesystems: { usedPercent: number }[]): boolean {
+    const row = this.rows.get(deviceId);
+    if (!row) return false;
+    row.fs = fullest(filesystems);
+    row.rev++;
+    this.changed(false);
+    return true;
+  }
+
   status(deviceId: string, status: DeviceStatus): boolean {
     const row = this.rows.get(deviceId);
     if (!row) return false;
@@ -170,7 +185,7 @@ export class FleetStore {
   }
 }
 
-/** How often the list itself is reloaded: new and deleted devices and filesystems have no subscription. */
+/** How often the list itself is reloaded: devices deleted (or renamed, retagged) have no subscription. */
 const RELOAD_MS = 60_000;
 
 /** Every device, page by page into the store; returns the ids seen. */
@@ -209,6 +224,9 @@ export function runFleet(api: Api, store: FleetStore): () => void {
   const stops = [
     api.subscribe<LiveSamples>(LIVE_SAMPLES, {}, ({ metricCollected: s }) => {
       if (!store.sample(s)) discover(s.deviceId);
+    }),
+    api.subscribe<LiveFilesystems>(LIVE_FILESYSTEMS, {}, ({ filesystemsCollected: e }) => {
+      if (!store.filesystems(e.deviceId, e.filesystems)) discover(e.deviceId);
     }),
     api.subscribe<LiveStatus>(LIVE_STATUS, {}, ({ deviceStatusChanged: e }) => {
       if (!store.status(e.deviceId, e.current)) discover(e.deviceId);

@@ -2,7 +2,8 @@
  * The device page in chromium: reached by clicking the device's name, its heading is the name,
  * the "CPU" and "Memory" charts draw the stored history (one point per bucket, pixels in the
  * series colour) and grow with a live sample; filesystems, drives (with the reasons behind a
- * WARNING), containers and status history come from the API; a deep link survives a reload.
+ * WARNING), containers and status history come from the API and follow their subscriptions;
+ * a deep link survives a reload.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -76,13 +77,19 @@ test.skipIf(!chromiumAvailable)('clicking a device opens its page: heading, char
 test.skipIf(!chromiumAvailable)('the page lists filesystems, drive health with its reasons, containers, status changes and the host key', async () => {
   const page = await signedInPage(browser!, app, app.adminToken, `/devices/${deviceId}`);
   await page.getByRole('heading', { level: 1, name: 'history-host' }).waitFor();
-  expect(await page.getByRole('meter', { name: '/ used' }).getAttribute('aria-valuenow')).toBe('87');
+  const meter = page.getByRole('meter', { name: '/ used' });
+  expect(await meter.getAttribute('aria-valuenow')).toBe('87');
   const drives = page.getByRole('region', { name: 'Drives' });
   expect(await drives.innerText()).toMatch(/WARNING[\s\S]*reallocated sectors: 304/);
   const containers = page.getByRole('region', { name: 'Containers' });
   expect(await containers.innerText()).toMatch(/web[\s\S]*restarting[\s\S]*unhealthy[\s\S]*7/);
   expect(await page.getByRole('region', { name: 'Recent status changes' }).innerText()).toMatch(/UNKNOWN[\s\S]*ONLINE/);
   expect(await page.getByRole('region', { name: 'Host key' }).innerText()).toContain(`SHA256:${'A'.repeat(43)}`);
+
+  // The next poll's filesystems arrive through their subscription: the bar moves without a reload.
+  const now = new Date();
+  app.services.events.publish('filesystemsCollected', { deviceId, time: now.toISOString(), rows: [toWire(filesystemRow(deviceId, now, '/', { usedPercent: 91.4 }))] });
+  await expect.poll(() => meter.getAttribute('aria-valuenow')).toBe('91');
 
   // A deep link is the app, not a 404, after a reload too.
   await page.reload();

@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { toWire } from '../../../src/events/index.ts';
 import { revokeApiToken } from '../../../src/tokens.ts';
 import { chromiumAvailable, launchChromium, signedInPage, startDashboardApp, type DashboardApp } from '../../helpers/dashboard.ts';
-import { systemRow } from '../../integration/graphql/rows.ts';
+import { filesystemRow, systemRow } from '../../integration/graphql/rows.ts';
 
 let app: DashboardApp;
 let browser: Browser | undefined;
@@ -80,6 +80,13 @@ test.skipIf(!chromiumAvailable)('a live sample changes the overview without a re
   expect(await row.getByRole('cell').nth(4).innerText()).toBe('42 %');
   expect(await row.getByRole('cell').nth(6).innerText()).toBe('2.25');
   expect(await row.getByRole('cell').nth(2).innerText()).toMatch(/^\d+ s ago$/);
+  // The fullest filesystem follows filesystemsCollected.
+  app.services.events.publish('filesystemsCollected', {
+    deviceId: device.id,
+    time: sample.time.toISOString(),
+    rows: [toWire(filesystemRow(device.id, sample.time, '/', { usedPercent: 12 })), toWire(filesystemRow(device.id, sample.time, '/data', { usedPercent: 64.2 }))],
+  });
+  await expect.poll(() => row.getByRole('cell').nth(5).innerText(), { timeout: 5000 }).toBe('64 %');
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   expect(page.problems).toEqual([]);
   await page.close();

@@ -87,6 +87,12 @@ export interface LiveSamples {
   metricCollected: LiveSample;
 }
 
+/** The fullest filesystem is the overview's; each poll's filesystems arrive together. */
+export const LIVE_FILESYSTEMS = `subscription LiveFilesystems { filesystemsCollected { deviceId filesystems { usedPercent } } }`;
+export interface LiveFilesystems {
+  filesystemsCollected: { deviceId: string; filesystems: { usedPercent: number }[] };
+}
+
 export interface StatusEvent {
   deviceId: string;
   previous: DeviceStatus;
@@ -175,17 +181,22 @@ export interface DeviceDetail {
   containers: Container[];
   statusChanges: StatusChange[];
 }
+const FILESYSTEM = `mount filesystem fsType sizeBytes usedBytes usedPercent`;
+const INTERFACE = `name rxBytesPerSec txBytesPerSec rxErrorsPerSec txErrorsPerSec`;
+const DISK = `disk readBytesPerSec writeBytesPerSec utilPercent`;
+const DRIVE = `drive model serial capacityBytes health healthReasons temperatureC powerOnHours percentUsed`;
+const CONTAINER = `containerId name image state health restartCount cpuPercent memUsageBytes memLimitBytes`;
 export const DEVICE = `query Device($id: ID!) {
   device(id: $id) {
     id name hostname port username transport status lastSeenAt lastError hostKeyFingerprint presentedHostKey tags
     monitoringEnabled sudoSmartctl hasCredential
     intervals { system containers drives systemOverride containersOverride drivesOverride }
     latestMetrics { ${SAMPLE} cpuCount memTotalBytes uptimeSeconds }
-    filesystems { mount filesystem fsType sizeBytes usedBytes usedPercent }
-    networkInterfaces { name rxBytesPerSec txBytesPerSec rxErrorsPerSec txErrorsPerSec }
-    diskIo { disk readBytesPerSec writeBytesPerSec utilPercent }
-    drives { drive model serial capacityBytes health healthReasons temperatureC powerOnHours percentUsed }
-    containers { containerId name image state health restartCount cpuPercent memUsageBytes memLimitBytes }
+    filesystems { ${FILESYSTEM} }
+    networkInterfaces { ${INTERFACE} }
+    diskIo { ${DISK} }
+    drives { ${DRIVE} }
+    containers { ${CONTAINER} }
     statusChanges(limit: 20) { previous current at reason }
   }
 }`;
@@ -225,6 +236,9 @@ export interface HistoryResult {
 }
 
 export interface FullSample extends LiveSample {
+  cpuCount: number;
+  memTotalBytes: number;
+  uptimeSeconds: number;
   cpuIowaitPercent: number | null;
   cpuStealPercent: number | null;
   load5: number;
@@ -235,15 +249,33 @@ export interface FullSample extends LiveSample {
   diskWriteBytesPerSec: number | null;
 }
 export const DEVICE_SAMPLES = `subscription DeviceSamples($id: ID!) {
-  metricCollected(deviceId: $id) { ${SAMPLE} cpuIowaitPercent cpuStealPercent load5 load15 netRxBytesPerSec netTxBytesPerSec diskReadBytesPerSec diskWriteBytesPerSec }
+  metricCollected(deviceId: $id) { ${SAMPLE} cpuCount memTotalBytes uptimeSeconds cpuIowaitPercent cpuStealPercent load5 load15 netRxBytesPerSec netTxBytesPerSec diskReadBytesPerSec diskWriteBytesPerSec }
 }`;
 export interface DeviceSamples {
   metricCollected: FullSample;
 }
 
-/** Drives and containers change rarely: an event makes the page reload the device. */
-export const DEVICE_CHANGES = `subscription DeviceChanges($id: ID!) { containerStateChanged(deviceId: $id) { deviceId at } }`;
-export const DRIVE_CHANGES = `subscription DriveChanges($id: ID!) { driveHealthChanged(deviceId: $id) { deviceId at } }`;
+/** Each poll's rows of one device, as the device page shows them (the same selections as DEVICE). */
+export const DEVICE_FILESYSTEMS = `subscription DeviceFilesystems($id: ID!) { filesystemsCollected(deviceId: $id) { filesystems { ${FILESYSTEM} } } }`;
+export const DEVICE_INTERFACES = `subscription DeviceInterfaces($id: ID!) { networkInterfacesCollected(deviceId: $id) { interfaces { ${INTERFACE} } } }`;
+export const DEVICE_DISKS = `subscription DeviceDisks($id: ID!) { diskIoCollected(deviceId: $id) { disks { ${DISK} } } }`;
+export const DEVICE_DRIVES = `subscription DeviceDrives($id: ID!) { drivesCollected(deviceId: $id) { drives { ${DRIVE} } } }`;
+export const DEVICE_CONTAINERS = `subscription DeviceContainers($id: ID!) { containersCollected(deviceId: $id) { containers { ${CONTAINER} } } }`;
+export interface DeviceFilesystems {
+  filesystemsCollected: { filesystems: Filesystem[] };
+}
+export interface DeviceInterfaces {
+  networkInterfacesCollected: { interfaces: NetworkInterface[] };
+}
+export interface DeviceDisks {
+  diskIoCollected: { disks: DiskIo[] };
+}
+export interface DeviceDrives {
+  drivesCollected: { drives: Drive[] };
+}
+export interface DeviceContainers {
+  containersCollected: { containers: Container[] };
+}
 
 export const POLL_NOW = `mutation PollNow($id: ID!) {
   pollDevice(id: $id) { __typename ${ERROR} ... on PollResult { status durationMs skipped collectors { collector ok error problems } } }
@@ -423,8 +455,12 @@ export const ALL_DOCUMENTS: Record<string, string> = {
   DEVICE,
   HISTORY,
   DEVICE_SAMPLES,
-  DEVICE_CHANGES,
-  DRIVE_CHANGES,
+  DEVICE_FILESYSTEMS,
+  DEVICE_INTERFACES,
+  DEVICE_DISKS,
+  DEVICE_DRIVES,
+  DEVICE_CONTAINERS,
+  LIVE_FILESYSTEMS,
   POLL_NOW,
   UPDATE_DEVICE,
   TRUST_HOST_KEY,

@@ -1,16 +1,25 @@
 /**
  * One device: its name as the heading, status, live charts, latest tables, status history,
- * host key and (for an OPERATOR) its controls. The details reload when the device reports a
- * sample, a status, a container or a drive change (events, not a timer), at most every 10 s.
+ * host key and (for an OPERATOR) its controls. Loaded once, then kept current by the device's
+ * subscriptions: samples, status changes, and each poll's filesystems, interfaces, disks,
+ * drives and containers. After a reconnect (events may have been missed) it loads again.
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import {
   DEVICE,
-  DEVICE_CHANGES,
+  DEVICE_CONTAINERS,
+  DEVICE_DISKS,
+  DEVICE_DRIVES,
+  DEVICE_FILESYSTEMS,
+  DEVICE_INTERFACES,
   DEVICE_SAMPLES,
-  DRIVE_CHANGES,
   LIVE_STATUS,
+  type DeviceContainers,
   type DeviceDetail,
+  type DeviceDisks,
+  type DeviceDrives,
+  type DeviceFilesystems,
+  type DeviceInterfaces,
   type DeviceResult,
   type DeviceSamples,
   type LiveStatus,
@@ -22,17 +31,12 @@ import { DeviceCharts } from './device-charts.tsx';
 import { DeviceActions, HostKey } from './device-admin.tsx';
 import { Containers, Drives, Filesystems, Interfaces, StatusHistory } from './device-tables.tsx';
 
-const RELOAD_AT_MOST_MS = 10_000;
-
 function useDevice(id: string): { device: DeviceDetail | null | undefined; error: string | null; reload: () => void } {
   const { api } = useSession();
   const [device, setDevice] = useState<DeviceDetail | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
-  const last = useRef(0);
-  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   const load = useCallback(() => {
-    last.current = Date.now();
     api.query<DeviceResult>(DEVICE, { id }).then(
       (r) => {
         setDevice(r.device);
@@ -42,33 +46,26 @@ function useDevice(id: string): { device: DeviceDetail | null | undefined; error
     );
   }, [api, id]);
 
-  /** Soon, but never more often than every RELOAD_AT_MOST_MS. */
-  const reloadSoon = useCallback(() => {
-    if (pending.current) return;
-    const wait = Math.max(0, last.current + RELOAD_AT_MOST_MS - Date.now());
-    pending.current = setTimeout(() => {
-      pending.current = null;
-      load();
-    }, wait);
-  }, [load]);
-
   useEffect(() => {
     setDevice(undefined);
     load();
+    const patch = (change: Partial<DeviceDetail>) => setDevice((d) => (d ? { ...d, ...change } : d));
     const stops = [
-      api.subscribe<DeviceSamples>(DEVICE_SAMPLES, { id }, reloadSoon),
-      api.subscribe<LiveStatus>(LIVE_STATUS, { deviceId: id }, ({ deviceStatusChanged: e }) => {
-        setDevice((d) => (d ? { ...d, status: e.current, statusChanges: [{ previous: e.previous, current: e.current, at: e.at, reason: e.reason }, ...d.statusChanges] } : d));
-        reloadSoon();
-      }),
-      api.subscribe(DEVICE_CHANGES, { id }, reloadSoon),
-      api.subscribe(DRIVE_CHANGES, { id }, reloadSoon),
+      api.subscribe<DeviceSamples>(DEVICE_SAMPLES, { id }, ({ metricCollected: m }) =>
+        setDevice((d) => (d ? { ...d, lastSeenAt: m.time, latestMetrics: m } : d)),
+      ),
+      api.subscribe<LiveStatus>(LIVE_STATUS, { deviceId: id }, ({ deviceStatusChanged: e }) =>
+        setDevice((d) => (d ? { ...d, status: e.current, statusChanges: [{ previous: e.previous, current: e.current, at: e.at, reason: e.reason }, ...d.statusChanges] } : d)),
+      ),
+      api.subscribe<DeviceFilesystems>(DEVICE_FILESYSTEMS, { id }, ({ filesystemsCollected: e }) => patch({ filesystems: e.filesystems })),
+      api.subscribe<DeviceInterfaces>(DEVICE_INTERFACES, { id }, ({ networkInterfacesCollected: e }) => patch({ networkInterfaces: e.interfaces })),
+      api.subscribe<DeviceDisks>(DEVICE_DISKS, { id }, ({ diskIoCollected: e }) => patch({ diskIo: e.disks })),
+      api.subscribe<DeviceDrives>(DEVICE_DRIVES, { id }, ({ drivesCollected: e }) => patch({ drives: e.drives })),
+      api.subscribe<DeviceContainers>(DEVICE_CONTAINERS, { id }, ({ containersCollected: e }) => patch({ containers: e.containers })),
       api.onResync(load),
     ];
     return () => {
       for (const s of stops) s();
-      if (pending.current) clearTimeout(pending.current);
-      pending.current = null;
     };
   }, [id]);
 
