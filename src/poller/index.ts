@@ -50,8 +50,10 @@ export interface PollerTuning {
   offlineAfter: number;
   flushMs: number;
   flushRows: number;
-  /** Rows kept in memory during a database outage before spilling to disk. */
+  /** Rows kept in memory during a database outage that the spool has not taken (yet) before new ones are dropped. */
   memoryRows: number;
+  /** During an outage, samples reach the fsynced spool within this (group commit). */
+  spoolCommitMs: number;
   spoolDir: string;
   spoolMaxBytes: number;
   /** Database retry delays during an outage. */
@@ -142,6 +144,7 @@ export function createPoller(deps: PollerDeps): Poller {
     flushMs: 250,
     flushRows: 1000,
     memoryRows: 50_000,
+    spoolCommitMs: 500,
     spoolDir: path.join(config.dataDir, 'spool'),
     spoolMaxBytes: 1024 * 1024 * 1024,
     retryBaseMs: 1000,
@@ -159,9 +162,12 @@ export function createPoller(deps: PollerDeps): Poller {
     flushMs: t.flushMs,
     maxRows: t.flushRows,
     memoryRows: t.memoryRows,
+    spoolCommitMs: t.spoolCommitMs,
     spoolMaxBytes: t.spoolMaxBytes,
     retry: { baseMs: t.retryBaseMs, maxMs: t.retryMaxMs },
-    onCommitted: deps.onBatchWritten,
+    onCommitted: (batch, origin) => {
+      if (origin === 'live') deps.onBatchWritten?.(batch);
+    },
     onFlush: deps.observer?.flushDone ? (rows, seconds, ok) => deps.observer?.flushDone?.(rows, seconds, ok) : undefined,
   });
 

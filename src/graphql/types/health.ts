@@ -32,6 +32,9 @@ export interface PollerHealth {
   spoolRecords: number | null;
   spoolBytes: number | null;
   droppedRows: number | null;
+  spoolCorruptRecords: number | null;
+  spoolSkippedRows: number | null;
+  spoolQuarantinedSegments: number | null;
   outage: boolean | null;
 }
 
@@ -72,6 +75,9 @@ export function readPollerStats(stats: unknown): PollerHealth {
     spoolRecords: count(field(stats, 'writer', 'spool', 'records')) ?? count(field(stats, 'spool', 'records')),
     spoolBytes: count(field(stats, 'writer', 'spool', 'bytes')),
     droppedRows: count(field(stats, 'writer', 'droppedRows')),
+    spoolCorruptRecords: count(field(stats, 'writer', 'spool', 'corruptRecords')),
+    spoolSkippedRows: count(field(stats, 'writer', 'spool', 'skippedRows')),
+    spoolQuarantinedSegments: count(field(stats, 'writer', 'spool', 'quarantinedSegments')),
     outage: typeof field(stats, 'writer', 'outage') === 'boolean' ? (field(stats, 'writer', 'outage') as boolean) : null,
   };
 }
@@ -129,7 +135,10 @@ const PollerHealthRef = builder.objectRef<PollerHealth>('PollerHealth').implemen
     bufferedRows: t.exposeInt('bufferedRows', { nullable: true, description: 'Rows held in memory while the database is unreachable.' }),
     spoolRecords: t.exposeInt('spoolRecords', { nullable: true, description: 'Batches waiting in the on-disk spool.' }),
     spoolBytes: t.field({ type: 'Long', nullable: true, resolve: (p) => p.spoolBytes }),
-    droppedRows: t.field({ type: 'Long', nullable: true, description: 'Rows lost (refused by the database or a full spool).', resolve: (p) => p.droppedRows }),
+    droppedRows: t.field({ type: 'Long', nullable: true, description: 'Rows lost since start: refused by the database, or dropped while neither the database nor the spool could take them.', resolve: (p) => p.droppedRows }),
+    spoolCorruptRecords: t.exposeInt('spoolCorruptRecords', { nullable: true, description: 'Spool records found torn or corrupt (skipped on replay), including those in quarantined segments.' }),
+    spoolSkippedRows: t.field({ type: 'Long', nullable: true, description: 'Rows in skipped spool records (records whose header was damaged too cannot be counted in rows).', resolve: (p) => p.spoolSkippedRows }),
+    spoolQuarantinedSegments: t.exposeInt('spoolQuarantinedSegments', { nullable: true, description: 'Damaged spool segments kept as DATA_DIR/spool/*.seg.corrupt.' }),
     outage: t.exposeBoolean('outage', { nullable: true, description: 'The writer cannot reach the database.' }),
   }),
 });

@@ -6,7 +6,10 @@ import { createAdapter, createPool } from '../../../src/db/adapter.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../../src/db/embedded.ts';
 import { PrismaClient } from '../../../src/db/index.ts';
 import { migrateDeploy } from '../../../src/db/migrate.ts';
+import client from 'prom-client';
+import { readPollerStats } from '../../../src/graphql/types/health.ts';
 import { createLogger } from '../../../src/log.ts';
+import { attachMetrics } from '../../../src/metrics.ts';
 import { createPoller, type Poller, type PollerTuning } from '../../../src/poller/index.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
 import { newBus, tempDir, testConfig, testSecrets, until } from './setup.ts';
@@ -109,7 +112,7 @@ describe('database outage', () => {
     expect(fs.readdirSync(path.join(dir, 'spool-a')).filter((f) => f.endsWith('.seg'))).toEqual([]);
   });
 
-  it('a spool left by a stopped poller is replayed at the next start; a corrupt record is skipped, the rest kept', async () => {
+  it('a spool left by a stopped poller is replayed at the next start; a corrupt record is skipped, the rest kept, the segment quarantined and the loss reported', async () => {
     const device = await prisma.device.create({ data: { name: 'outage-2', hostname: 'localhost', transport: 'LOCAL' } });
     const spoolDir = path.join(dir, 'spool-b');
     const start = Date.UTC(2026, 1, 1);
@@ -132,7 +135,7 @@ describe('database outage', () => {
     for (const name of segments) {
       const file = path.join(spoolDir, name);
       const data = fs.readFileSync(file);
-      for (let at = data.indexOf('IPS1'); at >= 0 && !damaged; at = data.indexOf('IPS1', at + 1)) {
+      for (let at = data.indexOf('IPS2'); at >= 0 && !damaged; at = data.indexOf('IPS2', at + 1)) {
         if (++seen === 3) {
           data.write('#garbage#', at + 40, 'latin1');
           fs.writeFileSync(file, data);
@@ -149,7 +152,18 @@ describe('database outage', () => {
       const w = second.stats().writer;
       return !w.outage && w.spool.records === 0;
     }, 'the spool to replay', 30_000);
-    expect(second.stats().writer.spool.corruptRecords).toBe(1);
+    const spool = second.stats().writer.spool;
+    expect(spool).toMatchObject({ corruptRecords: 1, quarantinedSegments: 1 });
+    expect(spool.skippedRows).toBeGreaterThan(1); // the damaged poll's system row and its filesystem, network and disk rows
+    expect(fs.readdirSync(spoolDir).filter((f) => f.endsWith('.seg.corrupt'))).toHaveLength(1);
+    // Reported where operators look: Query.health's poller section and /metrics.
+    expect(readPollerStats(second.stats())).toMatchObject({ spoolCorruptRecords: 1, spoolSkippedRows: spool.skippedRows, spoolQuarantinedSegments: 1 });
+    const detach = attachMetrics({ poller: () => second.stats(), subscribers: { ws: 0, sse: 0 } });
+    const text = await client.register.metrics();
+    detach();
+    expect(text).toContain(`infrapulse_spool_skipped_rows ${spool.skippedRows}`);
+    expect(text).toContain('infrapulse_spool_corrupt_records 1');
+    expect(text).toContain('infrapulse_spool_quarantined_segments 1');
     await second.stop();
 
     expect(await systemTimes(device.id)).toEqual(polled.filter((_, i) => i !== 2));
