@@ -2,7 +2,8 @@
  * Poller: schedules every monitored device's collectors (scheduler.ts), polls them over one
  * kept connection per device (connections.ts, poll-device.ts), decides device status
  * (status.ts), writes samples in coalesced batches that survive database outages (writer.ts,
- * spool.ts) and publishes sample and status events after the commit.
+ * spool.ts) and publishes sample events after the commit (after-commit.ts: live and replayed
+ * alike) and status events as they happen.
  *
  *   createPoller(deps) → { start, stop, pollNow, deviceChanged, trustHostKey, stats }
  *
@@ -24,6 +25,7 @@ import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
+import { createAfterCommit } from './after-commit.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { createLeases, type LeaseCycle } from './leases.ts';
 import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
@@ -73,7 +75,7 @@ export interface PollerDeps {
   /** Replaces the SSH/local runners (tests, simulator). */
   runnerFactory?: RunnerFactory;
   now?: () => Date;
-  /** After each live write committed (alert evaluation). */
+  /** After each write committed, live or replayed after an outage (alert evaluation). */
   onBatchWritten?: (batch: SampleBatch) => void;
   tuning?: Partial<PollerTuning>;
   /** Instrumentation (src/metrics.ts): collector and poll outcomes, writer flushes. */
@@ -165,9 +167,7 @@ export function createPoller(deps: PollerDeps): Poller {
     spoolCommitMs: t.spoolCommitMs,
     spoolMaxBytes: t.spoolMaxBytes,
     retry: { baseMs: t.retryBaseMs, maxMs: t.retryMaxMs },
-    onCommitted: (batch, origin) => {
-      if (origin === 'live') deps.onBatchWritten?.(batch);
-    },
+    onCommitted: createAfterCommit({ events, onBatchWritten: deps.onBatchWritten }),
     onFlush: deps.observer?.flushDone ? (rows, seconds, ok) => deps.observer?.flushDone?.(rows, seconds, ok) : undefined,
   });
 

@@ -12,7 +12,9 @@ import { createLogger } from '../../../src/log.ts';
 import { attachMetrics } from '../../../src/metrics.ts';
 import { createPoller, type Poller, type PollerTuning } from '../../../src/poller/index.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
-import { newBus, tempDir, testConfig, testSecrets, until } from './setup.ts';
+import { createAlertEvaluator } from '../../../src/alerts/index.ts';
+import type { SampleBatch } from '../../../src/storage/types.ts';
+import { newBus, recordEvents, tempDir, testConfig, testSecrets, until } from './setup.ts';
 
 const log = createLogger('silent');
 let dir: string;
@@ -44,11 +46,12 @@ function steppingClock(startMs: number) {
   return () => new Date((t += 1000));
 }
 
-function makePoller(spoolDir: string, now: () => Date, tuning: Partial<PollerTuning> = {}): Poller {
+function makePoller(spoolDir: string, now: () => Date, tuning: Partial<PollerTuning> = {}, wiring: { events?: ReturnType<typeof newBus>; onBatchWritten?: (b: SampleBatch) => void } = {}): Poller {
   return createPoller({
     config: testConfig(dir),
     db: { prisma },
-    events: newBus(),
+    events: wiring.events ?? newBus(),
+    onBatchWritten: wiring.onBatchWritten,
     log,
     secrets: testSecrets(),
     // Real /proc output from this machine, without SSH: the database is what this test is about.
@@ -167,6 +170,45 @@ describe('database outage', () => {
     await second.stop();
 
     expect(await systemTimes(device.id)).toEqual(polled.filter((_, i) => i !== 2));
+  });
+
+  it('samples replayed after an outage go through the after-commit path: published to subscribers and evaluated by alert rules', async () => {
+    const before = await prisma.device.create({ data: { name: 'outage-3a', hostname: 'localhost', transport: 'LOCAL' } });
+    // Polled only while the database is down: anything known about it afterwards came through the replay.
+    const during = await prisma.device.create({ data: { name: 'outage-3b', hostname: 'localhost', transport: 'LOCAL' } });
+    const rule = await prisma.alertRule.create({ data: { name: 'outage-3 any cpu', metric: 'CPU_PERCENT', comparator: 'GTE', threshold: 0, severity: 'WARNING', deviceIds: [during.id] } });
+    const events = newBus();
+    const samples = recordEvents(events, 'metricCollected');
+    const alerts = createAlertEvaluator({ db: { prisma }, events, log, secrets: testSecrets(), tuning: { tickMs: 0, builtins: false, subscribeToStatus: false } });
+    await alerts.start();
+    // The real clock: the evaluator skips samples older than 15 minutes, and these are fresh.
+    const poller = makePoller(path.join(dir, 'spool-c'), () => new Date(), { memoryRows: 1 }, { events, onBatchWritten: alerts.onBatchWritten });
+    await poller.start();
+
+    expect((await poller.pollNow(before.id, ['system'])).write).toBe('committed');
+    await until(() => samples.seen.some((e) => e.deviceId === before.id), 'the live sample event');
+    await pg.stop();
+    const outageTimes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const o = await poller.pollNow(during.id, ['system']);
+      expect(o.write).toBe('deferred');
+      outageTimes.push(o.time.toISOString());
+      await new Promise((r) => setTimeout(r, 5)); // distinct sample times
+    }
+    expect(samples.seen.filter((e) => e.deviceId === during.id)).toEqual([]); // nothing announced before it is stored
+
+    pg = await startEmbeddedPostgres(dir, log, { port: pg.port });
+    await until(() => poller.stats().writer.spool.records === 0 && !poller.stats().writer.outage, 'the replay', 30_000);
+    await until(() => samples.seen.filter((e) => e.deviceId === during.id).length === 3, 'the replayed samples to be published');
+    expect(samples.seen.filter((e) => e.deviceId === during.id).map((e) => new Date(e.sample.time).toISOString())).toEqual(outageTimes);
+    expect(samples.seen.filter((e) => e.deviceId === before.id)).toHaveLength(1); // each sample once
+    await alerts.idle();
+    const fired = await prisma.alert.findMany({ where: { ruleId: rule.id } });
+    expect(fired.map((a) => [a.deviceId, a.state])).toEqual([[during.id, 'FIRING']]);
+
+    await poller.stop();
+    await alerts.stop();
+    await samples.stop();
   });
 
   it('the restart helper keeps the port, so the pool reconnects by itself', async () => {
