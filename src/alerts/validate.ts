@@ -153,6 +153,24 @@ export function validateChannel(c: ChannelFields, secret: string | null | undefi
   return { issues, channel: { ...c, name, url }, config };
 }
 
+/**
+ * Where a channel's stored secret goes: its URL (host, path, SMTP server), its kind (a WEBHOOK
+ * HMAC key only signs, an NTFY or GOTIFY token is sent as-is), the SMTP username it is sent
+ * with, and TLS (turning requireTls off lets the password cross the network in the clear).
+ * The fields of `next` that change any of that, as issues for a caller who may not move it.
+ */
+export function secretDestinationChanges(before: ChannelFields, next: ChannelFields, path: string[] = ['input']): Issue[] {
+  const changed: (keyof ChannelFields)[] = [];
+  if (next.url !== before.url) changed.push('url');
+  if (next.kind !== before.kind) changed.push('kind');
+  if (next.kind === 'EMAIL' && next.smtpUsername !== before.smtpUsername) changed.push('smtpUsername');
+  if (before.requireTls && !next.requireTls) changed.push('requireTls');
+  return changed.map((field) => ({
+    path: [...path, field],
+    message: 'the channel holds a secret, and this changes where it is sent: that needs the ADMIN role (or give `secret` again, or null to remove it)',
+  }));
+}
+
 export interface SilenceFields {
   deviceIds: string[];
   tags: string[];

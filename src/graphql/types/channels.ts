@@ -6,7 +6,7 @@
 import { createNotifier } from '../../alerts/notifiers.ts';
 import { alertConfigChanged } from '../../alerts/signals.ts';
 import { redact } from '../../alerts/channels/types.ts';
-import { validateChannel, type ChannelFields } from '../../alerts/validate.ts';
+import { secretDestinationChanges, validateChannel, type ChannelFields } from '../../alerts/validate.ts';
 import type { NotificationChannel } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -168,6 +168,10 @@ builder.mutationFields((t) => ({
         },
         input.secret,
       );
+      // An OPERATOR must not aim a secret an ADMIN stored at a destination of their own (as with a device's stored password).
+      if (!issues.length && current.encryptedSecret !== null && input.secret === undefined && ctx.auth?.role !== 'ADMIN') {
+        issues.push(...secretDestinationChanges(base, channel));
+      }
       if (issues.length) throw new ValidationError('invalid notification channel', issues);
       const secret = input.secret === undefined ? {} : { encryptedSecret: input.secret === null ? null : new Uint8Array(ctx.secrets.encrypt(input.secret)) };
       try {
