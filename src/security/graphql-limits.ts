@@ -10,7 +10,16 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type DefinitionNode, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  type DefinitionNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Context } from '../graphql/context.ts';
@@ -40,8 +49,35 @@ export function operationLimitPlugins(limits: Config['limits'], introspection: b
 }
 
 /**
+ * The mutation fields an operation runs: its root fields with fragments (inline and named,
+ * nested) expanded, so `... on Mutation { m0 … m14 }` counts fifteen, not one. `__typename`
+ * runs nothing and is not counted. Conditional directives are ignored: a field that may be
+ * skipped is still charged.
+ */
+export function countRootFields(document: DocumentNode, operation: OperationDefinitionNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const visit = (set: SelectionSetNode, seen: ReadonlySet<string>): number => {
+    let n = 0;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) n += sel.name.value === '__typename' ? 0 : 1;
+      else if (sel.kind === Kind.INLINE_FRAGMENT) n += visit(sel.selectionSet, seen);
+      else {
+        const f = fragments.get(sel.name.value);
+        // A cycle is a validation error; counting must still end.
+        if (f && !seen.has(f.name.value)) n += visit(f.selectionSet, new Set([...seen, f.name.value]));
+      }
+    }
+    return n;
+  };
+  return visit(operation.selectionSet, new Set());
+}
+
+/**
  * Each mutation field of an operation takes one unit from its token's bucket; an empty
- * bucket answers RATE_LIMITED (HTTP 429 on HTTP) and nothing runs.
+ * bucket answers RATE_LIMITED (HTTP 429 on HTTP) and nothing runs. Each operation of a
+ * batched request is charged on its own, so a batch spends the same budget as its operations
+ * sent one by one.
  */
 export function mutationRateLimitPlugin(limiter: RateLimiter): Plugin<Context> {
   return {
@@ -54,7 +90,7 @@ export function mutationRateLimitPlugin(limiter: RateLimiter): Plugin<Context> {
       if (operation?.operation !== 'mutation') return;
       const tokenId = (args.contextValue as Partial<Context>).auth?.tokenId;
       if (!tokenId) return;
-      const fields = operation.selectionSet.selections.length;
+      const fields = countRootFields(document, operation);
       const verdict = limiter.take(tokenId, Math.max(1, fields));
       if (verdict.ok) return;
       setResultAndStopExecution({

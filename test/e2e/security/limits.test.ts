@@ -34,6 +34,30 @@ describe('rate limits', () => {
     await expectServing(a);
   });
 
+  test('mutations are counted after fragments are expanded and across a batch: the limit holds however they are packed', async () => {
+    const a = await app({ RATE_LIMIT_MUTATIONS_PER_MINUTE: '10' });
+    const fields = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}: createApiToken(input: { name: "${prefix}${i}", role: VIEWER }) { __typename }`).join(' ');
+    const created = () => a.db.prisma.apiToken.count({ where: { name: { not: 'test admin' } } });
+    // Twelve mutations behind one inline fragment: one root selection, twelve mutations.
+    const inline = await a.gql(`mutation { ... on Mutation { ${fields('i', 12)} } }`);
+    expect(inline.status).toBe(429);
+    expect(inline.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    // A named fragment, nested in another.
+    const named = await a.gql(`mutation { ...Outer } fragment Outer on Mutation { ...Inner } fragment Inner on Mutation { ${fields('n', 11)} }`);
+    expect(named.status).toBe(429);
+    expect(await created()).toBe(0);
+    // A batch of four operations of four mutations each: at most ten run, whatever the order.
+    const res = await fetch(`${a.server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.adminToken}` },
+      body: JSON.stringify(['b', 'c', 'd', 'e'].map((p) => ({ query: `mutation { ... on Mutation { ${fields(p, 4)} } }` }))),
+    });
+    const answers = (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] }[];
+    expect(answers.filter((r) => r.errors?.[0]?.extensions?.code === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(2);
+    expect(await created()).toBeLessThanOrEqual(10);
+    expect(await created()).toBe(answers.filter((r) => r.data).length * 4);
+  });
+
   test('failed logins per address: 401 until the budget is spent, then 429 with Retry-After on HTTP, SSE and WebSocket', async () => {
     const a = await app({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' });
     for (let i = 0; i < 3; i++) expect((await a.gql('{ health { status } }', undefined, `ipt_wrong${i}`)).status).toBe(401);
