@@ -62,6 +62,7 @@ const schema = z.object({
   REQUEST_MAX_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(120, 0, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
+  NOTIFY_ALLOW_PRIVATE_NETWORKS: bool(false),
 });
 
 type Env = z.output<typeof schema>;
@@ -105,6 +106,8 @@ export interface Config {
    */
   lease: { leaseSeconds: number; renewSeconds: number; instanceId: string | undefined };
   retentionDays: { metrics: number; drives: number; containers: number };
+  /** Notification channels: loopback, private and link-local destinations allowed (default false: refused). */
+  notify: { allowPrivateNetworks: boolean };
 }
 
 export class ConfigError extends Error {
@@ -171,5 +174,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       drives: e.RETENTION_DRIVES_DAYS,
       containers: e.RETENTION_CONTAINERS_DAYS,
     },
+    notify: { allowPrivateNetworks: e.NOTIFY_ALLOW_PRIVATE_NETWORKS },
   };
 }

@@ -63,7 +63,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     await server.start();
     stack.push(() => server.stop());
     // Before the poller: on shutdown the poller stops first, then the evaluator drains.
-    const alerts = createAlertEvaluator({ db, events: services.events, log, secrets });
+    const alerts = createAlertEvaluator({ db, events: services.events, log, secrets, allowPrivateNetworks: config.notify.allowPrivateNetworks });
     await alerts.start();
     stack.push(() => alerts.stop());
     if (config.polling.enabled) {

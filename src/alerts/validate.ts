@@ -5,6 +5,7 @@
  * database.
  */
 import type { ChannelKind } from '../db/generated/enums.ts';
+import { literalRefusal } from './channels/destination.ts';
 import { STATE_METRICS, STATE_VALUES, type RuleFields, type Severity } from './rules.ts';
 
 export type { RuleFields };
@@ -110,7 +111,13 @@ export interface ChannelFields {
   requireTls: boolean;
 }
 
-export function validateChannel(c: ChannelFields, secret: string | null | undefined, path: string[] = ['input']): { issues: Issue[]; channel: ChannelFields; config: Record<string, unknown> } {
+/** `allowPrivateNetworks`: NOTIFY_ALLOW_PRIVATE_NETWORKS; without it a private IP literal is refused here (names are checked when sending). */
+export function validateChannel(
+  c: ChannelFields,
+  secret: string | null | undefined,
+  { allowPrivateNetworks }: { allowPrivateNetworks: boolean },
+  path: string[] = ['input'],
+): { issues: Issue[]; channel: ChannelFields; config: Record<string, unknown> } {
   const issues: Issue[] = [];
   const at = (field: string) => [...path, field];
   const name = checkName(issues, at('name'), c.name);
@@ -127,6 +134,9 @@ export function validateChannel(c: ChannelFields, secret: string | null | undefi
     issues.push({ path: at('url'), message: c.kind === 'EMAIL' ? 'must be an smtp:// or smtps:// URL with a host, e.g. smtp://mail.example.com:587' : 'must be an http:// or https:// URL with a host' });
   } else if (parsed.username || parsed.password) {
     issues.push({ path: at('url'), message: 'must not carry credentials: put them in `secret` (and `smtpUsername`)' });
+  } else {
+    const refused = literalRefusal(parsed.hostname, allowPrivateNetworks);
+    if (refused) issues.push({ path: at('url'), message: `must not be a private or local address: ${refused}` });
   }
   if (secret !== undefined && secret !== null && (secret.length < 1 || secret.length > ALERT_LIMITS.secretMax)) {
     issues.push({ path: at('secret'), message: `must be 1 to ${ALERT_LIMITS.secretMax} characters` });

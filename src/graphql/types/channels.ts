@@ -129,6 +129,7 @@ builder.mutationFields((t) => ({
           requireTls: input.requireTls ?? false,
         },
         input.secret,
+        { allowPrivateNetworks: ctx.config.notify.allowPrivateNetworks },
       );
       if (issues.length) throw new ValidationError('invalid notification channel', issues);
       try {
@@ -167,6 +168,7 @@ builder.mutationFields((t) => ({
           requireTls: input.requireTls ?? (email ? base.requireTls : false),
         },
         input.secret,
+        { allowPrivateNetworks: ctx.config.notify.allowPrivateNetworks },
       );
       // An OPERATOR must not aim a secret an ADMIN stored at a destination of their own (as with a device's stored password).
       if (!issues.length && current.encryptedSecret !== null && input.secret === undefined && ctx.auth?.role !== 'ADMIN') {
@@ -210,7 +212,7 @@ builder.mutationFields((t) => ({
     description: 'Sends a test message now (one attempt, even when the channel is disabled) and says how it went.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
-      const notifier = createNotifier({ db: ctx.db, secrets: ctx.secrets, log: ctx.log, attempts: 1 });
+      const notifier = createNotifier({ db: ctx.db, secrets: ctx.secrets, log: ctx.log, attempts: 1, allowPrivateNetworks: ctx.config.notify.allowPrivateNetworks });
       const result = await notifier.test(String(id));
       if (!result) throw new NotFoundError('NotificationChannel', String(id));
       return { ok: result.ok, attempts: result.attempts, error: result.error };

@@ -10,7 +10,8 @@ let viewer: string;
 let deviceId: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // The receivers are on loopback, which channels may reach only when allowed (ssrf.test.ts covers the default).
+  app = await startTestApp({ NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true' });
   hook = await startHttpReceiver();
   viewer = (await createApiToken(app.db.prisma, { name: 'viewer', role: 'VIEWER' })).token;
   deviceId = (await app.db.prisma.device.create({ data: { name: 'db-1', hostname: 'db-1.example', tags: ['prod'] } })).id;
