@@ -4,7 +4,6 @@
  * limits (graphql-armor) reject a bomb before any resolver runs; the mutation rate limit
  * runs just before execution, when the caller is known.
  */
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
@@ -43,9 +42,53 @@ export function operationLimitPlugins(limits: Config['limits'], introspection: b
       },
     });
     // "Did you mean …?" would hand out the schema that introspection now hides.
-    plugins.push(blockFieldSuggestionsPlugin() as Plugin);
+    plugins.push(noSuggestionsPlugin());
   }
   return plugins;
+}
+
+const SUGGESTION = /\s*Did you mean\b[^?]*\?/g;
+
+/** The same error without graphql-js's "Did you mean …?" (names cannot contain "?"). */
+function withoutSuggestion<E>(error: E): E {
+  if (!(error instanceof GraphQLError) || !SUGGESTION.test(error.message)) return error;
+  SUGGESTION.lastIndex = 0;
+  const { nodes, source, positions, path, originalError, extensions } = error;
+  return new GraphQLError(error.message.replace(SUGGESTION, ''), { nodes, source, positions, path, originalError, extensions }) as E;
+}
+
+const stripResult = <R extends { errors?: readonly GraphQLError[] }>(result: R): R =>
+  result.errors ? { ...result, errors: result.errors.map(withoutSuggestion) } : result;
+
+const isResult = (r: unknown): r is { errors?: readonly GraphQLError[] } => typeof r === 'object' && r !== null && !(Symbol.asyncIterator in r);
+
+/**
+ * Removes "Did you mean …?" from every error: validation (fields, arguments, input fields,
+ * types, enum values) and execution (variables coerced against enums and input types), on
+ * every transport. graphql-armor's plugin covers field names only.
+ */
+export function noSuggestionsPlugin(): Plugin {
+  return {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.length) setResult(result.map(withoutSuggestion));
+      };
+    },
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isResult(result) && result.errors) setResult(stripResult(result));
+        },
+      };
+    },
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (isResult(result) && result.errors) setResult(stripResult(result));
+        },
+      };
+    },
+  };
 }
 
 /**

@@ -156,6 +156,28 @@ describe('production switches', () => {
     expect(await page.text()).not.toMatch(/graphiql/i);
   });
 
+  test('INTROSPECTION_ENABLED=false: no "Did you mean" anywhere (enum values, arguments, input fields, types, variables)', async () => {
+    const a = await app({ INTROSPECTION_ENABLED: 'false' });
+    const probes: [string, Record<string, unknown> | undefined, string][] = [
+      ['mutation { createApiToken(input: { name: "x", role: ADMN }) { __typename } }', undefined, 'ADMIN'],
+      ['{ devices(serch: "x") { totalCount } }', undefined, 'search'],
+      ['{ health { ... on Healt { status } } }', undefined, '"Health"'],
+      ['mutation { createApiToken(input: { nme: "x", role: VIEWER }) { __typename } }', undefined, '"name"'],
+      ['mutation ($r: Role!) { createApiToken(input: { name: "x", role: $r }) { __typename } }', { r: 'ADMN' }, 'ADMIN'],
+      ['query ($d: CreateDeviceInpt) { __typename }', undefined, 'CreateDeviceInput'],
+    ];
+    for (const [query, variables, leaked] of probes) {
+      const res = await a.gql(query, variables);
+      expect(res.body.errors?.length, query).toBeGreaterThan(0);
+      const text = JSON.stringify(res.body);
+      expect(text, query).not.toMatch(/did you mean/i);
+      expect(text, query).not.toContain(leaked);
+    }
+    // With introspection on, suggestions stay (they help people exploring in GraphiQL).
+    const open = await app();
+    expect((await open.gql('{ devices(serch: "x") { totalCount } }')).body.errors?.[0]?.message).toMatch(/Did you mean "search"/);
+  });
+
   test('by default introspection works and GraphiQL is served', async () => {
     const a = await app();
     expect((await a.gql<{ __schema: { queryType: { name: string } } }>('{ __schema { queryType { name } } }')).body.data?.__schema.queryType.name).toBe('Query');
