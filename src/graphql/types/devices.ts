@@ -187,7 +187,7 @@ function decodeCursor(cursor: string): string {
 
 type DeviceWhere = Prisma.DeviceWhereInput;
 
-/** Prisma passes `contains` to ILIKE as it is: % and _ (and the escape character \\) must match only themselves. */
+/** Prisma passes `contains` to ILIKE as it is: % and _ (and the escape character, a backslash) must match only themselves. */
 const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, '\\$&');
 
 builder.queryField('devices', (t) =>
