@@ -130,6 +130,8 @@ export function validateChannel(
     parsed = null;
   }
   if (url.length > ALERT_LIMITS.urlMax) issues.push({ path: at('url'), message: `must be at most ${ALERT_LIMITS.urlMax} characters` });
+  // The URL parser drops CR, LF and tab without a word: what is stored must be what is used.
+  else if (UNPRINTABLE.test(url)) issues.push({ path: at('url'), message: 'must not contain control characters' });
   else if (!parsed || !schemes.includes(parsed.protocol) || !parsed.hostname) {
     issues.push({ path: at('url'), message: c.kind === 'EMAIL' ? 'must be an smtp:// or smtps:// URL with a host, e.g. smtp://mail.example.com:587' : 'must be an http:// or https:// URL with a host' });
   } else if (parsed.username || parsed.password) {

@@ -61,10 +61,15 @@ export function post(url: string, body: string, headers: Record<string, string>,
   });
 }
 
-/** Query strings carry tokens (Gotify's ?token=, Slack's path is secret too): logs keep the origin and path head only. */
+/**
+ * For logs and VIEWERs. Web URLs: query strings carry tokens (Gotify's ?token=) and chat
+ * webhook paths are secrets themselves, so only the origin and the first path segment stay.
+ * SMTP URLs (which have no "origin"): scheme, host and port, the destination and nothing else.
+ */
 export function redact(url: string): string {
   try {
     const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return `${u.protocol}//${u.host}`;
     return `${u.origin}${u.pathname.split('/').slice(0, 2).join('/')}…`;
   } catch {
     return '<invalid url>';

@@ -63,6 +63,14 @@ describe('alerting API', () => {
     expect(await app.db.prisma.notificationChannel.count()).toBe(before);
   });
 
+  it('refuses a URL with CR/LF in it, and shows VIEWERs an EMAIL channel by its SMTP server', async () => {
+    const crlf = await app.gql<{ createNotificationChannel: Issues & { __typename: string } }>(CREATE_CHANNEL, { input: { name: 'crlf', kind: 'WEBHOOK', url: `${hook.url}/a\r\nX-Injected: 1` } });
+    expect(crlf.body.data!.createNotificationChannel.issues).toEqual([{ path: ['input', 'url'], message: 'must not contain control characters' }]);
+    await app.gql(CREATE_CHANNEL, { input: { name: 'mail for viewers', kind: 'EMAIL', url: 'smtp://mail.example.com:587', emailTo: ['ops@example.com'] } });
+    const list = await app.gql<{ notificationChannels: { name: string; url: string }[] }>(`{ notificationChannels { name url } }`, {}, viewer);
+    expect(list.body.data!.notificationChannels.find((c) => c.name === 'mail for viewers')!.url).toBe('smtp://mail.example.com:587');
+  });
+
   it('creates, validates, updates and deletes rules', async () => {
     const ok = await app.gql<{ createAlertRule: { __typename: string; id: string; threshold: number } }>(CREATE_RULE, {
       input: { name: 'cpu hot', metric: 'CPU_PERCENT', comparator: 'GT', threshold: 90, clearThreshold: 80, forSeconds: 120, repeatSeconds: 3600, severity: 'CRITICAL', deviceIds: [deviceId], tags: ['prod'] },
