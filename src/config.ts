@@ -63,6 +63,7 @@ const schema = z.object({
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(120, 0, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
   NOTIFY_ALLOW_PRIVATE_NETWORKS: bool(false),
+  TOKEN_OUTAGE_GRACE_SECONDS: int(900, 0, 86_400),
 });
 
 type Env = z.output<typeof schema>;
@@ -108,6 +109,8 @@ export interface Config {
   retentionDays: { metrics: number; drives: number; containers: number };
   /** Notification channels: loopback, private and link-local destinations allowed (default false: refused). */
   notify: { allowPrivateNetworks: boolean };
+  /** While the database is unreachable, tokens it confirmed within this many seconds keep working. */
+  tokenOutageGraceSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -175,5 +178,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       containers: e.RETENTION_CONTAINERS_DAYS,
     },
     notify: { allowPrivateNetworks: e.NOTIFY_ALLOW_PRIVATE_NETWORKS },
+    tokenOutageGraceSeconds: e.TOKEN_OUTAGE_GRACE_SECONDS,
   };
 }

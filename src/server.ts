@@ -27,6 +27,7 @@ import { createConnectionRegistry, type CloseReason } from './security/connectio
 import { mutationRateLimitPlugin, operationLimitPlugins } from './security/graphql-limits.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
 import { bearer, createTokenVerifier, invalidTokens } from './tokens.ts';
+import { closeIfDatabaseUnavailable, databaseUnavailablePlugin, respondDatabaseUnavailable } from './server/database-unavailable.ts';
 
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
 /**
@@ -59,7 +60,7 @@ type Verdict = { principal: Principal } | { status: 401 | 429; retryAfterSeconds
 export function buildServer(services: Services): ServerHandle {
   const { config, log } = services;
   const { limits } = config;
-  const tokens = createTokenVerifier(services.db.prisma);
+  const tokens = createTokenVerifier(services.db.prisma, { outageGraceMs: config.tokenOutageGraceSeconds * 1000 });
   const connections = createConnectionRegistry();
   const authFailures = createRateLimiter(limits.authFailuresPerMinute);
   const mutationBudget = createRateLimiter(limits.mutationsPerMinute);
@@ -112,7 +113,7 @@ export function buildServer(services: Services): ServerHandle {
       },
     },
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
-    plugins: [requireToken, ...operationLimitPlugins(limits, config.introspection), mutationRateLimitPlugin(mutationBudget), observabilityPlugin(log)],
+    plugins: [requireToken, ...operationLimitPlugins(limits, config.introspection), mutationRateLimitPlugin(mutationBudget), observabilityPlugin(log), databaseUnavailablePlugin()],
     context: ({ principal }) => ({ ...services, auth: principal ?? null }),
   });
 
@@ -196,6 +197,7 @@ export function buildServer(services: Services): ServerHandle {
       if (body) (req as http.IncomingMessage & { body?: Readable }).body = Readable.from(body.length ? [body] : []);
       return await yoga(req, res);
     } catch (e) {
+      if (respondDatabaseUnavailable(res, e)) return;
       log.error({ err: e, path }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.end();
@@ -219,7 +221,8 @@ export function buildServer(services: Services): ServerHandle {
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
       async onConnect(ctx) {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const verdict = await authenticate(typeof header === 'string' ? header : null, ip(ctx.extra.request), 'ws');
+        const verdict = await authenticate(typeof header === 'string' ? header : null, ip(ctx.extra.request), 'ws').catch((e: unknown) => closeIfDatabaseUnavailable(ctx.extra.socket, e));
+        if (!verdict) return false;
         if ('status' in verdict) {
           if (verdict.status === 429) ctx.extra.socket.close(4429, 'Too many failed logins');
           return false; // graphql-ws closes with 4403 Forbidden
