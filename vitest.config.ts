@@ -12,6 +12,10 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
+    // Parser tests that read the shared corpus (../shared/fixtures) carry this tag; the
+    // reporter says how many ran or were skipped (test/helpers/fixtures.ts).
+    tags: [{ name: 'corpus', description: 'reads the shared fixture corpus beside the repository' }],
+    reporters: ['default', './test/helpers/corpus-reporter.ts'],
     hookTimeout: 60_000,
     coverage: {
       provider: 'v8',

@@ -1,4 +1,4 @@
-/** `infrapulse serve | parse | token | simulate | schema | migrate | bench` */
+/** `infrapulse serve | parse | token | simulate | mcp | schema | migrate | bench` */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ const USAGE = `usage: infrapulse <command>
   parse <kind> <file>                     run one parser on captured output, print JSON
   token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]
   simulate --devices N --port P [--seed S] [--register URL --token T]
+  mcp --url URL --token T                 stdio bridge to a server's MCP endpoint (for assistants)
   schema print|check                      write or verify schema.graphql
   rotate-key --generate | --new-key HEX   re-encrypt stored secrets under a new key (server stopped)
   migrate                                 apply database migrations and exit
@@ -144,6 +145,10 @@ async function main(argv: string[]): Promise<number> {
       const { runSimulate } = await import('./simulator/cli.ts');
       return runSimulate(rest);
     }
+    case 'mcp': {
+      const { runMcpBridge } = await import('./mcp/bridge.ts');
+      return runMcpBridge(rest);
+    }
     case 'schema':
       return schemaCommand(rest[0]);
     case 'rotate-key': {
@@ -168,6 +173,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-// serve may leave library timers behind after a clean shutdown; nothing else is pending then.
-if (process.argv[2] === 'serve') process.exit(code);
+// serve may leave library timers behind after a clean shutdown, and the mcp bridge idle HTTP
+// keep-alive sockets; nothing else is pending then.
+if (process.argv[2] === 'serve' || process.argv[2] === 'mcp') process.exit(code);
 process.exitCode = code;

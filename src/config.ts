@@ -64,6 +64,8 @@ const schema = z.object({
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
   NOTIFY_ALLOW_PRIVATE_NETWORKS: bool(false),
   TOKEN_OUTAGE_GRACE_SECONDS: int(900, 0, 86_400),
+  MCP_ENABLED: bool(true),
+  MCP_SESSION_IDLE_SECONDS: int(600, 1, 7 * 86_400),
 });
 
 type Env = z.output<typeof schema>;
@@ -111,6 +113,11 @@ export interface Config {
   notify: { allowPrivateNetworks: boolean };
   /** While the database is unreachable, tokens it confirmed within this many seconds keep working. */
   tokenOutageGraceSeconds: number;
+  /**
+   * The MCP endpoint on /mcp (src/mcp/). A session with no request or stream open for
+   * `sessionIdleSeconds` is closed.
+   */
+  mcp: { enabled: boolean; sessionIdleSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -179,5 +186,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     notify: { allowPrivateNetworks: e.NOTIFY_ALLOW_PRIVATE_NETWORKS },
     tokenOutageGraceSeconds: e.TOKEN_OUTAGE_GRACE_SECONDS,
+    mcp: { enabled: e.MCP_ENABLED, sessionIdleSeconds: e.MCP_SESSION_IDLE_SECONDS },
   };
 }

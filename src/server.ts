@@ -23,6 +23,7 @@ import type { Context, Principal, Services } from './graphql/context.ts';
 import { schema } from './graphql/schema.ts';
 import { checkHealth } from './graphql/types/health.ts';
 import { observabilityPlugin } from './metrics.ts';
+import { createMcpRoute, envelopedExecutor } from './mcp/index.ts';
 import { createConnectionRegistry, type CloseReason } from './security/connections.ts';
 import { mutationRateLimitPlugin, operationLimitPlugins } from './security/graphql-limits.ts';
 import { createRateLimiter } from './security/rate-limit.ts';
@@ -117,6 +118,18 @@ export function buildServer(services: Services): ServerHandle {
     context: ({ principal }) => ({ ...services, auth: principal ?? null }),
   });
 
+  // MCP on /mcp (src/mcp/): this server's auth decision and enveloped execution, so tools get the same roles and limits.
+  const mcp = config.mcp.enabled
+    ? createMcpRoute({
+        authenticate: (header, address) => authenticate(header, address, 'mcp'),
+        execute: envelopedExecutor(yoga.getEnveloped, log),
+        track: (tokenId, close) => connections.add(tokenId, close),
+        events: services.events,
+        log,
+        sessionIdleSeconds: config.mcp.sessionIdleSeconds,
+      })
+    : null;
+
   // graphql-sse: auth is decided before the handler (see the route); the handler finds the
   // principal by request.
   const ssePrincipals = new WeakMap<http.IncomingMessage, Principal>();
@@ -192,6 +205,7 @@ export function buildServer(services: Services): ServerHandle {
         body = await readBody(req, limits.maxRequestBytes);
         if (!body) return tooLarge(res, limits.maxRequestBytes);
       }
+      if (mcp && (await mcp.handle(req, res, path ?? '/', body))) return;
       if (path === '/graphql/stream') return await serveSse(req, res, body ? body.toString('utf8') : null);
       // Yoga takes an already-read body from `req.body` (as behind body-parsing frameworks).
       if (body) (req as http.IncomingMessage & { body?: Readable }).body = Readable.from(body.length ? [body] : []);
@@ -320,6 +334,7 @@ export function buildServer(services: Services): ServerHandle {
       // Stop accepting, let in-flight requests finish, then close what is left.
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      await mcp?.close();
       await wsServer.dispose();
       for (const ws of wss.clients) ws.terminate();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

@@ -19,6 +19,7 @@ import {
   type CollectResult,
   type Collector,
   type CollectorErrorReason,
+  type SkippedLine,
 } from './types.ts';
 
 /**
@@ -74,12 +75,14 @@ export interface ContainersOutput {
   inspect: { containers: InspectEntry[] } | null;
   /** Sections whose command failed or printed something unreadable: [section, exit, text]. */
   failures: { section: string; exitCode: number | null; text: string }[];
+  /** Lines of the sections that were left out (a CLI warning among the JSON lines). */
+  skipped: SkippedLine[];
 }
 
 /** Parses the whole output of CONTAINERS_COMMAND. Pure. */
 export function parseContainersOutput(output: string): ContainersOutput {
   const sections = splitSections(output);
-  const out: ContainersOutput = { engine: null, ps: null, stats: null, inspect: null, failures: [] };
+  const out: ContainersOutput = { engine: null, ps: null, stats: null, inspect: null, failures: [], skipped: [] };
   for (let i = 0; i < sections.length; i++) {
     const s = sections[i]!;
     if (s.name === 'engine') {
@@ -95,9 +98,13 @@ export function parseContainersOutput(output: string): ContainersOutput {
       continue;
     }
     try {
-      if (s.name === 'ps') out.ps = parseDockerPs(s.body);
-      else if (s.name === 'stats') out.stats = parseDockerStats(s.body);
-      else out.inspect = parseDockerInspect(s.body);
+      const parsed =
+        s.name === 'ps'
+          ? (out.ps = parseDockerPs(s.body))
+          : s.name === 'stats'
+            ? (out.stats = parseDockerStats(s.body))
+            : (out.inspect = parseDockerInspect(s.body));
+      for (const skip of parsed.skipped) out.skipped.push({ ...skip, section: s.name });
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       out.failures.push({
@@ -175,6 +182,6 @@ export const containersCollector: Collector<ContainersState> = {
     const problems = parsed.failures.map(
       (f) => `${parsed.engine} ${f.section} failed${f.exitCode === null ? '' : ` (exit ${f.exitCode})`}: ${f.text.split('\n', 1)[0] ?? ''}`,
     );
-    return { batch, state: {}, problems };
+    return { batch, state: {}, problems, skipped: parsed.skipped };
   },
 };

@@ -1,7 +1,7 @@
 // Pure parser for `df -P` style output: `df -PTB1` (what the system collector runs), and
 // the 1K-blocks / 1024-blocks variants (busybox, plain GNU df), with or without a Type column.
-import { ParseError } from './types.ts';
-import { fields, lines, uint } from './text.ts';
+import { ParseError, type SkippedLine } from './types.ts';
+import { failIfNothingRead, fields, lines, skipLine, uint } from './text.ts';
 
 export interface DfEntry {
   filesystem: string;
@@ -37,7 +37,10 @@ function tokenStarts(line: string): number[] {
   return out;
 }
 
-export function parseDf(text: string): { filesystems: DfEntry[] } {
+const DF_LINE = 'expected "filesystem [type] size used available capacity mount" line';
+
+/** Rows that do not read as numbers (a df warning mixed into stdout, a mangled line) are skipped. */
+export function parseDf(text: string): { filesystems: DfEntry[]; skipped: SkippedLine[] } {
   const ls = lines(text);
   const headerIdx = ls.findIndex((l) => l.trim() !== '');
   const header = fields(ls[headerIdx] ?? '');
@@ -51,6 +54,7 @@ export function parseDf(text: string): { filesystems: DfEntry[] } {
   }
   const numbersAt = hasType ? 2 : 1;
   const filesystems: DfEntry[] = [];
+  const skipped: SkippedLine[] = [];
   let pending = '';
   let pendingLine = 0;
   for (let i = headerIdx + 1; i < ls.length; i++) {
@@ -60,43 +64,39 @@ export function parseDf(text: string): { filesystems: DfEntry[] } {
     const line = pending === '' ? raw : `${pending} ${raw.trimStart()}`;
     const lineNo = pending === '' ? i + 1 : pendingLine;
     const starts = tokenStarts(line);
-    if (starts.length < numbersAt + 5) {
-      if (pending === '' && starts.length <= numbersAt) {
-        pending = line.trimEnd();
-        pendingLine = i + 1;
-        continue;
-      }
-      throw new ParseError('expected "filesystem [type] size used available capacity mount" line', lineNo);
+    if (starts.length < numbersAt + 5 && pending === '' && starts.length <= numbersAt) {
+      pending = line.trimEnd();
+      pendingLine = i + 1;
+      continue;
     }
     pending = '';
-    const t = fields(line);
-    const size = uint(t[numbersAt]);
-    const used = uint(t[numbersAt + 1]);
-    const avail = uint(t[numbersAt + 2]);
-    const capacity = t[numbersAt + 3]!;
-    if (
-      Number.isNaN(size) ||
-      Number.isNaN(used) ||
-      Number.isNaN(avail) ||
-      !(capacity === '-' || capacity.endsWith('%'))
-    ) {
-      throw new ParseError('expected "filesystem [type] size used available capacity mount" line', lineNo);
-    }
-    const usedBytes = used * block;
-    const availableBytes = avail * block;
-    filesystems.push({
-      filesystem: t[0]!,
-      fsType: hasType ? t[1]! : null,
-      mount: line.slice(starts[numbersAt + 4]!).trimEnd(),
-      sizeBytes: size * block,
-      usedBytes,
-      availableBytes,
-      usedPercent:
-        usedBytes + availableBytes > 0 ? (usedBytes / (usedBytes + availableBytes)) * 100 : 0,
-    });
+    const entry = starts.length < numbersAt + 5 ? null : dfEntry(line, starts, numbersAt, hasType, block);
+    if (entry === null) skipLine(skipped, lineNo, line, DF_LINE);
+    else filesystems.push(entry);
   }
-  if (pending !== '') {
-    throw new ParseError('expected the rest of a wrapped df line', pendingLine);
+  if (pending !== '') skipLine(skipped, pendingLine, pending, 'expected the rest of a wrapped df line');
+  failIfNothingRead(skipped, filesystems.length);
+  return { filesystems, skipped };
+}
+
+function dfEntry(line: string, starts: number[], numbersAt: number, hasType: boolean, block: number): DfEntry | null {
+  const t = fields(line);
+  const size = uint(t[numbersAt]);
+  const used = uint(t[numbersAt + 1]);
+  const avail = uint(t[numbersAt + 2]);
+  const capacity = t[numbersAt + 3]!;
+  if (Number.isNaN(size) || Number.isNaN(used) || Number.isNaN(avail) || !(capacity === '-' || capacity.endsWith('%'))) {
+    return null;
   }
-  return { filesystems };
+  const usedBytes = used * block;
+  const availableBytes = avail * block;
+  return {
+    filesystem: t[0]!,
+    fsType: hasType ? t[1]! : null,
+    mount: line.slice(starts[numbersAt + 4]!).trimEnd(),
+    sizeBytes: size * block,
+    usedBytes,
+    availableBytes,
+    usedPercent: usedBytes + availableBytes > 0 ? (usedBytes / (usedBytes + availableBytes)) * 100 : 0,
+  };
 }

@@ -2,8 +2,19 @@
 // --no-stream --format '{{json .}}'` and our compact `inspect` lines, plus the Docker Engine
 // API shapes (containers list, one-shot stats, full inspect objects) and the old
 // `docker stats` table, which carry the same facts.
-import { ParseError } from './types.ts';
-import { fields, isObject, lines, num, obj, parseJson, str, type JsonObject } from './text.ts';
+import { ParseError, type SkippedLine } from './types.ts';
+import {
+  failIfNothingRead,
+  fields,
+  isObject,
+  lines,
+  num,
+  obj,
+  parseJson,
+  skipLine,
+  str,
+  type JsonObject,
+} from './text.ts';
 
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
@@ -187,8 +198,17 @@ function isJsonLine(line: string): boolean {
   }
 }
 
-/** JSON objects one per line (CLI `--format '{{json .}}'`) or one JSON array (Engine API). */
-function jsonRecords(text: string, what: string): { o: JsonObject; line: number }[] {
+interface JsonRecord {
+  o: JsonObject;
+  line: number;
+}
+
+/**
+ * JSON objects one per line (CLI `--format '{{json .}}'`) or one JSON array (Engine API).
+ * In the line form, lines that are not a JSON object (a warning the CLI printed among them)
+ * are skipped; a whole document that is not JSON is unreadable.
+ */
+function jsonRecords(text: string, what: string, skipped: SkippedLine[]): JsonRecord[] {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) {
     const arr = parseJson(text, what);
@@ -198,7 +218,7 @@ function jsonRecords(text: string, what: string): { o: JsonObject; line: number 
       return { o, line: 1 };
     });
   }
-  const out: { o: JsonObject; line: number }[] = [];
+  const out: JsonRecord[] = [];
   const ls = lines(text);
   const firstLine = ls.findIndex((l) => l.trim() !== '');
   if (firstLine >= 0 && trimmed.startsWith('{') && !isJsonLine(ls[firstLine]!)) {
@@ -214,20 +234,33 @@ function jsonRecords(text: string, what: string): { o: JsonObject; line: number 
     try {
       o = JSON.parse(l);
     } catch {
-      throw new ParseError(`expected ${what}: one JSON object per line`, i + 1);
+      o = undefined;
     }
-    if (!isObject(o)) throw new ParseError(`expected ${what}: one JSON object per line`, i + 1);
-    out.push({ o, line: i + 1 });
+    if (isObject(o)) out.push({ o, line: i + 1 });
+    else skipLine(skipped, i + 1, l, `expected ${what}: one JSON object per line`);
   }
   return out;
 }
 
-export function parseDockerPs(text: string): { containers: PsEntry[] } {
-  return {
-    containers: jsonRecords(text, "docker ps --format '{{json .}}' output").map(({ o, line }) =>
-      psEntry(o, line),
-    ),
-  };
+/** Reads each record; one `read` rejects (ParseError) is skipped, not fatal. */
+function readRecords<T>(records: JsonRecord[], skipped: SkippedLine[], read: (r: JsonRecord) => T): T[] {
+  const out: T[] = [];
+  for (const r of records) {
+    try {
+      out.push(read(r));
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      skipLine(skipped, r.line, JSON.stringify(r.o), err.message);
+    }
+  }
+  failIfNothingRead(skipped, out.length);
+  return out;
+}
+
+export function parseDockerPs(text: string): { containers: PsEntry[]; skipped: SkippedLine[] } {
+  const skipped: SkippedLine[] = [];
+  const records = jsonRecords(text, "docker ps --format '{{json .}}' output", skipped);
+  return { containers: readRecords(records, skipped, ({ o, line }) => psEntry(o, line)), skipped };
 }
 
 export interface StatsEntry {
@@ -334,48 +367,47 @@ function apiStats(o: JsonObject): StatsEntry {
  * The old `docker stats --no-stream` table: columns are separated by runs of 2+ spaces
  * except inside "a / b" pairs, so split on 3+ spaces after joining the pairs.
  */
-function tableStats(text: string): StatsEntry[] {
+function tableStats(text: string, skipped: SkippedLine[]): StatsEntry[] {
   const ls = lines(text);
   const hasName = / NAME /.test(ls[0] ?? '');
   const hasPids = / PIDS/.test(ls[0] ?? '');
   const need = 6 + (hasName ? 1 : 0) + (hasPids ? 1 : 0);
-  const out: StatsEntry[] = [];
+  const rows: JsonRecord[] = [];
   for (let i = 1; i < ls.length; i++) {
     const line = ls[i]!.trim();
     if (line === '') continue;
     const cols = line.replace(/\s+\/\s+/g, ' / ').split(/\s{2,}/);
     if (cols.length !== need) {
-      throw new ParseError(`expected a docker stats table row with ${need} columns`, i + 1);
+      skipLine(skipped, i + 1, line, `expected a docker stats table row with ${need} columns`);
+      continue;
     }
     const at = (k: number): string | null => cols[hasName || k === 0 ? k : k - 1] ?? null;
-    out.push(
-      cliStats(
-        {
-          ID: at(0),
-          Name: hasName ? at(1) : null,
-          CPUPerc: at(2),
-          MemUsage: at(3),
-          MemPerc: at(4),
-          NetIO: at(5),
-          BlockIO: at(6),
-          PIDs: hasPids ? at(7) : null,
-        },
-        i + 1,
-      ),
-    );
+    rows.push({
+      o: {
+        ID: at(0),
+        Name: hasName ? at(1) : null,
+        CPUPerc: at(2),
+        MemUsage: at(3),
+        MemPerc: at(4),
+        NetIO: at(5),
+        BlockIO: at(6),
+        PIDs: hasPids ? at(7) : null,
+      },
+      line: i + 1,
+    });
   }
-  return out;
+  return readRecords(rows, skipped, ({ o, line }) => cliStats(o, line));
 }
 
-export function parseDockerStats(text: string): { containers: StatsEntry[] } {
+export function parseDockerStats(text: string): { containers: StatsEntry[]; skipped: SkippedLine[] } {
+  const skipped: SkippedLine[] = [];
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('CONTAINER')) return { containers: tableStats(trimmed) };
-  const records = jsonRecords(text, "docker stats --format '{{json .}}' output");
-  return {
-    containers: records.map(({ o, line }) =>
-      isObject(o.cpu_stats) || isObject(o.memory_stats) ? apiStats(o) : cliStats(o, line),
-    ),
-  };
+  if (trimmed.startsWith('CONTAINER')) return { containers: tableStats(trimmed, skipped), skipped };
+  const records = jsonRecords(text, "docker stats --format '{{json .}}' output", skipped);
+  const containers = readRecords(records, skipped, ({ o, line }) =>
+    isObject(o.cpu_stats) || isObject(o.memory_stats) ? apiStats(o) : cliStats(o, line),
+  );
+  return { containers, skipped };
 }
 
 export interface InspectEntry {
@@ -392,25 +424,25 @@ export interface InspectEntry {
  * Our `inspect --format '{"Id":…,"RestartCount":…,"State":…}'` lines, or full inspect
  * objects (an array, as `docker inspect` prints them): same keys either way.
  */
-export function parseDockerInspect(text: string): { containers: InspectEntry[] } {
-  const records = jsonRecords(text, 'docker inspect JSON');
-  return {
-    containers: records.map(({ o, line }) => {
-      const id = pick(o, 'Id', 'ID');
-      if (typeof id !== 'string' || id === '') {
-        throw new ParseError('expected an inspect object with Id', line);
-      }
-      const state = obj(o, 'State');
-      const health = obj(state, 'Health') ?? obj(state, 'Healthcheck');
-      return {
-        id,
-        restartCount: num(o, 'RestartCount'),
-        startedAt: unixOrString(state?.StartedAt),
-        finishedAt: unixOrString(state?.FinishedAt),
-        exitCode: num(state, 'ExitCode'),
-        state: str(state, 'Status')?.toLowerCase() ?? null,
-        health: str(health, 'Status') || null,
-      };
-    }),
-  };
+export function parseDockerInspect(text: string): { containers: InspectEntry[]; skipped: SkippedLine[] } {
+  const skipped: SkippedLine[] = [];
+  const records = jsonRecords(text, 'docker inspect JSON', skipped);
+  const containers = readRecords(records, skipped, ({ o, line }) => {
+    const id = pick(o, 'Id', 'ID');
+    if (typeof id !== 'string' || id === '') {
+      throw new ParseError('expected an inspect object with Id', line);
+    }
+    const state = obj(o, 'State');
+    const health = obj(state, 'Health') ?? obj(state, 'Healthcheck');
+    return {
+      id,
+      restartCount: num(o, 'RestartCount'),
+      startedAt: unixOrString(state?.StartedAt),
+      finishedAt: unixOrString(state?.FinishedAt),
+      exitCode: num(state, 'ExitCode'),
+      state: str(state, 'Status')?.toLowerCase() ?? null,
+      health: str(health, 'Status') || null,
+    };
+  });
+  return { containers, skipped };
 }

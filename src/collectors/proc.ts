@@ -1,7 +1,7 @@
 // Pure parsers for the /proc files the system collector reads. No I/O; each takes the file's
 // text and throws ParseError (1-based line) on input it cannot read.
-import { ParseError } from './types.ts';
-import { decimal, fields, lines, nextToken, readUints, uint } from './text.ts';
+import { ParseError, type SkippedLine } from './types.ts';
+import { decimal, failIfNothingRead, fields, lines, nextToken, readUints, skipLine, uint } from './text.ts';
 
 export interface CpuTimes {
   user: number;
@@ -35,11 +35,12 @@ export interface ProcStat {
 
 const scratch: number[] = [];
 
-function cpuTimes(line: string, from: number, lineNo: number): CpuTimes {
-  // Kernels before 2.6 print 4 columns, 2.6.0-2.6.10 print 7: the missing ones count 0.
-  if (!readUints(line, from, scratch) || scratch.length < 4) {
-    throw new ParseError('expected "cpu" line with at least 4 numeric fields', lineNo);
-  }
+const CPU_LINE = 'expected "cpu" line with at least 4 numeric fields';
+const CPUN_LINE = 'expected "cpuN" line with at least 4 numeric fields';
+
+/** Kernels before 2.6 print 4 columns, 2.6.0-2.6.10 print 7: the missing ones count 0. */
+function cpuTimes(line: string, from: number): CpuTimes | null {
+  if (!readUints(line, from, scratch) || scratch.length < 4) return null;
   const v = scratch;
   return {
     user: v[0]!,
@@ -63,11 +64,16 @@ export function cpuTotal(t: CpuTimes): number {
 /**
  * /proc/stat. Files holding several concatenated samples (seen in test corpora) are read up
  * to the second aggregate "cpu" line: the first sample wins rather than mixing two machines.
+ * Only the aggregate "cpu" line is required; unreadable cpuN lines and lines that are not
+ * "<key> <values>" are skipped. Other keys (intr, softirq, page, disk_io …) are not checked:
+ * the intr line alone can hold thousands of numbers, and this runs on every poll.
  */
-export function parseProcStat(text: string): ProcStat {
+export function parseProcStat(text: string): ProcStat & { skipped: SkippedLine[] } {
   const ls = lines(text);
   let total: CpuTimes | undefined;
+  let badTotalLine = 0;
   const cores: CoreTimes[] = [];
+  const skipped: SkippedLine[] = [];
   let bootTime: number | null = null;
   let contextSwitches: number | null = null;
   let procsRunning: number | null = null;
@@ -78,19 +84,17 @@ export function parseProcStat(text: string): ProcStat {
       const { token: head, end } = nextToken(line, 0);
       if (head === 'cpu') {
         if (total !== undefined) break;
-        total = cpuTimes(line, end, i + 1);
-      } else {
-        const cpu = uint(head.slice(3));
-        if (Number.isNaN(cpu)) {
-          throw new ParseError('expected "cpuN" line with at least 4 numeric fields', i + 1);
-        }
-        if (total === undefined) {
-          throw new ParseError('expected the aggregate "cpu" line before per-CPU lines', i + 1);
-        }
-        const t = cpuTimes(line, end, i + 1) as CoreTimes;
-        t.cpu = cpu;
-        cores.push(t);
+        const t = cpuTimes(line, end);
+        if (t === null) {
+          badTotalLine ||= i + 1;
+          skipLine(skipped, i + 1, line, CPU_LINE);
+        } else total = t;
+        continue;
       }
+      const cpu = uint(head.slice(3));
+      const t = Number.isNaN(cpu) || total === undefined ? null : cpuTimes(line, end);
+      if (t === null) skipLine(skipped, i + 1, line, total === undefined ? 'expected the aggregate "cpu" line before per-CPU lines' : CPUN_LINE);
+      else cores.push({ ...t, cpu });
     } else if (line.startsWith('btime ')) {
       bootTime = nullable(uint(fields(line)[1]));
     } else if (line.startsWith('ctxt ')) {
@@ -99,11 +103,11 @@ export function parseProcStat(text: string): ProcStat {
       procsRunning = nullable(uint(fields(line)[1]));
     } else if (line.startsWith('procs_blocked ')) {
       procsBlocked = nullable(uint(fields(line)[1]));
+    } else if (!isKeyLine(line)) {
+      skipLine(skipped, i + 1, line, 'expected a "<key> <values>" line');
     }
   }
-  if (total === undefined) {
-    throw new ParseError('expected "cpu" line with at least 4 numeric fields', 1);
-  }
+  if (total === undefined) throw new ParseError(CPU_LINE, badTotalLine || 1);
   return {
     cpuCount: cores.length,
     total,
@@ -112,7 +116,14 @@ export function parseProcStat(text: string): ProcStat {
     contextSwitches,
     procsRunning,
     procsBlocked,
+    skipped,
   };
+}
+
+/** Starts with a letter (a key such as "intr", "page", "disk_io:"), or is blank. */
+function isKeyLine(line: string): boolean {
+  const c = line.charCodeAt(0) | 0x20;
+  return line.trim() === '' || (c >= 97 && c <= 122);
 }
 
 function nullable(n: number): number | null {
@@ -132,24 +143,36 @@ export interface MemInfo {
   usedPercent: number;
 }
 
-/** /proc/meminfo; values are KiB despite the "kB" label. */
-export function parseMeminfo(text: string): MemInfo {
+const MEMINFO_LINE = 'expected "Key: <number> [kB]" line';
+
+/**
+ * /proc/meminfo; values are KiB despite the "kB" label. Any key is accepted (kernels add
+ * them); lines that are not "Key: <number> [unit]" are skipped, such as the "total: used:
+ * free:" table that 2.4 kernels print first. MemTotal and MemFree are required.
+ */
+export function parseMeminfo(text: string): MemInfo & { skipped: SkippedLine[] } {
   const ls = lines(text);
   const values = new Map<string, number>();
+  const skipped: SkippedLine[] = [];
+  const unreadable = new Map<string, number>();
   for (let i = 0; i < ls.length; i++) {
     const line = ls[i]!;
     if (line.trim() === '') continue;
     const colon = line.indexOf(':');
     const tokens = colon > 0 ? fields(line.slice(colon + 1)) : [];
     const v = uint(tokens[0]);
-    if (colon <= 0 || Number.isNaN(v) || tokens.length > 2) {
-      throw new ParseError('expected "Key: <number> [kB]" line', i + 1);
+    if (colon <= 0 || Number.isNaN(v) || tokens.length > 2 || (tokens.length === 2 && tokens[1] !== 'kB')) {
+      skipLine(skipped, i + 1, line, MEMINFO_LINE);
+      if (colon > 0) unreadable.set(line.slice(0, colon), i + 1);
+      continue;
     }
     values.set(line.slice(0, colon), tokens[1] === 'kB' ? v * 1024 : v);
   }
   const total = values.get('MemTotal');
   const free = values.get('MemFree');
   if (total === undefined || free === undefined) {
+    const badLine = unreadable.get(total === undefined ? 'MemTotal' : 'MemFree');
+    if (badLine !== undefined) throw new ParseError(MEMINFO_LINE, badLine);
     throw new ParseError('expected MemTotal and MemFree lines', 0);
   }
   const buffers = values.get('Buffers') ?? 0;
@@ -167,6 +190,7 @@ export function parseMeminfo(text: string): MemInfo {
     swapTotalBytes: values.get('SwapTotal') ?? 0,
     swapFreeBytes: values.get('SwapFree') ?? 0,
     usedPercent: total > 0 ? ((total - available) / total) * 100 : 0,
+    skipped,
   };
 }
 
@@ -217,20 +241,26 @@ export interface NetDevCounters {
   txDropped: number;
 }
 
-/** /proc/net/dev. Interface names cannot contain ':' (dev_valid_name), so the first one splits. */
-export function parseNetDev(text: string): { interfaces: NetDevCounters[] } {
+const NETDEV_LINE = 'expected "<interface>: 16 numeric counters" line';
+
+/**
+ * /proc/net/dev. Interface names cannot contain ':' (dev_valid_name), so the first one splits.
+ * Lines with fewer counters (2.0 kernels had no byte counts) are skipped.
+ */
+export function parseNetDev(text: string): { interfaces: NetDevCounters[]; skipped: SkippedLine[] } {
   const ls = lines(text);
   const interfaces: NetDevCounters[] = [];
+  const skipped: SkippedLine[] = [];
   for (let i = 0; i < ls.length; i++) {
     const line = ls[i]!;
     if (line.includes('|') || line.trim() === '') continue; // the two header lines
     const colon = line.indexOf(':');
     const c = scratch;
-    if (colon <= 0 || !readUints(line, colon + 1, c) || c.length < 16) {
-      throw new ParseError('expected "<interface>: 16 numeric counters" line', i + 1);
+    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (name === '' || !readUints(line, colon + 1, c) || c.length < 16) {
+      skipLine(skipped, i + 1, line, name === '' && colon >= 0 ? 'expected an interface name before ":"' : NETDEV_LINE);
+      continue;
     }
-    const name = line.slice(0, colon).trim();
-    if (name === '') throw new ParseError('expected an interface name before ":"', i + 1);
     interfaces.push({
       name,
       rxBytes: c[0]!,
@@ -243,7 +273,8 @@ export function parseNetDev(text: string): { interfaces: NetDevCounters[] } {
       txDropped: c[11]!,
     });
   }
-  return { interfaces };
+  failIfNothingRead(skipped, interfaces.length);
+  return { interfaces, skipped };
 }
 
 export interface DiskCounters {
@@ -283,10 +314,16 @@ const NOT_A_DISK = /^(ram|loop|zram|fd|sr)\d+$/;
 const PARTITION = /\dp\d+$|^(sd|hd|vd|xvd|dasd)[a-z]+\d+$/;
 const STACKED = /^(dm-|md|drbd|bcache|zd)\d/;
 
-/** /proc/diskstats in its 14-, 18- and 20-field forms (3 id fields + 11, 15 or 17 counters). */
-export function parseDiskstats(text: string): { disks: DiskCounters[] } {
+const DISKSTATS_LINE = 'expected "major minor name" and at least 11 numeric fields';
+
+/**
+ * /proc/diskstats in its 14-, 18- and 20-field forms (3 id fields + 11, 15 or 17 counters).
+ * Shorter lines (the 4-counter partition lines of kernels 2.6.0-2.6.24) are skipped.
+ */
+export function parseDiskstats(text: string): { disks: DiskCounters[]; skipped: SkippedLine[] } {
   const ls = lines(text);
   const disks: DiskCounters[] = [];
+  const skipped: SkippedLine[] = [];
   for (let i = 0; i < ls.length; i++) {
     const line = ls[i]!;
     if (line.trim() === '') continue;
@@ -298,7 +335,8 @@ export function parseDiskstats(text: string): { disks: DiskCounters[] } {
     const name = n.token;
     const c = scratch;
     if (Number.isNaN(major) || Number.isNaN(minor) || !readUints(line, n.end, c) || c.length < 11) {
-      throw new ParseError('expected "major minor name" and at least 11 numeric fields', i + 1);
+      skipLine(skipped, i + 1, line, DISKSTATS_LINE);
+      continue;
     }
     const kind = classifyDisk(name);
     disks.push({
@@ -317,5 +355,6 @@ export function parseDiskstats(text: string): { disks: DiskCounters[] } {
       flushesCompleted: c.length >= 17 ? c[15]! : null,
     });
   }
-  return { disks };
+  failIfNothingRead(skipped, disks.length);
+  return { disks, skipped };
 }

@@ -29,6 +29,7 @@ import {
   type CollectResult,
   type Collector,
   type CollectorOptions,
+  type SkippedLine,
 } from './types.ts';
 
 /**
@@ -66,6 +67,8 @@ export interface SystemSample {
   filesystems: DfEntry[] | null;
   /** Optional sections that were missing or unreadable. */
   problems: string[];
+  /** Lines the section parsers did not recognise and left out. */
+  skipped: SkippedLine[];
 }
 
 const REQUIRED = ['stat', 'meminfo', 'loadavg', 'uptime'] as const;
@@ -78,9 +81,14 @@ export function parseSystemOutput(output: string): SystemSample {
     if (!bodies.get(name)?.trim()) throw new ParseError(`expected a non-empty "${name}" section`, 0);
   }
   const problems: string[] = [];
-  const within = <T>(name: string, parse: (text: string) => T): T => {
+  const skipped: SkippedLine[] = [];
+  const noted = <T extends object>(name: string, r: T): T => {
+    if ('skipped' in r && Array.isArray(r.skipped)) for (const s of r.skipped as SkippedLine[]) skipped.push({ ...s, section: name });
+    return r;
+  };
+  const within = <T extends object>(name: string, parse: (text: string) => T): T => {
     try {
-      return parse(bodies.get(name)!);
+      return noted(name, parse(bodies.get(name)!));
     } catch (err) {
       if (err instanceof ParseError) {
         throw new ParseError(`${name} section: ${err.message}`, err.line);
@@ -88,14 +96,14 @@ export function parseSystemOutput(output: string): SystemSample {
       throw err;
     }
   };
-  const optional = <T>(name: string, parse: (text: string) => T): T | null => {
+  const optional = <T extends object>(name: string, parse: (text: string) => T): T | null => {
     const body = bodies.get(name);
     if (body === undefined || body.trim() === '') {
       problems.push(`${name}: no output`);
       return null;
     }
     try {
-      return parse(body);
+      return noted(name, parse(body));
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       problems.push(`${name}: line ${err.line}: ${err.message}`);
@@ -111,10 +119,11 @@ export function parseSystemOutput(output: string): SystemSample {
     uptime: within('uptime', parseUptime),
     // A glob that matched nothing leaves the pattern itself: 1, not a count.
     processCount: Number.isNaN(procs) || procs <= 1 ? loadavg.threads : procs,
-    interfaces: optional('netdev', (t) => parseNetDev(t).interfaces),
-    disks: optional('diskstats', (t) => parseDiskstats(t).disks),
-    filesystems: optional('df', (t) => parseDf(t).filesystems),
+    interfaces: optional('netdev', parseNetDev)?.interfaces ?? null,
+    disks: optional('diskstats', parseDiskstats)?.disks ?? null,
+    filesystems: optional('df', parseDf)?.filesystems ?? null,
     problems,
+    skipped,
   };
 }
 
@@ -319,6 +328,6 @@ export const systemCollector: Collector<SystemState> = {
     batch.diskIo = rows.diskIo;
     const problems = [...sample.problems];
     if (!res.stdout.includes('@@ip:end')) problems.push('system output was cut short');
-    return { batch, state: { counters: rows.state }, problems };
+    return { batch, state: { counters: rows.state }, problems, skipped: sample.skipped };
   },
 };

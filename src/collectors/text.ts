@@ -1,7 +1,7 @@
 // Small hand-written scanners shared by the parsers. A system poll of a big host is a few
 // hundred lines; splitting on spaces by hand and checking digits in a loop keeps that well
 // under a millisecond, where a regex per token would not.
-import { ParseError } from './types.ts';
+import { ParseError, type SkippedLine } from './types.ts';
 
 /** Splits on runs of spaces and tabs (never yields empty tokens). */
 export function fields(line: string): string[] {
@@ -77,6 +77,20 @@ const DECIMAL = /^-?\d+(\.\d+)?$/;
 export function decimal(token: string | undefined): number {
   if (token === undefined || !DECIMAL.test(token)) return Number.NaN;
   return Number(token);
+}
+
+/** Records `line` (1-based) as left out, with what the parser expected there. */
+export function skipLine(skipped: SkippedLine[], line: number, text: string, reason: string): void {
+  skipped.push({ line, text: text.length > 200 ? `${text.slice(0, 200)}…` : text, reason });
+}
+
+/**
+ * Skipping is for the odd line among readable ones: text that had lines but not one readable
+ * record is unreadable, and its first bad line says why.
+ */
+export function failIfNothingRead(skipped: readonly SkippedLine[], records: number): void {
+  const first = skipped[0];
+  if (records === 0 && first !== undefined) throw new ParseError(first.reason, first.line);
 }
 
 export function lines(text: string): string[] {

@@ -32,6 +32,8 @@ export interface CollectResult<State> {
    * failed while ps worked), for lastError and logs. An empty list means a clean poll.
    */
   problems: string[];
+  /** Lines the parsers did not recognise and left out; logged at debug level, not a problem. */
+  skipped?: SkippedLine[];
 }
 
 /**
@@ -59,6 +61,22 @@ export class CollectorError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A line a parser did not recognise and left out. Hosts print extra lines (old kernels,
+ * embedded devices, tool warnings mixed into stdout); one of them must not fail a poll, so
+ * parsers return these and the poller logs them at debug level.
+ */
+export interface SkippedLine {
+  /** 1-based, within the text the parser was given (within its section for sectioned output). */
+  line: number;
+  /** The line, cut to 200 characters. */
+  text: string;
+  /** What the parser expected there. */
+  reason: string;
+  /** The section of a multi-command output the line came from. */
+  section?: string;
 }
 
 /** A parser met input it cannot read; `line` is 1-based, 0 when not tied to a line. */

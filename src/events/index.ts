@@ -1,6 +1,7 @@
 /**
- * The one pub/sub topic catalogue. Only poller/ (and alerts/) publish; only graphql/
- * subscribes. In-process by default; with REDIS_URL every instance sees every event.
+ * The one pub/sub topic catalogue. Only poller/ (and alerts/) publish samples and states;
+ * graphql/ publishes what its mutations change (token revocations, devices created or deleted).
+ * graphql/ subscribes, and so do the server (revocations) and mcp/ (the device list). In-process by default; with REDIS_URL every instance sees every event.
  * Payloads are plain JSON-safe objects (times as ISO strings) so the Redis target carries
  * them unchanged.
  */
@@ -65,6 +66,13 @@ export interface TokenRevokedEvent {
   tokenId: string;
 }
 
+/** A device was created or deleted (through the API): the device list changed. */
+export interface DeviceListEvent {
+  deviceId: string;
+  change: 'created' | 'deleted';
+  at: string;
+}
+
 export type Topics = {
   metricCollected: [MetricEvent];
   deviceStatusChanged: [DeviceStatusEvent];
@@ -72,6 +80,7 @@ export type Topics = {
   driveHealthChanged: [DriveHealthEvent];
   alertChanged: [AlertEventPayload];
   tokenRevoked: [TokenRevokedEvent];
+  deviceListChanged: [DeviceListEvent];
 };
 
 export type EventBus = PubSub<Topics>;

@@ -8,7 +8,7 @@ import type { Database } from '../../src/db/index.ts';
 import { createSecretBox } from '../../src/db/secrets.ts';
 import { createEventBus } from '../../src/events/index.ts';
 import type { Services } from '../../src/graphql/context.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { buildServer, type ServerHandle } from '../../src/server.ts';
 import { createApiToken } from '../../src/tokens.ts';
 import { createTestDatabase } from './db.ts';
@@ -23,8 +23,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** `db`: a database of the test's own (closed by the caller), e.g. one it stops for an outage. */
-export async function startTestApp(env: Record<string, string> = {}, options: { db?: Database } = {}): Promise<TestApp> {
+/** `db`: a database of the test's own (closed by the caller), e.g. one it stops for an outage. `log`: where the server logs (default: nowhere). */
+export async function startTestApp(env: Record<string, string> = {}, options: { db?: Database; log?: Logger } = {}): Promise<TestApp> {
   const db = options.db ?? (await createTestDatabase());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-app-'));
   const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'silent', POLLING_ENABLED: 'false', ...env });
@@ -32,7 +32,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     config,
     db,
     events: createEventBus(),
-    log: createLogger('silent'),
+    log: options.log ?? createLogger('silent'),
     secrets: createSecretBox(randomBytes(32)),
     startedAt: new Date(),
     version: 'test',

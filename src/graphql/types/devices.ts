@@ -441,6 +441,7 @@ builder.mutationField('createDevice', (t) =>
           },
         });
         ctx.log.info({ deviceId: id, name, transport }, 'device created');
+        void ctx.events.publish('deviceListChanged', { deviceId: id, change: 'created', at: new Date().toISOString() });
         await notifyPoller(ctx, id);
         return device;
       } catch (e) {
@@ -559,6 +560,7 @@ builder.mutationField('deleteDevice', (t) =>
         ctx.db.prisma.device.delete({ where: { id } }),
         ctx.db.prisma.credential.deleteMany({ where: { name: ownCredentialName(id) } }),
       ]);
+      void ctx.events.publish('deviceListChanged', { deviceId: id, change: 'deleted', at: new Date().toISOString() });
       // Stop the poller first so no poll of the deleted device writes behind the purge.
       await notifyPoller(ctx, id);
       let purgedRows = 0;

@@ -18,6 +18,7 @@ const active: Record<Topic, number> = {
   driveHealthChanged: 0,
   alertChanged: 0,
   tokenRevoked: 0,
+  deviceListChanged: 0,
 };
 
 /** Open GraphQL subscriptions per topic, across transports (for health and tests). */

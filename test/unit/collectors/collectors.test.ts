@@ -6,7 +6,7 @@ import { CONTAINERS_COMMAND, classifyEngineFailure } from '../../../src/collecto
 import { syntheticSystemOutput } from '../../../src/collectors/synthetic.ts';
 import { CollectorError, type CollectContext } from '../../../src/collectors/types.ts';
 import type { CommandRunner, ExecResult } from '../../../src/transport/types.ts';
-import { captured, fixture } from '../../helpers/fixtures.ts';
+import { captured, caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
 
 /** Answers each exec with the next scripted result and remembers the commands. */
 function fakeRunner(...results: Partial<ExecResult>[]): CommandRunner & { commands: string[] } {
@@ -108,6 +108,19 @@ describe('system collector', () => {
     expect(r1.diskIo[0]!.utilPercent).toBe(10);
   });
 
+  it('returns the lines its parsers skipped, by section, and still polls', async () => {
+    const stdout = captured('system-poll-1.txt')
+      .replace('@@ip:meminfo\n', '@@ip:meminfo\nIon heap usage: 1024 pages\n')
+      .replace('@@ip:diskstats\n', '@@ip:diskstats\n   8    1 sda1 310 4206 22 176\n');
+    const res = await collectors.system.collect(ctx(fakeRunner({ stdout }), undefined, T0));
+    expect(res.problems).toEqual([]);
+    expect(res.batch.system[0]!.memTotalBytes).toBeGreaterThan(0);
+    expect(res.skipped).toEqual([
+      { section: 'meminfo', line: 1, text: 'Ion heap usage: 1024 pages', reason: 'expected "Key: <number> [kB]" line' },
+      { section: 'diskstats', line: 1, text: '   8    1 sda1 310 4206 22 176', reason: 'expected "major minor name" and at least 11 numeric fields' },
+    ]);
+  });
+
   it('reports unreadable output as BAD_OUTPUT', async () => {
     const runner = fakeRunner({ stdout: 'garbage', stderr: '', code: 0 });
     await expect(collectors.system.collect(ctx(runner, undefined, T0))).rejects.toMatchObject({ reason: 'BAD_OUTPUT' });
@@ -124,7 +137,27 @@ function drivesOutput(parts: { name: string; type: string; json?: string; raw?: 
 }
 
 describe('drives collector', () => {
-  it('gives one failing drive a row with its error while the others are fine', async () => {
+  it('gives one unreadable drive a row with its error while the others are read (our cases)', async () => {
+    const scan = ['/dev/sda -d sat # /dev/sda [SAT], ATA device', '/dev/nvme0 -d nvme # /dev/nvme0, NVMe device', '/dev/vda -d sat # /dev/vda [SAT], ATA device'].join('\n');
+    const stdout = drivesOutput(
+      [
+        { name: '/dev/sda', type: 'sat', json: caseInput('smartctl', 'ata-pending-sectors-written'), rc: 64 },
+        { name: '/dev/nvme0', type: 'nvme', json: caseInput('smartctl', 'nvme-healthy-written'), rc: 0 },
+        { name: '/dev/vda', type: 'sat', json: caseInput('smartctl', 'vda-sat-open-not-permitted'), rc: 2 },
+      ],
+      scan,
+    );
+    const res = await collectors.drives.collect(ctx(fakeRunner({ stdout }), undefined, T0));
+    expect(res.batch.drives.map((r) => [r.drive, r.health, r.error])).toEqual([
+      ['/dev/sda', 'WARNING', null],
+      ['/dev/nvme0', 'HEALTHY', null],
+      ['/dev/vda', 'UNKNOWN', 'Smartctl open device: /dev/vda [SAT] failed: Operation not permitted'],
+    ]);
+    expect(res.batch.drives[0]).toMatchObject({ pendingSectors: 8, exitStatus: 64, temperatureC: 34 });
+    expect(res.problems).toEqual(['/dev/vda: Smartctl open device: /dev/vda [SAT] failed: Operation not permitted']);
+  });
+
+  corpusIt('gives one failing drive a row with its error while the others are fine', async () => {
     const scan = [
       '/dev/sda -d sat # /dev/sda [SAT], ATA device',
       '/dev/nvme0 -d nvme # /dev/nvme0, NVMe device',
@@ -211,6 +244,14 @@ describe('containers collector', () => {
     expect(rows[2]).toMatchObject({ name: 'worker', state: 'exited', exitCode: 137, cpuPercent: null, memUsageBytes: null });
     expect(rows[3]).toMatchObject({ name: 'flaky', state: 'restarting', restartCount: 14, exitCode: 1 });
     expect(rows[4]).toMatchObject({ name: 'paused-box', state: 'paused', memUsageBytes: 412 * 1024 });
+  });
+
+  it('skips a CLI warning among the ps JSON lines and says so', async () => {
+    const stdout = captured('containers-poll.stdout').replace('@@ip:ps\n', '@@ip:ps\nWARNING: Error loading config file: /root/.docker/config.json: permission denied\n');
+    const res = await collectors.containers.collect(ctx(fakeRunner({ stdout }), undefined, T0));
+    expect(res.batch.containers).toHaveLength(5);
+    expect(res.problems).toEqual([]);
+    expect(res.skipped).toMatchObject([{ section: 'ps', line: 1, text: 'WARNING: Error loading config file: /root/.docker/config.json: permission denied' }]);
   });
 
   it('keeps ps rows when stats failed', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseDf } from '../../../src/collectors/df.ts';
 import { ParseError } from '../../../src/collectors/types.ts';
-import { captured, fixture } from '../../helpers/fixtures.ts';
+import { caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
 
 describe('parseDf', () => {
-  it('reads df -PT with 1024-blocks and a long LVM name that breaks alignment', () => {
+  corpusIt('reads df -PT with 1024-blocks and a long LVM name that breaks alignment', () => {
     const { filesystems } = parseDf(fixture('misc/df-PT-long-filesystem-jc.txt'));
     expect(filesystems).toHaveLength(3);
     expect(filesystems[0]).toEqual({
@@ -20,7 +20,7 @@ describe('parseDf', () => {
     expect(filesystems[1]).toMatchObject({ filesystem: 'proc', fsType: 'proc', mount: '/proc', sizeBytes: 0, usedPercent: 0 });
   });
 
-  it('reads GNU df with 1K-blocks and no Type column', () => {
+  corpusIt('reads GNU df with 1K-blocks and no Type column', () => {
     const { filesystems } = parseDf(fixture('misc/df-centos7-lvm-jc.txt'));
     expect(filesystems).toHaveLength(7);
     expect(filesystems.find((f) => f.mount === '/')).toMatchObject({
@@ -29,7 +29,7 @@ describe('parseDf', () => {
     expect(filesystems.find((f) => f.mount === '/boot')!.filesystem).toBe('/dev/sda1');
   });
 
-  it('reads the snap loop mounts at 100 %', () => {
+  corpusIt('reads the snap loop mounts at 100 %', () => {
     const { filesystems } = parseDf(fixture('misc/df-ubuntu1804-snap-loops-jc.txt'));
     expect(filesystems).toHaveLength(18);
     expect(filesystems.find((f) => f.mount === '/snap/core18/1223')).toMatchObject({
@@ -39,7 +39,7 @@ describe('parseDf', () => {
   });
 
   it('reads this machine (df -PTB1)', () => {
-    const { filesystems } = parseDf(captured('df-PTB1.txt'));
+    const { filesystems } = parseDf(caseInput('df', 'kvm-PTB1'));
     const root = filesystems.find((f) => f.mount === '/');
     expect(root).toMatchObject({ filesystem: '/dev/vda', fsType: 'ext4', sizeBytes: 270553174016, usedBytes: 24328040448 });
   });
@@ -63,5 +63,20 @@ describe('parseDf', () => {
       new ParseError('expected "filesystem [type] size used available capacity mount" line', 2),
     );
     expect(() => parseDf('hello world\n')).toThrow(ParseError);
+  });
+});
+
+describe('parseDf with lines it does not recognise', () => {
+  it('skips a row that does not read as numbers and keeps the others', () => {
+    const text = `${caseInput('df', 'kvm-PTB1').trimEnd()}\n/dev/vdb ext4 lots 1 2 3% /data\n`;
+    const r = parseDf(text);
+    expect(r.filesystems.map((f) => f.mount)).toEqual(['/dev', '/dev/shm', '/', '/sys/fs/cgroup']);
+    expect(r.skipped).toEqual([{ line: 6, text: '/dev/vdb ext4 lots 1 2 3% /data', reason: 'expected "filesystem [type] size used available capacity mount" line' }]);
+  });
+
+  it('reports a wrapped name whose numbers never came', () => {
+    const r = parseDf('Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/sda1 1000 250 750 25% /\n/dev/mapper/very-long-name\n');
+    expect(r.filesystems).toHaveLength(1);
+    expect(r.skipped).toEqual([{ line: 3, text: '/dev/mapper/very-long-name', reason: 'expected the rest of a wrapped df line' }]);
   });
 });

@@ -7,7 +7,7 @@ import {
   parseStatus,
 } from '../../../src/collectors/docker.ts';
 import { ParseError } from '../../../src/collectors/types.ts';
-import { captured, fixture } from '../../helpers/fixtures.ts';
+import { captured, caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
 
 describe('parseSize', () => {
   it('reads decimal and binary units exactly', () => {
@@ -42,7 +42,7 @@ describe('parseStatus', () => {
 
 describe('parseDockerPs', () => {
   it('reads CLI JSON lines', () => {
-    const { containers } = parseDockerPs(captured('docker-ps-json.txt'));
+    const { containers } = parseDockerPs(caseInput('docker-ps', 'cli-json-lines'));
     expect(containers).toHaveLength(5);
     expect(containers[0]).toEqual({
       id: '3f4e8a1c9b2d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f',
@@ -60,7 +60,7 @@ describe('parseDockerPs', () => {
     expect(containers[3]).toMatchObject({ name: 'flaky', state: 'restarting', exitCode: 1 });
   });
 
-  it('reads the Engine API containers list (Names with "/", unix Created)', () => {
+  corpusIt('reads the Engine API containers list (Names with "/", unix Created)', () => {
     const { containers } = parseDockerPs(fixture('docker/api-containers-list-watchtower.json'));
     expect(containers.map((c) => [c.name, c.state, c.exitCode])).toEqual([
       ['watchtower-stopped', 'exited', 1],
@@ -81,16 +81,30 @@ describe('parseDockerPs', () => {
     expect(parseDockerPs(line).containers[0]).toMatchObject({ id: 'abc123abc123', name: 'pod-web', restartCount: 3, startedAt: new Date(1714640000 * 1000) });
   });
 
-  it('rejects non-JSON lines with their number', () => {
-    expect(() => parseDockerPs('{"ID":"a","Names":"b"}\nCONTAINER ID   IMAGE\n')).toThrow(
-      new ParseError(`expected docker ps --format '{{json .}}' output: one JSON object per line`, 2),
+  it('skips non-JSON lines with their number; rejects output with no JSON line at all', () => {
+    const r = parseDockerPs('{"ID":"a","Names":"b"}\nCONTAINER ID   IMAGE\n');
+    expect(r.containers.map((c) => c.id)).toEqual(['a']);
+    expect(r.skipped).toEqual([
+      { line: 2, text: 'CONTAINER ID   IMAGE', reason: `expected docker ps --format '{{json .}}' output: one JSON object per line` },
+    ]);
+    expect(() => parseDockerPs('CONTAINER ID   IMAGE\n')).toThrow(
+      new ParseError(`expected docker ps --format '{{json .}}' output: one JSON object per line`, 1),
     );
+  });
+
+  it('skips a JSON line that is not a container and a CLI warning (our case)', () => {
+    const r = parseDockerPs(caseInput('docker-ps', 'cli-warning-line-written'));
+    expect(r.containers.map((c) => c.name)).toEqual(['web-proxy-1', 'db']);
+    expect(r.skipped.map((s) => s.line)).toEqual([1]);
+    expect(r.skipped[0]!.text).toMatch(/^WARNING: Error loading config file/);
+    const odd = parseDockerPs('{"ID":"a","Names":"b"}\n{"Warning":"x"}\n');
+    expect(odd.skipped).toEqual([{ line: 2, text: '{"Warning":"x"}', reason: 'expected a container object with ID and Names' }]);
   });
 });
 
 describe('parseDockerStats', () => {
   it('reads CLI JSON lines', () => {
-    const { containers } = parseDockerStats(captured('docker-stats-json.txt'));
+    const { containers } = parseDockerStats(caseInput('docker-stats', 'cli-json-lines'));
     expect(containers[0]).toEqual({
       id: '3f4e8a1c9b2d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f',
       name: 'web-proxy-1',
@@ -107,7 +121,7 @@ describe('parseDockerStats', () => {
     expect(containers[1]).toMatchObject({ cpuPercent: 101.5, netTxBytes: 2.1e9 });
   });
 
-  it('reads the old table format', () => {
+  corpusIt('reads the old table format', () => {
     const { containers } = parseDockerStats(fixture('docker/stats-no-stream-table-genieparser.txt'));
     expect(containers).toHaveLength(4);
     expect(containers[0]).toEqual({
@@ -118,7 +132,7 @@ describe('parseDockerStats', () => {
     expect(containers[3]).toMatchObject({ name: 'looking_good', netRxBytes: 1.16e9, netTxBytes: 837e6, pids: 2 });
   });
 
-  it('reads Engine API one-shot stats like the CLI computes them', () => {
+  corpusIt('reads Engine API one-shot stats like the CLI computes them', () => {
     const v1 = parseDockerStats(fixture('docker/api-stats-oneshot-cgroupv1-otel.json')).containers[0]!;
     expect(v1).toMatchObject({
       id: '10b703fb312b25e8368ab5a3bce3a1610d1cee5d71a94920f1a7adbc5b0cb326', name: 'bold_sinoussi',
@@ -128,6 +142,19 @@ describe('parseDockerStats', () => {
     });
     const v2 = parseDockerStats(fixture('docker/api-stats-oneshot-cgroupv2-otel.json')).containers[0]!;
     expect(v2).toMatchObject({ name: 'compassionate_mcnulty', memUsageBytes: 234647552, memLimitBytes: 268435456, netRxBytes: 1296, blockReadBytes: 167936, pids: 1 });
+  });
+
+  it('skips a table row with the wrong number of columns and a stats line without an ID', () => {
+    const table = [
+      'CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O         BLOCK I/O   PIDS',
+      'a3f78cb32a8e   foo-bar   0.06%     55.69MiB / 1GiB     5.31%     31.1kB / 0B     0B / 0B     1',
+      'garbage',
+    ].join('\n');
+    const t = parseDockerStats(table);
+    expect(t.containers.map((c) => c.id)).toEqual(['a3f78cb32a8e']);
+    expect(t.skipped).toEqual([{ line: 3, text: 'garbage', reason: 'expected a docker stats table row with 8 columns' }]);
+    const json = parseDockerStats(`${caseInput('docker-stats', 'cli-json-lines').trimEnd()}\n{"CPUPerc":"1%"}\n`);
+    expect(json.skipped.map((s) => s.reason)).toEqual(['expected a stats object with an ID']);
   });
 });
 
@@ -142,7 +169,7 @@ describe('parseDockerInspect', () => {
     expect(containers[3]).toMatchObject({ restartCount: 14, state: 'restarting', exitCode: 1 });
   });
 
-  it('reads full inspect objects from the Engine API', () => {
+  corpusIt('reads full inspect objects from the Engine API', () => {
     expect(parseDockerInspect(fixture('docker/inspect-exited-watchtower.json')).containers[0]).toEqual({
       id: 'ae8964ba86c7cd7522cf84e09781343d88e0e3543281c747d88b27e246578b65', restartCount: 0,
       startedAt: new Date('2019-04-10T19:51:22.918Z'), finishedAt: new Date('2019-04-10T19:52:14.265Z'),

@@ -10,12 +10,12 @@ import {
   parseUptime,
 } from '../../../src/collectors/proc.ts';
 import { ParseError } from '../../../src/collectors/types.ts';
-import { captured, fixture } from '../../helpers/fixtures.ts';
+import { caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
 
 const KiB = 1024;
 
 describe('parseProcStat', () => {
-  it('reads the 8-CPU node_exporter file (10 columns)', () => {
+  corpusIt('reads the 8-CPU node_exporter file (10 columns)', () => {
     const s = parseProcStat(fixture('proc/stat-8cpu-node_exporter'));
     expect(s.cpuCount).toBe(8);
     expect(s.total).toEqual({
@@ -26,7 +26,7 @@ describe('parseProcStat', () => {
     expect(s.cores[3]).toMatchObject({ cpu: 3, user: 47054, softirq: 60 });
   });
 
-  it('reads the 16-CPU telegraf file and its btime', () => {
+  corpusIt('reads the 16-CPU telegraf file and its btime', () => {
     const s = parseProcStat(fixture('proc/stat-16cpu-telegraf'));
     expect(s.cpuCount).toBe(16);
     expect(s.total.user).toBe(110686);
@@ -35,7 +35,7 @@ describe('parseProcStat', () => {
     expect(s.cores[2]).toMatchObject({ cpu: 2, user: 17820, nice: 10, system: 4259 });
   });
 
-  it('reads steal and guest columns of a VM', () => {
+  corpusIt('reads steal and guest columns of a VM', () => {
     const s = parseProcStat(fixture('proc/stat-4cpu-guest-gopsutil'));
     expect(s.cpuCount).toBe(4);
     expect(s.total).toMatchObject({ user: 23644, nice: 6695, softirq: 473, steal: 5892, guest: 0 });
@@ -47,7 +47,7 @@ describe('parseProcStat', () => {
     expect(cpuTotal(s.total)).toBe(23644 + 6695 + 4764 + 134931750 + 22115 + 0 + 473 + 5892);
   });
 
-  it('reads the first of two concatenated legacy samples (7-column cpu lines)', () => {
+  corpusIt('reads the first of two concatenated legacy samples (7-column cpu lines)', () => {
     const s = parseProcStat(fixture('proc/stat-legacy-2.4-2.6-jc'));
     expect(s.cpuCount).toBe(1);
     expect(s.total).toMatchObject({ user: 259246, nice: 7001, system: 60190, idle: 34250993, iowait: 137517, irq: 772, softirq: 0, steal: 0 });
@@ -55,7 +55,7 @@ describe('parseProcStat', () => {
   });
 
   it('reads this machine', () => {
-    const s = parseProcStat(captured('proc-stat'));
+    const s = parseProcStat(caseInput('proc-stat', 'kvm-2cpu'));
     expect(s.cpuCount).toBe(2);
     expect(s.total).toMatchObject({ user: 27525, nice: 0, system: 4726, idle: 86826, iowait: 404, steal: 1588 });
   });
@@ -70,7 +70,7 @@ describe('parseProcStat', () => {
 });
 
 describe('parseMeminfo', () => {
-  it('uses MemAvailable when present', () => {
+  corpusIt('uses MemAvailable when present', () => {
     const m = parseMeminfo(fixture('proc/meminfo-16G-telegraf'));
     expect(m.totalBytes).toBe(16201888 * KiB);
     expect(m.availableBytes).toBe(14221924 * KiB);
@@ -81,7 +81,7 @@ describe('parseMeminfo', () => {
     expect(m.usedPercent).toBeCloseTo(((16201888 - 14221924) / 16201888) * 100, 9);
   });
 
-  it('estimates available as free + buffers + cached + SReclaimable without MemAvailable', () => {
+  corpusIt('estimates available as free + buffers + cached + SReclaimable without MemAvailable', () => {
     const m = parseMeminfo(fixture('proc/meminfo-4G-node_exporter'));
     expect(m.availableEstimated).toBe(true);
     expect(m.availableBytes).toBe((225472 + 22040 + 930888 + 44772) * KiB);
@@ -91,7 +91,7 @@ describe('parseMeminfo', () => {
     expect(z.swapTotalBytes).toBe(0);
   });
 
-  it('reads the KVM guest and the 64 GiB server', () => {
+  corpusIt('reads the KVM guest and the 64 GiB server', () => {
     expect(parseMeminfo(fixture('proc/meminfo-4G-kvm-guest-pcp'))).toMatchObject({
       totalBytes: 4020980 * KiB,
       availableBytes: 3391008 * KiB,
@@ -105,7 +105,7 @@ describe('parseMeminfo', () => {
   });
 
   it('reads this machine', () => {
-    const m = parseMeminfo(captured('meminfo'));
+    const m = parseMeminfo(caseInput('meminfo', 'kvm-24g'));
     expect(m.totalBytes).toBeGreaterThan(0);
     expect(m.availableBytes).toBeLessThanOrEqual(m.totalBytes);
   });
@@ -119,24 +119,27 @@ describe('parseMeminfo', () => {
 });
 
 describe('parseLoadavg and parseUptime', () => {
-  it('reads both loadavg fixtures', () => {
+  corpusIt('reads both loadavg fixtures', () => {
     expect(parseLoadavg(fixture('proc/loadavg-node_exporter'))).toEqual({
       load1: 0.21, load5: 0.37, load15: 0.39, runnable: 1, threads: 719, lastPid: 19737,
     });
     expect(parseLoadavg(fixture('proc/loadavg-busy-sysstat'))).toEqual({
       load1: 3.16, load5: 3.24, load15: 3.43, runnable: 4, threads: 956, lastPid: 27015,
     });
-    expect(parseLoadavg(captured('loadavg')).load1).toBeGreaterThanOrEqual(0);
   });
 
-  it('reads both uptime fixtures', () => {
+  it('reads this machine', () => {
+    expect(parseLoadavg(caseInput('loadavg', 'kvm-2cpu')).load1).toBeGreaterThanOrEqual(0);
+    expect(parseUptime(caseInput('uptime', 'kvm-2cpu')).uptimeSeconds).toBeGreaterThan(0);
+  });
+
+  corpusIt('reads both uptime fixtures', () => {
     expect(parseUptime(fixture('proc/uptime-186days-jamescun'))).toEqual({
       uptimeSeconds: 16072645.2, idleSeconds: 192637915.46,
     });
     expect(parseUptime(fixture('proc/uptime-2h-sysstat'))).toEqual({
       uptimeSeconds: 7192.55, idleSeconds: 29212.05,
     });
-    expect(parseUptime(captured('uptime')).uptimeSeconds).toBeGreaterThan(0);
   });
 
   it('rejects junk', () => {
@@ -146,7 +149,7 @@ describe('parseLoadavg and parseUptime', () => {
 });
 
 describe('parseNetDev', () => {
-  it('reads the docker host with veth and bridge', () => {
+  corpusIt('reads the docker host with veth and bridge', () => {
     const { interfaces } = parseNetDev(fixture('proc/net-dev-docker-veth-procfs'));
     expect(interfaces.map((i) => i.name)).toEqual(['vethf345468', 'lo', 'docker0', 'eth0']);
     expect(interfaces[3]).toEqual({
@@ -156,7 +159,7 @@ describe('parseNetDev', () => {
     expect(interfaces[0]).toMatchObject({ rxBytes: 648, rxPackets: 8, txBytes: 438, txPackets: 5 });
   });
 
-  it('reads 48 right-aligned eth interfaces', () => {
+  corpusIt('reads 48 right-aligned eth interfaces', () => {
     const { interfaces } = parseNetDev(fixture('proc/net-dev-many-eth-hpbl920gen8'));
     expect(interfaces).toHaveLength(49);
     expect(interfaces[1]).toMatchObject({ name: 'eth0', rxBytes: 14948502, rxPackets: 95077, txBytes: 0 });
@@ -164,7 +167,7 @@ describe('parseNetDev', () => {
   });
 
   it('reads this machine', () => {
-    const { interfaces } = parseNetDev(captured('net-dev'));
+    const { interfaces } = parseNetDev(caseInput('net-dev', 'kvm-ifb-eth0'));
     expect(interfaces.map((i) => i.name)).toEqual(['lo', 'ifb0', 'ifb1', 'eth0']);
     expect(interfaces[3]).toMatchObject({ rxBytes: 368961059, rxPackets: 12098, txBytes: 814174, txPackets: 7671 });
   });
@@ -177,7 +180,7 @@ describe('parseNetDev', () => {
 });
 
 describe('parseDiskstats', () => {
-  it('reads the 14-, 18- and 20-field lines of the mixed file and classifies devices', () => {
+  corpusIt('reads the 14-, 18- and 20-field lines of the mixed file and classifies devices', () => {
     const { disks } = parseDiskstats(fixture('proc/diskstats-mixed-node_exporter'));
     const by = new Map(disks.map((d) => [d.name, d]));
     expect(by.get('sda')).toMatchObject({
@@ -192,7 +195,7 @@ describe('parseDiskstats', () => {
     expect(whole).toEqual(['sda', 'dm-0', 'dm-1', 'dm-2', 'dm-3', 'dm-4', 'dm-5', 'mmcblk0', 'vda', 'nvme0n1', 'sdb', 'sdc']);
   });
 
-  it('reads NVMe mirrored into md (20 fields)', () => {
+  corpusIt('reads NVMe mirrored into md (20 fields)', () => {
     const { disks } = parseDiskstats(fixture('proc/diskstats-nvme-mdraid-jamescun'));
     const whole = disks.filter((d) => d.whole);
     expect(whole.map((d) => [d.name, d.stacked])).toEqual([
@@ -201,7 +204,7 @@ describe('parseDiskstats', () => {
     expect(whole[0]).toMatchObject({ readsCompleted: 389347453, readBytes: 52501372594 * 512, ioTimeMs: 9630357, flushesCompleted: 0 });
   });
 
-  it('reads the big HP system, the Ceph VM and the zram VM', () => {
+  corpusIt('reads the big HP system, the Ceph VM and the zram VM', () => {
     const big = parseDiskstats(fixture('proc/diskstats-many-sd-hpbl920gen8')).disks;
     expect(big).toHaveLength(107);
     expect(big.filter((d) => d.whole && !d.stacked)).toHaveLength(70);
@@ -219,7 +222,7 @@ describe('parseDiskstats', () => {
   });
 
   it('reads this machine', () => {
-    const { disks } = parseDiskstats(captured('diskstats'));
+    const { disks } = parseDiskstats(caseInput('diskstats', 'kvm-vda'));
     expect(disks.filter((d) => d.whole).map((d) => d.name)).toEqual(['vda']);
     expect(disks.find((d) => d.name === 'vda')).toMatchObject({ readsCompleted: 29806, readBytes: 1830034 * 512 });
   });
@@ -238,5 +241,45 @@ describe('parseDiskstats', () => {
 
   it('rejects short lines', () => {
     expect(() => parseDiskstats('   8 0 sda 1 2 3\n')).toThrow(ParseError);
+  });
+});
+
+describe('lines a parser does not recognise are skipped and reported, not fatal', () => {
+  it('/proc/stat: an unreadable cpuN line and a line that is not "<key> <values>"', () => {
+    const s = parseProcStat('cpu  10 0 5 100\ncpu0 10 0 5 100\ncpu1 x\n  (vendor) 1 2\nintr 5 0 1\nctxt 77\n');
+    expect(s.cpuCount).toBe(1);
+    expect(s.contextSwitches).toBe(77);
+    expect(s.skipped).toEqual([
+      { line: 3, text: 'cpu1 x', reason: 'expected "cpuN" line with at least 4 numeric fields' },
+      { line: 4, text: '  (vendor) 1 2', reason: 'expected a "<key> <values>" line' },
+    ]);
+    expect(parseProcStat(caseInput('proc-stat', 'kvm-2cpu')).skipped).toEqual([]);
+  });
+
+  it('/proc/meminfo: unknown keys and lines without a unit are read; other lines are skipped', () => {
+    const embedded = parseMeminfo(caseInput('meminfo', 'embedded-unknown-keys-written'));
+    expect(embedded).toMatchObject({ totalBytes: 496948 * KiB, availableBytes: 347012 * KiB, availableEstimated: false });
+    expect(embedded.skipped).toEqual([{ line: 44, text: 'Ion heap usage: 1024 pages', reason: 'expected "Key: <number> [kB]" line' }]);
+    const old = parseMeminfo(caseInput('meminfo', 'linux-2.4-table-written'));
+    expect(old).toMatchObject({ totalBytes: 255524 * KiB, freeBytes: 7212 * KiB, availableEstimated: true });
+    expect(old.availableBytes).toBe((7212 + 14028 + 166172) * KiB);
+    expect(old.skipped.map((l) => l.line)).toEqual([1, 2, 3]);
+    // a long line is cut in the report
+    const long = parseMeminfo(`MemTotal: 2 kB\nMemFree: 1 kB\n${'x'.repeat(500)}\n`).skipped[0]!;
+    expect(long.text).toHaveLength(201);
+  });
+
+  it('/proc/net/dev: an interface line without 16 counters is skipped', () => {
+    const text = `${caseInput('net-dev', 'kvm-ifb-eth0').trimEnd()}\n  tun9: 1 2 3\n`;
+    const r = parseNetDev(text);
+    expect(r.interfaces.map((i) => i.name)).toEqual(['lo', 'ifb0', 'ifb1', 'eth0']);
+    expect(r.skipped).toEqual([{ line: 7, text: '  tun9: 1 2 3', reason: 'expected "<interface>: 16 numeric counters" line' }]);
+  });
+
+  it('/proc/diskstats: the 4-counter partition lines of 2.6.0-2.6.24 kernels', () => {
+    const r = parseDiskstats(caseInput('diskstats', 'linux-2.6.18-partition-lines-written'));
+    expect(r.disks.map((d) => d.name)).toEqual(['ram0', 'hda', 'sda', 'dm-0']);
+    expect(r.disks.find((d) => d.name === 'sda')).toMatchObject({ readsCompleted: 92836, readBytes: 2855258 * 512, writeBytes: 7828442 * 512, ioTimeMs: 668300 });
+    expect(r.skipped.map((l) => [l.line, l.text])).toEqual([[4, '   8    1 sda1 310 4206 22 176'], [5, '   8    2 sda2 97549 2850960 978534 7828192']]);
   });
 });
