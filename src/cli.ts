@@ -62,7 +62,14 @@ async function serve(): Promise<number> {
         log.error('shutdown took too long; exiting');
         process.exit(1);
       }, 9500).unref();
-      void app.stop().then(() => resolve(0));
+      void app.stop().then(() => {
+        // Samples lost (refused as bad data, or neither the database nor the spool could take
+        // them) make the exit code say so: a supervisor must not read this stop as clean.
+        const lost = app.droppedSamples();
+        if (lost === 0) return resolve(0);
+        process.stderr.write(`infrapulse: lost ${lost} samples since start (see the log for why); exiting with 1\n`);
+        resolve(1);
+      });
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

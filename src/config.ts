@@ -65,6 +65,8 @@ const schema = z.object({
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
   SUBSCRIBER_MAX_BUFFER_BYTES: int(1_048_576, 16_384, 1024 * 1_048_576),
   SUBSCRIPTION_HEARTBEAT_SECONDS: int(12, 1, 3600),
+  NOTIFY_ALLOW_PRIVATE_NETWORKS: bool(false),
+  TOKEN_OUTAGE_GRACE_SECONDS: int(900, 0, 86_400),
   MCP_ENABLED: bool(true),
   MCP_SESSION_IDLE_SECONDS: int(600, 1, 7 * 86_400),
 });
@@ -114,6 +116,10 @@ export interface Config {
   retentionDays: { metrics: number; drives: number; containers: number };
   /** Live delivery (docs/graphql.md): per-connection outgoing buffer bound, and keep-alive interval. */
   subscriptions: { maxBufferBytes: number; heartbeatSeconds: number };
+  /** Notification channels: loopback, private and link-local destinations allowed (default false: refused). */
+  notify: { allowPrivateNetworks: boolean };
+  /** While the database is unreachable, tokens it confirmed within this many seconds keep working. */
+  tokenOutageGraceSeconds: number;
   /**
    * The MCP endpoint on /mcp (src/mcp/). A session with no request or stream open for
    * `sessionIdleSeconds` is closed.
@@ -187,6 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       containers: e.RETENTION_CONTAINERS_DAYS,
     },
     subscriptions: { maxBufferBytes: e.SUBSCRIBER_MAX_BUFFER_BYTES, heartbeatSeconds: e.SUBSCRIPTION_HEARTBEAT_SECONDS },
+    notify: { allowPrivateNetworks: e.NOTIFY_ALLOW_PRIVATE_NETWORKS },
+    tokenOutageGraceSeconds: e.TOKEN_OUTAGE_GRACE_SECONDS,
     mcp: { enabled: e.MCP_ENABLED, sessionIdleSeconds: e.MCP_SESSION_IDLE_SECONDS },
   };
 }

@@ -26,6 +26,8 @@ export interface App {
   /** Where the admin token is: a file path or the env var's name. */
   adminTokenAt: string;
   stop(): Promise<void>;
+  /** Samples lost since start (refused as bad data, or neither the database nor the spool could take them). */
+  droppedSamples(): number;
 }
 
 export async function startApp(config: Config, log: Logger): Promise<App> {
@@ -68,7 +70,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     await server.start();
     stack.push(() => server.stop());
     // Before the poller: on shutdown the poller stops first, then the evaluator drains.
-    const alerts = createAlertEvaluator({ db, events: services.events, log, secrets });
+    const alerts = createAlertEvaluator({ db, events: services.events, log, secrets, allowPrivateNetworks: config.notify.allowPrivateNetworks });
     await alerts.start();
     stack.push(() => alerts.stop());
     if (config.polling.enabled) {
@@ -78,7 +80,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await p.start();
       stack.push(() => p.stop());
     }
-    return { server, db, services, adminTokenAt, stop };
+    return { server, db, services, adminTokenAt, stop, droppedSamples: () => poller?.stats().writer.droppedRows ?? 0 };
   } catch (e) {
     await stop();
     throw e;

@@ -179,10 +179,13 @@ function create() {
   pollerGauge('infrapulse_writer_queued_rows', 'Rows waiting for the next coalesced write', (s) => s.writer.queuedRows);
   pollerGauge('infrapulse_writer_buffered_rows', 'Rows held in memory while the database is unreachable', (s) => s.writer.bufferedRows);
   pollerGauge('infrapulse_writer_outage', '1 while the database is unreachable and samples are buffered', (s) => (s.writer.outage ? 1 : 0));
-  pollerGauge('infrapulse_writer_dropped_rows', 'Rows lost since start (refused by the database, or the spool was full)', (s) => s.writer.droppedRows);
+  pollerGauge('infrapulse_writer_dropped_rows', 'Rows lost since start (refused by the database, or dropped while neither the database nor the spool could take them)', (s) => s.writer.droppedRows);
   pollerGauge('infrapulse_spool_segments', 'On-disk spool segments waiting for replay', (s) => s.writer.spool.segments);
   pollerGauge('infrapulse_spool_records', 'On-disk spool records waiting for replay', (s) => s.writer.spool.records);
   pollerGauge('infrapulse_spool_bytes', 'On-disk spool size in bytes', (s) => s.writer.spool.bytes);
+  pollerGauge('infrapulse_spool_corrupt_records', 'Spool records found torn or corrupt and skipped (quarantined segments included)', (s) => s.writer.spool.corruptRecords);
+  pollerGauge('infrapulse_spool_skipped_rows', 'Rows in spool records skipped as torn or corrupt', (s) => s.writer.spool.skippedRows);
+  pollerGauge('infrapulse_spool_quarantined_segments', 'Damaged spool segments kept as *.seg.corrupt', (s) => s.writer.spool.quarantinedSegments);
   pollerGauge('infrapulse_leased_devices', 'Devices this instance holds a lease on', (s) => s.leases.held);
   pollerGauge('infrapulse_live_instances', 'Instances sharing the fleet, as seen by this one at its last lease renewal', (s) => s.leases.liveInstances);
   return m;

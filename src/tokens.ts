@@ -2,6 +2,9 @@
  * API tokens: 256 random bits shown once, stored as SHA-256. Verification is cached for a few
  * seconds (every request and WebSocket checks a token); revocation and expiry take effect
  * within that window, and open subscriptions are closed by the server on `tokenRevoked`.
+ * While the database is unreachable, tokens it confirmed recently keep working for a bounded
+ * grace (TOKEN_OUTAGE_GRACE_SECONDS); a token it cannot check gets "database unavailable",
+ * never a 401, so an outage does not look like a wrong token nor count as a failed login.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -9,6 +12,8 @@ import path from 'node:path';
 import type { PrismaClient } from './db/generated/client.ts';
 import type { Principal, Role } from './graphql/context.ts';
 import type { Logger } from './log.ts';
+import { isDatabaseUnavailable } from './db/unavailable.ts';
+import { DatabaseUnavailableError } from './server/database-unavailable.ts';
 
 export const TOKEN_PREFIX = 'ipt_';
 
@@ -78,14 +83,39 @@ export function bearer(header: string | null | undefined): string | null {
 }
 
 export interface TokenVerifier {
+  /** The token's principal, or null when it is unknown, revoked or expired. Throws DatabaseUnavailableError when that cannot be told. */
   verify(token: string | null): Promise<Principal | null>;
   /** Forget cached verdicts (after revocation). */
   forget(tokenId?: string): void;
 }
 
-export function createTokenVerifier(prisma: PrismaClient): TokenVerifier {
+export interface TokenVerifierOptions {
+  /**
+   * While the database is unreachable, a token the database confirmed within this long still
+   * works (TOKEN_OUTAGE_GRACE_SECONDS); others get DatabaseUnavailableError. 0: none.
+   */
+  outageGraceMs?: number;
+}
+
+/** After a failed lookup the database is not asked again for this long: a dead host must not cost every request a connect attempt. */
+const DOWN_RECHECK_MS = 1000;
+const MAX_CACHED = 10_000;
+
+export function createTokenVerifier(prisma: PrismaClient, options: TokenVerifierOptions = {}): TokenVerifier {
+  const graceMs = options.outageGraceMs ?? 0;
   const cache = new Map<string, { principal: Principal | null; until: number; expiresAt: number | null }>();
+  /** The last verdict the database gave for each valid token: what an outage may fall back on. */
+  const confirmed = new Map<string, { principal: Principal; at: number; expiresAt: number | null }>();
   const lastUsedWritten = new Map<string, number>();
+  let downUntil = 0;
+
+  /** During an outage: the token's last confirmation, if recent enough; revocations made meanwhile apply once the database answers. */
+  const duringOutage = (hash: string, now: number): Principal => {
+    const c = confirmed.get(hash);
+    if (c && now - c.at <= graceMs && (c.expiresAt === null || c.expiresAt > now)) return c.principal;
+    throw new DatabaseUnavailableError();
+  };
+
   return {
     async verify(token) {
       if (!token || token.length > 200) return null;
@@ -93,11 +123,22 @@ export function createTokenVerifier(prisma: PrismaClient): TokenVerifier {
       const now = Date.now();
       const hit = cache.get(hash);
       if (hit && hit.until > now && (hit.expiresAt === null || hit.expiresAt > now)) return hit.principal;
-      const row = await prisma.apiToken.findUnique({ where: { tokenHash: hash } });
-      const valid = row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > now);
-      const principal = valid ? { tokenId: row.id, name: row.name, role: row.role } : null;
-      if (cache.size > 10_000) cache.clear();
+      if (now < downUntil) return duringOutage(hash, now);
+      let row: Awaited<ReturnType<typeof prisma.apiToken.findUnique>>;
+      try {
+        row = await prisma.apiToken.findUnique({ where: { tokenHash: hash } });
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        downUntil = now + DOWN_RECHECK_MS;
+        return duringOutage(hash, now);
+      }
+      downUntil = 0;
+      const principal = row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > now) ? { tokenId: row.id, name: row.name, role: row.role } : null;
+      if (cache.size > MAX_CACHED) cache.clear();
+      if (confirmed.size > MAX_CACHED) confirmed.clear();
       cache.set(hash, { principal, until: now + CACHE_MS, expiresAt: row?.expiresAt?.getTime() ?? null });
+      if (principal) confirmed.set(hash, { principal, at: now, expiresAt: row?.expiresAt?.getTime() ?? null });
+      else confirmed.delete(hash);
       if (principal && (lastUsedWritten.get(principal.tokenId) ?? 0) < now - LAST_USED_EVERY_MS) {
         lastUsedWritten.set(principal.tokenId, now);
         void prisma.apiToken.update({ where: { id: principal.tokenId }, data: { lastUsedAt: new Date(now) } }).catch(() => undefined);
@@ -105,8 +146,13 @@ export function createTokenVerifier(prisma: PrismaClient): TokenVerifier {
       return principal;
     },
     forget(tokenId) {
-      if (!tokenId) return cache.clear();
+      if (!tokenId) {
+        cache.clear();
+        confirmed.clear();
+        return;
+      }
       for (const [k, v] of cache) if (v.principal?.tokenId === tokenId) cache.delete(k);
+      for (const [k, v] of confirmed) if (v.principal.tokenId === tokenId) confirmed.delete(k);
     },
   };
 }

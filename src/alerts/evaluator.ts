@@ -37,6 +37,8 @@ export interface AlertEvaluatorDeps {
   secrets: SecretBox;
   /** Default: createNotifier over the same db/secrets/log. */
   notifier?: Notifier;
+  /** For the default notifier: NOTIFY_ALLOW_PRIVATE_NETWORKS. */
+  allowPrivateNetworks?: boolean;
   now?: () => Date;
   tuning?: Partial<EvaluatorTuning>;
 }
@@ -125,7 +127,7 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
   const prisma = deps.db.prisma;
   const now = deps.now ?? (() => new Date());
   const t: EvaluatorTuning = { tickMs: 10_000, refreshMs: 30_000, staleMs: 15 * 60_000, maxQueue: 10_000, builtins: true, subscribeToStatus: true, ...deps.tuning };
-  const notifier = deps.notifier ?? createNotifier({ db: deps.db, secrets: deps.secrets, log, now });
+  const notifier = deps.notifier ?? createNotifier({ db: deps.db, secrets: deps.secrets, log, now, allowPrivateNetworks: deps.allowPrivateNetworks });
   const ownsNotifier = !deps.notifier;
 
   let rules: RuleSpec[] = [];

@@ -49,6 +49,8 @@ export interface NotifierDeps {
   baseDelayMs?: number;
   /** Per attempt (default 10 s). */
   timeoutMs?: number;
+  /** NOTIFY_ALLOW_PRIVATE_NETWORKS (default false: loopback, private and link-local destinations are refused). */
+  allowPrivateNetworks?: boolean;
   senders?: Partial<Record<ChannelKind, Sender>>;
   now?: () => Date;
 }
@@ -65,6 +67,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const attempts = deps.attempts ?? 3;
   const baseDelayMs = deps.baseDelayMs ?? 1000;
   const timeoutMs = deps.timeoutMs ?? 10_000;
+  const allowPrivateNetworks = deps.allowPrivateNetworks ?? false;
   const senders = { ...SENDERS, ...deps.senders };
   const now = deps.now ?? (() => new Date());
   const inFlight = new Set<Promise<unknown>>();
@@ -104,7 +107,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       attempt++;
       const started = Date.now();
       try {
-        await senders[row.kind](channel, message, { timeoutMs });
+        await senders[row.kind](channel, message, { timeoutMs, allowPrivateNetworks });
         error = null;
       } catch (e) {
         error = (e as Error).message || String(e);

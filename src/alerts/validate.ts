@@ -5,6 +5,7 @@
  * database.
  */
 import type { ChannelKind } from '../db/generated/enums.ts';
+import { literalRefusal } from './channels/destination.ts';
 import { STATE_METRICS, STATE_VALUES, type RuleFields, type Severity } from './rules.ts';
 
 export type { RuleFields };
@@ -110,7 +111,13 @@ export interface ChannelFields {
   requireTls: boolean;
 }
 
-export function validateChannel(c: ChannelFields, secret: string | null | undefined, path: string[] = ['input']): { issues: Issue[]; channel: ChannelFields; config: Record<string, unknown> } {
+/** `allowPrivateNetworks`: NOTIFY_ALLOW_PRIVATE_NETWORKS; without it a private IP literal is refused here (names are checked when sending). */
+export function validateChannel(
+  c: ChannelFields,
+  secret: string | null | undefined,
+  { allowPrivateNetworks }: { allowPrivateNetworks: boolean },
+  path: string[] = ['input'],
+): { issues: Issue[]; channel: ChannelFields; config: Record<string, unknown> } {
   const issues: Issue[] = [];
   const at = (field: string) => [...path, field];
   const name = checkName(issues, at('name'), c.name);
@@ -123,10 +130,15 @@ export function validateChannel(c: ChannelFields, secret: string | null | undefi
     parsed = null;
   }
   if (url.length > ALERT_LIMITS.urlMax) issues.push({ path: at('url'), message: `must be at most ${ALERT_LIMITS.urlMax} characters` });
+  // The URL parser drops CR, LF and tab without a word: what is stored must be what is used.
+  else if (UNPRINTABLE.test(url)) issues.push({ path: at('url'), message: 'must not contain control characters' });
   else if (!parsed || !schemes.includes(parsed.protocol) || !parsed.hostname) {
     issues.push({ path: at('url'), message: c.kind === 'EMAIL' ? 'must be an smtp:// or smtps:// URL with a host, e.g. smtp://mail.example.com:587' : 'must be an http:// or https:// URL with a host' });
   } else if (parsed.username || parsed.password) {
     issues.push({ path: at('url'), message: 'must not carry credentials: put them in `secret` (and `smtpUsername`)' });
+  } else {
+    const refused = literalRefusal(parsed.hostname, allowPrivateNetworks);
+    if (refused) issues.push({ path: at('url'), message: `must not be a private or local address: ${refused}` });
   }
   if (secret !== undefined && secret !== null && (secret.length < 1 || secret.length > ALERT_LIMITS.secretMax)) {
     issues.push({ path: at('secret'), message: `must be 1 to ${ALERT_LIMITS.secretMax} characters` });
@@ -151,6 +163,24 @@ export function validateChannel(c: ChannelFields, secret: string | null | undefi
     if (c.smtpUsername !== null) issues.push({ path: at('smtpUsername'), message: 'only EMAIL channels have an SMTP user' });
   }
   return { issues, channel: { ...c, name, url }, config };
+}
+
+/**
+ * Where a channel's stored secret goes: its URL (host, path, SMTP server), its kind (a WEBHOOK
+ * HMAC key only signs, an NTFY or GOTIFY token is sent as-is), the SMTP username it is sent
+ * with, and TLS (turning requireTls off lets the password cross the network in the clear).
+ * The fields of `next` that change any of that, as issues for a caller who may not move it.
+ */
+export function secretDestinationChanges(before: ChannelFields, next: ChannelFields, path: string[] = ['input']): Issue[] {
+  const changed: (keyof ChannelFields)[] = [];
+  if (next.url !== before.url) changed.push('url');
+  if (next.kind !== before.kind) changed.push('kind');
+  if (next.kind === 'EMAIL' && next.smtpUsername !== before.smtpUsername) changed.push('smtpUsername');
+  if (before.requireTls && !next.requireTls) changed.push('requireTls');
+  return changed.map((field) => ({
+    path: [...path, field],
+    message: 'the channel holds a secret, and this changes where it is sent: that needs the ADMIN role (or give `secret` again, or null to remove it)',
+  }));
 }
 
 export interface SilenceFields {

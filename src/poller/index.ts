@@ -2,7 +2,8 @@
  * Poller: schedules every monitored device's collectors (scheduler.ts), polls them over one
  * kept connection per device (connections.ts, poll-device.ts), decides device status
  * (status.ts), writes samples in coalesced batches that survive database outages (writer.ts,
- * spool.ts) and publishes sample and status events after the commit.
+ * spool.ts) and publishes sample events after the commit (after-commit.ts: live and replayed
+ * alike) and status events as they happen.
  *
  *   createPoller(deps) → { start, stop, pollNow, deviceChanged, trustHostKey, stats }
  *
@@ -20,12 +21,12 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { EventBus } from '../events/index.ts';
-import { publishCommitted } from './publish.ts';
 import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
+import { createAfterCommit } from './after-commit.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { createLeases, type LeaseCycle } from './leases.ts';
 import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
@@ -52,8 +53,10 @@ export interface PollerTuning {
   offlineAfter: number;
   flushMs: number;
   flushRows: number;
-  /** Rows kept in memory during a database outage before spilling to disk. */
+  /** Rows kept in memory during a database outage that the spool has not taken (yet) before new ones are dropped. */
   memoryRows: number;
+  /** During an outage, samples reach the fsynced spool within this (group commit). */
+  spoolCommitMs: number;
   spoolDir: string;
   spoolMaxBytes: number;
   /** Database retry delays during an outage. */
@@ -73,7 +76,7 @@ export interface PollerDeps {
   /** Replaces the SSH/local runners (tests, simulator). */
   runnerFactory?: RunnerFactory;
   now?: () => Date;
-  /** After each live write committed (alert evaluation). */
+  /** After each write committed, live or replayed after an outage (alert evaluation). */
   onBatchWritten?: (batch: SampleBatch) => void;
   tuning?: Partial<PollerTuning>;
   /** Instrumentation (src/metrics.ts): collector and poll outcomes, writer flushes. */
@@ -144,6 +147,7 @@ export function createPoller(deps: PollerDeps): Poller {
     flushMs: 250,
     flushRows: 1000,
     memoryRows: 50_000,
+    spoolCommitMs: 500,
     spoolDir: path.join(config.dataDir, 'spool'),
     spoolMaxBytes: 1024 * 1024 * 1024,
     retryBaseMs: 1000,
@@ -161,12 +165,10 @@ export function createPoller(deps: PollerDeps): Poller {
     flushMs: t.flushMs,
     maxRows: t.flushRows,
     memoryRows: t.memoryRows,
+    spoolCommitMs: t.spoolCommitMs,
     spoolMaxBytes: t.spoolMaxBytes,
     retry: { baseMs: t.retryBaseMs, maxMs: t.retryMaxMs },
-    onCommitted: (batch) => {
-      publishCommitted(events, batch);
-      deps.onBatchWritten?.(batch);
-    },
+    onCommitted: createAfterCommit({ events, onBatchWritten: deps.onBatchWritten }),
     onFlush: deps.observer?.flushDone ? (rows, seconds, ok) => deps.observer?.flushDone?.(rows, seconds, ok) : undefined,
   });
 

@@ -1,7 +1,9 @@
 /**
  * One poll of one device: run the due collectors on the device's runner (concurrently, each
- * failing alone), hand the rows to the writer, and once they are committed publish the
- * events; then decide the status (status.ts), persist it and publish a transition once.
+ * failing alone), hand the rows to the writer (which publishes the samples once they are
+ * committed: after-commit.ts), and once they are committed publish the change events that
+ * compare with the previous poll; then decide the status (status.ts), persist it and publish
+ * a transition once.
  * Never throws for anything a host can do: every fault ends in the returned outcome.
  */
 import { randomBytes } from 'node:crypto';
@@ -180,7 +182,7 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, names: 
   if (batch && rows > 0) write = await ctx.writer.write(batch);
   if (write === 'committed' || write === 'nothing') {
     const ok = new Set(outcomes.filter((o) => o.kind === 'ok').map((o) => o.collector));
-    publishSamples(ctx, rt, batch ?? emptyBatch(), time, ok);
+    publishChanges(ctx, rt, batch ?? emptyBatch(), time, ok);
   }
 
   const others = [...rt.latest.values()].filter((o) => !names.includes(o.collector));
@@ -265,9 +267,9 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
 const containerKey = (c: ContainerRow): string => c.containerId;
 const driveKey = (d: DriveHealthRow): string => d.serial ?? d.drive;
 
-function publishSamples(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch, time: Date, ok: ReadonlySet<CollectorName>): void {
+function publishChanges(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch, time: Date, ok: ReadonlySet<CollectorName>): void {
   const deviceId = rt.device.id;
-  // Samples themselves (metricCollected and the other kinds) go out from the writer's after-commit hook (publish.ts).
+  // Samples themselves (metricCollected and the other kinds) go out from the writer's after-commit hook (after-commit.ts, publish.ts).
   const at = time.toISOString();
 
   // Change events compare with the previous successful poll; the first one only sets the baseline.

@@ -1,14 +1,20 @@
 /**
  * The poller's only path to the time-series tables: coalesces the batches of many device polls
  * into one `writeBatch` (every `flushMs` or at `maxRows` rows, whichever comes first) and tells
- * each poll when its rows are committed, so events go out after the commit.
+ * each poll when its rows are committed.
  *
- * When the database is unreachable the writer switches to outage mode: batches wait, in order,
- * in a memory buffer of at most `memoryRows` rows; past that the buffer moves to the on-disk
- * spool (spool.ts). While anything is waiting, new batches queue behind it (never overtake it),
- * and a background loop retries with backoff: spool segments oldest first, then the memory
- * buffer. Rows can be written twice (a segment replayed again after a failure half-way), never
- * lost or doubled in the table: the tables' unique indexes make inserts idempotent.
+ * `onCommitted` is the one "after commit" path: every batch goes through it once it is in the
+ * database, whether it was written live or replayed after an outage (events, alert evaluation).
+ *
+ * When the database is unreachable the writer switches to outage mode: batches go, in order,
+ * to the on-disk spool (spool.ts) by group commit, so that a crash (SIGKILL, OOM, power cut)
+ * loses at most the last `spoolCommitMs`. Between group commits, and when the spool refuses
+ * them (disk full, spool full, I/O error), they wait in memory, at most `memoryRows` rows;
+ * beyond that new batches are dropped, counted and logged. While anything is waiting, new
+ * batches queue behind it (never overtake it), and a background loop retries with backoff:
+ * spool segments oldest first, then what the disk refused. A replayed segment's records are
+ * written once per process (progress is kept across retries); a crash during a replay can
+ * write some again, which the tables' unique indexes make harmless.
  * A batch the database refuses while it is reachable (bad data) is dropped with an error log;
  * retrying it forever would block everything behind it.
  */
@@ -17,10 +23,13 @@ import type { Logger } from '../log.ts';
 import { batchSize, writeBatch as storageWriteBatch } from '../storage/index.ts';
 import { emptyBatch, type SampleBatch } from '../storage/types.ts';
 import { backoffDelay } from '../transport/backoff.ts';
-import { openSpool, type Spool, type SpoolStats } from './spool.ts';
+import { openSpool, type Spool, type SpoolItem, type SpoolSegment, type SpoolStats } from './spool.ts';
 
-/** committed: in the database. deferred: safe in the buffer or spool, written later. dropped: lost (spool full or refused). */
+/** committed: in the database. deferred: in the spool or on its way there, written later. dropped: lost (refused, or memory full). */
 export type WriteResult = 'committed' | 'deferred' | 'dropped';
+
+/** live: written as it was polled. replay: written after an outage, from the spool or memory. */
+export type CommitOrigin = 'live' | 'replay';
 
 export interface WriterOptions {
   prisma: PrismaClient;
@@ -28,14 +37,16 @@ export interface WriterOptions {
   spoolDir: string;
   flushMs?: number;
   maxRows?: number;
-  /** Rows held in memory during an outage before they move to the spool (default 50,000). */
+  /** Rows held in memory during an outage that are not in the spool yet (between group commits, or refused by a full disk) before new batches are dropped (default 50,000). */
   memoryRows?: number;
+  /** During an outage, a batch reaches the fsynced spool at most this long after it was written (default 500 ms). */
+  spoolCommitMs?: number;
   spoolMaxBytes?: number;
   spoolSegmentBytes?: number;
   /** Delay between database retries during an outage. */
   retry?: { baseMs?: number; maxMs?: number };
-  /** Called after a live (not replayed) flush committed, with what it wrote. */
-  onCommitted?: (batch: SampleBatch) => void;
+  /** After every commit, live or replayed, with what it wrote: the one place for "after commit". */
+  onCommitted?: (batch: SampleBatch, origin: CommitOrigin) => void;
   /** After each write attempt of a live flush (metrics): rows, seconds, committed or not. */
   onFlush?: (rows: number, seconds: number, ok: boolean) => void;
   /** Replaceable for tests. */
@@ -45,12 +56,12 @@ export interface WriterOptions {
 export interface WriterStats {
   /** Rows waiting for the next coalesced flush. */
   queuedRows: number;
-  /** Rows held in memory during an outage. */
+  /** Rows held in memory during an outage (not yet in the spool). */
   bufferedRows: number;
   outage: boolean;
   committedRows: number;
   flushes: number;
-  /** Rows lost: refused by the database as bad data, or refused by a full spool. */
+  /** Rows lost: refused by the database as bad data, or beyond the memory bound while the spool refused them. */
   droppedRows: number;
   spool: SpoolStats;
 }
@@ -59,26 +70,21 @@ export interface Writer {
   write(batch: SampleBatch): Promise<WriteResult>;
   /** Replays what an earlier run left in the spool (in the background). */
   start(): void;
-  /** Flushes what is queued; whatever cannot be written goes to the spool. */
+  /** Flushes what is queued; whatever cannot be written goes to the spool (what the disk refuses then is lost, counted and logged). */
   stop(): Promise<void>;
   stats(): WriterStats;
   /** True when nothing is queued, buffered or spooled. */
   drained(): boolean;
 }
 
-interface Entry {
-  batch: SampleBatch;
-  rows: number;
+interface Entry extends SpoolItem {
   resolve: (r: WriteResult) => void;
-}
-
-interface Buffered {
-  batch: SampleBatch;
-  rows: number;
 }
 
 /** Rows per replayed statement group: bounded memory and transaction size. */
 const REPLAY_CHUNK_ROWS = 5000;
+/** Drops are logged at most this often (with the running count), not once per batch. */
+const DROP_LOG_EVERY_MS = 60_000;
 
 export function mergeBatches(batches: SampleBatch[]): SampleBatch {
   if (batches.length === 1) return batches[0]!;
@@ -93,7 +99,7 @@ export function mergeBatches(batches: SampleBatch[]): SampleBatch {
 }
 
 /** Groups consecutive items into chunks of about `limit` rows, keeping their order. */
-function chunks<T extends { rows: number }>(items: T[], limit: number): T[][] {
+function chunks<T extends { rows: number }>(items: readonly T[], limit: number): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
   let n = 0;
@@ -110,11 +116,20 @@ function chunks<T extends { rows: number }>(items: T[], limit: number): T[][] {
   return out;
 }
 
+const rowsOf = (items: readonly SpoolItem[]): number => items.reduce((n, it) => n + it.rows, 0);
+
+/** How a group of items fared: the first `results.length` are settled; `unreachable` says why the rest were not tried. */
+interface GroupOutcome {
+  results: ('committed' | 'dropped')[];
+  unreachable?: string;
+}
+
 export function createWriter(options: WriterOptions): Writer {
   const { prisma, log } = options;
   const flushMs = options.flushMs ?? 250;
   const maxRows = options.maxRows ?? 1000;
   const memoryRows = options.memoryRows ?? 50_000;
+  const spoolCommitMs = options.spoolCommitMs ?? 500;
   const write = options.writeBatch ?? storageWriteBatch;
   const retryBase = options.retry?.baseMs ?? 1000;
   const retryMax = options.retry?.maxMs ?? 30_000;
@@ -124,17 +139,22 @@ export function createWriter(options: WriterOptions): Writer {
   let pendingRows = 0;
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
-  /** Outage mode: everything queues in `memory` / the spool until the recovery loop drains them. */
+  /** Outage mode: everything goes to the spool (through `memory`) until the recovery loop drains it. */
   let outage = false;
-  let memory: Buffered[] = [];
+  /** Batches not in the spool yet, oldest first. */
+  let memory: SpoolItem[] = [];
   let memRows = 0;
+  let commitTimer: NodeJS.Timeout | undefined;
   let recovering: Promise<void> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let retryAttempt = 0;
+  /** Records of the oldest segment already written by this process (a retry skips them: no double events). */
+  let replayed: { file: string; done: number } | undefined;
   let stopping = false;
   let committedRows = 0;
   let flushes = 0;
   let droppedRows = 0;
+  let dropLog = { at: 0, rows: 0 };
 
   const reachable = async (): Promise<boolean> => {
     try {
@@ -145,30 +165,49 @@ export function createWriter(options: WriterOptions): Writer {
     }
   };
 
-  /** Moves the memory buffer to the spool, merged into few records (one fsync each). */
-  const spill = (): void => {
-    if (memory.length === 0) return;
-    for (const group of chunks(memory, REPLAY_CHUNK_ROWS)) {
-      const rows = group.reduce((n, b) => n + b.rows, 0);
-      if (!spool.append(mergeBatches(group.map((b) => b.batch)), rows)) droppedRows += rows;
-    }
-    memory = [];
-    memRows = 0;
+  const dropped = (rows: number, why: string): void => {
+    droppedRows += rows;
+    dropLog.rows += rows;
+    const now = Date.now();
+    if (now - dropLog.at < DROP_LOG_EVERY_MS) return;
+    log.error({ rows: dropLog.rows, droppedRows, memoryRows, why }, 'samples DROPPED: the database is unreachable and the spool cannot take more');
+    dropLog = { at: now, rows: 0 };
   };
 
-  const buffer = (items: Buffered[]): void => {
-    for (const it of items) {
-      memory.push(it);
-      memRows += it.rows;
-    }
+  /** The group commit: moves what waits in memory to the spool (one fsync); what the spool refuses stays, oldest first. */
+  const commitToSpool = (): void => {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    if (memory.length === 0) return;
+    const stored = spool.append(memory);
+    if (stored === 0) return scheduleCommit();
+    memory = memory.slice(stored);
+    memRows = rowsOf(memory);
+    if (memory.length > 0) scheduleCommit();
+  };
+
+  function scheduleCommit(): void {
+    commitTimer ??= setTimeout(commitToSpool, spoolCommitMs);
+  }
+
+  /** Takes a batch into the outage path: deferred, or dropped when memory is full and the spool refuses. */
+  const buffer = (item: SpoolItem): WriteResult => {
+    memory.push(item);
+    memRows += item.rows;
+    // Memory full before the next group commit is due (or shutting down): commit now rather than drop.
+    if (memRows > memoryRows || stopping) commitToSpool();
     if (memRows > memoryRows) {
-      log.warn({ rows: memRows, memoryRows }, 'database still unreachable: moving buffered samples to the on-disk spool');
-      spill();
+      memory.pop(); // the spool refused: the newest batch goes, the older ones keep their place
+      memRows -= item.rows;
+      dropped(item.rows, 'memory bound reached while the spool refuses writes');
+      return 'dropped';
     }
+    scheduleCommit();
+    return 'deferred';
   };
 
   const enterOutage = (entries: Entry[], reason: string): void => {
-    if (!outage) log.error({ err: reason }, 'database unreachable: buffering samples until it returns');
+    if (!outage) log.error({ err: reason }, 'database unreachable: spooling samples to disk until it returns');
     outage = true;
     // Entries queued behind the failed flush are newer: they follow it.
     const all = [...entries, ...pending];
@@ -176,9 +215,44 @@ export function createWriter(options: WriterOptions): Writer {
     pendingRows = 0;
     clearTimeout(timer);
     timer = undefined;
-    buffer(all.map((e) => ({ batch: e.batch, rows: e.rows })));
-    for (const e of all) e.resolve('deferred');
+    for (const e of all) e.resolve(buffer({ batch: e.batch, rows: e.rows }));
     scheduleRecovery();
+  };
+
+  /**
+   * Writes items as one statement; when the database refuses that while reachable, item by
+   * item, dropping what it refuses. Stops at the first sign the database is unreachable.
+   */
+  const commitGroup = async (items: readonly SpoolItem[], origin: CommitOrigin): Promise<GroupOutcome> => {
+    const merged = mergeBatches(items.map((it) => it.batch));
+    const rows = rowsOf(items);
+    const t0 = performance.now();
+    try {
+      await write(prisma, merged);
+      if (origin === 'live') options.onFlush?.(rows, (performance.now() - t0) / 1000, true);
+      committedRows += rows;
+      options.onCommitted?.(merged, origin);
+      return { results: items.map(() => 'committed') };
+    } catch (err) {
+      if (origin === 'live') options.onFlush?.(rows, (performance.now() - t0) / 1000, false);
+      if (!(await reachable())) return { results: [], unreachable: (err as Error).message };
+    }
+    // Reachable: some batch holds data the database refuses. Find it; keep the others.
+    const results: GroupOutcome['results'] = [];
+    for (const it of items) {
+      try {
+        await write(prisma, it.batch);
+        committedRows += it.rows;
+        options.onCommitted?.(it.batch, origin);
+        results.push('committed');
+      } catch (err) {
+        if (!(await reachable())) return { results, unreachable: (err as Error).message };
+        droppedRows += it.rows;
+        log.error({ err: (err as Error).message, rows: it.rows, origin }, 'database refused a sample batch; dropping it');
+        results.push('dropped');
+      }
+    }
+    return { results };
   };
 
   const flush = async (): Promise<void> => {
@@ -189,42 +263,17 @@ export function createWriter(options: WriterOptions): Writer {
     pending = [];
     pendingRows = 0;
     flushes++;
-    const merged = mergeBatches(entries.map((e) => e.batch));
-    const rows = entries.reduce((n, e) => n + e.rows, 0);
-    const t0 = performance.now();
-    try {
-      await write(prisma, merged);
-      options.onFlush?.(rows, (performance.now() - t0) / 1000, true);
-      committedRows += rows;
-      for (const e of entries) e.resolve('committed');
-      options.onCommitted?.(merged);
-      return;
-    } catch (err) {
-      options.onFlush?.(rows, (performance.now() - t0) / 1000, false);
-      const message = (err as Error).message;
-      if (!(await reachable())) {
-        enterOutage(entries, message);
-        return;
-      }
-      // Reachable: some batch holds data the database refuses. Find it; keep the others.
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i]!;
-        try {
-          await write(prisma, e.batch);
-          committedRows += e.rows;
-          e.resolve('committed');
-          options.onCommitted?.(e.batch);
-        } catch (err2) {
-          if (!(await reachable())) {
-            enterOutage(entries.slice(i), (err2 as Error).message);
-            return;
-          }
-          droppedRows += e.rows;
-          log.error({ err: (err2 as Error).message, rows: e.rows }, 'database refused a sample batch; dropping it');
-          e.resolve('dropped');
-        }
-      }
-    }
+    const outcome = await commitGroup(entries, 'live');
+    outcome.results.forEach((r, i) => entries[i]!.resolve(r));
+    if (outcome.unreachable !== undefined) enterOutage(entries.slice(outcome.results.length), outcome.unreachable);
+  };
+
+  /** A fired timer must not stay set: `timer ??=` would then never schedule the flush of what queued behind a slow one. */
+  const scheduleFlush = (): void => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      runFlush();
+    }, flushMs);
   };
 
   const runFlush = (): void => {
@@ -235,37 +284,43 @@ export function createWriter(options: WriterOptions): Writer {
         flushing = undefined;
         if (pending.length > 0) {
           if (pendingRows >= maxRows) runFlush();
-          else timer ??= setTimeout(runFlush, flushMs);
+          else scheduleFlush();
         }
       });
   };
 
-  const writeGroup = async (items: Buffered[]): Promise<void> => {
-    await write(prisma, mergeBatches(items.map((b) => b.batch)));
-    committedRows += items.reduce((n, b) => n + b.rows, 0);
+  /** Writes one spool segment's records not yet written by this process; throws when the database fails again. */
+  const replaySegment = async (segment: SpoolSegment): Promise<void> => {
+    if (replayed?.file !== segment.file) replayed = { file: segment.file, done: 0 };
+    const progress = replayed;
+    for (const group of chunks(segment.records.slice(progress.done), REPLAY_CHUNK_ROWS)) {
+      const outcome = await commitGroup(group, 'replay');
+      progress.done += outcome.results.length;
+      if (outcome.unreachable !== undefined) throw new Error(outcome.unreachable);
+    }
+    spool.finish(segment);
+    replayed = undefined;
+    log.info({ file: segment.file, records: segment.records.length, quarantined: segment.damaged }, 'replayed a spool segment');
   };
 
-  /** One pass: spool oldest first, then memory. Throws when the database fails again. */
+  /** One pass: what waits in memory to the spool, the spool oldest first, then what the disk refused. Throws when the database fails again. */
   const drainOnce = async (): Promise<void> => {
     // A cheap probe first: reading a large spool only to fail on its first write would be waste.
     if (!(await reachable())) throw new Error('database unreachable');
-    for (;;) {
-      const segment = spool.oldest();
-      if (!segment) break;
-      const items = segment.batches.map((batch) => ({ batch, rows: batchSize(batch) }));
-      for (const group of chunks(items, REPLAY_CHUNK_ROWS)) await writeGroup(group);
-      spool.remove(segment.file);
-      log.info({ file: segment.file, batches: items.length }, 'replayed a spool segment');
-    }
+    commitToSpool();
+    for (let segment = spool.oldest(); segment; segment = spool.oldest()) await replaySegment(segment);
     while (memory.length > 0) {
-      // Written in place: if a spill moves them to the spool meanwhile, they are written again from there (idempotent).
+      // Taken out while written, so a group commit meanwhile cannot spool them a second time.
       const group = chunks(memory, REPLAY_CHUNK_ROWS)[0]!;
-      await writeGroup(group);
-      const done = new Set(group);
-      const before = memory.length;
-      memory = memory.filter((b) => !done.has(b));
-      if (memory.length !== before) memRows = memory.reduce((n, b) => n + b.rows, 0);
-      if (!spool.isEmpty()) return drainOnce(); // a spill happened: those rows are older than what is left
+      memory = memory.slice(group.length);
+      memRows = rowsOf(memory);
+      const outcome = await commitGroup(group, 'replay');
+      if (outcome.unreachable !== undefined) {
+        memory = [...group.slice(outcome.results.length), ...memory];
+        memRows = rowsOf(memory);
+        throw new Error(outcome.unreachable);
+      }
+      if (!spool.isEmpty()) return drainOnce(); // a group commit happened meanwhile: those follow
     }
   };
 
@@ -279,7 +334,7 @@ export function createWriter(options: WriterOptions): Writer {
       return;
     }
     if (memory.length === 0 && spool.isEmpty()) {
-      if (outage) log.info({ committedRows }, 'database reachable again: buffered samples written');
+      if (outage) log.info({ committedRows, droppedRows }, 'database reachable again: spooled samples written');
       outage = false;
       retryAttempt = 0;
     } else {
@@ -303,24 +358,19 @@ export function createWriter(options: WriterOptions): Writer {
     write(batch) {
       const rows = batchSize(batch);
       if (rows === 0) return Promise.resolve('committed');
-      if (outage || stopping) {
-        const before = droppedRows;
-        buffer([{ batch, rows }]);
-        if (stopping) spill();
-        return Promise.resolve(droppedRows > before ? 'dropped' : 'deferred');
-      }
+      if (outage || stopping) return Promise.resolve(buffer({ batch, rows }));
       return new Promise<WriteResult>((resolve) => {
         pending.push({ batch, rows, resolve });
         pendingRows += rows;
         if (pendingRows >= maxRows) runFlush();
-        else timer ??= setTimeout(runFlush, flushMs);
+        else scheduleFlush();
       });
     },
 
     start() {
       if (!spool.isEmpty()) {
         const s = spool.stats();
-        log.info({ records: s.records, bytes: s.bytes }, 'spooled samples from an earlier run: replaying them');
+        log.info({ records: s.records, rows: s.rows, bytes: s.bytes }, 'spooled samples from an earlier run: replaying them');
         outage = true;
         retryAttempt = 0;
         recovering = recover().finally(() => {
@@ -338,8 +388,16 @@ export function createWriter(options: WriterOptions): Writer {
         if (!flushing) runFlush();
         await flushing;
       }
-      // Outage or not, nothing stays in memory: what was not written is on disk for the next start.
-      spill();
+      // Outage or not, nothing stays in memory: what was not written goes to disk for the next start.
+      commitToSpool();
+      clearTimeout(commitTimer);
+      commitTimer = undefined;
+      if (memRows > 0) {
+        droppedRows += memRows;
+        log.error({ rows: memRows, droppedRows, spoolDir: options.spoolDir }, 'samples LOST at shutdown: neither the database nor the spool could take them');
+        memory = [];
+        memRows = 0;
+      }
       spool.close();
     },
 

@@ -4,13 +4,21 @@
  * limits (graphql-armor) reject a bomb before any resolver runs; the mutation rate limit
  * runs just before execution, when the caller is known.
  */
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type DefinitionNode, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  type DefinitionNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Context } from '../graphql/context.ts';
@@ -34,14 +42,85 @@ export function operationLimitPlugins(limits: Config['limits'], introspection: b
       },
     });
     // "Did you mean …?" would hand out the schema that introspection now hides.
-    plugins.push(blockFieldSuggestionsPlugin() as Plugin);
+    plugins.push(noSuggestionsPlugin());
   }
   return plugins;
 }
 
+const SUGGESTION = /\s*Did you mean\b[^?]*\?/g;
+
+/** The same error without graphql-js's "Did you mean …?" (names cannot contain "?"). */
+function withoutSuggestion<E>(error: E): E {
+  if (!(error instanceof GraphQLError) || !SUGGESTION.test(error.message)) return error;
+  SUGGESTION.lastIndex = 0;
+  const { nodes, source, positions, path, originalError, extensions } = error;
+  return new GraphQLError(error.message.replace(SUGGESTION, ''), { nodes, source, positions, path, originalError, extensions }) as E;
+}
+
+const stripResult = <R extends { errors?: readonly GraphQLError[] }>(result: R): R =>
+  result.errors ? { ...result, errors: result.errors.map(withoutSuggestion) } : result;
+
+const isResult = (r: unknown): r is { errors?: readonly GraphQLError[] } => typeof r === 'object' && r !== null && !(Symbol.asyncIterator in r);
+
+/**
+ * Removes "Did you mean …?" from every error: validation (fields, arguments, input fields,
+ * types, enum values) and execution (variables coerced against enums and input types), on
+ * every transport. graphql-armor's plugin covers field names only.
+ */
+export function noSuggestionsPlugin(): Plugin {
+  return {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.length) setResult(result.map(withoutSuggestion));
+      };
+    },
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isResult(result) && result.errors) setResult(stripResult(result));
+        },
+      };
+    },
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (isResult(result) && result.errors) setResult(stripResult(result));
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The mutation fields an operation runs: its root fields with fragments (inline and named,
+ * nested) expanded, so `... on Mutation { m0 … m14 }` counts fifteen, not one. `__typename`
+ * runs nothing and is not counted. Conditional directives are ignored: a field that may be
+ * skipped is still charged.
+ */
+export function countRootFields(document: DocumentNode, operation: OperationDefinitionNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const visit = (set: SelectionSetNode, seen: ReadonlySet<string>): number => {
+    let n = 0;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) n += sel.name.value === '__typename' ? 0 : 1;
+      else if (sel.kind === Kind.INLINE_FRAGMENT) n += visit(sel.selectionSet, seen);
+      else {
+        const f = fragments.get(sel.name.value);
+        // A cycle is a validation error; counting must still end.
+        if (f && !seen.has(f.name.value)) n += visit(f.selectionSet, new Set([...seen, f.name.value]));
+      }
+    }
+    return n;
+  };
+  return visit(operation.selectionSet, new Set());
+}
+
 /**
  * Each mutation field of an operation takes one unit from its token's bucket; an empty
- * bucket answers RATE_LIMITED (HTTP 429 on HTTP) and nothing runs.
+ * bucket answers RATE_LIMITED (HTTP 429 on HTTP) and nothing runs. Each operation of a
+ * batched request is charged on its own, so a batch spends the same budget as its operations
+ * sent one by one.
  */
 export function mutationRateLimitPlugin(limiter: RateLimiter): Plugin<Context> {
   return {
@@ -54,7 +133,7 @@ export function mutationRateLimitPlugin(limiter: RateLimiter): Plugin<Context> {
       if (operation?.operation !== 'mutation') return;
       const tokenId = (args.contextValue as Partial<Context>).auth?.tokenId;
       if (!tokenId) return;
-      const fields = operation.selectionSet.selections.length;
+      const fields = countRootFields(document, operation);
       const verdict = limiter.take(tokenId, Math.max(1, fields));
       if (verdict.ok) return;
       setResultAndStopExecution({

@@ -38,7 +38,7 @@ export interface Auth {
 
 export function createAuth(services: Services): Auth {
   const { log } = services;
-  const tokens = createTokenVerifier(services.db.prisma);
+  const tokens = createTokenVerifier(services.db.prisma, { outageGraceMs: services.config.tokenOutageGraceSeconds * 1000 });
   const connections: ConnectionRegistry = createConnectionRegistry();
   const failures = createRateLimiter(services.config.limits.authFailuresPerMinute);
 

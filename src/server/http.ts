@@ -10,6 +10,7 @@ import type { Services } from '../graphql/context.ts';
 import { json, type BodyRoute, type Route } from './routes.ts';
 import type { Sse } from './sse.ts';
 import type { Yoga } from './yoga.ts';
+import { respondDatabaseUnavailable } from './database-unavailable.ts';
 
 export function createRequestHandler(services: Services, routes: Route[], bodyRoutes: BodyRoute[], sse: Sse, yoga: Yoga): http.RequestListener {
   const { log } = services;
@@ -31,6 +32,7 @@ export function createRequestHandler(services: Services, routes: Route[], bodyRo
       if (body) (req as http.IncomingMessage & { body?: Readable }).body = Readable.from(body.length ? [body] : []);
       return await yoga(req, res);
     } catch (e) {
+      if (respondDatabaseUnavailable(res, e)) return;
       log.error({ err: e, path }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.end();

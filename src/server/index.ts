@@ -20,6 +20,7 @@ import { mutationRateLimitPlugin, operationLimitPlugins } from '../security/grap
 import { createRateLimiter } from '../security/rate-limit.ts';
 import { createMcpRoute, envelopedExecutor } from '../mcp/index.ts';
 import { createAuth } from './auth.ts';
+import { databaseUnavailablePlugin } from './database-unavailable.ts';
 import { createRequestHandler } from './http.ts';
 import { createOperationCore, type OperationCore } from './operation.ts';
 import { healthRoute, metricsRoute, type BodyRoute, type Route } from './routes.ts';
@@ -53,6 +54,7 @@ export function buildServer(services: Services): ServerHandle {
     ...operationLimitPlugins(config.limits, config.introspection),
     mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerMinute)) as Plugin,
     observabilityPlugin(log),
+    databaseUnavailablePlugin(),
   ];
   const yoga = createYogaApp(services, plugins);
   const core = createOperationCore(services, yoga);

@@ -23,6 +23,7 @@ import { createOutbox, type Outbox } from './delivery.ts';
 import type { Member, SharedResult, Subscription } from './groups.ts';
 import type { OperationCore } from './operation.ts';
 import { formatErrors, serializeResult } from './yoga.ts';
+import { closeIfDatabaseUnavailable } from './database-unavailable.ts';
 
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
 /**
@@ -185,7 +186,8 @@ async function init(deps: WsDeps, conn: Connection, req: http.IncomingMessage, p
   if (conn.initReceived) return socket.close(CloseCode.TooManyInitialisationRequests, 'Too many initialisation requests');
   conn.initReceived = true;
   const header = payload?.authorization ?? payload?.Authorization;
-  const verdict = await deps.auth.authenticate(typeof header === 'string' ? header : null, ipOf(req), 'ws');
+  const verdict = await deps.auth.authenticate(typeof header === 'string' ? header : null, ipOf(req), 'ws').catch((e: unknown) => closeIfDatabaseUnavailable(socket, e));
+  if (!verdict) return;
   if ('status' in verdict) {
     if (verdict.status === 429) return socket.close(4429, 'Too many failed logins');
     return socket.close(CloseCode.Forbidden, 'Forbidden');

@@ -7,7 +7,9 @@
  * MaxSessions is 10 per connection; the rest queue here instead of being refused by the server).
  * When the connection dies (socket end/close/error, keepalive timeout), in-flight execs fail with
  * CLOSED and the runner goes back to `idle`: the next exec reconnects. A failed connection attempt
- * puts the runner in `backoff` until an exponentially growing, jittered, capped delay has passed;
+ * puts the runner in `backoff` until an exponentially growing, jittered, capped delay has passed
+ * (so does a connection that dies before any exec completed on it: a host that accepts the
+ * handshake and then resets every exec is a failing host, not a flaky one);
  * execs in that window fail at once with the last error's kind (no handshake storm against a host
  * that is down, and the poller's device status stays meaningful: AUTH stays AUTH).
  * An exec that times out has its channel signalled and closed; the connection is kept unless the
@@ -107,6 +109,8 @@ interface Connection {
   /** No new execs; ended once `active` reaches 0. */
   retired: boolean;
   active: number;
+  /** An exec completed on it: the host works, not just its handshake. */
+  proven: boolean;
   /** Fails the execs running on this connection when it dies. */
   onDeath: Set<(error: TransportError) => void>;
 }
@@ -263,10 +267,19 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
       current = undefined;
       if (conn.isReady) {
         lastError = error;
-        setState('idle', error);
+        // A connection that dies before any exec completed on it counts as a failed attempt: a host
+        // that accepts connections and then resets every exec must not get a handshake per poll.
+        if (conn.proven) setState('idle', error);
+        else enterBackoff(error);
       }
     }
   };
+
+  function enterBackoff(error: TransportError): void {
+    failures++;
+    nextAttemptAt = Date.now() + backoffDelay(failures, options.backoff);
+    setState('backoff', error);
+  }
 
   const retire = (conn: Connection): void => {
     conn.retired = true;
@@ -292,6 +305,7 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
       dead: false,
       retired: false,
       active: 0,
+      proven: false,
       onDeath: new Set(),
     };
 
@@ -359,12 +373,10 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
       if (isClosed()) throw closedError();
       const error = err instanceof TransportError ? err : new TransportError('CONNECT', `${where}: ${String(err)}`);
       lastError = error;
-      failures++;
-      nextAttemptAt = Date.now() + backoffDelay(failures, options.backoff);
-      setState('backoff', error);
+      enterBackoff(error);
       throw error;
     }
-    failures = 0;
+    // `failures` is reset by the first exec that completes here, not by the handshake alone.
     lastError = undefined;
     if (isClosed()) {
       conn.client.end();
@@ -483,6 +495,10 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
             });
             stream.on('close', () => {
               clearTimeout(graceTimer);
+              if (!settled && !conn.dead) {
+                conn.proven = true;
+                failures = 0;
+              }
               settle(undefined);
               finishChannel();
             });

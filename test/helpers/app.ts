@@ -4,6 +4,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.ts';
+import type { Database } from '../../src/db/index.ts';
 import { createSecretBox } from '../../src/db/secrets.ts';
 import { createEventBus } from '../../src/events/index.ts';
 import type { Services } from '../../src/graphql/context.ts';
@@ -15,16 +16,16 @@ import { createTestDatabase } from './db.ts';
 export interface TestApp {
   server: ServerHandle;
   services: Services;
-  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  db: Database;
   adminToken: string;
   /** POST a GraphQL operation with a token (the admin's unless given). */
   gql<T = unknown>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] } }>;
   close(): Promise<void>;
 }
 
-/** `log`: where the server logs (default: nowhere). */
-export async function startTestApp(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+/** `db`: a database of the test's own (closed by the caller), e.g. one it stops for an outage. `log`: where the server logs (default: nowhere). */
+export async function startTestApp(env: Record<string, string> = {}, options: { db?: Database; log?: Logger } = {}): Promise<TestApp> {
+  const db = options.db ?? (await createTestDatabase());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-app-'));
   const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'silent', POLLING_ENABLED: 'false', ...env });
   const services: Services = {
@@ -55,7 +56,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     },
     async close() {
       await server.stop();
-      await db.close();
+      if (!options.db) await db.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

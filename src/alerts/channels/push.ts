@@ -16,7 +16,7 @@ function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
-export const sendNtfy: Sender = async (channel, message, { timeoutMs }) => {
+export const sendNtfy: Sender = async (channel, message, options) => {
   const resolved = message.event === 'resolved';
   const headers: Record<string, string> = {
     'content-type': 'text/plain; charset=utf-8',
@@ -25,13 +25,13 @@ export const sendNtfy: Sender = async (channel, message, { timeoutMs }) => {
     Tags: resolved ? 'white_check_mark,infrapulse' : `${NTFY_TAG[message.severity]},infrapulse`,
   };
   if (channel.secret) headers.Authorization = `Bearer ${channel.secret}`;
-  await post(channel.url!, message.message, headers, timeoutMs);
+  await post(channel.url!, message.message, headers, options);
 };
 
-export const sendGotify: Sender = async (channel, message, { timeoutMs }) => {
+export const sendGotify: Sender = async (channel, message, options) => {
   const base = channel.url!.replace(/\/+$/, '');
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'infrapulse' };
   if (channel.secret) headers['X-Gotify-Key'] = channel.secret;
   const body = { title: title(message), message: message.message, priority: message.event === 'resolved' ? GOTIFY_PRIORITY.INFO : GOTIFY_PRIORITY[message.severity] };
-  await post(`${base}/message`, JSON.stringify(body), headers, timeoutMs);
+  await post(`${base}/message`, JSON.stringify(body), headers, options);
 };

@@ -31,9 +31,9 @@ export function sign(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export const sendWebhook: Sender = async (channel, message, { timeoutMs }) => {
+export const sendWebhook: Sender = async (channel, message, options) => {
   const body = webhookBody(message);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'infrapulse' };
   if (channel.secret) headers[SIGNATURE_HEADER] = sign(channel.secret, body);
-  await post(channel.url!, body, headers, timeoutMs);
+  await post(channel.url!, body, headers, options);
 };

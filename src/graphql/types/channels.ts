@@ -6,7 +6,7 @@
 import { createNotifier } from '../../alerts/notifiers.ts';
 import { alertConfigChanged } from '../../alerts/signals.ts';
 import { redact } from '../../alerts/channels/types.ts';
-import { validateChannel, type ChannelFields } from '../../alerts/validate.ts';
+import { secretDestinationChanges, validateChannel, type ChannelFields } from '../../alerts/validate.ts';
 import type { NotificationChannel } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -130,6 +130,7 @@ builder.mutationFields((t) => ({
           requireTls: input.requireTls ?? false,
         },
         input.secret,
+        { allowPrivateNetworks: ctx.config.notify.allowPrivateNetworks },
       );
       if (issues.length) throw new ValidationError('invalid notification channel', issues);
       try {
@@ -168,7 +169,12 @@ builder.mutationFields((t) => ({
           requireTls: input.requireTls ?? (email ? base.requireTls : false),
         },
         input.secret,
+        { allowPrivateNetworks: ctx.config.notify.allowPrivateNetworks },
       );
+      // An OPERATOR must not aim a secret an ADMIN stored at a destination of their own (as with a device's stored password).
+      if (!issues.length && current.encryptedSecret !== null && input.secret === undefined && ctx.auth?.role !== 'ADMIN') {
+        issues.push(...secretDestinationChanges(base, channel));
+      }
       if (issues.length) throw new ValidationError('invalid notification channel', issues);
       const secret = input.secret === undefined ? {} : { encryptedSecret: input.secret === null ? null : new Uint8Array(ctx.secrets.encrypt(input.secret)) };
       try {
@@ -207,7 +213,7 @@ builder.mutationFields((t) => ({
     description: 'Sends a test message now (one attempt, even when the channel is disabled) and says how it went.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
-      const notifier = createNotifier({ db: ctx.db, secrets: ctx.secrets, log: ctx.log, attempts: 1 });
+      const notifier = createNotifier({ db: ctx.db, secrets: ctx.secrets, log: ctx.log, attempts: 1, allowPrivateNetworks: ctx.config.notify.allowPrivateNetworks });
       const result = await notifier.test(String(id));
       if (!result) throw new NotFoundError('NotificationChannel', String(id));
       return { ok: result.ok, attempts: result.attempts, error: result.error };

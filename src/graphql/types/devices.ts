@@ -188,6 +188,9 @@ function decodeCursor(cursor: string): string {
 
 type DeviceWhere = Prisma.DeviceWhereInput;
 
+/** Prisma passes `contains` to ILIKE as it is: % and _ (and the escape character, a backslash) must match only themselves. */
+const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, '\\$&');
+
 builder.queryField('devices', (t) =>
   t.connection(
     {
@@ -206,7 +209,8 @@ builder.queryField('devices', (t) =>
         const tags = [...(args.tags ?? []), ...(args.tag ? [args.tag] : [])];
         if (tags.length) where.tags = { hasEvery: tags };
         if (args.search) {
-          where.OR = [{ name: { contains: args.search, mode: 'insensitive' } }, { hostname: { contains: args.search, mode: 'insensitive' } }];
+          const contains = likeLiteral(args.search);
+          where.OR = [{ name: { contains, mode: 'insensitive' } }, { hostname: { contains, mode: 'insensitive' } }];
         }
         if (typeof args.monitoringEnabled === 'boolean') where.monitoringEnabled = args.monitoringEnabled;
         const connection = await resolveCursorConnection<Promise<DeviceRow[]>>(

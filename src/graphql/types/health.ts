@@ -9,7 +9,7 @@ export const HealthStatus = builder.enumType('HealthStatus', {
   values: {
     OK: { description: 'Database reachable, nothing waiting to be written.' },
     DEGRADED: { description: 'Serving, but samples are waiting in the buffer or spool.' },
-    DOWN: { description: 'The database is unreachable.' },
+    DOWN: { description: 'The database is unreachable: queries that need it answer DATABASE_UNAVAILABLE (HTTP 503), subscriptions stay open, samples are spooled.' },
   } as const,
 });
 
@@ -32,11 +32,16 @@ export interface PollerHealth {
   spoolRecords: number | null;
   spoolBytes: number | null;
   droppedRows: number | null;
+  spoolCorruptRecords: number | null;
+  spoolSkippedRows: number | null;
+  spoolQuarantinedSegments: number | null;
   outage: boolean | null;
 }
 
 export interface Health {
   status: 'OK' | 'DEGRADED' | 'DOWN';
+  /** Why the status is not OK (null when it is). */
+  reason: string | null;
   database: DatabaseHealth;
   version: string;
   uptimeSeconds: number;
@@ -72,29 +77,55 @@ export function readPollerStats(stats: unknown): PollerHealth {
     spoolRecords: count(field(stats, 'writer', 'spool', 'records')) ?? count(field(stats, 'spool', 'records')),
     spoolBytes: count(field(stats, 'writer', 'spool', 'bytes')),
     droppedRows: count(field(stats, 'writer', 'droppedRows')),
+    spoolCorruptRecords: count(field(stats, 'writer', 'spool', 'corruptRecords')),
+    spoolSkippedRows: count(field(stats, 'writer', 'spool', 'skippedRows')),
+    spoolQuarantinedSegments: count(field(stats, 'writer', 'spool', 'quarantinedSegments')),
     outage: typeof field(stats, 'writer', 'outage') === 'boolean' ? (field(stats, 'writer', 'outage') as boolean) : null,
   };
 }
 
-/** Shared by Query.health and /readyz. */
-export async function checkHealth(s: Services): Promise<Health> {
+/** A database that does not answer within this is reported down (a dropped-packet host would otherwise hold health for the connect timeout). */
+const DATABASE_CHECK_MS = 2000;
+
+async function checkDatabase(s: Services): Promise<DatabaseHealth> {
   const started = performance.now();
-  let database: DatabaseHealth;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await s.db.pool.query('SELECT 1');
-    database = { ok: true, timescale: s.db.timescale, latencyMs: performance.now() - started, error: null };
+    await Promise.race([
+      s.db.pool.query('SELECT 1'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${DATABASE_CHECK_MS} ms`)), DATABASE_CHECK_MS);
+      }),
+    ]);
+    return { ok: true, timescale: s.db.timescale, latencyMs: performance.now() - started, error: null };
   } catch (e) {
-    database = { ok: false, timescale: s.db.timescale, latencyMs: null, error: (e as Error).message };
+    return { ok: false, timescale: s.db.timescale, latencyMs: null, error: (e as Error).message || (e as NodeJS.ErrnoException).code || 'unreachable' };
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+function reasonFor(database: DatabaseHealth, poller: PollerHealth | null, waiting: number): string | null {
+  if (!database.ok) return `database unreachable: ${database.error}`;
+  if (poller?.outage) return 'the sample writer cannot write to the database yet: samples wait in the spool';
+  if (waiting > WAITING_DEGRADED) return `${waiting} samples waiting to be written`;
+  return null;
+}
+
+/** Shared by Query.health and /readyz; answers without the database (it is what may be down). */
+export async function checkHealth(s: Services): Promise<Health> {
+  const database = await checkDatabase(s);
   let poller: PollerHealth | null = null;
   try {
     poller = s.poller ? readPollerStats(s.poller.stats()) : null;
   } catch (e) {
     s.log.warn({ err: (e as Error).message }, 'poller stats unavailable');
   }
-  const waiting = (poller?.writeQueueRows ?? 0) + (poller?.bufferedRows ?? 0) + (poller?.spoolRecords ?? 0) > WAITING_DEGRADED || poller?.outage === true;
+  const waiting = (poller?.writeQueueRows ?? 0) + (poller?.bufferedRows ?? 0) + (poller?.spoolRecords ?? 0);
+  const reason = reasonFor(database, poller, waiting);
   return {
-    status: !database.ok ? 'DOWN' : waiting ? 'DEGRADED' : 'OK',
+    status: !database.ok ? 'DOWN' : reason ? 'DEGRADED' : 'OK',
+    reason,
     database,
     version: s.version,
     uptimeSeconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000),
@@ -129,7 +160,10 @@ const PollerHealthRef = builder.objectRef<PollerHealth>('PollerHealth').implemen
     bufferedRows: t.exposeInt('bufferedRows', { nullable: true, description: 'Rows held in memory while the database is unreachable.' }),
     spoolRecords: t.exposeInt('spoolRecords', { nullable: true, description: 'Batches waiting in the on-disk spool.' }),
     spoolBytes: t.field({ type: 'Long', nullable: true, resolve: (p) => p.spoolBytes }),
-    droppedRows: t.field({ type: 'Long', nullable: true, description: 'Rows lost (refused by the database or a full spool).', resolve: (p) => p.droppedRows }),
+    droppedRows: t.field({ type: 'Long', nullable: true, description: 'Rows lost since start: refused by the database, or dropped while neither the database nor the spool could take them.', resolve: (p) => p.droppedRows }),
+    spoolCorruptRecords: t.exposeInt('spoolCorruptRecords', { nullable: true, description: 'Spool records found torn or corrupt (skipped on replay), including those in quarantined segments.' }),
+    spoolSkippedRows: t.field({ type: 'Long', nullable: true, description: 'Rows in skipped spool records (records whose header was damaged too cannot be counted in rows).', resolve: (p) => p.spoolSkippedRows }),
+    spoolQuarantinedSegments: t.exposeInt('spoolQuarantinedSegments', { nullable: true, description: 'Damaged spool segments kept as DATA_DIR/spool/*.seg.corrupt.' }),
     outage: t.exposeBoolean('outage', { nullable: true, description: 'The writer cannot reach the database.' }),
   }),
 });
@@ -141,6 +175,7 @@ const DeviceStatusCount = builder.objectRef<{ status: (typeof DEVICE_STATUSES)[n
 const HealthRef = builder.objectRef<Health>('Health').implement({
   fields: (t) => ({
     status: t.field({ type: HealthStatus, resolve: (h) => h.status }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why the status is not OK, e.g. "database unreachable: connect ECONNREFUSED 127.0.0.1:5432"; null when OK.' }),
     database: t.field({ type: DatabaseHealthRef, resolve: (h) => h.database }),
     version: t.exposeString('version'),
     uptimeSeconds: t.exposeInt('uptimeSeconds'),

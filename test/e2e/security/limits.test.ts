@@ -34,6 +34,30 @@ describe('rate limits', () => {
     await expectServing(a);
   });
 
+  test('mutations are counted after fragments are expanded and across a batch: the limit holds however they are packed', async () => {
+    const a = await app({ RATE_LIMIT_MUTATIONS_PER_MINUTE: '10' });
+    const fields = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}: createApiToken(input: { name: "${prefix}${i}", role: VIEWER }) { __typename }`).join(' ');
+    const created = () => a.db.prisma.apiToken.count({ where: { name: { not: 'test admin' } } });
+    // Twelve mutations behind one inline fragment: one root selection, twelve mutations.
+    const inline = await a.gql(`mutation { ... on Mutation { ${fields('i', 12)} } }`);
+    expect(inline.status).toBe(429);
+    expect(inline.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    // A named fragment, nested in another.
+    const named = await a.gql(`mutation { ...Outer } fragment Outer on Mutation { ...Inner } fragment Inner on Mutation { ${fields('n', 11)} }`);
+    expect(named.status).toBe(429);
+    expect(await created()).toBe(0);
+    // A batch of four operations of four mutations each: at most ten run, whatever the order.
+    const res = await fetch(`${a.server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.adminToken}` },
+      body: JSON.stringify(['b', 'c', 'd', 'e'].map((p) => ({ query: `mutation { ... on Mutation { ${fields(p, 4)} } }` }))),
+    });
+    const answers = (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] }[];
+    expect(answers.filter((r) => r.errors?.[0]?.extensions?.code === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(2);
+    expect(await created()).toBeLessThanOrEqual(10);
+    expect(await created()).toBe(answers.filter((r) => r.data).length * 4);
+  });
+
   test('failed logins per address: 401 until the budget is spent, then 429 with Retry-After on HTTP, SSE and WebSocket', async () => {
     const a = await app({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' });
     for (let i = 0; i < 3; i++) expect((await a.gql('{ health { status } }', undefined, `ipt_wrong${i}`)).status).toBe(401);
@@ -130,6 +154,28 @@ describe('production switches', () => {
     expect((await a.gql('{ __typename }')).body.data).toEqual({ __typename: 'Query' });
     const page = await fetch(`${a.server.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(await page.text()).not.toMatch(/graphiql/i);
+  });
+
+  test('INTROSPECTION_ENABLED=false: no "Did you mean" anywhere (enum values, arguments, input fields, types, variables)', async () => {
+    const a = await app({ INTROSPECTION_ENABLED: 'false' });
+    const probes: [string, Record<string, unknown> | undefined, string][] = [
+      ['mutation { createApiToken(input: { name: "x", role: ADMN }) { __typename } }', undefined, 'ADMIN'],
+      ['{ devices(serch: "x") { totalCount } }', undefined, 'search'],
+      ['{ health { ... on Healt { status } } }', undefined, '"Health"'],
+      ['mutation { createApiToken(input: { nme: "x", role: VIEWER }) { __typename } }', undefined, '"name"'],
+      ['mutation ($r: Role!) { createApiToken(input: { name: "x", role: $r }) { __typename } }', { r: 'ADMN' }, 'ADMIN'],
+      ['query ($d: CreateDeviceInpt) { __typename }', undefined, 'CreateDeviceInput'],
+    ];
+    for (const [query, variables, leaked] of probes) {
+      const res = await a.gql(query, variables);
+      expect(res.body.errors?.length, query).toBeGreaterThan(0);
+      const text = JSON.stringify(res.body);
+      expect(text, query).not.toMatch(/did you mean/i);
+      expect(text, query).not.toContain(leaked);
+    }
+    // With introspection on, suggestions stay (they help people exploring in GraphiQL).
+    const open = await app();
+    expect((await open.gql('{ devices(serch: "x") { totalCount } }')).body.errors?.[0]?.message).toMatch(/Did you mean "search"/);
   });
 
   test('by default introspection works and GraphiQL is served', async () => {

@@ -10,7 +10,8 @@ let viewer: string;
 let deviceId: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // The receivers are on loopback, which channels may reach only when allowed (ssrf.test.ts covers the default).
+  app = await startTestApp({ NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true' });
   hook = await startHttpReceiver();
   viewer = (await createApiToken(app.db.prisma, { name: 'viewer', role: 'VIEWER' })).token;
   deviceId = (await app.db.prisma.device.create({ data: { name: 'db-1', hostname: 'db-1.example', tags: ['prod'] } })).id;
@@ -60,6 +61,14 @@ describe('alerting API', () => {
     expect(res.body.data!.createNotificationChannel.__typename).toBe('ValidationError');
     expect(res.body.data!.createNotificationChannel.issues.map((i) => i.path.join('.'))).toEqual(['input.name', 'input.url']);
     expect(await app.db.prisma.notificationChannel.count()).toBe(before);
+  });
+
+  it('refuses a URL with CR/LF in it, and shows VIEWERs an EMAIL channel by its SMTP server', async () => {
+    const crlf = await app.gql<{ createNotificationChannel: Issues & { __typename: string } }>(CREATE_CHANNEL, { input: { name: 'crlf', kind: 'WEBHOOK', url: `${hook.url}/a\r\nX-Injected: 1` } });
+    expect(crlf.body.data!.createNotificationChannel.issues).toEqual([{ path: ['input', 'url'], message: 'must not contain control characters' }]);
+    await app.gql(CREATE_CHANNEL, { input: { name: 'mail for viewers', kind: 'EMAIL', url: 'smtp://mail.example.com:587', emailTo: ['ops@example.com'] } });
+    const list = await app.gql<{ notificationChannels: { name: string; url: string }[] }>(`{ notificationChannels { name url } }`, {}, viewer);
+    expect(list.body.data!.notificationChannels.find((c) => c.name === 'mail for viewers')!.url).toBe('smtp://mail.example.com:587');
   });
 
   it('creates, validates, updates and deletes rules', async () => {

@@ -37,7 +37,8 @@ function fsBatch(usedPercent: number, mount = '/', device = deviceId): SampleBat
 }
 
 async function start(): Promise<AlertEvaluator> {
-  const notifier = createNotifier({ db, secrets, log, baseDelayMs: 5, now });
+  // The receivers are on loopback: allowed here (ssrf.test.ts covers the default).
+  const notifier = createNotifier({ db, secrets, log, baseDelayMs: 5, now, allowPrivateNetworks: true });
   evaluator = createAlertEvaluator({ db, events, log, secrets, notifier, now, tuning: { tickMs: 0, builtins: false } });
   await evaluator.start();
   return evaluator;

@@ -111,6 +111,26 @@ describe('poller fault handling', () => {
     expect(server.connectionCount).toBe(2);
   });
 
+  it('a host that accepts connections and resets every exec is backed off like one that refuses them', async () => {
+    const server = await fake((ctx) => ctx.destroySocket());
+    const p = await startPoller({ sshBackoff: { baseMs: 200, maxMs: 1600, jitter: 0 } });
+    const d = await device('resets-every-exec', server.port);
+    const started = Date.now();
+    const outcomes = [];
+    // A poll every 50 ms for 2.5 s: without backoff, one handshake each.
+    while (Date.now() - started < 2500) {
+      outcomes.push(await p.pollNow(d.id, ['system']));
+      await sleep(50);
+    }
+    const attempted = outcomes.filter((o) => o.skipped !== 'backoff');
+    expect(outcomes.length).toBeGreaterThan(10);
+    expect(attempted.every((o) => o.outcomes[0]?.kind === 'transport')).toBe(true);
+    // 200 + 400 + 800 ms of backoff fit in 2.5 s: about four handshakes, nowhere near one per poll.
+    expect(server.connectionCount).toBeLessThanOrEqual(6);
+    expect(outcomes.filter((o) => o.skipped === 'backoff').length).toBeGreaterThan(outcomes.length / 2);
+    expect(attempted.at(-1)!.status).toBe('OFFLINE');
+  });
+
   it('banner never sent: the handshake timeout ends it as a CONNECT failure', async () => {
     const silent = await startSilentServer();
     cleanups.push(() => silent.stop());

@@ -6,10 +6,15 @@ import { createAdapter, createPool } from '../../../src/db/adapter.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../../src/db/embedded.ts';
 import { PrismaClient } from '../../../src/db/index.ts';
 import { migrateDeploy } from '../../../src/db/migrate.ts';
+import client from 'prom-client';
+import { readPollerStats } from '../../../src/graphql/types/health.ts';
 import { createLogger } from '../../../src/log.ts';
+import { attachMetrics } from '../../../src/metrics.ts';
 import { createPoller, type Poller, type PollerTuning } from '../../../src/poller/index.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
-import { newBus, tempDir, testConfig, testSecrets, until } from './setup.ts';
+import { createAlertEvaluator } from '../../../src/alerts/index.ts';
+import type { SampleBatch } from '../../../src/storage/types.ts';
+import { newBus, recordEvents, tempDir, testConfig, testSecrets, until } from './setup.ts';
 
 const log = createLogger('silent');
 let dir: string;
@@ -41,11 +46,12 @@ function steppingClock(startMs: number) {
   return () => new Date((t += 1000));
 }
 
-function makePoller(spoolDir: string, now: () => Date, tuning: Partial<PollerTuning> = {}): Poller {
+function makePoller(spoolDir: string, now: () => Date, tuning: Partial<PollerTuning> = {}, wiring: { events?: ReturnType<typeof newBus>; onBatchWritten?: (b: SampleBatch) => void } = {}): Poller {
   return createPoller({
     config: testConfig(dir),
     db: { prisma },
-    events: newBus(),
+    events: wiring.events ?? newBus(),
+    onBatchWritten: wiring.onBatchWritten,
     log,
     secrets: testSecrets(),
     // Real /proc output from this machine, without SSH: the database is what this test is about.
@@ -109,7 +115,7 @@ describe('database outage', () => {
     expect(fs.readdirSync(path.join(dir, 'spool-a')).filter((f) => f.endsWith('.seg'))).toEqual([]);
   });
 
-  it('a spool left by a stopped poller is replayed at the next start; a corrupt record is skipped, the rest kept', async () => {
+  it('a spool left by a stopped poller is replayed at the next start; a corrupt record is skipped, the rest kept, the segment quarantined and the loss reported', async () => {
     const device = await prisma.device.create({ data: { name: 'outage-2', hostname: 'localhost', transport: 'LOCAL' } });
     const spoolDir = path.join(dir, 'spool-b');
     const start = Date.UTC(2026, 1, 1);
@@ -132,7 +138,7 @@ describe('database outage', () => {
     for (const name of segments) {
       const file = path.join(spoolDir, name);
       const data = fs.readFileSync(file);
-      for (let at = data.indexOf('IPS1'); at >= 0 && !damaged; at = data.indexOf('IPS1', at + 1)) {
+      for (let at = data.indexOf('IPS2'); at >= 0 && !damaged; at = data.indexOf('IPS2', at + 1)) {
         if (++seen === 3) {
           data.write('#garbage#', at + 40, 'latin1');
           fs.writeFileSync(file, data);
@@ -149,10 +155,60 @@ describe('database outage', () => {
       const w = second.stats().writer;
       return !w.outage && w.spool.records === 0;
     }, 'the spool to replay', 30_000);
-    expect(second.stats().writer.spool.corruptRecords).toBe(1);
+    const spool = second.stats().writer.spool;
+    expect(spool).toMatchObject({ corruptRecords: 1, quarantinedSegments: 1 });
+    expect(spool.skippedRows).toBeGreaterThan(1); // the damaged poll's system row and its filesystem, network and disk rows
+    expect(fs.readdirSync(spoolDir).filter((f) => f.endsWith('.seg.corrupt'))).toHaveLength(1);
+    // Reported where operators look: Query.health's poller section and /metrics.
+    expect(readPollerStats(second.stats())).toMatchObject({ spoolCorruptRecords: 1, spoolSkippedRows: spool.skippedRows, spoolQuarantinedSegments: 1 });
+    const detach = attachMetrics({ poller: () => second.stats(), subscribers: { ws: 0, sse: 0 } });
+    const text = await client.register.metrics();
+    detach();
+    expect(text).toContain(`infrapulse_spool_skipped_rows ${spool.skippedRows}`);
+    expect(text).toContain('infrapulse_spool_corrupt_records 1');
+    expect(text).toContain('infrapulse_spool_quarantined_segments 1');
     await second.stop();
 
     expect(await systemTimes(device.id)).toEqual(polled.filter((_, i) => i !== 2));
+  });
+
+  it('samples replayed after an outage go through the after-commit path: published to subscribers and evaluated by alert rules', async () => {
+    const before = await prisma.device.create({ data: { name: 'outage-3a', hostname: 'localhost', transport: 'LOCAL' } });
+    // Polled only while the database is down: anything known about it afterwards came through the replay.
+    const during = await prisma.device.create({ data: { name: 'outage-3b', hostname: 'localhost', transport: 'LOCAL' } });
+    const rule = await prisma.alertRule.create({ data: { name: 'outage-3 any cpu', metric: 'CPU_PERCENT', comparator: 'GTE', threshold: 0, severity: 'WARNING', deviceIds: [during.id] } });
+    const events = newBus();
+    const samples = recordEvents(events, 'metricCollected');
+    const alerts = createAlertEvaluator({ db: { prisma }, events, log, secrets: testSecrets(), tuning: { tickMs: 0, builtins: false, subscribeToStatus: false } });
+    await alerts.start();
+    // The real clock: the evaluator skips samples older than 15 minutes, and these are fresh.
+    const poller = makePoller(path.join(dir, 'spool-c'), () => new Date(), { memoryRows: 1 }, { events, onBatchWritten: alerts.onBatchWritten });
+    await poller.start();
+
+    expect((await poller.pollNow(before.id, ['system'])).write).toBe('committed');
+    await until(() => samples.seen.some((e) => e.deviceId === before.id), 'the live sample event');
+    await pg.stop();
+    const outageTimes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const o = await poller.pollNow(during.id, ['system']);
+      expect(o.write).toBe('deferred');
+      outageTimes.push(o.time.toISOString());
+      await new Promise((r) => setTimeout(r, 5)); // distinct sample times
+    }
+    expect(samples.seen.filter((e) => e.deviceId === during.id)).toEqual([]); // nothing announced before it is stored
+
+    pg = await startEmbeddedPostgres(dir, log, { port: pg.port });
+    await until(() => poller.stats().writer.spool.records === 0 && !poller.stats().writer.outage, 'the replay', 30_000);
+    await until(() => samples.seen.filter((e) => e.deviceId === during.id).length === 3, 'the replayed samples to be published');
+    expect(samples.seen.filter((e) => e.deviceId === during.id).map((e) => new Date(e.sample.time).toISOString())).toEqual(outageTimes);
+    expect(samples.seen.filter((e) => e.deviceId === before.id)).toHaveLength(1); // each sample once
+    await alerts.idle();
+    const fired = await prisma.alert.findMany({ where: { ruleId: rule.id } });
+    expect(fired.map((a) => [a.deviceId, a.state])).toEqual([[during.id, 'FIRING']]);
+
+    await poller.stop();
+    await alerts.stop();
+    await samples.stop();
   });
 
   it('the restart helper keeps the port, so the pool reconnects by itself', async () => {

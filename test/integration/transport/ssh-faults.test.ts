@@ -120,12 +120,12 @@ describe('ssh runner against faulty peers', () => {
     expect(seen).toEqual([first.fingerprint]);
   });
 
-  it('connection reset mid-exec → CLOSED, and the next exec reconnects', async () => {
+  it('connection reset mid-exec → CLOSED, and the next exec reconnects (the connection had worked)', async () => {
     let calls = 0;
     const server = await fake({
       onExec: (ctx) => {
         calls++;
-        if (calls === 1) {
+        if (calls === 2) {
           ctx.channel.write('partial');
           setTimeout(() => ctx.destroySocket(), 50);
           return;
@@ -136,11 +136,23 @@ describe('ssh runner against faulty peers', () => {
       },
     });
     const r = runner(server);
+    expect((await r.exec('warm-up')).code).toBe(0);
     const err = await transportError(r.exec('first'));
     expect(err.kind).toBe('CLOSED');
     expect(err.message).toContain(`127.0.0.1:${server.port}`);
     expect((await r.exec('second')).stdout).toBe('fine\n');
     expect(server.connectionCount).toBe(2);
+  });
+
+  it('a connection reset before any exec completed on it counts as a failed attempt: backoff, not a handshake per exec', async () => {
+    const server = await fake({ onExec: (ctx) => ctx.destroySocket() });
+    const r = runner(server, { backoff: { baseMs: 5_000, jitter: 0 } });
+    expect((await transportError(r.exec('first'))).kind).toBe('CLOSED');
+    expect(r.state).toBe('backoff');
+    const refused = await transportError(r.exec('second'));
+    expect(refused.kind).toBe('CLOSED');
+    expect(refused.message).toMatch(/next connection attempt in 5 s/);
+    expect(server.connectionCount).toBe(1);
   });
 
   it('wedged peer → keepalive declares the connection dead, running execs fail with CLOSED', async () => {

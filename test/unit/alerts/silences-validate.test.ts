@@ -63,7 +63,7 @@ describe('rule validation', () => {
 
 describe('channel validation', () => {
   const base = { name: 'hook', kind: 'WEBHOOK' as const, url: 'https://example.com/hook', enabled: true, emailTo: [], emailFrom: null, smtpUsername: null, requireTls: false };
-  const paths = (c: Parameters<typeof validateChannel>[0], secret?: string | null) => validateChannel(c, secret).issues.map((i) => i.path.join('.'));
+  const paths = (c: Parameters<typeof validateChannel>[0], secret?: string | null) => validateChannel(c, secret, { allowPrivateNetworks: false }).issues.map((i) => i.path.join('.'));
 
   it('http(s) only for web channels, smtp(s) for email, no credentials in the URL', () => {
     expect(paths(base)).toEqual([]);

@@ -82,40 +82,63 @@ describe('spool records', () => {
     expect(back.containers[0]!.createdAt).toBeInstanceOf(Date);
   });
 
-  it('skips a corrupt record and a torn tail, keeping every intact record', () => {
+  it('skips a corrupt record and a torn tail, keeping every intact record and counting the rows it skipped', () => {
     const payloads = [1, 2, 3, 4].map((i) => Buffer.from(`payload-${i}-${'x'.repeat(i * 10)}`));
-    const records = payloads.map(encodeRecord);
+    const records = payloads.map((p, i) => encodeRecord(p, i + 1));
     // Flip a byte inside record 2's payload; cut record 4 short (a torn write).
     const damaged = records[1]!;
-    damaged[20] = (damaged[20] ?? 0) ^ 0xff;
+    damaged[24] = (damaged[24] ?? 0) ^ 0xff;
     const torn = records[3]!.subarray(0, records[3]!.length - 5);
     const data = Buffer.concat([records[0]!, records[1]!, Buffer.from('garbage!'), records[2]!, torn]);
-    const { payloads: got, corrupt } = readRecords(data);
-    expect(got.map((p) => p.toString())).toEqual([payloads[0]!.toString(), payloads[2]!.toString()]);
-    expect(corrupt).toBeGreaterThanOrEqual(2);
+    const got = readRecords(data);
+    expect(got.payloads.map((p) => p.toString())).toEqual([payloads[0]!.toString(), payloads[2]!.toString()]);
+    expect(got.rows).toEqual([1, 3]);
+    expect(got.corrupt).toBe(3); // record 2, the garbage, the torn record 4
+    expect(got.skippedRows).toBe(2 + 4);
   });
 
-  it('appends, lists oldest first, survives a reopen, removes, and refuses past its size cap', () => {
+  it('a damaged header is not trusted: the reader finds the next record', () => {
+    const records = [1, 2, 3].map((i) => encodeRecord(Buffer.from(`p${i}`), 1));
+    records[1]!.writeUInt32BE(999_999, 4); // length damaged: the header CRC no longer matches
+    const got = readRecords(Buffer.concat(records));
+    expect(got.payloads.map(String)).toEqual(['p1', 'p3']);
+    expect(got.corrupt).toBe(1);
+  });
+
+  it('still reads version 1 records left by an older release', () => {
+    const payload = encodeBatch(batchAt(5000));
+    const header = Buffer.alloc(12);
+    header.write('IPS1', 0, 'ascii');
+    header.writeUInt32BE(payload.length, 4);
+    header.writeUInt32BE(crc32(payload), 8);
+    fs.writeFileSync(path.join(dir, '0000000000000001.seg'), Buffer.concat([header, payload]));
+    const spool = openSpool({ dir, log });
+    const seg = spool.oldest()!;
+    expect(seg.records).toEqual([{ batch: batchAt(5000), rows: 2 }]);
+    expect(seg.damaged).toBe(false);
+    spool.close();
+  });
+
+  it('appends a group with one fsync, lists oldest first, survives a reopen, finishes, and refuses past its size cap', () => {
     const spool = openSpool({ dir, log, segmentBytes: 1, maxBytes: 100_000 });
     expect(spool.isEmpty()).toBe(true);
-    for (let i = 0; i < 3; i++) expect(spool.append(batchAt(i * 1000), 2)).toBe(true);
-    expect(spool.stats()).toMatchObject({ segments: 3, records: 3 });
+    for (let i = 0; i < 3; i++) expect(spool.append([{ batch: batchAt(i * 1000), rows: 2 }])).toBe(1);
+    expect(spool.stats()).toMatchObject({ segments: 3, records: 3, rows: 6 });
     spool.close();
 
     const again = openSpool({ dir, log, segmentBytes: 1, maxBytes: 100_000 });
-    expect(again.stats()).toMatchObject({ segments: 3, records: 3 });
+    expect(again.stats()).toMatchObject({ segments: 3, records: 3, rows: 6 });
     const first = again.oldest()!;
-    expect(first.batches[0]!.system[0]!.time.getTime()).toBe(0);
-    again.remove(first.file);
-    expect(again.oldest()!.batches[0]!.system[0]!.time.getTime()).toBe(1000);
+    expect(first.records[0]!.batch.system[0]!.time.getTime()).toBe(0);
+    again.finish(first);
+    expect(again.oldest()!.records[0]!.batch.system[0]!.time.getTime()).toBe(1000);
     again.close();
 
     const small = openSpool({ dir: path.join(dir, 'small'), log, maxBytes: 1500 });
-    let accepted = 0;
-    for (let i = 0; i < 10; i++) if (small.append(batchAt(i), 2)) accepted++;
-    expect(accepted).toBeGreaterThan(0);
-    expect(accepted).toBeLessThan(10);
-    expect(small.stats()).toMatchObject({ droppedBatches: 10 - accepted, droppedRows: (10 - accepted) * 2 });
+    const stored = small.append(Array.from({ length: 10 }, (_, i) => ({ batch: batchAt(i), rows: 2 })));
+    expect(stored).toBeGreaterThan(0);
+    expect(stored).toBeLessThan(10);
+    expect(small.stats()).toMatchObject({ records: stored, rows: stored * 2 });
     expect(small.stats().bytes).toBeLessThanOrEqual(1500);
     small.close();
   });
@@ -163,6 +186,21 @@ describe('writer', () => {
     expect(results).toEqual(['committed', 'committed', 'committed', 'committed', 'committed']);
     expect(writer.stats().flushes).toBe(1);
     expect(db.written).toHaveLength(5);
+    await writer.stop();
+  });
+
+  it('a flush slower than flushMs does not strand the writes queued behind it', async () => {
+    const db = fakeDatabase();
+    const slow = async (p: PrismaClient, batch: SampleBatch): Promise<number> => {
+      await new Promise((r) => setTimeout(r, 150));
+      return db.writeBatch(p, batch);
+    };
+    const writer = createWriter({ prisma: db.prisma, writeBatch: slow, log, spoolDir: dir, flushMs: 10 });
+    const first = writer.write(batchAt(1000));
+    await new Promise((r) => setTimeout(r, 30)); // the first flush is running now
+    const second = writer.write(batchAt(2000)); // its timer fires while the first flush still runs
+    const settled = await Promise.race([Promise.all([first, second]), new Promise((r) => setTimeout(() => r('stuck'), 3000))]);
+    expect(settled).toEqual(['committed', 'committed']);
     await writer.stop();
   });
 
@@ -232,5 +270,50 @@ describe('writer', () => {
     expect(db.written).toEqual([1000, 3000]);
     expect(writer.stats().droppedRows).toBe(2);
     await writer.stop();
+  });
+});
+
+describe('spool records and damage (issue #13, item 5)', () => {
+  it('one record per poll batch: damage to one record costs that poll only', async () => {
+    const db = fakeDatabase();
+    const w1 = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 5, retry: { baseMs: 10_000 } });
+    db.up = false;
+    for (let i = 0; i < 30; i++) expect(await w1.write(batchAt(i * 1000))).toBe('deferred');
+    await w1.stop();
+    const records = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.seg'))
+      .flatMap((f) => readRecords(fs.readFileSync(path.join(dir, f))).payloads.map(decodeBatch));
+    expect(records).toHaveLength(30);
+    expect(records.map((b) => b.system[0]!.time.getTime())).toEqual(Array.from({ length: 30 }, (_, i) => i * 1000));
+  });
+
+  it('a damaged segment is replayed as far as it is readable, then quarantined (kept, renamed); the rows skipped are counted', async () => {
+    const db = fakeDatabase();
+    const w1 = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 5, retry: { baseMs: 10_000 } });
+    db.up = false;
+    for (let i = 0; i < 6; i++) await w1.write(batchAt(i * 1000));
+    await w1.stop();
+    const [name, ...others] = fs.readdirSync(dir).filter((f) => f.endsWith('.seg'));
+    expect(others).toEqual([]);
+    const file = path.join(dir, name!);
+    const data = fs.readFileSync(file);
+    let at = -1;
+    for (let i = 0; i < 3; i++) at = data.indexOf('IPS', at + 1);
+    data.write('#garbage#', at + 60, 'latin1'); // inside the third record's payload
+    fs.writeFileSync(file, data);
+
+    db.up = true;
+    const w2 = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 5 });
+    w2.start();
+    await until(() => w2.drained());
+    expect(db.written).toEqual([0, 1000, 3000, 4000, 5000]);
+    expect(fs.readdirSync(dir)).toEqual([`${name}.corrupt`]);
+    expect(w2.stats().spool).toMatchObject({ corruptRecords: 1, skippedRows: 2, quarantinedSegments: 1, segments: 0, records: 0 });
+    await w2.stop();
+    // The count survives a restart: it is read back from the quarantined segment.
+    const w3 = createWriter({ prisma: db.prisma, writeBatch: db.writeBatch, log, spoolDir: dir, flushMs: 5 });
+    expect(w3.stats().spool).toMatchObject({ corruptRecords: 1, skippedRows: 2, quarantinedSegments: 1 });
+    await w3.stop();
   });
 });
