@@ -85,10 +85,7 @@ async function main(): Promise<void> {
   await server.start();
   const alerts = createAlertEvaluator({ db: bench.db, events, log, secrets });
   await alerts.start();
-  // flushRows 1 writes each poll at once. Until the writer fix of the durability work (a fired
-  // coalescing timer left set, so a flush slower than flushMs stalled every later write) is on
-  // main, coalescing could stall this run on a busy machine.
-  const poller = createPoller({ config, db: bench.db, events, log, secrets, onBatchWritten: alerts.onBatchWritten, tuning: { spoolDir: path.join(scratch, 'spool'), flushRows: 1 } });
+  const poller = createPoller({ config, db: bench.db, events, log, secrets, onBatchWritten: alerts.onBatchWritten, tuning: { spoolDir: path.join(scratch, 'spool') } });
   Object.assign(services, { poller });
   await poller.start();
   const { token } = await createApiToken(prisma, { name: 'screenshots', role: 'ADMIN' });
