@@ -61,6 +61,8 @@ export interface DashboardOptions {
   distDir?: string;
   /** Build first when web/dist is missing or stale (default true). */
   build?: boolean;
+  /** After a failed load, the next request tries again once this long has passed (default 5 s). */
+  retryMs?: number;
 }
 
 function loadAssets(dir: string): Map<string, Asset> {
@@ -111,6 +113,8 @@ function send(req: http.IncomingMessage, res: http.ServerResponse, asset: Asset,
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+const RETRY_MS = 5000;
+
 const HTML_HEADERS = { 'content-security-policy': CSP, 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' };
 
 /** The route server.ts calls first for every request; true when it answered. */
@@ -118,7 +122,7 @@ export function createDashboardRoute(options: DashboardOptions): Route {
   if (!options.enabled) return async () => false;
   const { log } = options;
   const dir = options.distDir ?? DIST_DIR;
-  const loading = (async () => {
+  const load = async (): Promise<Map<string, Asset>> => {
     if (options.build !== false && !options.distDir) {
       const started = performance.now();
       try {
@@ -129,13 +133,24 @@ export function createDashboardRoute(options: DashboardOptions): Route {
       }
     }
     return loadAssets(dir);
-  })();
-  loading.catch((err: unknown) => log.error({ err: (err as Error).message, dir }, 'dashboard unavailable'));
+  };
+  let loading = load();
+  let failedAt = 0;
+  loading.catch((err: unknown) => {
+    failedAt = Date.now();
+    log.error({ err: (err as Error).message, dir }, 'dashboard unavailable');
+  });
 
   return async (req, res, urlPath) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const isApp = APP_ROUTE.test(urlPath);
     if (!isApp && !urlPath.startsWith('/assets/') && urlPath !== '/favicon.svg') return false;
+    // A failed load (no build yet, or another process swapping one in) is tried again, at most every few seconds.
+    if (failedAt && Date.now() - failedAt >= (options.retryMs ?? RETRY_MS)) {
+      failedAt = 0;
+      loading = load();
+      loading.catch(() => (failedAt = Date.now()));
+    }
     let assets: Map<string, Asset>;
     try {
       assets = await loading;

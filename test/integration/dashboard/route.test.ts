@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DIST_DIR } from '../../../src/dashboard/build.ts';
 import { createDashboardRoute } from '../../../src/dashboard/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
@@ -117,17 +118,21 @@ describe('serving the dashboard', () => {
     expect((await raw(off.server.url, '/healthz')).status).toBe(200);
   });
 
-  test('a missing build answers 503 saying how to build it', async () => {
+  test('a missing build answers 503 saying how to build it, and is served once it appears', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-nodist-'));
-    const route = createDashboardRoute({ enabled: true, log: createLogger('silent'), distDir: empty });
+    const route = createDashboardRoute({ enabled: true, log: createLogger('silent'), distDir: empty, retryMs: 0 });
     const server = http.createServer(async (req, res) => {
       if (!(await route(req, res, (req.url ?? '/').split('?')[0]!))) res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const r = await raw(`http://127.0.0.1:${(server.address() as { port: number }).port}`, '/');
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const r = await raw(base, '/');
       expect(r.status).toBe(503);
       expect(r.body.toString()).toMatch(/not built: run `npm ci`/);
+      // Another process finishing its build (or swapping one in) is picked up by a later request.
+      fs.cpSync(DIST_DIR, empty, { recursive: true });
+      await expect.poll(async () => (await raw(base, '/')).status).toBe(200);
     } finally {
       server.close();
       fs.rmSync(empty, { recursive: true, force: true });

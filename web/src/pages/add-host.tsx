@@ -95,6 +95,59 @@ function hostFrom(f: FormData, login: Login): HostInput & { name: string; tags: 
   return host;
 }
 
+/** Where and how to log in; the login choice decides which secret fields show. */
+function HostFields({ login, setLogin }: { login: Login; setLogin: (l: Login) => void }) {
+  return (
+    <>
+      <label>
+        Host name or address <input name="hostname" required autocomplete="off" />
+      </label>
+      <label>
+        Port <input name="port" type="number" min={1} max={65535} defaultValue="22" />
+      </label>
+      <label>
+        User name <input name="username" required autocomplete="off" defaultValue="infrapulse" />
+      </label>
+      <fieldset>
+        <legend>Log in with</legend>
+        {(
+          [
+            ['key', "infrapulse's key (the line above)"],
+            ['private-key', 'a private key'],
+            ['password', 'a password'],
+          ] as const
+        ).map(([value, label]) => (
+          <label class="check" key={value}>
+            <input type="radio" name="login" value={value} checked={login === value} onChange={() => setLogin(value)} /> {label}
+          </label>
+        ))}
+      </fieldset>
+      {login === 'private-key' && (
+        <>
+          <label>
+            Private key <textarea name="privateKey" rows={4} required placeholder="-----BEGIN OPENSSH PRIVATE KEY-----" />
+          </label>
+          <label>
+            Passphrase <input name="passphrase" type="password" autocomplete="off" />
+          </label>
+  
+    </>
+    )}
+    {login === 'password' && (
+      <label>
+        Password <input name="password" type="password" required autocomplete="off" />
+      </label>
+    )}
+    <label>
+      Name in infrapulse <input name="name" placeholder="default: the host name" />
+    </label>
+    <label>
+      Tags <input name="tags" placeholder="comma separated" />
+    </label>
+    </>
+  );
+}
+
 export function AddHostPage() {
   const { api, canEdit } = useSession();
   const [identity, setIdentity] = useState<SshIdentity | null>(null);
@@ -157,50 +210,7 @@ export function AddHostPage() {
       <section class="card" aria-label="Connection">
         <h2>2. Test the connection</h2>
         <form class="form" onSubmit={test} onInput={() => setTested(null)} aria-label="Add a host">
-          <label>
-            Host name or address <input name="hostname" required autocomplete="off" />
-          </label>
-          <label>
-            Port <input name="port" type="number" min={1} max={65535} defaultValue="22" />
-          </label>
-          <label>
-            User name <input name="username" required autocomplete="off" defaultValue="infrapulse" />
-          </label>
-          <fieldset>
-            <legend>Log in with</legend>
-            {(
-              [
-                ['key', "infrapulse's key (the line above)"],
-                ['private-key', 'a private key'],
-                ['password', 'a password'],
-              ] as const
-            ).map(([value, label]) => (
-              <label class="check" key={value}>
-                <input type="radio" name="login" value={value} checked={login === value} onChange={() => setLogin(value)} /> {label}
-              </label>
-            ))}
-          </fieldset>
-          {login === 'private-key' && (
-            <>
-              <label>
-                Private key <textarea name="privateKey" rows={4} required placeholder="-----BEGIN OPENSSH PRIVATE KEY-----" />
-              </label>
-              <label>
-                Passphrase <input name="passphrase" type="password" autocomplete="off" />
-              </label>
-            </>
-          )}
-          {login === 'password' && (
-            <label>
-              Password <input name="password" type="password" required autocomplete="off" />
-            </label>
-          )}
-          <label>
-            Name in infrapulse <input name="name" placeholder="default: the host name" />
-          </label>
-          <label>
-            Tags <input name="tags" placeholder="comma separated" />
-          </label>
+          <HostFields login={login} setLogin={setLogin} />
           <div class="buttons">
             <button type="submit" disabled={busy}>
               Test connection

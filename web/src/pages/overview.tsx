@@ -92,13 +92,62 @@ class Row extends Component<RowProps> {
   }
 }
 
+interface Filter {
+  text: string;
+  status: DeviceStatus | '';
+  tag: string;
+}
+
+/** Counts by status (each a filter button), the text, status and tag filters, and how many rows show. */
+function FleetFilters(p: { all: number; shown: number; counts: Map<DeviceStatus, number>; tags: string[]; filter: Filter; setFilter: (f: Filter) => void }) {
+  const { filter, setFilter } = p;
+  const set = (change: Partial<Filter>) => setFilter({ ...filter, ...change });
+  return (
+    <>
+      <div class="overview-head">
+        <h1>Fleet</h1>
+        <div class="counts" role="group" aria-label="Devices by status">
+          <button type="button" class={`count ${filter.status === '' ? 'active' : ''}`} aria-pressed={filter.status === ''} onClick={() => set({ status: '' })}>
+            All <b>{p.all}</b>
+          </button>
+          {DEVICE_STATUSES.filter((s) => p.counts.get(s)).map((s) => (
+            <button type="button" key={s} class={`count st-${s} ${filter.status === s ? 'active' : ''}`} aria-pressed={filter.status === s} onClick={() => set({ status: filter.status === s ? '' : s })}>
+              {s} <b>{p.counts.get(s)}</b>
+            </button>
+          ))}
+        </div>
+      </div>
+      <div class="filters">
+        <input type="search" aria-label="Filter devices" placeholder="Filter by name, host or tag" value={filter.text} onInput={(e) => set({ text: e.currentTarget.value })} />
+        <select aria-label="Status" value={filter.status} onChange={(e) => set({ status: e.currentTarget.value as DeviceStatus | '' })}>
+          <option value="">Any status</option>
+          {DEVICE_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+        <select aria-label="Tag" value={filter.tag} onChange={(e) => set({ tag: e.currentTarget.value })}>
+          <option value="">Any tag</option>
+          {p.tags.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <span class="shown">
+          {p.shown} of {p.all} devices
+        </span>
+      </div>
+    </>
+  );
+}
+
 export function Overview() {
   const { fleet } = useSession();
   const version = useStore(fleet);
   const now = useClock();
-  const [text, setText] = useState('');
-  const [status, setStatus] = useState<DeviceStatus | ''>('');
-  const [tag, setTag] = useState('');
+  const [filter, setFilter] = useState<Filter>({ text: '', status: '', tag: '' });
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
   const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -122,12 +171,13 @@ export function Overview() {
   // Live sort keys re-sort once a second, not on every sample: rows must not jump under the pointer.
   const sortClock = LIVE_KEYS.has(sort.key) ? Math.floor(now / 1000) : 0;
   const rows = useMemo(() => {
-    const needle = text.trim().toLowerCase();
+    const { status, tag } = filter;
+    const needle = filter.text.trim().toLowerCase();
     const shown = all.filter((r) => (!status || r.status === status) && (!tag || r.tags.includes(tag)) && (!needle || r.haystack.includes(needle)));
     const cmp = compare(sort.key);
     shown.sort(sort.desc ? (a, b) => cmp(b, a) : cmp);
     return shown;
-  }, [all, fleet.structure, text, status, tag, sort, sortClock]);
+  }, [all, fleet.structure, filter, sort, sortClock]);
 
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
@@ -137,41 +187,7 @@ export function Overview() {
 
   return (
     <section class="overview" data-version={version}>
-      <div class="overview-head">
-        <h1>Fleet</h1>
-        <div class="counts" role="group" aria-label="Devices by status">
-          <button type="button" class={`count ${status === '' ? 'active' : ''}`} aria-pressed={status === ''} onClick={() => setStatus('')}>
-            All <b>{all.length}</b>
-          </button>
-          {DEVICE_STATUSES.filter((s) => counts.get(s)).map((s) => (
-            <button type="button" key={s} class={`count st-${s} ${status === s ? 'active' : ''}`} aria-pressed={status === s} onClick={() => setStatus(status === s ? '' : s)}>
-              {s} <b>{counts.get(s)}</b>
-            </button>
-          ))}
-        </div>
-      </div>
-      <div class="filters">
-        <input type="search" aria-label="Filter devices" placeholder="Filter by name, host or tag" value={text} onInput={(e) => setText(e.currentTarget.value)} />
-        <select aria-label="Status" value={status} onChange={(e) => setStatus(e.currentTarget.value as DeviceStatus | '')}>
-          <option value="">Any status</option>
-          {DEVICE_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-        <select aria-label="Tag" value={tag} onChange={(e) => setTag(e.currentTarget.value)}>
-          <option value="">Any tag</option>
-          {tags.map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <span class="shown">
-          {rows.length} of {all.length} devices
-        </span>
-      </div>
+      <FleetFilters all={all.length} shown={rows.length} counts={counts} tags={tags} filter={filter} setFilter={setFilter} />
       {fleet.error && <Notice kind="error">The fleet could not be loaded: {fleet.error}</Notice>}
       <div class="table" role="table" aria-label="Devices" aria-rowcount={rows.length + 1}>
         <div role="rowgroup">
