@@ -27,7 +27,6 @@ import {
   type RuleSpec,
   type Track,
 } from './rules.ts';
-import { onAlertConfigChanged } from './signals.ts';
 import { loadSilences, silencedBy, type SilenceSpec } from './silences.ts';
 
 export interface AlertEvaluatorDeps {
@@ -439,7 +438,7 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
       await reload();
       running = true;
       cleanups.push(
-        onAlertConfigChanged(() => {
+        events.listen('alertConfigChanged', () => {
           enqueue(reload, 'reload');
         }),
       );
