@@ -7,7 +7,7 @@ import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { ALERT_METRICS, STATE_METRICS } from '../../alerts/rules.ts';
 import { validateRule, type Issue, type RuleFields } from '../../alerts/validate.ts';
 import type { AlertEventPayload } from '../../events/index.ts';
-import type { Alert, AlertRule, Prisma, PrismaClient } from '../../db/index.ts';
+import { isUniqueViolation, type Alert, type AlertRule, type Prisma, type PrismaClient } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
@@ -142,7 +142,6 @@ async function checkReferences(prisma: PrismaClient, r: RuleFields, issues: Issu
   }
 }
 
-const isUnique = (e: unknown) => (e as { code?: string }).code === 'P2002';
 
 async function saveRule(ctx: Context, fields: RuleFields, id: string | null): Promise<AlertRule> {
   const { issues, rule } = validateRule(fields);
@@ -154,7 +153,7 @@ async function saveRule(ctx: Context, fields: RuleFields, id: string | null): Pr
     ctx.log.info({ ruleId: saved.id, by: ctx.auth?.name }, id ? 'alert rule updated' : 'alert rule created');
     return saved;
   } catch (e) {
-    if (isUnique(e)) throw new ConflictError(`an alert rule named "${rule.name}" exists`, 'name');
+    if (isUniqueViolation(e)) throw new ConflictError(`an alert rule named "${rule.name}" exists`, 'name');
     throw e;
   }
 }

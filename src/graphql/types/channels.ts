@@ -6,7 +6,7 @@
 import { createNotifier } from '../../alerts/notifiers.ts';
 import { redact } from '../../alerts/channels/types.ts';
 import { secretDestinationChanges, validateChannel, type ChannelFields } from '../../alerts/validate.ts';
-import type { NotificationChannel } from '../../db/index.ts';
+import { isUniqueViolation, type NotificationChannel } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { AlertRuleRef } from './alerts.ts';
@@ -95,7 +95,6 @@ function fieldsOf(c: NotificationChannel): ChannelFields {
   };
 }
 
-const isUnique = (e: unknown) => (e as { code?: string }).code === 'P2002';
 
 builder.queryFields((t) => ({
   notificationChannels: t.field({
@@ -139,7 +138,7 @@ builder.mutationFields((t) => ({
         void ctx.events.publish('alertConfigChanged', { kind: 'channels' });
         return row;
       } catch (e) {
-        if (isUnique(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
+        if (isUniqueViolation(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
         throw e;
       }
     },
@@ -184,7 +183,7 @@ builder.mutationFields((t) => ({
         void ctx.events.publish('alertConfigChanged', { kind: 'channels' });
         return row;
       } catch (e) {
-        if (isUnique(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
+        if (isUniqueViolation(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
         throw e;
       }
     },
