@@ -73,58 +73,71 @@ const schema = z.object({
 
 type Env = z.output<typeof schema>;
 
-export interface Config {
-  databaseUrl: string | undefined;
-  /** Tries to reach DATABASE_URL at start (backoff 1, 2, 4, 8, 8… s) before giving up. */
-  databaseConnectAttempts: number;
-  redisUrl: string | undefined;
-  port: number;
-  host: string;
-  dataDir: string;
-  secretKey: string | undefined;
-  adminToken: string | undefined;
-  monitorLocalhost: boolean;
-  logLevel: Env['LOG_LEVEL'];
-  graphiql: boolean;
-  /** The built-in dashboard on `/` (src/dashboard). */
-  dashboard: boolean;
-  introspection: boolean;
-  /** GraphQL and transport limits (SECURITY.md); 0 turns a rate limit or batching off. */
-  limits: {
-    maxDepth: number;
-    maxAliases: number;
-    maxTokens: number;
-    maxCost: number;
-    batchLimit: number;
-    /** Largest HTTP request body and graphql-ws message. */
-    maxRequestBytes: number;
-    mutationsPerMinute: number;
-    authFailuresPerMinute: number;
+/** The settings as the code reads them: grouped by concern, derived from the validated environment. */
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(e: Env) {
+  return {
+    databaseUrl: e.DATABASE_URL,
+    /** Tries to reach DATABASE_URL at start (backoff 1, 2, 4, 8, 8… s) before giving up. */
+    databaseConnectAttempts: e.DATABASE_CONNECT_ATTEMPTS,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    secretKey: e.INFRAPULSE_SECRET_KEY,
+    adminToken: e.INFRAPULSE_ADMIN_TOKEN,
+    monitorLocalhost: e.MONITOR_LOCALHOST,
+    logLevel: e.LOG_LEVEL,
+    graphiql: e.GRAPHIQL_ENABLED,
+    /** The built-in dashboard on `/` (src/dashboard). */
+    dashboard: e.DASHBOARD_ENABLED,
+    introspection: e.INTROSPECTION_ENABLED,
+    /** GraphQL and transport limits (SECURITY.md); 0 turns a rate limit or batching off. */
+    limits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+      batchLimit: e.GRAPHQL_BATCH_LIMIT,
+      /** Largest HTTP request body and graphql-ws message. */
+      maxRequestBytes: e.REQUEST_MAX_BYTES,
+      mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    },
+    polling: {
+      enabled: e.POLLING_ENABLED,
+      /** Seconds, per collector family. */
+      intervals: {
+        containers: e.POLLING_CONTAINER_INTERVAL,
+        system: e.POLLING_SYSTEM_METRICS_INTERVAL,
+        drives: e.POLLING_DRIVE_HEALTH_INTERVAL,
+      },
+      maxConcurrentDevices: e.POLLING_MAX_CONCURRENT_DEVICES,
+    },
+    /**
+     * Scale-out: devices are leased through PostgreSQL for `leaseSeconds`, renewed every
+     * `renewSeconds` (at most half the lease; clamped); `instanceId` names this instance
+     * (default hostname:pid:random).
+     */
+    lease: { leaseSeconds: e.POLLING_LEASE_SECONDS, renewSeconds: e.POLLING_LEASE_RENEW_SECONDS, instanceId: e.INSTANCE_ID },
+    retentionDays: {
+      metrics: e.RETENTION_METRICS_DAYS,
+      drives: e.RETENTION_DRIVES_DAYS,
+      containers: e.RETENTION_CONTAINERS_DAYS,
+    },
+    /** Live delivery (docs/graphql.md): per-connection outgoing buffer bound, and keep-alive interval. */
+    subscriptions: { maxBufferBytes: e.SUBSCRIBER_MAX_BUFFER_BYTES, heartbeatSeconds: e.SUBSCRIPTION_HEARTBEAT_SECONDS },
+    /** Notification channels: loopback, private and link-local destinations allowed (default false: refused). */
+    notify: { allowPrivateNetworks: e.NOTIFY_ALLOW_PRIVATE_NETWORKS },
+    /** While the database is unreachable, tokens it confirmed within this many seconds keep working. */
+    tokenOutageGraceSeconds: e.TOKEN_OUTAGE_GRACE_SECONDS,
+    /**
+     * The MCP endpoint on /mcp (src/mcp/). A session with no request or stream open for
+     * `sessionIdleSeconds` is closed.
+     */
+    mcp: { enabled: e.MCP_ENABLED, sessionIdleSeconds: e.MCP_SESSION_IDLE_SECONDS },
   };
-  polling: {
-    enabled: boolean;
-    /** Seconds, per collector family. */
-    intervals: { containers: number; system: number; drives: number };
-    maxConcurrentDevices: number;
-  };
-  /**
-   * Scale-out: devices are leased through PostgreSQL for `leaseSeconds`, renewed every
-   * `renewSeconds` (at most half the lease; clamped); `instanceId` names this instance
-   * (default hostname:pid:random).
-   */
-  lease: { leaseSeconds: number; renewSeconds: number; instanceId: string | undefined };
-  retentionDays: { metrics: number; drives: number; containers: number };
-  /** Live delivery (docs/graphql.md): per-connection outgoing buffer bound, and keep-alive interval. */
-  subscriptions: { maxBufferBytes: number; heartbeatSeconds: number };
-  /** Notification channels: loopback, private and link-local destinations allowed (default false: refused). */
-  notify: { allowPrivateNetworks: boolean };
-  /** While the database is unreachable, tokens it confirmed within this many seconds keep working. */
-  tokenOutageGraceSeconds: number;
-  /**
-   * The MCP endpoint on /mcp (src/mcp/). A session with no request or stream open for
-   * `sessionIdleSeconds` is closed.
-   */
-  mcp: { enabled: boolean; sessionIdleSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -152,49 +165,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }),
     );
   }
-  const e = parsed.data;
-  return {
-    databaseUrl: e.DATABASE_URL,
-    databaseConnectAttempts: e.DATABASE_CONNECT_ATTEMPTS,
-    redisUrl: e.REDIS_URL,
-    port: e.PORT,
-    host: e.HOST,
-    dataDir: path.resolve(e.DATA_DIR),
-    secretKey: e.INFRAPULSE_SECRET_KEY,
-    adminToken: e.INFRAPULSE_ADMIN_TOKEN,
-    monitorLocalhost: e.MONITOR_LOCALHOST,
-    logLevel: e.LOG_LEVEL,
-    graphiql: e.GRAPHIQL_ENABLED,
-    dashboard: e.DASHBOARD_ENABLED,
-    introspection: e.INTROSPECTION_ENABLED,
-    limits: {
-      maxDepth: e.GRAPHQL_MAX_DEPTH,
-      maxAliases: e.GRAPHQL_MAX_ALIASES,
-      maxTokens: e.GRAPHQL_MAX_TOKENS,
-      maxCost: e.GRAPHQL_MAX_COST,
-      batchLimit: e.GRAPHQL_BATCH_LIMIT,
-      maxRequestBytes: e.REQUEST_MAX_BYTES,
-      mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
-      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
-    },
-    polling: {
-      enabled: e.POLLING_ENABLED,
-      intervals: {
-        containers: e.POLLING_CONTAINER_INTERVAL,
-        system: e.POLLING_SYSTEM_METRICS_INTERVAL,
-        drives: e.POLLING_DRIVE_HEALTH_INTERVAL,
-      },
-      maxConcurrentDevices: e.POLLING_MAX_CONCURRENT_DEVICES,
-    },
-    lease: { leaseSeconds: e.POLLING_LEASE_SECONDS, renewSeconds: e.POLLING_LEASE_RENEW_SECONDS, instanceId: e.INSTANCE_ID },
-    retentionDays: {
-      metrics: e.RETENTION_METRICS_DAYS,
-      drives: e.RETENTION_DRIVES_DAYS,
-      containers: e.RETENTION_CONTAINERS_DAYS,
-    },
-    subscriptions: { maxBufferBytes: e.SUBSCRIBER_MAX_BUFFER_BYTES, heartbeatSeconds: e.SUBSCRIPTION_HEARTBEAT_SECONDS },
-    notify: { allowPrivateNetworks: e.NOTIFY_ALLOW_PRIVATE_NETWORKS },
-    tokenOutageGraceSeconds: e.TOKEN_OUTAGE_GRACE_SECONDS,
-    mcp: { enabled: e.MCP_ENABLED, sessionIdleSeconds: e.MCP_SESSION_IDLE_SECONDS },
-  };
+  return toConfig(parsed.data);
 }
