@@ -1,0 +1,114 @@
+/**
+ * What the evaluator does with each job: a committed batch, a device status change, a tick
+ * (repeats, `forSeconds` on statuses, the periodic reload) and a reload of the cached
+ * configuration. Each applies observations to alerts through transitions.ts.
+ */
+import type { DeviceStatusEvent } from '../events/index.ts';
+import type { SampleBatch } from '../storage/types.ts';
+import { inScope, metricFamily, observe, reportedSubjects, RestartHistory, type MetricFamily } from './rules.ts';
+import { alertKey, type AlertState } from './state.ts';
+import type { createTransitions } from './transitions.ts';
+
+export interface EvaluationDeps {
+  state: AlertState;
+  transitions: ReturnType<typeof createTransitions>;
+  now: () => Date;
+  /** Rows older than this (a spool replayed after an outage) are not evaluated. */
+  staleMs: number;
+  /** A tick reloads the configuration when the last reload is older than this. */
+  refreshMs: number;
+}
+
+function freshOnly(batch: SampleBatch, cutoff: number): SampleBatch {
+  const fresh = <R extends { time: Date }>(rows: R[]) => (rows.every((r) => r.time.getTime() >= cutoff) ? rows : rows.filter((r) => r.time.getTime() >= cutoff));
+  return {
+    system: fresh(batch.system),
+    filesystems: fresh(batch.filesystems),
+    networks: batch.networks,
+    diskIo: batch.diskIo,
+    drives: fresh(batch.drives),
+    containers: fresh(batch.containers),
+  };
+}
+
+export function createEvaluations({ state, transitions, now, staleMs, refreshMs }: EvaluationDeps) {
+  const { apply, resolve, closeOrphan } = transitions;
+  const restarts = new RestartHistory();
+  let lastRefresh = 0;
+
+  /** Reloads everything; closes alerts whose rule was disabled/deleted or no longer covers the device; re-reads device statuses. */
+  async function reload(): Promise<void> {
+    await state.loadRules();
+    const statuses = await state.loadDevices();
+    await state.loadSilences(now());
+    lastRefresh = Date.now();
+    const at = now();
+    for (const a of [...state.open.values()]) {
+      const rule = state.rulesById.get(a.ruleId);
+      const dev = state.devices.get(a.deviceId);
+      if (!dev) state.open.delete(alertKey(a.ruleId, a.deviceId, a.subject));
+      else if (!rule) await closeOrphan(a, at, 'rule disabled or deleted');
+      else if (!inScope(rule, dev)) await resolve(rule, dev, a, null, at, 'device no longer in the rule\'s scope');
+    }
+    // A new DEVICE_STATUS rule, or statuses that changed while this instance was down.
+    for (const rule of state.rules.filter((r) => r.metric === 'DEVICE_STATUS')) {
+      for (const s of statuses) {
+        const dev = state.devices.get(s.id);
+        if (dev && inScope(rule, dev)) await apply(rule, dev, { deviceId: s.id, subject: '', value: s.status }, at);
+      }
+    }
+  }
+
+  async function evaluateBatch(raw: SampleBatch): Promise<void> {
+    const at = now();
+    const batch = freshOnly(raw, at.getTime() - staleMs);
+    const families = new Set<MetricFamily>();
+    for (const rule of state.rules) {
+      const family = metricFamily(rule.metric);
+      if (family === 'status') continue;
+      families.add(family);
+      for (const obs of observe(rule.metric, batch, restarts, at.getTime())) {
+        const dev = await state.device(obs.deviceId);
+        if (dev && inScope(rule, dev)) await apply(rule, dev, obs, at);
+      }
+    }
+    // Alerts on subjects a device stopped reporting (a removed container, an unmounted filesystem) resolve.
+    for (const family of families) {
+      if (family === 'system') continue;
+      const reported = reportedSubjects(family, batch);
+      if (reported.size === 0) continue;
+      for (const a of [...state.open.values()]) {
+        const subjects = reported.get(a.deviceId);
+        const rule = state.rulesById.get(a.ruleId);
+        if (!subjects || !rule || metricFamily(rule.metric) !== family || subjects.has(a.subject)) continue;
+        const dev = await state.device(a.deviceId);
+        if (dev) await resolve(rule, dev, a, null, at, `${a.subject} is no longer reported`);
+      }
+    }
+    restarts.prune(at.getTime());
+  }
+
+  async function evaluateStatus(evt: DeviceStatusEvent): Promise<void> {
+    const at = now();
+    const dev = await state.device(evt.deviceId);
+    if (!dev) return;
+    for (const rule of state.rules) {
+      if (rule.metric === 'DEVICE_STATUS' && inScope(rule, dev)) await apply(rule, dev, { deviceId: dev.id, subject: '', value: evt.current }, at);
+    }
+  }
+
+  async function evaluateTick(): Promise<void> {
+    if (Date.now() - lastRefresh >= refreshMs) await reload();
+    const at = now();
+    for (const a of [...state.open.values()]) {
+      const rule = state.rulesById.get(a.ruleId);
+      if (!rule) continue;
+      // Samples must confirm a pending sample metric; a device status holds until it changes.
+      if (a.track.state === 'PENDING' && rule.metric !== 'DEVICE_STATUS') continue;
+      const dev = await state.device(a.deviceId);
+      if (dev) await apply(rule, dev, null, at, a.subject);
+    }
+  }
+
+  return { reload, evaluateBatch, evaluateStatus, evaluateTick };
+}
