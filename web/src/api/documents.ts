@@ -183,7 +183,6 @@ export interface DeviceDetail {
   monitoringEnabled: boolean;
   sudoSmartctl: boolean;
   hasCredential: boolean;
-  intervals: { system: number; containers: number; drives: number; systemOverride: number | null; containersOverride: number | null; drivesOverride: number | null };
   latestMetrics: (LiveSample & { cpuCount: number; memTotalBytes: number; uptimeSeconds: number }) | null;
   filesystems: Filesystem[];
   networkInterfaces: NetworkInterface[];
@@ -202,7 +201,6 @@ export const DEVICE = `query Device($id: ID!) {
   device(id: $id) {
     id name hostname port username transport status lastSeenAt lastError hostKeyFingerprint presentedHostKey tags
     monitoringEnabled sudoSmartctl hasCredential
-    intervals { system containers drives systemOverride containersOverride drivesOverride }
     latestMetrics { ${SAMPLE} cpuCount memTotalBytes uptimeSeconds }
     filesystems { ${FILESYSTEM} }
     networkInterfaces { ${INTERFACE} }
@@ -305,7 +303,6 @@ export interface DeviceEdit {
   tags?: string[];
   monitoringEnabled?: boolean;
   sudoSmartctl?: boolean;
-  intervals?: { system: number | null; containers: number | null; drives: number | null };
   collectors?: { name: string; enabled?: boolean; intervalSeconds?: number | null }[];
 }
 export const UPDATE_DEVICE = `mutation UpdateDevice($id: ID!, $input: UpdateDeviceInput!) {
