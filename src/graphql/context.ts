@@ -6,13 +6,9 @@ import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import type { CollectorView } from '../poller/collector-state.ts';
 
-export type Role = 'VIEWER' | 'OPERATOR' | 'ADMIN';
+import type { Principal } from '../tokens.ts';
 
-export interface Principal {
-  tokenId: string;
-  name: string;
-  role: Role;
-}
+export type { Principal, Role } from '../tokens.ts';
 
 /**
  * What the server hands every resolver. `services` is built once per server; `auth` per

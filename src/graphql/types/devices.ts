@@ -8,6 +8,8 @@ import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import type { Device as DeviceRow, Prisma } from '../../db/generated/client.ts';
 import type { DeviceStatusEvent } from '../../events/index.ts';
+import { isUniqueViolation } from '../../db/index.ts';
+import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
 import { latestRows } from '../../storage/latest.ts';
 import { sshIdentity } from '../../security/ssh-identity.ts';
 import { purgeDeviceHistory } from '../../storage/series.ts';
@@ -21,7 +23,7 @@ import { ContainerRef, ContainerStateChangeRef } from './containers.ts';
 import { COLLECTOR_NAMES } from '../../collectors/index.ts';
 import type { CollectorName } from '../../collectors/types.ts';
 import { checkCollectorSettings, checkInterval, CollectorNameEnum, CollectorSettingInput, CollectorStateRef, collectorsOf, INTERVAL_COLUMN, type CollectorSettingArg } from './collectors.ts';
-import { checkAndSeal, CredentialRef, credentialViewSelect, hasSecret, isUniqueViolation, toCredentialView } from './credentials.ts';
+import { checkAndSeal, CredentialRef, credentialViewSelect, hasSecret, toCredentialView } from './credentials.ts';
 import { DriveHealthChangeRef, DriveRef } from './drives.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from './errors.ts';
 import { liveEvents, scopeArgs } from './live.ts';
@@ -30,8 +32,8 @@ import { checkFingerprint, checkHostname, checkName, checkPort, checkTags, check
 
 /* ---------------------------------------------------------------- enums */
 
-const STATUSES = ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'] as const;
-type Status = (typeof STATUSES)[number];
+const STATUSES = DEVICE_STATUSES;
+type Status = DeviceStatus;
 
 export const DeviceStatusEnum = builder.enumType('DeviceStatus', {
   values: {
