@@ -71,7 +71,7 @@ test.skipIf(!chromiumAvailable)('an OPERATOR switches a collector off (DISABLED 
   await page.getByRole('row', { name: 'Containers collector' }).getByText('not run yet').waitFor();
   expect(page.problems).toEqual([]);
   await page.close();
-});
+}, 120_000);
 
 test.skipIf(!chromiumAvailable)('a VIEWER sees each collector\'s state and no switch or interval field', async () => {
   const { token } = await app.token('VIEWER', 'viewer-collectors');
@@ -81,4 +81,4 @@ test.skipIf(!chromiumAvailable)('a VIEWER sees each collector\'s state and no sw
   expect(await panel.getByRole('switch').count()).toBe(0);
   expect(await panel.getByRole('spinbutton').count()).toBe(0);
   await page.close();
-});
+}, 60_000);

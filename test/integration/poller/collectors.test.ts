@@ -103,7 +103,8 @@ async function poll(id: string): Promise<{ status: string; collectors: { collect
 }
 const collectorLogs = (deviceId: string, collector: string) => logLines.filter((l) => l.deviceId === deviceId && l.collector === collector && Number(l.level) >= 40);
 
-describe('collectors not available on a host', () => {
+// Several polls and a poller restart per test: generous under a loaded machine.
+describe('collectors not available on a host', { timeout: 120_000 }, () => {
   it('docker CLI without its daemon, no smartctl: ONLINE, UNAVAILABLE with reasons, warned once, remembered across a restart', async () => {
     const id = await createLocal('no-engine');
     const first = await poll(id);
@@ -171,7 +172,7 @@ describe('collectors not available on a host', () => {
   });
 });
 
-describe('collector settings per device', () => {
+describe('collector settings per device', { timeout: 120_000 }, () => {
   it('createDevice switches a collector off (DISABLED, never run) and sets another one\'s interval', async () => {
     const id = await createLocal('settings', [{ name: 'CONTAINERS', enabled: false }, { name: 'SYSTEM', intervalSeconds: 60 }]);
     const calls = dockerCalls();
