@@ -1,6 +1,7 @@
 /** The only reader of process.env: every setting of DESIGN §1, validated at once. */
 import path from 'node:path';
 import { z } from 'zod';
+import type { CollectorName } from './collectors/types.ts';
 
 const bool = (fallback: boolean) =>
   z
@@ -15,6 +16,15 @@ const int = (fallback: number, min: number, max: number) =>
     .min(min, { message: `expected at least ${min}` })
     .max(max, { message: `expected at most ${max}` })
     .default(fallback);
+
+/** Seconds between polls per collector: the POLLING_*_INTERVAL bounds, and a device's own interval's (src/graphql). */
+export const POLLING_INTERVAL_BOUNDS = {
+  system: { min: 5, max: 86_400 },
+  containers: { min: 5, max: 86_400 },
+  drives: { min: 5, max: 7 * 86_400 },
+} as const satisfies Record<CollectorName, { min: number; max: number }>;
+
+const intervalOf = (collector: CollectorName, fallback: number) => int(fallback, POLLING_INTERVAL_BOUNDS[collector].min, POLLING_INTERVAL_BOUNDS[collector].max);
 
 const postgresUrl = z
   .string()
@@ -41,9 +51,9 @@ const schema = z.object({
   INFRAPULSE_ADMIN_TOKEN: z.string().min(20, { message: 'expected at least 20 characters' }).optional(),
   MONITOR_LOCALHOST: bool(true),
   POLLING_ENABLED: bool(true),
-  POLLING_CONTAINER_INTERVAL: int(30, 5, 86_400),
-  POLLING_SYSTEM_METRICS_INTERVAL: int(300, 5, 86_400),
-  POLLING_DRIVE_HEALTH_INTERVAL: int(3600, 5, 7 * 86_400),
+  POLLING_CONTAINER_INTERVAL: intervalOf('containers', 30),
+  POLLING_SYSTEM_METRICS_INTERVAL: intervalOf('system', 300),
+  POLLING_DRIVE_HEALTH_INTERVAL: intervalOf('drives', 3600),
   POLLING_MAX_CONCURRENT_DEVICES: int(10, 1, 10_000),
   POLLING_LEASE_SECONDS: int(30, 2, 3600),
   POLLING_LEASE_RENEW_SECONDS: int(10, 1, 1200),

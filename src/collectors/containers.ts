@@ -64,6 +64,7 @@ const MESSAGES: Record<CollectorErrorReason, string> = {
   NOT_INSTALLED: 'neither docker nor podman is installed',
   PERMISSION_DENIED: 'permission denied talking to the container engine (add the user to the docker group)',
   DAEMON_DOWN: 'the container engine daemon is not running',
+  NO_DEVICES: 'no containers to read',
   BAD_OUTPUT: 'unreadable container engine output',
   COMMAND_FAILED: 'the container engine command failed',
 };
@@ -162,6 +163,7 @@ export type ContainersState = Record<string, never>;
 
 export const containersCollector: Collector<ContainersState> = {
   name: 'containers',
+  description: 'Containers of docker, or podman where docker is absent.',
   async collect(ctx: CollectContext<ContainersState>): Promise<CollectResult<ContainersState>> {
     const res = await ctx.runner.exec(CONTAINERS_COMMAND, { timeoutMs: ctx.timeoutMs });
     const parsed = parseContainersOutput(res.stdout);

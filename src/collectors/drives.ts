@@ -165,6 +165,7 @@ export type DrivesState = Record<string, never>;
 
 export const drivesCollector: Collector<DrivesState> = {
   name: 'drives',
+  description: 'SMART drive health through smartctl (smartmontools).',
   async collect(ctx: CollectContext<DrivesState>): Promise<CollectResult<DrivesState>> {
     const sudo = ctx.options.sudoSmartctl;
     const res = await ctx.runner.exec(sudo ? DRIVES_COMMAND_SUDO : DRIVES_COMMAND, {
@@ -192,6 +193,10 @@ export const drivesCollector: Collector<DrivesState> = {
         'PERMISSION_DENIED',
         `smartctl cannot open any drive: ${drives[0]!.error} (run as root or enable sudoSmartctl)`,
       );
+    }
+    if (drives.length === 0 && parsed.scanExitCode === 0) {
+      // A VM, a container, or disks behind a controller smartctl cannot see: nothing to watch here.
+      throw new CollectorError('NO_DEVICES', 'smartctl found no drives to read');
     }
     const batch = emptyBatch();
     const problems: string[] = [];

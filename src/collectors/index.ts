@@ -45,6 +45,13 @@ export const collectors = {
   containers: containersCollector,
 } satisfies { [K in CollectorName]: Collector<CollectorStates[K]> };
 
+/** Every collector's name, in the registry's order: the one list the poller, the API and the dashboard use. */
+export const COLLECTOR_NAMES = Object.keys(collectors) as CollectorName[];
+
+export function isCollectorName(value: string): value is CollectorName {
+  return Object.hasOwn(collectors, value);
+}
+
 /**
  * Pseudo, in-memory and image filesystems: their usage says nothing about disk space, and
  * overlay/squashfs would repeat the root filesystem once per container or snap.
@@ -74,5 +81,5 @@ export const defaultCollectorOptions: CollectorOptions = {
   virtualInterfacePatterns: DEFAULT_VIRTUAL_INTERFACE_PATTERNS,
 };
 
-export { CollectorError, ParseError } from './types.ts';
+export { CollectorError, ParseError, UNAVAILABLE_REASONS } from './types.ts';
 export type { Collector, CollectorName, CollectorOptions } from './types.ts';

@@ -301,6 +301,7 @@ function firstLine(text: string): string {
 
 export const systemCollector: Collector<SystemState> = {
   name: 'system',
+  description: 'CPU, memory, load, filesystems, network and disk I/O from /proc and df.',
   async collect(ctx: CollectContext<SystemState>): Promise<CollectResult<SystemState>> {
     const res = await ctx.runner.exec(SYSTEM_COMMAND, { timeoutMs: ctx.timeoutMs });
     let sample: SystemSample;

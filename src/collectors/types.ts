@@ -1,6 +1,7 @@
 import type { CommandRunner } from '../transport/types.ts';
 import type { SampleBatch } from '../storage/types.ts';
 
+/** The registry's keys (src/collectors/index.ts derives COLLECTOR_NAMES from it). */
 export type CollectorName = 'system' | 'drives' | 'containers';
 
 export interface CollectorOptions {
@@ -43,6 +44,8 @@ export interface CollectResult<State> {
  */
 export interface Collector<State = unknown> {
   name: CollectorName;
+  /** What it reads, for people (API enum descriptions, dashboard). */
+  description: string;
   collect(ctx: CollectContext<State>): Promise<CollectResult<State>>;
 }
 
@@ -50,8 +53,16 @@ export type CollectorErrorReason =
   | 'NOT_INSTALLED'
   | 'PERMISSION_DENIED'
   | 'DAEMON_DOWN'
+  | 'NO_DEVICES'
   | 'BAD_OUTPUT'
   | 'COMMAND_FAILED';
+
+/**
+ * Reasons that say "this host does not offer it" (tool missing, daemon not running, permission
+ * denied, nothing to read) rather than "it broke": a collector that never worked with one of
+ * these is UNAVAILABLE, not FAILING (poller/collector-state.ts).
+ */
+export const UNAVAILABLE_REASONS: ReadonlySet<CollectorErrorReason> = new Set(['NOT_INSTALLED', 'PERMISSION_DENIED', 'DAEMON_DOWN', 'NO_DEVICES']);
 
 export class CollectorError extends Error {
   override readonly name = 'CollectorError';

@@ -1,8 +1,10 @@
+import type { CollectorName } from '../collectors/types.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
+import type { CollectorView } from '../poller/collector-state.ts';
 
 import type { Principal } from '../tokens.ts';
 
@@ -28,7 +30,9 @@ export interface Services {
 
 /** The slice of the poller the API uses; implemented by src/poller. */
 export interface PollerApi {
-  pollNow(deviceId: string, collectors?: ('system' | 'drives' | 'containers')[]): Promise<unknown>;
+  pollNow(deviceId: string, collectors?: CollectorName[]): Promise<unknown>;
+  /** Each collector's state as this instance's poller knows it; undefined when it does not poll the device. */
+  collectorStates?(deviceId: string): CollectorView[] | undefined;
   deviceChanged(deviceId: string): Promise<void>;
   trustHostKey(deviceId: string, fingerprint: string): Promise<unknown>;
   stats(): unknown;

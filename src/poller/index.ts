@@ -16,6 +16,7 @@
  * another instance). A lone instance holds every device.
  */
 import path from 'node:path';
+import { COLLECTOR_NAMES } from '../collectors/index.ts';
 import type { CollectorName } from '../collectors/types.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/index.ts';
@@ -30,7 +31,8 @@ import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { createLeases, type LeaseCycle } from './leases.ts';
-import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
+import { scheduleIntervals, viewOf, type CollectorView } from './collector-state.ts';
+import { applyStatus, isEnabled, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
 import { createScheduler, type Intervals, type PollReason } from './scheduler.ts';
 import { DEFAULT_OFFLINE_AFTER, DEVICE_STATUSES, type DeviceStatus } from './status.ts';
 import { createWriter, type WriterStats } from './writer.ts';
@@ -40,8 +42,7 @@ export type { DeviceStatus, CollectorOutcome } from './status.ts';
 export type { RunnerFactory, RunnerHooks, PollDevice } from './connections.ts';
 export type { WriteResult, WriterStats } from './writer.ts';
 export type { SpoolStats } from './spool.ts';
-
-export const ALL_COLLECTORS: readonly CollectorName[] = ['system', 'containers', 'drives'];
+export type { CollectorView, CollectorStatus } from './collector-state.ts';
 
 export interface PollerTuning {
   /** Per-exec limit for every collector command (default 30 s). */
@@ -117,6 +118,8 @@ export interface Poller {
   deviceChanged(deviceId: string): Promise<void>;
   /** Pins `fingerprint` as the device's host key, clears the pending one, resumes polling; returns the first poll. */
   trustHostKey(deviceId: string, fingerprint: string): Promise<PollOutcome>;
+  /** Each collector's state as this instance knows it now; undefined when it does not poll the device. */
+  collectorStates(deviceId: string): CollectorView[] | undefined;
   stats(): PollerStats;
 }
 
@@ -242,11 +245,18 @@ export function createPoller(deps: PollerDeps): Poller {
   let pollsTotal = 0;
   let pollsFailed = 0;
 
-  const intervalsOf = (d: PollDevice): Intervals => ({
-    system: d.systemInterval ?? config.polling.intervals.system,
-    containers: d.containerInterval ?? config.polling.intervals.containers,
-    drives: d.driveInterval ?? config.polling.intervals.drives,
-  });
+  /** Per collector: the device's interval or the server's, none for one switched off, hourly for one UNAVAILABLE. */
+  const intervalsOf = (rt: DeviceRuntime): Intervals => {
+    const d = rt.device;
+    const configured = {
+      system: d.systemInterval ?? config.polling.intervals.system,
+      containers: d.containerInterval ?? config.polling.intervals.containers,
+      drives: d.driveInterval ?? config.polling.intervals.drives,
+    };
+    return scheduleIntervals(configured, d.disabledCollectors, rt.collectors);
+  };
+  /** A poll of the device's enabled collectors (the unreachable re-probe, trustHostKey). */
+  const enabledOf = (rt: DeviceRuntime): CollectorName[] => COLLECTOR_NAMES.filter((n) => isEnabled(rt.device, n));
 
   const loadDevice = (deviceId: string): Promise<PollDevice | null> =>
     prisma.device.findUnique({ where: { id: deviceId }, include: { credential: true } });
@@ -264,10 +274,13 @@ export function createPoller(deps: PollerDeps): Poller {
       void connections.close(deviceId);
       return;
     }
+    if (!scheduler.hasDevice(deviceId)) return;
+    // A collector that became UNAVAILABLE (or available again) moves to its hourly (or own) interval.
+    scheduler.setDevice(deviceId, intervalsOf(rt));
     const unreachable = outcome.skipped === 'backoff' || (rt.consecutiveFailures > 0 && outcome.outcomes.every((o) => o.kind === 'transport'));
-    if (unreachable && scheduler.hasDevice(deviceId)) {
+    if (unreachable) {
       const delay = backoffDelay(Math.max(1, rt.consecutiveFailures), { baseMs: t.probeBaseMs, maxMs: t.probeMaxMs });
-      scheduler.probe(deviceId, now().getTime() + delay, ['system']);
+      scheduler.probe(deviceId, now().getTime() + delay, enabledOf(rt).slice(0, 1));
     }
   };
 
@@ -311,8 +324,14 @@ export function createPoller(deps: PollerDeps): Poller {
     let rt = runtimes.get(device.id);
     const previousPin = rt?.device.hostKeyFingerprint;
     if (rt) {
+      const wasOff = rt.device.disabledCollectors;
       // Keep what the poller knows better (status, failures); take the user's settings.
       rt.device = { ...device, status: rt.status, consecutiveFailures: rt.consecutiveFailures, lastError: rt.lastError, hostKeyFingerprint: device.hostKeyFingerprint ?? rt.device.hostKeyFingerprint };
+      for (const name of COLLECTOR_NAMES) {
+        // Switched off: its last failure no longer counts. Switched on again: its history is forgotten (collector-state.ts).
+        if (!isEnabled(device, name)) rt.latest.delete(name);
+        else if (wasOff.includes(name)) rt.collectors.delete(name);
+      }
     } else {
       rt = newRuntime(device);
       runtimes.set(device.id, rt);
@@ -334,7 +353,7 @@ export function createPoller(deps: PollerDeps): Poller {
       scheduler.removeDevice(device.id);
       return;
     }
-    scheduler.setDevice(device.id, intervalsOf(device), when);
+    scheduler.setDevice(device.id, intervalsOf(rt), when);
   };
 
   /** Stops polling a device here (lease lost or handed over, device deleted). */
@@ -355,7 +374,7 @@ export function createPoller(deps: PollerDeps): Poller {
       return;
     }
     if (rt.status === 'DISABLED') await setStatus(rt, 'UNKNOWN', 'monitoring enabled');
-    if (shouldSchedule(rt)) scheduler.setDevice(device.id, intervalsOf(device), polledUntil === undefined ? { soon: true } : { polledUntil });
+    if (shouldSchedule(rt)) scheduler.setDevice(device.id, intervalsOf(rt), polledUntil === undefined ? { soon: true } : { polledUntil });
   };
 
   /** Brings the schedule in line with one lease cycle. */
@@ -473,7 +492,8 @@ export function createPoller(deps: PollerDeps): Poller {
         const lease = await ensureHeld(deviceId);
         await sync(device, lease.polledUntil === undefined ? {} : { polledUntil: lease.polledUntil });
       }
-      const names = collectors && collectors.length > 0 ? collectors : [...ALL_COLLECTORS];
+      // Every collector, UNAVAILABLE ones included: an explicit poll is also their re-probe. Switched-off ones never run.
+      const names = collectors && collectors.length > 0 ? collectors : [...COLLECTOR_NAMES];
       return scheduler.runNow(deviceId, names);
     },
 
@@ -499,8 +519,16 @@ export function createPoller(deps: PollerDeps): Poller {
       // The pinned key changed, so the runner is rebuilt (no backoff carried over) and polling resumes.
       await connections.close(deviceId);
       await sync({ ...device, hostKeyFingerprint: fingerprint, pendingHostKey: null }, {});
-      if (device.monitoringEnabled && held.has(deviceId)) scheduler.setDevice(deviceId, intervalsOf(device));
-      return scheduler.runNow(deviceId, [...ALL_COLLECTORS]);
+      const rt = runtimes.get(deviceId);
+      if (device.monitoringEnabled && held.has(deviceId) && rt) scheduler.setDevice(deviceId, intervalsOf(rt));
+      return scheduler.runNow(deviceId, [...COLLECTOR_NAMES]);
+    },
+
+    collectorStates(deviceId) {
+      const rt = runtimes.get(deviceId);
+      if (!rt) return undefined;
+      const settings = { disabled: rt.device.disabledCollectors, monitoringEnabled: rt.device.monitoringEnabled };
+      return COLLECTOR_NAMES.map((name) => viewOf(name, rt.collectors.get(name), settings));
     },
 
     stats() {

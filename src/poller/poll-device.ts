@@ -16,6 +16,7 @@ import { batchSize } from '../storage/index.ts';
 import { emptyBatch, type ContainerRow, type DriveHealthRow, type SampleBatch } from '../storage/types.ts';
 import { TransportError } from '../transport/types.ts';
 import type { Connections, PollDevice } from './connections.ts';
+import { nextCollectorState, readStates, writeStates, type CollectorRunState } from './collector-state.ts';
 import { isUnreachable, nextStatus, type CollectorOutcome, type DeviceStatus } from './status.ts';
 import { mergeBatches, type Writer, type WriteResult } from './writer.ts';
 
@@ -30,6 +31,10 @@ export interface DeviceRuntime {
   latest: Map<CollectorName, CollectorOutcome>;
   /** Collector state (counters for rates) per collector. */
   states: Map<CollectorName, unknown>;
+  /** OK / FAILING / UNAVAILABLE per collector that has run (collector-state.ts); persisted with the device. */
+  collectors: Map<CollectorName, CollectorRunState>;
+  /** A collector changed state since the device row was last written: the next write must happen. */
+  collectorsChanged: boolean;
   /** Previous poll's container state/health and drive health; undefined until the first committed poll. */
   containers: Map<string, { state: string; health: string | null }> | undefined;
   drives: Map<string, string> | undefined;
@@ -44,6 +49,8 @@ export function newRuntime(device: PollDevice): DeviceRuntime {
     lastSeenWrittenAt: device.lastSeenAt?.getTime() ?? 0,
     latest: new Map(),
     states: new Map(),
+    collectors: readStates(device.collectorStates),
+    collectorsChanged: false,
     containers: undefined,
     drives: undefined,
   };
@@ -107,8 +114,30 @@ function outcomeOf(collector: CollectorName, err: unknown, log: Logger, deviceId
   return { outcome: { collector, kind: 'collector', reason: 'INTERNAL', message: `internal error: ${message}` } };
 }
 
-export async function pollDevice(parent: PollContext, rt: DeviceRuntime, names: CollectorName[]): Promise<PollOutcome> {
+/** Collectors switched off for the device are never run, whoever asks. */
+export const isEnabled = (device: PollDevice, name: CollectorName): boolean => !device.disabledCollectors.includes(name);
+
+/** Moves each collector's state on; logs each change once (not every poll). Host not reached: nothing is learnt. */
+function updateCollectorStates(ctx: PollContext, rt: DeviceRuntime, outcomes: CollectorOutcome[], time: Date): void {
+  if (outcomes.every(isUnreachable)) return;
+  for (const o of outcomes) {
+    const previous = rt.collectors.get(o.collector);
+    const next = nextCollectorState(previous, o, time);
+    if (!next) continue;
+    rt.collectors.set(o.collector, next);
+    if (previous?.state === next.state) continue;
+    rt.collectorsChanged = true;
+    const fields = { deviceId: rt.device.id, collector: o.collector, previous: previous?.state ?? null, state: next.state, reason: next.reason };
+    if (next.state === 'FAILING') ctx.log.warn(fields, 'collector failing');
+    else if (next.state === 'UNAVAILABLE') ctx.log.warn(fields, 'collector not available on this host (tried again hourly)');
+    else if (previous) ctx.log.info(fields, 'collector ok again');
+    else ctx.log.debug(fields, 'collector ok');
+  }
+}
+
+export async function pollDevice(parent: PollContext, rt: DeviceRuntime, requested: CollectorName[]): Promise<PollOutcome> {
   const started = performance.now();
+  const names = requested.filter((n) => isEnabled(rt.device, n));
   // Every line this poll logs carries its id, so one poll's story can be grepped out of many.
   const ctx: PollContext = { ...parent, log: parent.log.child({ pollId: randomBytes(4).toString('hex') }) };
   const device = rt.device;
@@ -117,7 +146,7 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, names: 
   const time = ctx.now();
   const base = { deviceId, time, collectors: names, previousStatus };
 
-  if (!device.monitoringEnabled) {
+  if (!device.monitoringEnabled || names.length === 0) {
     return { ...base, outcomes: [], status: rt.status, rows: 0, write: 'nothing', skipped: 'disabled', ms: performance.now() - started };
   }
 
@@ -185,8 +214,10 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, names: 
     publishChanges(ctx, rt, batch ?? emptyBatch(), time, ok);
   }
 
-  const others = [...rt.latest.values()].filter((o) => !names.includes(o.collector));
+  const others = [...rt.latest.values()].filter((o) => !names.includes(o.collector) && isEnabled(device, o.collector));
   for (const o of outcomes) rt.latest.set(o.collector, o);
+  updateCollectorStates(ctx, rt, outcomes, time);
+  const unavailable = new Set([...rt.collectors].filter(([, s]) => s.state === 'UNAVAILABLE').map(([n]) => n));
   const decision = nextStatus({
     previous: rt.status,
     consecutiveFailures: rt.consecutiveFailures,
@@ -194,13 +225,15 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, names: 
     poll: outcomes,
     others,
     offlineAfter: ctx.offlineAfter,
+    unavailable,
   });
   await applyStatus(ctx, rt, decision, time, hostKeyError?.details.fingerprint);
 
   const ms = performance.now() - started;
   const failed = outcomes.filter((o) => o.kind !== 'ok');
+  // Collector state changes and status transitions are logged once each where they happen; per poll, only debug.
   if (failed.length === 0) ctx.log.debug({ deviceId, collectors: names, rows, ms: Math.round(ms) }, 'poll ok');
-  else ctx.log.info({ deviceId, collectors: names, status: decision.status, failures: failed.map((o) => `${o.collector}: ${'message' in o ? o.message : ''}`) }, 'poll had failures');
+  else ctx.log.debug({ deviceId, collectors: names, status: decision.status, failures: failed.map((o) => `${o.collector}: ${'message' in o ? o.message : ''}`) }, 'poll had failures');
 
   const result: PollOutcome = {
     ...base,
@@ -229,7 +262,7 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
   const previous = rt.status;
   const changed = d.status !== previous;
   const seenStale = d.seen && time.getTime() - rt.lastSeenWrittenAt >= LAST_SEEN_EVERY_MS;
-  const dirty = changed || seenStale || d.consecutiveFailures !== rt.consecutiveFailures || d.lastError !== rt.lastError || pendingHostKey !== undefined;
+  const dirty = changed || seenStale || rt.collectorsChanged || d.consecutiveFailures !== rt.consecutiveFailures || d.lastError !== rt.lastError || pendingHostKey !== undefined;
   rt.status = d.status;
   rt.consecutiveFailures = d.consecutiveFailures;
   rt.lastError = d.lastError;
@@ -237,6 +270,7 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
   if (d.seen) rt.device.lastSeenAt = time;
   if (!dirty) return;
   if (d.seen) rt.lastSeenWrittenAt = time.getTime();
+  rt.collectorsChanged = false;
 
   const data = {
     status: d.status,
@@ -244,6 +278,8 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
     consecutiveFailures: d.consecutiveFailures,
     ...(d.seen ? { lastSeenAt: time } : {}),
     ...(pendingHostKey ? { pendingHostKey } : {}),
+    // Rides along with every write (lastRunAt at most LAST_SEEN_EVERY_MS old); a state change forces one.
+    collectorStates: writeStates(rt.collectors),
   };
   try {
     if (changed) {

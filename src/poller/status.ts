@@ -11,8 +11,9 @@
  *   host answered, every collector clean            → ONLINE
  *   host answered, some collector failing or
  *     reporting problems                            → DEGRADED
- * A collector that is simply not installed (no docker, no smartctl) is not a fault: most hosts
- * lack one of them, and calling those hosts DEGRADED forever would make the status useless.
+ * A collector UNAVAILABLE on the host (collector-state.ts: no docker, daemon not running, no
+ * smartctl, no drives, and it never worked there) is not a fault: most hosts lack one of them,
+ * and calling those hosts DEGRADED forever would make the status useless.
  */
 import type { CollectorName } from '../collectors/types.ts';
 import type { TransportErrorKind } from '../transport/types.ts';
@@ -40,10 +41,9 @@ export function isUnreachable(o: CollectorOutcome): boolean {
 }
 
 /** A failure that makes a reachable device DEGRADED. */
-function isFault(o: CollectorOutcome): boolean {
+function isFault(o: CollectorOutcome, unavailable: ReadonlySet<CollectorName>): boolean {
   if (o.kind === 'ok') return o.problems.length > 0;
-  if (o.kind === 'collector') return o.reason !== 'NOT_INSTALLED';
-  return true;
+  return !unavailable.has(o.collector);
 }
 
 function describe(o: CollectorOutcome): string {
@@ -61,6 +61,8 @@ export interface StatusInput {
   others?: CollectorOutcome[];
   /** Consecutive unreachable polls before OFFLINE (default 3). */
   offlineAfter?: number;
+  /** Collectors UNAVAILABLE on this host now (collector-state.ts): their failures are not faults. */
+  unavailable?: ReadonlySet<CollectorName>;
 }
 
 export interface StatusDecision {
@@ -114,7 +116,8 @@ export function nextStatus(input: StatusInput): StatusDecision {
 
   // The host answered. Unreachable outcomes from earlier polls are stale now.
   const current = [...poll, ...(input.others ?? []).filter((o) => !isUnreachable(o) && !(o.kind === 'transport' && (o.error === 'AUTH' || o.error === 'HOST_KEY')))];
-  const faults = current.filter(isFault);
+  const unavailable = input.unavailable ?? new Set<CollectorName>();
+  const faults = current.filter((o) => isFault(o, unavailable));
   if (faults.length === 0) {
     return { status: 'ONLINE', consecutiveFailures: 0, reason: null, lastError: null, seen: true };
   }

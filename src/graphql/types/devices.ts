@@ -19,12 +19,15 @@ import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { latestLoaders, latestSystem } from '../loaders.ts';
 import { ContainerRef, ContainerStateChangeRef } from './containers.ts';
+import { COLLECTOR_NAMES } from '../../collectors/index.ts';
+import type { CollectorName } from '../../collectors/types.ts';
+import { checkCollectorSettings, checkInterval, CollectorNameEnum, CollectorSettingInput, CollectorStateRef, collectorsOf, INTERVAL_COLUMN, type CollectorSettingArg } from './collectors.ts';
 import { checkAndSeal, CredentialRef, credentialViewSelect, hasSecret, toCredentialView } from './credentials.ts';
 import { DriveHealthChangeRef, DriveRef } from './drives.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from './errors.ts';
 import { liveEvents, scopeArgs } from './live.ts';
 import { DiskIoRef, FilesystemRef, NetworkInterfaceRef, SystemMetricsRef } from './metrics.ts';
-import { checkFingerprint, checkHostname, checkInterval, checkName, checkPort, checkTags, checkUsername, Issues } from './validation.ts';
+import { checkFingerprint, checkHostname, checkName, checkPort, checkTags, checkUsername, Issues } from './validation.ts';
 
 /* ---------------------------------------------------------------- enums */
 
@@ -50,14 +53,6 @@ export const TransportEnum = builder.enumType('Transport', {
   values: { SSH: { description: 'Over SSH (no agent on the host).' }, LOCAL: { description: 'The machine the server runs on, without SSH.' } } as const,
 });
 
-const CollectorEnum = builder.enumType('Collector', {
-  values: {
-    SYSTEM: { value: 'system', description: 'CPU, memory, load, filesystems, network, disk I/O.' },
-    CONTAINERS: { value: 'containers', description: 'Docker containers.' },
-    DRIVES: { value: 'drives', description: 'SMART drive health.' },
-  } as const,
-});
-type CollectorName = 'system' | 'containers' | 'drives';
 
 /* ---------------------------------------------------------------- Device */
 
@@ -133,6 +128,11 @@ DeviceRef.implement({
     intervals: t.field({
       type: DeviceIntervalsRef,
       resolve: (device, _args, ctx) => ({ device, defaults: ctx.config.polling.intervals }),
+    }),
+    collectors: t.field({
+      type: [CollectorStateRef],
+      description: 'Every collector: OK, FAILING, UNAVAILABLE on this host (not a fault) or DISABLED, why, and when it last ran.',
+      resolve: (device, _args, ctx) => collectorsOf(device, ctx),
     }),
     hasCredential: t.boolean({ resolve: (d) => d.credentialId !== null }),
     credential: t.loadable({
@@ -325,6 +325,7 @@ const CreateDeviceInput = builder.inputType('CreateDeviceInput', {
     hostKeyFingerprint: t.string({ required: false, description: 'Pin this host key (SHA256:…); unset, the first key seen is trusted.' }),
     sudoSmartctl: t.boolean({ required: false, defaultValue: false }),
     intervals: t.field({ type: IntervalsInput, required: false }),
+    collectors: t.field({ type: [CollectorSettingInput], required: false, description: 'Switch collectors off, or give them their own interval.' }),
   }),
 });
 
@@ -345,6 +346,7 @@ const UpdateDeviceInput = builder.inputType('UpdateDeviceInput', {
     hostKeyFingerprint: t.string({ required: false }),
     sudoSmartctl: t.boolean({ required: false }),
     intervals: t.field({ type: IntervalsInput, required: false }),
+    collectors: t.field({ type: [CollectorSettingInput], required: false, description: 'Switch collectors off, or give them their own interval.' }),
   }),
 });
 
@@ -354,16 +356,29 @@ interface IntervalsArg {
   drives?: number | null;
 }
 
-function checkIntervals(issues: Issues, intervals: IntervalsArg | null | undefined): Partial<Pick<DeviceRow, 'systemInterval' | 'containerInterval' | 'driveInterval'>> {
+type IntervalColumns = Partial<Pick<DeviceRow, 'systemInterval' | 'containerInterval' | 'driveInterval'>>;
+
+function checkIntervals(issues: Issues, intervals: IntervalsArg | null | undefined): IntervalColumns {
   if (!intervals) return {};
-  checkInterval(issues, ['input', 'intervals', 'system'], intervals.system);
-  checkInterval(issues, ['input', 'intervals', 'containers'], intervals.containers);
-  checkInterval(issues, ['input', 'intervals', 'drives'], intervals.drives);
-  const out: Partial<Pick<DeviceRow, 'systemInterval' | 'containerInterval' | 'driveInterval'>> = {};
-  if (intervals.system !== undefined) out.systemInterval = intervals.system;
-  if (intervals.containers !== undefined) out.containerInterval = intervals.containers;
-  if (intervals.drives !== undefined) out.driveInterval = intervals.drives;
+  const out: IntervalColumns = {};
+  for (const name of COLLECTOR_NAMES) {
+    checkInterval(issues, ['input', 'intervals', name], name, intervals[name]);
+    if (intervals[name] !== undefined) out[INTERVAL_COLUMN[name]] = intervals[name];
+  }
   return out;
+}
+
+/** `intervals` and `collectors` both set intervals: one request may use either for a collector, not both. */
+function checkSettings(issues: Issues, input: { intervals?: IntervalsArg | null; collectors?: readonly CollectorSettingArg[] | null }, current: { disabledCollectors: readonly string[] }) {
+  const intervals = checkIntervals(issues, input.intervals);
+  const collectors = checkCollectorSettings(issues, input.collectors, current);
+  for (const s of input.collectors ?? []) {
+    if (s.intervalSeconds !== undefined && input.intervals?.[s.name] !== undefined) {
+      issues.add(['input', 'intervals', s.name], 'give this interval in intervals or in collectors, not both');
+    }
+  }
+  const { reenabled, ...columns } = collectors;
+  return { columns: { ...intervals, ...columns }, reenabled };
 }
 
 async function checkCredentialExists(ctx: Context, issues: Issues, id: string | number | null | undefined): Promise<void> {
@@ -413,7 +428,7 @@ builder.mutationField('createDevice', (t) =>
       else if (transport === 'SSH') issues.add(['input', 'username'], 'required for SSH');
       const tags = checkTags(issues, ['input', 'tags'], input.tags ?? []);
       if (input.hostKeyFingerprint) checkFingerprint(issues, ['input', 'hostKeyFingerprint'], input.hostKeyFingerprint);
-      const intervals = checkIntervals(issues, input.intervals);
+      const { columns: settings } = checkSettings(issues, input, { disabledCollectors: [] });
       if (input.credentialId && hasSecret(input)) issues.add(['input', 'credentialId'], 'give credentialId or a private key/password, not both');
       const sealed = checkAndSeal(issues, ['input'], input, ctx.secrets);
       if (issues.ok) await checkCredentialExists(ctx, issues, input.credentialId);
@@ -435,7 +450,7 @@ builder.mutationField('createDevice', (t) =>
             status: input.monitoringEnabled === false ? 'DISABLED' : 'UNKNOWN',
             hostKeyFingerprint: input.hostKeyFingerprint ?? null,
             sudoSmartctl: input.sudoSmartctl ?? false,
-            ...intervals,
+            ...settings,
             ...(sealed
               ? { credential: { create: { name: ownCredentialName(id), ...sealed } } }
               : input.credentialId
@@ -491,7 +506,14 @@ builder.mutationField('updateDevice', (t) =>
         data.hostKeyFingerprint = input.hostKeyFingerprint;
         data.pendingHostKey = null;
       }
-      Object.assign(data, checkIntervals(issues, input.intervals));
+      const { columns: settings, reenabled } = checkSettings(issues, input, current);
+      Object.assign(data, settings);
+      if (reenabled.length > 0) {
+        // Switched on again: what it said before (UNAVAILABLE, FAILING) is forgotten, it is probed afresh.
+        const stored = { ...(current.collectorStates as Record<string, unknown>) };
+        for (const name of reenabled) delete stored[name];
+        data.collectorStates = stored as Prisma.InputJsonObject;
+      }
 
       const transport = input.transport ?? current.transport;
       const username = input.username === undefined ? current.username : input.username;
@@ -670,13 +692,13 @@ builder.mutationField('pollDevice', (t) =>
     type: PollResultRef,
     errors: { types: [NotFoundError, UnavailableError] },
     description: 'Polls a device now (all collectors unless given) and returns the fresh samples.',
-    args: { id: t.arg.id({ required: true }), collectors: t.arg({ type: [CollectorEnum], required: false }) },
+    args: { id: t.arg.id({ required: true }), collectors: t.arg({ type: [CollectorNameEnum], required: false, description: 'Default: every collector (an UNAVAILABLE one is re-probed); switched-off ones never run.' }) },
     resolve: async (_root, { id: rawId, collectors }, ctx) => {
       const id = String(rawId);
       const poller = pollerOrThrow(ctx);
       const device = await ctx.db.prisma.device.findUnique({ where: { id }, select: { status: true } });
       if (!device) throw new NotFoundError('Device', id);
-      const names: CollectorName[] = collectors?.length ? [...new Set(collectors)] : ['system', 'containers', 'drives'];
+      const names: CollectorName[] = collectors?.length ? [...new Set(collectors)] : [...COLLECTOR_NAMES];
       const since = new Date();
       let outcome: unknown;
       try {

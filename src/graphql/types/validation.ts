@@ -12,8 +12,6 @@ export const LIMITS = {
   nameMax: 100,
   tagsMax: 20,
   tagMax: 50,
-  intervalMin: 5,
-  intervalMax: 86_400,
   secretMax: 64 * 1024,
 } as const;
 
@@ -78,13 +76,6 @@ export function checkTags(issues: Issues, path: string[], tags: readonly string[
     if (!TAG.test(tag)) issues.add([...path, String(i)], `must be 1 to ${LIMITS.tagMax} characters of A-Z a-z 0-9 _ . : -`);
   });
   return [...new Set(tags)];
-}
-
-export function checkInterval(issues: Issues, path: string[], seconds: number | null | undefined): void {
-  if (seconds === null || seconds === undefined) return;
-  if (!Number.isInteger(seconds) || seconds < LIMITS.intervalMin || seconds > LIMITS.intervalMax) {
-    issues.add(path, `must be whole seconds from ${LIMITS.intervalMin} to ${LIMITS.intervalMax} (1 day)`);
-  }
 }
 
 /** OpenSSH's SHA-256 fingerprint format, as the poller pins it. */

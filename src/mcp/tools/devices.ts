@@ -47,6 +47,7 @@ export interface DeviceDetail extends DeviceRow {
   drives: { drive: string; model: string | null; serial: string | null; health: string; temperatureC: number | null; percentUsed: number | null; powerOnHours: number | null; reallocatedSectors: number | null; pendingSectors: number | null; error: string | null }[];
   containers: { name: string; image: string; state: string; health: string | null; cpuPercent: number | null; memUsageBytes: number | null; restartCount: number | null }[];
   statusChanges: { previous: string; current: string; at: string; reason: string | null }[];
+  collectors?: { name: string; state: string | null; reason: string | null }[];
 }
 
 const ROW_FIELDS = 'id name hostname status tags lastSeenAt lastError latestMetrics { time cpuPercent memUsedPercent load1 }';
@@ -58,6 +59,7 @@ export const DEVICE_DETAIL_FRAGMENT = `fragment McpDeviceDetail on Device {
   drives { drive model serial health temperatureC percentUsed powerOnHours reallocatedSectors pendingSectors error }
   containers { name image state health cpuPercent memUsageBytes restartCount }
   statusChanges(limit: $history) { previous current at reason }
+  collectors { name state reason }
 }`;
 
 /* ---------------------------------------------------------------- finding a device */
@@ -105,6 +107,10 @@ const brief = (d: DeviceRow): string => {
 export function deviceSummary(d: DeviceDetail, now = Date.now()): string {
   const out = [`${d.name} (id ${d.id}) is ${d.status}; last seen ${when(d.lastSeenAt, now)}${d.lastError ? `; last error: ${d.lastError}` : ''}`];
   out.push(`${d.transport === 'LOCAL' ? 'the server\'s own machine' : `${d.username ?? '?'}@${d.hostname}:${d.port}`}${d.tags.length ? `, tags: ${d.tags.join(', ')}` : ''}${d.monitoringEnabled ? '' : ', monitoring disabled'}`);
+  if (d.collectors?.length) {
+    // UNAVAILABLE (no docker, no smartctl here) is not a fault; FAILING is what made a device DEGRADED.
+    out.push(`collectors: ${d.collectors.map((c) => `${c.name.toLowerCase()} ${c.state ?? 'not run yet'}${c.reason && c.state !== 'OK' ? ` (${c.reason})` : ''}`).join(', ')}`);
+  }
   const m = d.latestMetrics;
   if (m) {
     out.push(
@@ -148,7 +154,7 @@ interface DevicePage {
   devices: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: DeviceRow }[] };
 }
 
-const POLL = operation(`mutation McpPollDevice($id: ID!, $collectors: [Collector!]) {
+const POLL = operation(`mutation McpPollDevice($id: ID!, $collectors: [CollectorName!]) {
   pollDevice(id: $id, collectors: $collectors) {
     __typename
     ... on PollResult { status previousStatus durationMs rows write skipped collectors { collector ok problems error } metrics { time cpuPercent memUsedPercent load1 } }
@@ -217,7 +223,7 @@ export function registerDeviceTools(server: McpServer, ctx: ToolContext): void {
       readOnly: false,
       inputSchema: {
         device: z.string().min(1).max(200).describe('The device\'s id or name'),
-        collectors: z.array(z.enum(enumValues('Collector'))).optional().describe('Only these collector families'),
+        collectors: z.array(z.enum(enumValues('CollectorName'))).optional().describe('Only these collector families'),
       },
     }),
     answer(ctx, 'poll_device', async (args) => {

@@ -56,7 +56,7 @@ function fakePoller(calls: string[]): PollerApi {
   };
 }
 
-const POLL = `mutation ($id: ID!, $c: [Collector!]) { pollDevice(id: $id, collectors: $c) {
+const POLL = `mutation ($id: ID!, $c: [CollectorName!]) { pollDevice(id: $id, collectors: $c) {
   __typename
   ... on PollResult { status previousStatus rows write durationMs collectors { collector ok error } metrics { cpuPercent } filesystems { mount } containers { name } device { name } }
   ... on UnavailableError { message service }

@@ -1,7 +1,8 @@
 /** The input rules every mutation applies (issue #6). */
 import ssh2 from 'ssh2';
 import { describe, expect, test } from 'vitest';
-import { checkInterval, checkName, checkPrivateKey, checkTags, checkUsername, isValidHostname, Issues } from '../../../src/graphql/types/validation.ts';
+import { checkInterval } from '../../../src/graphql/types/collectors.ts';
+import { checkName, checkPrivateKey, checkTags, checkUsername, isValidHostname, Issues } from '../../../src/graphql/types/validation.ts';
 
 const issuesOf = (fn: (i: Issues) => void): string[] => {
   const i = new Issues();
@@ -40,9 +41,12 @@ test('tags: at most 20, each 1 to 50 of [A-Za-z0-9_.:-], duplicates folded', () 
   expect(checkTags(new Issues(), ['t'], ['a', 'b', 'a'])).toEqual(['a', 'b']);
 });
 
-test('intervals: 5 s to 1 day, whole seconds; null means the default', () => {
-  for (const ok of [5, 60, 86_400, null, undefined]) expect(issuesOf((i) => checkInterval(i, ['s'], ok))).toEqual([]);
-  for (const bad of [0, 4, 86_401, -5]) expect(issuesOf((i) => checkInterval(i, ['s'], bad))).toEqual(['s']);
+test('intervals: the bounds of the POLLING_*_INTERVAL variables, whole seconds; null means the default', () => {
+  for (const ok of [5, 60, 86_400, null, undefined]) expect(issuesOf((i) => checkInterval(i, ['s'], 'system', ok))).toEqual([]);
+  for (const bad of [0, 4, 86_401, -5, 7.5]) expect(issuesOf((i) => checkInterval(i, ['s'], 'system', bad))).toEqual(['s']);
+  // POLLING_DRIVE_HEALTH_INTERVAL goes up to a week, so may a device's drive interval.
+  expect(issuesOf((i) => checkInterval(i, ['s'], 'drives', 7 * 86_400))).toEqual([]);
+  expect(issuesOf((i) => checkInterval(i, ['s'], 'drives', 7 * 86_400 + 1))).toEqual(['s']);
 });
 
 test('private keys must parse; an encrypted one needs the right passphrase', () => {

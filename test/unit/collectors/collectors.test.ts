@@ -211,13 +211,13 @@ describe('drives collector', () => {
     });
   });
 
-  it('gives a row with the text when smartctl printed no JSON, and handles no drives', async () => {
+  it('gives a row with the text when smartctl printed no JSON, and reports no drives as NO_DEVICES (not available, not a fault)', async () => {
     const stdout = drivesOutput([{ name: '/dev/sda', type: 'sat', raw: 'sudo: unable to execute smartctl: I/O error', rc: 1 }], '/dev/sda -d sat');
     const res = await collectors.drives.collect(ctx(fakeRunner({ stdout }), undefined, T0));
     expect(res.batch.drives[0]).toMatchObject({ drive: '/dev/sda', health: 'UNKNOWN', error: 'sudo: unable to execute smartctl: I/O error', exitStatus: 1 });
-    const none = await collectors.drives.collect(ctx(fakeRunner({ stdout: captured('drives-no-devices.stdout') }), undefined, T0));
-    expect(none.batch.drives).toEqual([]);
-    expect(none.problems).toEqual([]);
+    await expect(collectors.drives.collect(ctx(fakeRunner({ stdout: captured('drives-no-devices.stdout') }), undefined, T0))).rejects.toMatchObject({
+      reason: 'NO_DEVICES',
+    });
   });
 
   it('never puts a scanned name into the command text', () => {

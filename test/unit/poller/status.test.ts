@@ -33,8 +33,9 @@ describe('device status machine', () => {
     expect(nextStatus(input({ poll: [ok('drives', ['/dev/sdb: open failed'])] })).status).toBe('DEGRADED');
   });
 
-  it('a collector that is not installed does not degrade the device', () => {
-    expect(nextStatus(input({ poll: [ok('system'), broken('NOT_INSTALLED')] })).status).toBe('ONLINE');
+  it('a collector UNAVAILABLE on the host does not degrade the device; the same failure of one that worked does', () => {
+    expect(nextStatus(input({ poll: [ok('system'), broken('NOT_INSTALLED')], unavailable: new Set(['containers']) })).status).toBe('ONLINE');
+    expect(nextStatus(input({ poll: [ok('system'), broken('NOT_INSTALLED')] })).status).toBe('DEGRADED');
   });
 
   it('a failure remembered from another collector keeps the device DEGRADED', () => {

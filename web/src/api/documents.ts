@@ -156,6 +156,17 @@ export interface StatusChange {
   at: string;
   reason: string | null;
 }
+export type CollectorStatus = 'OK' | 'FAILING' | 'UNAVAILABLE' | 'DISABLED';
+/** One collector on the device (Device.collectors); `name` is a CollectorName (SYSTEM, DRIVES, CONTAINERS). */
+export interface CollectorState {
+  name: string;
+  state: CollectorStatus | null;
+  reason: string | null;
+  lastRunAt: string | null;
+  enabled: boolean;
+  intervalSeconds: number;
+  intervalOverride: number | null;
+}
 export interface DeviceDetail {
   id: string;
   name: string;
@@ -172,7 +183,6 @@ export interface DeviceDetail {
   monitoringEnabled: boolean;
   sudoSmartctl: boolean;
   hasCredential: boolean;
-  intervals: { system: number; containers: number; drives: number; systemOverride: number | null; containersOverride: number | null; drivesOverride: number | null };
   latestMetrics: (LiveSample & { cpuCount: number; memTotalBytes: number; uptimeSeconds: number }) | null;
   filesystems: Filesystem[];
   networkInterfaces: NetworkInterface[];
@@ -180,6 +190,7 @@ export interface DeviceDetail {
   drives: Drive[];
   containers: Container[];
   statusChanges: StatusChange[];
+  collectors: CollectorState[];
 }
 const FILESYSTEM = `mount filesystem fsType sizeBytes usedBytes usedPercent`;
 const INTERFACE = `name rxBytesPerSec txBytesPerSec rxErrorsPerSec txErrorsPerSec`;
@@ -190,7 +201,6 @@ export const DEVICE = `query Device($id: ID!) {
   device(id: $id) {
     id name hostname port username transport status lastSeenAt lastError hostKeyFingerprint presentedHostKey tags
     monitoringEnabled sudoSmartctl hasCredential
-    intervals { system containers drives systemOverride containersOverride drivesOverride }
     latestMetrics { ${SAMPLE} cpuCount memTotalBytes uptimeSeconds }
     filesystems { ${FILESYSTEM} }
     networkInterfaces { ${INTERFACE} }
@@ -198,6 +208,7 @@ export const DEVICE = `query Device($id: ID!) {
     drives { ${DRIVE} }
     containers { ${CONTAINER} }
     statusChanges(limit: 20) { previous current at reason }
+    collectors { name state reason lastRunAt enabled intervalSeconds intervalOverride }
   }
 }`;
 export interface DeviceResult {
@@ -292,7 +303,7 @@ export interface DeviceEdit {
   tags?: string[];
   monitoringEnabled?: boolean;
   sudoSmartctl?: boolean;
-  intervals?: { system: number | null; containers: number | null; drives: number | null };
+  collectors?: { name: string; enabled?: boolean; intervalSeconds?: number | null }[];
 }
 export const UPDATE_DEVICE = `mutation UpdateDevice($id: ID!, $input: UpdateDeviceInput!) {
   updateDevice(id: $id, input: $input) { __typename ${ERRORS} ... on Device { id } }

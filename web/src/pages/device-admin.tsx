@@ -69,8 +69,6 @@ export function DeviceActions({ device, onChanged }: { device: DeviceDetail; onC
   );
 }
 
-const optionalInt = (v: string): number | null => (v.trim() === '' ? null : Number(v));
-
 function EditDevice({ device, onDone }: { device: DeviceDetail; onDone: (text: string) => void }) {
   const { api } = useSession();
   const [error, setError] = useState<string | null>(null);
@@ -87,7 +85,6 @@ function EditDevice({ device, onDone }: { device: DeviceDetail; onDone: (text: s
         .map((t) => t.trim())
         .filter(Boolean),
       sudoSmartctl: f.get('sudoSmartctl') === 'on',
-      intervals: { system: optionalInt(s('system')), containers: optionalInt(s('containers')), drives: optionalInt(s('drives')) },
     };
     if (device.transport === 'SSH') Object.assign(input, { hostname: s('hostname'), port: Number(s('port')), username: s('username') || null });
     setBusy(true);
@@ -102,7 +99,7 @@ function EditDevice({ device, onDone }: { device: DeviceDetail; onDone: (text: s
     }
   }
 
-  const iv = device.intervals;
+  // Intervals and switching collectors off live in the Collectors panel (device-collectors.tsx).
   return (
     <form class="form edit" onSubmit={submit} aria-label="Edit device">
       <label>
@@ -124,18 +121,6 @@ function EditDevice({ device, onDone }: { device: DeviceDetail; onDone: (text: s
       <label>
         Tags <input name="tags" defaultValue={device.tags.join(', ')} placeholder="comma separated" />
       </label>
-      <fieldset>
-        <legend>Seconds between polls (blank: server default)</legend>
-        <label>
-          System <input name="system" type="number" min={5} placeholder={String(iv.system)} defaultValue={iv.systemOverride ?? ''} />
-        </label>
-        <label>
-          Containers <input name="containers" type="number" min={5} placeholder={String(iv.containers)} defaultValue={iv.containersOverride ?? ''} />
-        </label>
-        <label>
-          Drives <input name="drives" type="number" min={5} placeholder={String(iv.drives)} defaultValue={iv.drivesOverride ?? ''} />
-        </label>
-      </fieldset>
       <label class="check">
         <input name="sudoSmartctl" type="checkbox" defaultChecked={device.sudoSmartctl} /> Run smartctl through sudo
       </label>

@@ -29,6 +29,7 @@ import { ago, bytes, duration, fixed, percent } from '../format.ts';
 import { useSession } from '../session.ts';
 import { DeviceCharts } from './device-charts.tsx';
 import { DeviceActions, HostKey } from './device-admin.tsx';
+import { Collectors } from './device-collectors.tsx';
 import { Containers, Drives, Filesystems, Interfaces, StatusHistory } from './device-tables.tsx';
 
 function useDevice(id: string): { device: DeviceDetail | null | undefined; error: string | null; reload: () => void } {
@@ -54,9 +55,11 @@ function useDevice(id: string): { device: DeviceDetail | null | undefined; error
       api.subscribe<DeviceSamples>(DEVICE_SAMPLES, { id }, ({ metricCollected: m }) =>
         setDevice((d) => (d ? { ...d, lastSeenAt: m.time, latestMetrics: m } : d)),
       ),
-      api.subscribe<LiveStatus>(LIVE_STATUS, { deviceId: id }, ({ deviceStatusChanged: e }) =>
-        setDevice((d) => (d ? { ...d, status: e.current, statusChanges: [{ previous: e.previous, current: e.current, at: e.at, reason: e.reason }, ...d.statusChanges] } : d)),
-      ),
+      api.subscribe<LiveStatus>(LIVE_STATUS, { deviceId: id }, ({ deviceStatusChanged: e }) => {
+        setDevice((d) => (d ? { ...d, status: e.current, statusChanges: [{ previous: e.previous, current: e.current, at: e.at, reason: e.reason }, ...d.statusChanges] } : d));
+        // A status change usually means a collector changed state (FAILING, OK again): those have no subscription of their own.
+        load();
+      }),
       api.subscribe<DeviceFilesystems>(DEVICE_FILESYSTEMS, { id }, ({ filesystemsCollected: e }) => patch({ filesystems: e.filesystems })),
       api.subscribe<DeviceInterfaces>(DEVICE_INTERFACES, { id }, ({ networkInterfacesCollected: e }) => patch({ networkInterfaces: e.interfaces })),
       api.subscribe<DeviceDisks>(DEVICE_DISKS, { id }, ({ diskIoCollected: e }) => patch({ diskIo: e.disks })),
@@ -142,6 +145,7 @@ export function DevicePage({ id }: { id: string }) {
         <Interfaces nics={device.networkInterfaces} disks={device.diskIo} />
         <Drives list={device.drives} />
         <Containers list={device.containers} />
+        <Collectors device={device} canEdit={canEdit} onChanged={reload} />
         <StatusHistory list={device.statusChanges} />
         <HostKey device={device} canEdit={canEdit} onChanged={reload} />
       </div>
