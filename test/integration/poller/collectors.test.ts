@@ -51,7 +51,7 @@ const dockerCalls = (): number => (fs.existsSync(path.join(dir, 'calls')) ? fs.r
 /** This machine, with the shim first on PATH (the collectors only append to PATH). */
 function shimmedRunner(): CommandRunner {
   const local = createLocalRunner();
-  return { exec: (command, options) => local.exec(`PATH="${dir}/bin:$PATH"; export PATH\n${command}`, options) };
+  return { exec: (command, options) => local.exec(`PATH="${dir}/bin:$PATH"; export PATH\n${command}`, options), close: async () => {} };
 }
 
 function startPoller(): Promise<void> {

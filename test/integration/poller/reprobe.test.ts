@@ -48,7 +48,7 @@ it('an UNAVAILABLE collector runs at most once per hour of the clock while the o
     log: createLogger('silent'),
     secrets: testSecrets(),
     now: () => new Date(clock),
-    runnerFactory: () => ({ exec: (command, options) => local.exec(`PATH="${dir}/bin:$PATH"; export PATH\n${command}`, options) }),
+    runnerFactory: () => ({ exec: (command, options) => local.exec(`PATH="${dir}/bin:$PATH"; export PATH\n${command}`, options), close: async () => {} }),
     observer: { collectorDone: (collector) => void runs[collector]++ },
     tuning: { spoolDir: `${dir}/spool` },
   });
