@@ -8,16 +8,42 @@ import { createLogger } from './log.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const USAGE = `usage: infrapulse <command>
-  serve                                   run the API and the poller (same as npm start)
-  parse <kind> <file>                     run one parser on captured output, print JSON
-  token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]
-  simulate --devices N --port P [--seed S] [--register URL --token T]
-  mcp --url URL --token T                 stdio bridge to a server's MCP endpoint (for assistants)
-  schema print|check                      write or verify schema.graphql
-  rotate-key --generate | --new-key HEX   re-encrypt stored secrets under a new key (server stopped)
-  migrate                                 apply database migrations and exit
-  bench [--quick] [--out FILE]            run the benchmark suite`;
+/**
+ * Each command's usage: printed on `--help` and after a bad option, and the one list of the
+ * options it takes (every `--name` in it), checked before the command runs.
+ */
+const USAGES: Record<string, [synopsis: string, does: string]> = {
+  serve: ['serve', 'run the API and the poller (same as npm start)'],
+  parse: ['parse <kind> <file>', 'run one parser on captured output, print JSON'],
+  token: ['token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]', 'print a new API token once'],
+  simulate: ['simulate --devices N [--port P] [--seed S] [--host ADDR] [--host-key FILE] [--register URL --token T]', 'a simulated fleet of SSH hosts'],
+  mcp: ['mcp --url URL --token T', "stdio bridge to a server's MCP endpoint (for assistants)"],
+  schema: ['schema print|check', 'write or verify schema.graphql'],
+  'rotate-key': ['rotate-key --generate | --new-key HEX', 're-encrypt stored secrets under a new key (server stopped)'],
+  migrate: ['migrate', 'apply database migrations and exit'],
+  bench: ['bench [--quick] [--out FILE] [--only PARTS] [--size full|quick|tiny] [--cpu-prof DIR]', 'run the benchmark suite'],
+};
+
+const USAGE = `usage: infrapulse <command>\n${Object.values(USAGES)
+  .map(([synopsis, does]) => `  ${synopsis}\n      ${does}`)
+  .join('\n')}`;
+
+const usageOf = (command: string): string => `usage: infrapulse ${USAGES[command]?.[0] ?? ''}\n  ${USAGES[command]?.[1] ?? ''}`;
+
+/**
+ * `--help` / `-h`: 'help'; an option the command's usage does not name: that option; else
+ * undefined. Option values are not checked here (the command does): only names.
+ */
+function checkOptions(command: string, args: string[]): string | undefined {
+  const known = new Set([...(USAGES[command]?.[0] ?? '').matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]));
+  const { tokens } = parseArgs({ args, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    if (t.name === 'help' || t.name === 'h') return 'help';
+    if (!known.has(t.name)) return t.rawName;
+  }
+  return undefined;
+}
 
 function config(): Config {
   try {
@@ -80,7 +106,7 @@ async function token(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { name: { type: 'string' }, role: { type: 'string' }, 'expires-in-days': { type: 'string' } } });
   const role = values.role?.toUpperCase();
   if (positionals[0] !== 'create' || !values.name || (role !== 'VIEWER' && role !== 'OPERATOR' && role !== 'ADMIN')) {
-    process.stderr.write('usage: infrapulse token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]\n');
+    process.stderr.write(`${usageOf('token')}\n`);
     return 2;
   }
   const days = values['expires-in-days'] ? Number(values['expires-in-days']) : undefined;
@@ -118,7 +144,7 @@ async function schemaCommand(sub: string | undefined): Promise<number> {
     process.stderr.write('schema.graphql is stale: run `npm run schema:print` and commit it\n');
     return 1;
   }
-  process.stderr.write('usage: infrapulse schema print|check\n');
+  process.stderr.write(`${usageOf('schema')}\n`);
   return 2;
 }
 
@@ -133,6 +159,17 @@ async function migrate(): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && Object.hasOwn(USAGES, command)) {
+    const bad = checkOptions(command, rest);
+    if (bad === 'help') {
+      process.stdout.write(`${usageOf(command)}\n`);
+      return 0;
+    }
+    if (bad !== undefined) {
+      process.stderr.write(`infrapulse ${command}: unknown option ${bad}\n${usageOf(command)}\n`);
+      return 2;
+    }
+  }
   switch (command) {
     case 'serve':
       return serve();
