@@ -65,8 +65,10 @@ async function serve(): Promise<number> {
   try {
     app = await startApp(cfg, log);
   } catch (e) {
-    log.fatal({ err: (e as Error).message }, 'infrapulse could not start');
-    process.stderr.write(`infrapulse: ${(e as Error).message}\n`);
+    const { redactSecrets } = await import('./db/redact.ts');
+    const reason = redactSecrets((e as Error).message);
+    log.fatal({ err: reason }, 'infrapulse could not start');
+    process.stderr.write(`infrapulse: ${reason}\n`);
     return 1;
   }
   const graphiql = `${app.server.url}/graphql`;

@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { PrismaClient } from './generated/client.ts';
-import { createAdapter, createPool } from './adapter.ts';
+import { closePool, createAdapter, createPool } from './adapter.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { migrateDeploy } from './migrate.ts';
 
@@ -71,8 +71,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
     const applied = await migrateDeploy(url);
     log.info({ applied, ms: Date.now() - started }, applied.length ? 'database migrated' : 'database schema up to date');
     // A host that drops packets must not hang a flush: fail the connect and let the writer retry.
-    const pool = createPool(url, { max: 20, connectionTimeoutMillis: 5000 });
-    pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
+    const pool = createPool(url, { max: 20, connectionTimeoutMillis: 5000 }, (err) => log.warn({ err: err.message }, 'idle database connection failed'));
     const prisma = new PrismaClient({ adapter: createAdapter(pool) });
     const timescale = await detectTimescale(pool);
     return {
@@ -83,7 +82,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
       embedded: Boolean(embedded),
       async close() {
         await prisma.$disconnect().catch(() => undefined);
-        await pool.end().catch(() => undefined);
+        await closePool(pool).catch(() => undefined);
         await embedded?.stop();
       },
     };
