@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { clusterDir } from './db/embedded.ts';
 import { createLogger } from './log.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,8 +67,10 @@ async function serve(): Promise<number> {
     app = await startApp(cfg, log);
   } catch (e) {
     const { redactSecrets } = await import('./db/redact.ts');
+    const { DataDirBusyError } = await import('./db/owner.ts');
     const reason = redactSecrets((e as Error).message);
-    log.fatal({ err: reason }, 'infrapulse could not start');
+    // A busy DATA_DIR is an answer, not a failure to log: one line.
+    if (!(e instanceof DataDirBusyError)) log.fatal({ err: reason }, 'infrapulse could not start');
     process.stderr.write(`infrapulse: ${reason}\n`);
     return 1;
   }
@@ -77,7 +80,7 @@ async function serve(): Promise<number> {
       (cfg.dashboard ? `  dashboard:   open ${app.server.url}/ in a browser\n` : '') +
       (cfg.graphiql ? `  GraphiQL:    open ${graphiql} in a browser\n` : '') +
       `  admin token: ${app.adminTokenAt === 'INFRAPULSE_ADMIN_TOKEN' ? 'the value of INFRAPULSE_ADMIN_TOKEN' : `cat ${app.adminTokenAt}`}\n` +
-      `  database:    ${app.db.embedded ? `embedded PostgreSQL in ${cfg.dataDir}/postgres` : 'DATABASE_URL'}${app.db.timescale ? ` (TimescaleDB ${app.db.timescale})` : ''}\n`,
+      `  database:    ${app.db.embedded ? `embedded PostgreSQL in ${clusterDir(cfg.dataDir)}` : 'DATABASE_URL'}${app.db.timescale ? ` (TimescaleDB ${app.db.timescale})` : ''}\n`,
   );
   return new Promise((resolve) => {
     let stopping = false;
@@ -118,9 +121,11 @@ async function token(args: string[]): Promise<number> {
   }
   const cfg = config();
   const log = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel);
-  const { openDatabase } = await import('./db/index.ts');
+  const { openSharedDatabase } = await import('./db/index.ts');
   const { createApiToken } = await import('./tokens.ts');
-  const db = await openDatabase(cfg, log);
+  // Beside a running server: its database, which this command must not stop.
+  const db = await openSharedDatabase(cfg, log, 'token create').catch((e: unknown) => e as Error);
+  if (db instanceof Error) return failed(db);
   try {
     const created = await createApiToken(db.prisma, { name: values.name, role, expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null });
     process.stdout.write(`${created.token}\n`);
@@ -154,9 +159,18 @@ async function migrate(): Promise<number> {
   const cfg = config();
   const log = createLogger(cfg.logLevel);
   const { openDatabase } = await import('./db/index.ts');
-  const db = await openDatabase(cfg, log);
+  // A running server migrated its database at start; this one would stop it: refused (DataDirBusyError).
+  const db = await openDatabase(cfg, log, { command: 'migrate' }).catch((e: unknown) => e as Error);
+  if (db instanceof Error) return failed(db);
   await db.close();
   return 0;
+}
+
+/** A command that could not open its database: one line (passwords redacted), exit 1. */
+async function failed(e: Error): Promise<number> {
+  const { redactSecrets } = await import('./db/redact.ts');
+  process.stderr.write(`infrapulse: ${redactSecrets(e.message)}\n`);
+  return 1;
 }
 
 async function main(argv: string[]): Promise<number> {

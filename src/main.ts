@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
+import { acquireOwnerLock, type OwnerLock } from './db/owner.ts';
 import { createSecretBox, loadSecretKey } from './db/secrets.ts';
 import { sshIdentity } from './security/ssh-identity.ts';
 import { createAlertEvaluator } from './alerts/index.ts';
@@ -33,6 +34,17 @@ export interface App {
 export async function startApp(config: Config, log: Logger): Promise<App> {
   // Traversable but not listable: the embedded PostgreSQL's own user must reach its subfolder.
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
+  // First: a second server on this DATA_DIR must leave the first one's database (and spool) alone.
+  const owner = acquireOwnerLock(config.dataDir, 'serve');
+  try {
+    return await startOwned(config, log, owner);
+  } catch (e) {
+    owner.release();
+    throw e;
+  }
+}
+
+async function startOwned(config: Config, log: Logger, owner: OwnerLock): Promise<App> {
   const secrets = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
   try {
     // Generated now rather than at the first device that needs it: the dashboard shows its public line.
@@ -40,8 +52,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   } catch (err) {
     log.error({ err: (err as Error).message }, 'infrapulse SSH key unavailable: devices without a credential of their own cannot log in');
   }
-  const db = await openDatabase(config, log);
-  const stack: (() => Promise<void>)[] = [() => db.close()];
+  const db = await openDatabase(config, log, { owner });
+  const stack: (() => Promise<void>)[] = [async () => owner.release(), () => db.close()];
   const stop = async () => {
     while (stack.length) await stack.pop()!().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
   };

@@ -118,7 +118,7 @@ export async function runRotateKey(argv: string[]): Promise<number> {
   let identity = false;
   try {
     identity = resealIdentity(config.dataDir, oldBox, newBox);
-    const db = await openDatabase(config, log);
+    const db = await openDatabase(config, log, { command: 'rotate-key' });
     try {
       counts = await rotateSecretKey(db, oldBox, newBox);
     } finally {
