@@ -67,10 +67,10 @@ async function serve(): Promise<number> {
     app = await startApp(cfg, log);
   } catch (e) {
     const { redactSecrets } = await import('./db/redact.ts');
-    const { DataDirBusyError } = await import('./db/owner.ts');
+    const { StartRefusedError } = await import('./db/owner.ts');
     const reason = redactSecrets((e as Error).message);
-    // A busy DATA_DIR is an answer, not a failure to log: one line.
-    if (!(e instanceof DataDirBusyError)) log.fatal({ err: reason }, 'infrapulse could not start');
+    // A busy DATA_DIR or a wrong key is an answer, not a failure to log: one line.
+    if (!(e instanceof StartRefusedError)) log.fatal({ err: reason }, 'infrapulse could not start');
     process.stderr.write(`infrapulse: ${reason}\n`);
     return 1;
   }

@@ -24,7 +24,12 @@ export interface OwnerLock {
   release(): void;
 }
 
-export class DataDirBusyError extends Error {
+/** A start refused on purpose: its message is the whole answer (one line, nothing to log). */
+export class StartRefusedError extends Error {
+  override readonly name: string = 'StartRefusedError';
+}
+
+export class DataDirBusyError extends StartRefusedError {
   override readonly name = 'DataDirBusyError';
   constructor(
     readonly dataDir: string,
