@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('secret key check', () => {
-  test('an instance with another key refuses to start; one with the same key starts', { timeout: 180_000 }, async () => {
+  test('an instance with another key refuses to start; one with the same key starts', { timeout: 600_000 }, async () => {
     const first = await serve({ DATABASE_URL: db.url, DATA_DIR: dataDir(), INFRAPULSE_SECRET_KEY: KEY_A });
     const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM key_check');
     expect(rows[0]?.n).toBe(1);

@@ -19,7 +19,7 @@ let admin: string;
 beforeAll(async () => {
   server = await serve({ DATA_DIR: dataDir });
   admin = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await server?.stop();
@@ -32,7 +32,7 @@ const healthStatus = async (): Promise<{ http: number; status: unknown }> => {
 };
 
 describe('a running server owns its DATA_DIR', () => {
-  test('token create while the server runs uses its database and leaves it running', { timeout: 120_000 }, async () => {
+  test('token create while the server runs uses its database and leaves it running', { timeout: 240_000 }, async () => {
     const postmaster = postmasterPid(pgData);
     expect(postmaster).toBeGreaterThan(0);
     const created = cli(['token', 'create', '--name', 'made beside a running server', '--role', 'VIEWER'], { DATA_DIR: dataDir });
@@ -47,7 +47,7 @@ describe('a running server owns its DATA_DIR', () => {
     expect(viewer.body.data).toEqual({ health: { status: 'OK' } });
   });
 
-  test('a second serve on the busy DATA_DIR exits 1 with one line and touches nothing', { timeout: 120_000 }, async () => {
+  test('a second serve on the busy DATA_DIR exits 1 with one line and touches nothing', { timeout: 240_000 }, async () => {
     const postmaster = postmasterPid(pgData);
     const second = cli(['serve'], { DATA_DIR: dataDir, PORT: '0' });
     expect(await second.exited).toBe(1);
@@ -58,14 +58,14 @@ describe('a running server owns its DATA_DIR', () => {
     expect(await healthStatus()).toEqual({ http: 200, status: 'OK' });
   });
 
-  test('migrate while the server runs says the server must be stopped', { timeout: 120_000 }, async () => {
+  test('migrate while the server runs says the server must be stopped', { timeout: 240_000 }, async () => {
     const m = cli(['migrate'], { DATA_DIR: dataDir });
     expect(await m.exited).toBe(1);
     expect(m.output().trim()).toBe(`infrapulse: DATA_DIR ${dataDir} is in use by a running infrapulse serve (pid ${server.child.pid}); stop it first or use another DATA_DIR`);
     expect(await healthStatus()).toEqual({ http: 200, status: 'OK' });
   });
 
-  test('a killed embedded PostgreSQL is restarted; health says DOWN meanwhile, never HTTP 500', { timeout: 180_000 }, async () => {
+  test('a killed embedded PostgreSQL is restarted; health says DOWN meanwhile, never HTTP 500', { timeout: 300_000 }, async () => {
     const postmaster = postmasterPid(pgData)!;
     process.kill(postmaster, 'SIGKILL');
     const seen: { http: number; status: unknown }[] = [];

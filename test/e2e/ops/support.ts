@@ -42,10 +42,16 @@ export interface Serving extends Proc {
 
 export async function serve(env: Record<string, string>): Promise<Serving> {
   const p = cli(['serve'], { PORT: String(await freePort()), ...env });
-  await until(() => {
-    if (p.child.exitCode !== null) throw new Error(`serve exited early:\n${p.output()}`);
-    return /is serving (\S+)/.test(p.output());
-  }, 'serve to start');
+  try {
+    // A first start (initdb, migrations) under a loaded machine takes a while.
+    await until(() => {
+      if (p.child.exitCode !== null) throw new Error(`serve exited early:\n${p.output()}`);
+      return /is serving (\S+)/.test(p.output());
+    }, 'serve to start', 180_000);
+  } catch (e) {
+    p.child.kill('SIGKILL');
+    throw e;
+  }
   const url = /is serving (\S+)/.exec(p.output())![1]!;
   return {
     ...p,
