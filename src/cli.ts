@@ -61,6 +61,13 @@ function config(): Config {
 async function serve(): Promise<number> {
   const cfg = config();
   const log = createLogger(cfg.logLevel);
+  // Before loading the server's modules (seconds on a busy machine): a busy DATA_DIR answers at once.
+  const { currentOwner, DataDirBusyError } = await import('./db/owner.ts');
+  const owner = currentOwner(cfg.dataDir);
+  if (owner) {
+    process.stderr.write(`infrapulse: ${new DataDirBusyError(cfg.dataDir, owner).message}\n`);
+    return 1;
+  }
   const { startApp } = await import('./main.ts');
   let app;
   try {
