@@ -19,11 +19,10 @@ import client from 'prom-client';
 import type { CollectorName } from './collectors/types.ts';
 import type { Topic } from './events/index.ts';
 import type { Logger } from './log.ts';
-import type { DeviceStatus, PollerObserver, PollerStats } from './poller/index.ts';
+import type { PollerObserver, PollerStats } from './poller/index.ts';
+import { DEVICE_STATUSES } from './poller/status.ts';
 
 export const MAX_OPERATION_NAMES = 200;
-
-const STATUSES: DeviceStatus[] = ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'];
 
 export interface MetricsSource {
   /** The poller's stats (absent when polling is off). */
@@ -147,7 +146,7 @@ function create() {
     registers: [register],
     collect() {
       const stats = pollerStats();
-      for (const s of STATUSES) this.set({ status: s }, sum(stats.map((st) => st.byStatus[s] ?? 0)));
+      for (const s of DEVICE_STATUSES) this.set({ status: s }, sum(stats.map((st) => st.byStatus[s] ?? 0)));
     },
   });
   new client.Gauge({

@@ -10,12 +10,21 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PrismaClient } from './db/generated/client.ts';
-import type { Principal, Role } from './graphql/context.ts';
+import type { Role } from './db/generated/enums.ts';
 import type { Logger } from './log.ts';
 import { isDatabaseUnavailable } from './db/unavailable.ts';
 import { DatabaseUnavailableError } from './server/database-unavailable.ts';
 
 export const TOKEN_PREFIX = 'ipt_';
+
+export type { Role };
+
+/** Who a verified token speaks for. */
+export interface Principal {
+  tokenId: string;
+  name: string;
+  role: Role;
+}
 
 export interface ApiTokenRow {
   id: string;

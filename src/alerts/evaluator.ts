@@ -5,7 +5,7 @@
  * neither re-fires nor forgets), publishes `alertChanged`, and hands notifications to the
  * notifier unless a silence matches.
  */
-import type { Database, PrismaClient } from '../db/index.ts';
+import { isUniqueViolation, type Database, type PrismaClient } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { DeviceStatusEvent, EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
@@ -27,7 +27,6 @@ import {
   type RuleSpec,
   type Track,
 } from './rules.ts';
-import { onAlertConfigChanged } from './signals.ts';
 import { loadSilences, silencedBy, type SilenceSpec } from './silences.ts';
 
 export interface AlertEvaluatorDeps {
@@ -116,10 +115,6 @@ export function toRuleSpec(r: RuleRow): RuleSpec {
 export async function ensureBuiltinRules(prisma: PrismaClient): Promise<number> {
   const { count } = await prisma.alertRule.createMany({ data: BUILTIN_RULES.map((r) => ({ ...r, builtin: true, enabled: true })), skipDuplicates: true });
   return count;
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  return (e as { code?: string }).code === 'P2002' || /unique constraint/i.test((e as Error).message ?? '');
 }
 
 export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
@@ -439,7 +434,7 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
       await reload();
       running = true;
       cleanups.push(
-        onAlertConfigChanged(() => {
+        events.listen('alertConfigChanged', () => {
           enqueue(reload, 'reload');
         }),
       );

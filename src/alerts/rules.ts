@@ -4,7 +4,7 @@
  * observation drives (PENDING → FIRING → RESOLVED, `forSeconds`, `repeatSeconds`).
  * No I/O and no clock: evaluator.ts persists and publishes what `step` decides.
  */
-import type { AlertMetric, AlertState, Comparator, Severity } from '../db/generated/enums.ts';
+import { DeviceStatus, type AlertMetric, type AlertState, type Comparator, type Severity } from '../db/generated/enums.ts';
 import type { ContainerRow, DriveHealthRow, SampleBatch } from '../storage/types.ts';
 
 export type { AlertMetric, AlertState, Comparator, Severity };
@@ -36,7 +36,7 @@ export const STATE_VALUES: Partial<Record<AlertMetric, readonly string[]>> = {
   DRIVE_HEALTH: ['HEALTHY', 'WARNING', 'CRITICAL', 'UNKNOWN'],
   CONTAINER_STATE: ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'],
   CONTAINER_HEALTH: ['healthy', 'unhealthy', 'starting'],
-  DEVICE_STATUS: ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'],
+  DEVICE_STATUS: Object.values(DeviceStatus),
 };
 
 /** CONTAINER_RESTARTS counts restarts within this window. */

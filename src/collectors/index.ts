@@ -10,7 +10,7 @@
  *   containers  containers.ts + docker.ts     one exec: docker|podman ps -a, stats --no-stream,
  *                                             inspect of all ids
  *
- * Counters become rates in poller/rates.ts (resets, reboots, new devices → null, never < 0).
+ * Counters become rates in rates.ts (resets, reboots, new devices → null, never < 0).
  * parse-command.ts backs `infrapulse parse <kind> <file>`; synthetic.ts builds big polls for
  * the benchmark.
  *

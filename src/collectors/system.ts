@@ -7,7 +7,7 @@ import type {
   SystemMetricsRow,
 } from '../storage/types.ts';
 import { emptyBatch } from '../storage/types.ts';
-import { openRateWindow, type CounterState, type RateWindow } from '../poller/rates.ts';
+import { openRateWindow, type CounterState, type RateWindow } from './rates.ts';
 import { parseDf, type DfEntry } from './df.ts';
 import {
   parseDiskstats,

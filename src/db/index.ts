@@ -14,6 +14,15 @@ import { acquireOwnerLock, currentOwner, type OwnerLock } from './owner.ts';
 export { PrismaClient };
 export type * from './generated/client.ts';
 
+/**
+ * A unique constraint refused the write: Prisma's P2002, PostgreSQL's 23505 where the error
+ * comes from pg directly, or the server's message where a raw statement wraps it otherwise.
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  return err?.code === 'P2002' || err?.code === '23505' || (typeof err?.message === 'string' && /unique constraint/i.test(err.message));
+}
+
 export interface Database {
   prisma: PrismaClient;
   /** For the storage layer's hot paths and LISTEN; the same server Prisma talks to. */

@@ -1,6 +1,7 @@
 /**
  * The one pub/sub topic catalogue. Only poller/ (and alerts/) publish samples and states;
- * graphql/ publishes what its mutations change (token revocations, devices created or deleted).
+ * graphql/ publishes what its mutations change (token revocations, devices created or deleted,
+ * alert configuration).
  * graphql/ subscribes, and so do the server (revocations) and mcp/ (the device list). In-process by default; with REDIS_URL every instance sees every event.
  * Payloads are plain JSON-safe objects (times as ISO strings) so the Redis target carries
  * them unchanged.
@@ -90,6 +91,11 @@ export interface DeviceListEvent {
   at: string;
 }
 
+/** Alert rules, silences or notification channels changed: every evaluator reloads that cache. */
+export interface AlertConfigEvent {
+  kind: 'rules' | 'silences' | 'channels';
+}
+
 export type Topics = {
   metricCollected: [MetricEvent];
   deviceStatusChanged: [DeviceStatusEvent];
@@ -104,6 +110,7 @@ export type Topics = {
   containersCollected: [SamplesEvent<ContainerRow>];
   drivesCollected: [SamplesEvent<DriveHealthRow>];
   deviceListChanged: [DeviceListEvent];
+  alertConfigChanged: [AlertConfigEvent];
 };
 
 export type Topic = keyof Topics;

@@ -4,13 +4,9 @@ import type { SecretBox } from '../db/secrets.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 
-export type Role = 'VIEWER' | 'OPERATOR' | 'ADMIN';
+import type { Principal } from '../tokens.ts';
 
-export interface Principal {
-  tokenId: string;
-  name: string;
-  role: Role;
-}
+export type { Principal, Role } from '../tokens.ts';
 
 /**
  * What the server hands every resolver. `services` is built once per server; `auth` per

@@ -2,16 +2,15 @@
  * One CommandRunner per device, kept across polls and shared by its collectors: an SSH
  * connection costs a handshake (≈ 5 ms of CPU) that must not be paid per poll. A runner is
  * replaced when what it was built from changes (address, user, credential, pinned key) and
- * closed when the device is deleted or disabled. Secrets are decrypted only here, only to build
- * the runner, and never logged.
+ * closed when the device is deleted or disabled. transport/connect.ts builds each runner.
  */
 import type { Credential, Device } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { Logger } from '../log.ts';
 import type { BackoffOptions } from '../transport/backoff.ts';
-import { createLocalRunner } from '../transport/local.ts';
-import { createSshRunner, type SshRunnerState } from '../transport/ssh.ts';
-import { TransportError, type CommandRunner } from '../transport/types.ts';
+import { credentialSecret, openRunner } from '../transport/connect.ts';
+import type { SshRunnerState } from '../transport/ssh.ts';
+import type { CommandRunner, TransportError } from '../transport/types.ts';
 
 export type PollDevice = Device & { credential: Credential | null };
 
@@ -75,55 +74,21 @@ export function connectionKey(d: PollDevice): string {
 }
 
 async function closeRunner(runner: CommandRunner): Promise<void> {
-  const closable = runner as CommandRunner & { close?: () => Promise<void> };
-  if (typeof closable.close === 'function') await closable.close().catch(() => undefined);
+  await runner.close().catch(() => undefined);
 }
 
 export function createConnections(options: ConnectionsOptions): Connections {
   const { log, secrets } = options;
   const held = new Map<string, Held>();
 
-  const build = (device: PollDevice, hooks: RunnerHooks): CommandRunner => {
-    if (device.transport === 'LOCAL') return createLocalRunner({ defaultTimeoutMs: options.execTimeoutMs });
-    if (!device.username) throw new TransportError('AUTH', `ssh ${device.hostname}:${device.port}: device has no username`);
-    let privateKey: string | undefined;
-    let passphrase: string | undefined;
-    let password: string | undefined;
-    const cred = device.credential;
-    if (cred) {
-      try {
-        const secret = secrets.decrypt(cred.encryptedSecret);
-        if (cred.kind === 'PRIVATE_KEY') {
-          privateKey = secret;
-          if (cred.encryptedPassphrase) passphrase = secrets.decrypt(cred.encryptedPassphrase);
-        } else {
-          password = secret;
-        }
-      } catch (err) {
-        throw new TransportError('AUTH', `ssh ${device.hostname}:${device.port}: ${(err as Error).message}`);
-      }
-    } else if (options.ownKey) {
-      try {
-        privateKey = options.ownKey();
-      } catch (err) {
-        throw new TransportError('AUTH', `ssh ${device.hostname}:${device.port}: ${(err as Error).message}`);
-      }
-    }
-    return createSshRunner({
-      host: device.hostname,
-      port: device.port,
-      username: device.username,
-      privateKey,
-      passphrase,
-      password,
-      expectedFingerprint: device.hostKeyFingerprint ?? undefined,
+  const build = (device: PollDevice, hooks: RunnerHooks): CommandRunner =>
+    openRunner(device, () => credentialSecret(device, device.credential, secrets, options.ownKey), {
       onHostKey: hooks.onHostKey,
       onStateChange: hooks.onStateChange,
       execTimeoutMs: options.execTimeoutMs,
       readyTimeoutMs: options.readyTimeoutMs,
       backoff: options.backoff,
     });
-  };
 
   return {
     get(device) {

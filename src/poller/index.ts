@@ -25,13 +25,14 @@ import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
+import { FINGERPRINT_RE } from '../transport/ssh.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { createLeases, type LeaseCycle } from './leases.ts';
 import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
 import { createScheduler, type Intervals, type PollReason } from './scheduler.ts';
-import { DEFAULT_OFFLINE_AFTER, type DeviceStatus } from './status.ts';
+import { DEFAULT_OFFLINE_AFTER, DEVICE_STATUSES, type DeviceStatus } from './status.ts';
 import { createWriter, type WriterStats } from './writer.ts';
 
 export type { PollOutcome, PollObserver } from './poll-device.ts';
@@ -129,11 +130,6 @@ export class DeviceNotFoundError extends Error {
 export class InvalidFingerprintError extends Error {
   override readonly name = 'InvalidFingerprintError';
 }
-
-/** OpenSSH's `SHA256:` + 43 unpadded base64 characters. */
-export const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
-
-const STATUSES: DeviceStatus[] = ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'];
 
 export function createPoller(deps: PollerDeps): Poller {
   const { config, events, log } = deps;
@@ -508,7 +504,7 @@ export function createPoller(deps: PollerDeps): Poller {
     },
 
     stats() {
-      const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<DeviceStatus, number>;
+      const byStatus = Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as Record<DeviceStatus, number>;
       for (const rt of runtimes.values()) byStatus[rt.status]++;
       const second = Math.floor(Date.now() / 1000);
       let pollsLastMinute = 0;

@@ -17,7 +17,12 @@
 import type { CollectorName } from '../collectors/types.ts';
 import type { TransportErrorKind } from '../transport/types.ts';
 
-export type DeviceStatus = 'UNKNOWN' | 'ONLINE' | 'DEGRADED' | 'OFFLINE' | 'AUTH_FAILED' | 'HOST_KEY_MISMATCH' | 'DISABLED';
+import { DeviceStatus } from '../db/generated/enums.ts';
+
+export type { DeviceStatus };
+
+/** Every device status, in the schema's order: the one list, from Prisma's enum. */
+export const DEVICE_STATUSES: readonly DeviceStatus[] = Object.values(DeviceStatus);
 
 /** What one collector's run ended in. */
 export type CollectorOutcome =

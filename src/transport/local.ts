@@ -78,5 +78,7 @@ export function createLocalRunner(options: LocalRunnerOptions = {}): CommandRunn
         });
       });
     },
+    // Nothing stays open between execs; a running command ends by its own timeout.
+    close: async () => {},
   };
 }

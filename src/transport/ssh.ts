@@ -96,6 +96,9 @@ export const SSH_ALGORITHMS: Algorithms = {
   compress: ['none'],
 };
 
+/** OpenSSH's `SHA256:` + 43 unpadded base64 characters, as `ssh-keygen -lf` prints it. */
+export const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
 /** OpenSSH's fingerprint format for a raw public key blob: `SHA256:` + unpadded base64 of its SHA-256. */
 export function sshFingerprint(keyBlob: Buffer): string {
   return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;

@@ -15,6 +15,8 @@ export interface ExecOptions {
 
 export interface CommandRunner {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Ends the connection (if any); the runner is not used again. Collectors never call it. */
+  close(): Promise<void>;
 }
 
 export type TransportErrorKind =

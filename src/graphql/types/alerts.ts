@@ -4,11 +4,10 @@
  * Devices are referenced by id (`deviceId`, a Device's id everywhere).
  */
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { alertConfigChanged } from '../../alerts/signals.ts';
 import { ALERT_METRICS, STATE_METRICS } from '../../alerts/rules.ts';
 import { validateRule, type Issue, type RuleFields } from '../../alerts/validate.ts';
 import type { AlertEventPayload } from '../../events/index.ts';
-import type { Alert, AlertRule, Prisma, PrismaClient } from '../../db/index.ts';
+import { isUniqueViolation, type Alert, type AlertRule, type Prisma, type PrismaClient } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
@@ -143,7 +142,6 @@ async function checkReferences(prisma: PrismaClient, r: RuleFields, issues: Issu
   }
 }
 
-const isUnique = (e: unknown) => (e as { code?: string }).code === 'P2002';
 
 async function saveRule(ctx: Context, fields: RuleFields, id: string | null): Promise<AlertRule> {
   const { issues, rule } = validateRule(fields);
@@ -151,11 +149,11 @@ async function saveRule(ctx: Context, fields: RuleFields, id: string | null): Pr
   if (issues.length) throw new ValidationError('invalid alert rule', issues);
   try {
     const saved = id ? await ctx.db.prisma.alertRule.update({ where: { id }, data: rule }) : await ctx.db.prisma.alertRule.create({ data: rule });
-    alertConfigChanged('rules');
+    void ctx.events.publish('alertConfigChanged', { kind: 'rules' });
     ctx.log.info({ ruleId: saved.id, by: ctx.auth?.name }, id ? 'alert rule updated' : 'alert rule created');
     return saved;
   } catch (e) {
-    if (isUnique(e)) throw new ConflictError(`an alert rule named "${rule.name}" exists`, 'name');
+    if (isUniqueViolation(e)) throw new ConflictError(`an alert rule named "${rule.name}" exists`, 'name');
     throw e;
   }
 }
@@ -219,7 +217,7 @@ builder.mutationFields((t) => ({
       if (!rule) throw new NotFoundError('AlertRule', String(id));
       if (rule.builtin) throw new ConflictError(`"${rule.name}" is built in: disable it (updateAlertRule enabled: false) instead`, 'builtin');
       await ctx.db.prisma.alertRule.delete({ where: { id: rule.id } });
-      alertConfigChanged('rules');
+      void ctx.events.publish('alertConfigChanged', { kind: 'rules' });
       return { id: rule.id };
     },
   }),

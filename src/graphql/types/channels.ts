@@ -4,10 +4,9 @@
  * chat webhooks are bearer secrets too, so viewers see them redacted.
  */
 import { createNotifier } from '../../alerts/notifiers.ts';
-import { alertConfigChanged } from '../../alerts/signals.ts';
 import { redact } from '../../alerts/channels/types.ts';
 import { secretDestinationChanges, validateChannel, type ChannelFields } from '../../alerts/validate.ts';
-import type { NotificationChannel } from '../../db/index.ts';
+import { isUniqueViolation, type NotificationChannel } from '../../db/index.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { AlertRuleRef } from './alerts.ts';
@@ -96,7 +95,6 @@ function fieldsOf(c: NotificationChannel): ChannelFields {
   };
 }
 
-const isUnique = (e: unknown) => (e as { code?: string }).code === 'P2002';
 
 builder.queryFields((t) => ({
   notificationChannels: t.field({
@@ -137,10 +135,10 @@ builder.mutationFields((t) => ({
         const row = await ctx.db.prisma.notificationChannel.create({
           data: { name: channel.name, kind: channel.kind, url: channel.url, enabled: channel.enabled, config: config as object, encryptedSecret: input.secret ? new Uint8Array(ctx.secrets.encrypt(input.secret)) : null },
         });
-        alertConfigChanged('channels');
+        void ctx.events.publish('alertConfigChanged', { kind: 'channels' });
         return row;
       } catch (e) {
-        if (isUnique(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
+        if (isUniqueViolation(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
         throw e;
       }
     },
@@ -182,10 +180,10 @@ builder.mutationFields((t) => ({
           where: { id: current.id },
           data: { name: channel.name, kind: channel.kind, url: channel.url, enabled: channel.enabled, config: config as object, ...secret },
         });
-        alertConfigChanged('channels');
+        void ctx.events.publish('alertConfigChanged', { kind: 'channels' });
         return row;
       } catch (e) {
-        if (isUnique(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
+        if (isUniqueViolation(e)) throw new ConflictError(`a notification channel named "${channel.name}" exists`, 'name');
         throw e;
       }
     },
@@ -202,7 +200,7 @@ builder.mutationFields((t) => ({
       const users = await ctx.db.prisma.alertRule.findMany({ where: { channelIds: { has: channel.id } }, select: { name: true } });
       if (users.length) throw new ConflictError(`used by alert rule(s) ${users.map((u) => `"${u.name}"`).join(', ')}: remove it from them first`, 'channelIds');
       await ctx.db.prisma.notificationChannel.delete({ where: { id: channel.id } });
-      alertConfigChanged('channels');
+      void ctx.events.publish('alertConfigChanged', { kind: 'channels' });
       return { id: channel.id };
     },
   }),

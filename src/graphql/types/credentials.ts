@@ -3,7 +3,7 @@
  * sealed with ctx.secrets (AES-256-GCM) the moment it arrives; no field ever returns it, not
  * even encrypted. Shared credentials are ADMIN's; createDevice seals a device's own.
  */
-import type { PrismaClient } from '../../db/generated/client.ts';
+import { isUniqueViolation, type PrismaClient } from '../../db/index.ts';
 import type { SecretBox } from '../../db/secrets.ts';
 import { builder } from '../builder.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
@@ -92,8 +92,6 @@ export function checkAndSeal(issues: Issues, path: string[], s: SecretInput, sec
     : { kind: 'PASSWORD', encryptedSecret: seal(s.password!), encryptedPassphrase: null };
 }
 
-/** P2002 is Prisma's unique-constraint violation. */
-export const isUniqueViolation = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'P2002';
 
 builder.queryField('credentials', (t) =>
   t.field({

@@ -8,17 +8,18 @@ import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import type { Device as DeviceRow, Prisma } from '../../db/generated/client.ts';
 import type { DeviceStatusEvent } from '../../events/index.ts';
+import { isUniqueViolation } from '../../db/index.ts';
+import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
 import { latestRows } from '../../storage/latest.ts';
 import { sshIdentity } from '../../security/ssh-identity.ts';
 import { purgeDeviceHistory } from '../../storage/series.ts';
-import { createLocalRunner } from '../../transport/local.ts';
-import { createSshRunner } from '../../transport/ssh.ts';
+import { credentialSecret, openRunner, type SshSecret } from '../../transport/connect.ts';
 import { TransportError, type CommandRunner } from '../../transport/types.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { latestLoaders, latestSystem } from '../loaders.ts';
 import { ContainerRef, ContainerStateChangeRef } from './containers.ts';
-import { checkAndSeal, CredentialRef, credentialViewSelect, hasSecret, isUniqueViolation, toCredentialView } from './credentials.ts';
+import { checkAndSeal, CredentialRef, credentialViewSelect, hasSecret, toCredentialView } from './credentials.ts';
 import { DriveHealthChangeRef, DriveRef } from './drives.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from './errors.ts';
 import { liveEvents, scopeArgs } from './live.ts';
@@ -27,8 +28,8 @@ import { checkFingerprint, checkHostname, checkInterval, checkName, checkPort, c
 
 /* ---------------------------------------------------------------- enums */
 
-const STATUSES = ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'] as const;
-type Status = (typeof STATUSES)[number];
+const STATUSES = DEVICE_STATUSES;
+type Status = DeviceStatus;
 
 export const DeviceStatusEnum = builder.enumType('DeviceStatus', {
   values: {
@@ -835,7 +836,7 @@ builder.mutationField('testDeviceConnection', (t) =>
         if (!username) issues.add(['input', 'username'], 'required for SSH');
       }
       checkAndSeal(issues, ['input'], input, ctx.secrets); // validates the key; the sealed copy is discarded
-      let secret: { privateKey?: string; passphrase?: string; password?: string } = {};
+      let secret: SshSecret = {};
       if (input.privateKey) secret = { privateKey: input.privateKey, passphrase: input.passphrase ?? undefined };
       else if (input.password) secret = { password: input.password };
       else {
@@ -851,14 +852,7 @@ builder.mutationField('testDeviceConnection', (t) =>
         }
         if (issues.ok && transport === 'SSH') {
           try {
-            if (!cred) secret = { privateKey: sshIdentity(ctx.config.dataDir, ctx.secrets).privateKey };
-            else {
-              const value = ctx.secrets.decrypt(cred.encryptedSecret);
-              secret =
-                cred.kind === 'PRIVATE_KEY'
-                  ? { privateKey: value, passphrase: cred.encryptedPassphrase ? ctx.secrets.decrypt(cred.encryptedPassphrase) : undefined }
-                  : { password: value };
-            }
+            secret = credentialSecret({ hostname: hostname!, port }, cred, ctx.secrets, () => sshIdentity(ctx.config.dataDir, ctx.secrets).privateKey);
           } catch (e) {
             return { ok: false, latencyMs: null, hostKeyFingerprint: null, hostKeyMatches: null, uname: null, error: (e as Error).message, errorKind: 'AUTH' };
           }
@@ -868,23 +862,15 @@ builder.mutationField('testDeviceConnection', (t) =>
 
       const timeoutMs = timeoutSeconds * 1000;
       let presented: string | undefined;
-      const runner: CommandRunner & { close?: () => Promise<void>; hostKeyFingerprint?: string } =
-        transport === 'LOCAL'
-          ? createLocalRunner({ defaultTimeoutMs: timeoutMs })
-          : createSshRunner({
-              host: hostname!,
-              port,
-              username: username!,
-              ...secret,
-              expectedFingerprint: expected ?? undefined,
-              onHostKey: (fp) => {
-                presented = fp;
-              },
-              readyTimeoutMs: timeoutMs,
-              execTimeoutMs: timeoutMs,
-              keepaliveIntervalMs: 0,
-              maxOutputBytes: 64 * 1024,
-            });
+      const runner: CommandRunner & { hostKeyFingerprint?: string } = openRunner({ transport, hostname: hostname ?? 'localhost', port, username, hostKeyFingerprint: expected }, () => secret, {
+        onHostKey: (fp) => {
+          presented = fp;
+        },
+        readyTimeoutMs: timeoutMs,
+        execTimeoutMs: timeoutMs,
+        keepaliveIntervalMs: 0,
+        maxOutputBytes: 64 * 1024,
+      });
       const started = performance.now();
       try {
         const result = await runner.exec('uname -a', { timeoutMs, maxOutputBytes: 64 * 1024 });
@@ -907,7 +893,7 @@ builder.mutationField('testDeviceConnection', (t) =>
           code: te?.details.code ?? null,
         };
       } finally {
-        await runner.close?.().catch(() => undefined);
+        await runner.close().catch(() => undefined);
       }
     },
   }),

@@ -1,9 +1,9 @@
 import { builder } from '../builder.ts';
 import type { Services } from '../context.ts';
+import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
 
 import { DeviceStatusEnum } from './devices.ts';
 
-const DEVICE_STATUSES = ['UNKNOWN', 'ONLINE', 'DEGRADED', 'OFFLINE', 'AUTH_FAILED', 'HOST_KEY_MISMATCH', 'DISABLED'] as const;
 
 export const HealthStatus = builder.enumType('HealthStatus', {
   values: {
@@ -168,7 +168,7 @@ const PollerHealthRef = builder.objectRef<PollerHealth>('PollerHealth').implemen
   }),
 });
 
-const DeviceStatusCount = builder.objectRef<{ status: (typeof DEVICE_STATUSES)[number]; count: number }>('DeviceStatusCount').implement({
+const DeviceStatusCount = builder.objectRef<{ status: DeviceStatus; count: number }>('DeviceStatusCount').implement({
   fields: (t) => ({ status: t.field({ type: DeviceStatusEnum, resolve: (c) => c.status }), count: t.exposeInt('count') }),
 });
 

@@ -2,7 +2,6 @@
  * Silences (maintenance windows): matchers, a start and an end that must come. They mute
  * notifications of matching alerts; the alerts still change state.
  */
-import { alertConfigChanged } from '../../alerts/signals.ts';
 import { isActive, parseMatchers, type SilenceMatchers } from '../../alerts/silences.ts';
 import { validateSilence, type Issue, type SilenceFields } from '../../alerts/validate.ts';
 import type { PrismaClient, Silence } from '../../db/index.ts';
@@ -121,7 +120,7 @@ builder.mutationFields((t) => ({
       const row = await ctx.db.prisma.silence.create({
         data: { matchers: toStored(silence) as object, startsAt: silence.startsAt, endsAt: silence.endsAt, comment: silence.comment, createdBy: ctx.auth?.name ?? null },
       });
-      alertConfigChanged('silences');
+      void ctx.events.publish('alertConfigChanged', { kind: 'silences' });
       return row;
     },
   }),
@@ -142,7 +141,7 @@ builder.mutationFields((t) => ({
         where: { id: current.id },
         data: { matchers: toStored(silence) as object, startsAt: silence.startsAt, endsAt: silence.endsAt, comment: silence.comment },
       });
-      alertConfigChanged('silences');
+      void ctx.events.publish('alertConfigChanged', { kind: 'silences' });
       return row;
     },
   }),
@@ -154,7 +153,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { id }, ctx) => {
       const { count } = await ctx.db.prisma.silence.deleteMany({ where: { id: String(id) } });
       if (!count) throw new NotFoundError('Silence', String(id));
-      alertConfigChanged('silences');
+      void ctx.events.publish('alertConfigChanged', { kind: 'silences' });
       return { id: String(id) };
     },
   }),

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import ssh2 from 'ssh2';
+import { FINGERPRINT_RE } from '../../transport/ssh.ts';
 import type { FieldIssue } from './errors.ts';
 
 export const LIMITS = {
@@ -87,10 +88,9 @@ export function checkInterval(issues: Issues, path: string[], seconds: number | 
 }
 
 /** OpenSSH's SHA-256 fingerprint format, as the poller pins it. */
-export const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 export function checkFingerprint(issues: Issues, path: string[], value: string): void {
-  if (!FINGERPRINT.test(value)) issues.add(path, 'must be an SSH SHA-256 fingerprint: SHA256: followed by 43 base64 characters (as ssh-keygen -lf prints it)');
+  if (!FINGERPRINT_RE.test(value)) issues.add(path, 'must be an SSH SHA-256 fingerprint: SHA256: followed by 43 base64 characters (as ssh-keygen -lf prints it)');
 }
 
 /** The key must parse (with its passphrase when encrypted); the message never quotes the key. */

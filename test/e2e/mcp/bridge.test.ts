@@ -56,7 +56,7 @@ test('the stdio bridge relays tools, refusals and notifications, and says goodby
 
   let changes = 0;
   b.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void changes++);
-  await until('the bridge\'s event stream to be open', async () => log.some((l) => l.msg === 'MCP session opened'), 5000);
+  await until('the bridge\'s event stream to be open', async () => log.some((l) => l.msg === 'MCP session opened'));
   await new Promise((r) => setTimeout(r, 300));
   await app.gql('mutation { createDevice(input: { name: "box-2", hostname: "127.0.0.3", username: "u", password: "pw" }) { __typename } }');
   await until('a list-changed notification through the bridge', async () => changes > 0, 10_000);
@@ -66,7 +66,7 @@ test('the stdio bridge relays tools, refusals and notifications, and says goodby
   await b.client.close(); // ends the bridge's stdin
   // It left by itself (the SDK would signal it after 2 s) and ended its session with a DELETE.
   expect(Date.now() - started).toBeLessThan(2000);
-  await until('the bridge\'s session to end', async () => log.some((l) => l.msg === 'MCP session closed' && l.reason === 'deleted by the client'), 5000);
+  await until('the bridge\'s session to end', async () => log.some((l) => l.msg === 'MCP session closed' && l.reason === 'deleted by the client'));
   expect(b.stderr()).not.toMatch(/\n\s+at /);
 });
 

@@ -98,7 +98,7 @@ describe('MCP sessions', () => {
     const clients = [];
     for (let i = 0; i <= MAX_SESSIONS_PER_TOKEN; i++) clients.push(await connect(app.server.url, token));
     const [oldest, ...rest] = clients;
-    await until('the oldest session to be evicted', async () => closedAs(oldest!.transport.sessionId!, `more than ${MAX_SESSIONS_PER_TOKEN} sessions for one token`), 5000);
+    await until('the oldest session to be evicted', async () => closedAs(oldest!.transport.sessionId!, `more than ${MAX_SESSIONS_PER_TOKEN} sessions for one token`));
     expect((await raw(token, oldest!.transport.sessionId!)).status).toBe(404);
     expect((await raw(token, rest[0]!.transport.sessionId!)).status).toBe(200);
     for (const c of clients) await c.client.close();

@@ -6,7 +6,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAlertEvaluator, createNotifier, type AlertEvaluator } from '../../../src/alerts/index.ts';
 import { createSecretBox } from '../../../src/db/secrets.ts';
-import { createEventBus, type AlertEventPayload, type EventBus } from '../../../src/events/index.ts';
+import { createEventBus, openEventBus, type AlertEventPayload, type EventBus } from '../../../src/events/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { emptyBatch, type FilesystemRow, type SampleBatch } from '../../../src/storage/types.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
@@ -313,5 +313,33 @@ describe('alert evaluation', () => {
     const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
     console.log(`alert latency sample→webhook: p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms (n=${latencies.length})`);
     expect(p(0.99)).toBeLessThan(1000);
+  });
+
+  it('reloads rules at once when another instance changes them (alertConfigChanged over Redis)', async () => {
+    const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const [here, there] = [await openEventBus({ redisUrl, log }), await openEventBus({ redisUrl, log })];
+    try {
+      events = here.bus;
+      const notifier = createNotifier({ db, secrets, log, baseDelayMs: 5, now, allowPrivateNetworks: true });
+      // The periodic refresh would take an hour: only the event can make the new rule known.
+      evaluator = createAlertEvaluator({ db, events, log, secrets, notifier, now, tuning: { tickMs: 0, refreshMs: 3_600_000, builtins: false } });
+      await evaluator.start();
+      await feed(evaluator, fsBatch(95));
+      expect(await db.prisma.alert.count()).toBe(0);
+      await rule();
+      await there.bus.publish('alertConfigChanged', { kind: 'rules' });
+      const deadline = Date.now() + 20_000;
+      while ((await db.prisma.alert.count()) === 0 && Date.now() < deadline) {
+        advance(1);
+        await feed(evaluator, fsBatch(95));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await db.prisma.alert.findMany()).map((a) => a.state)).toEqual(['FIRING']);
+    } finally {
+      await evaluator?.stop();
+      evaluator = null;
+      await here.close();
+      await there.close();
+    }
   });
 });

@@ -33,6 +33,7 @@ describe('poller engine', () => {
     const release: Array<() => void> = [];
     const local = createLocalRunner();
     const runner: CommandRunner = {
+      close: async () => {},
       async exec(command, options) {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
@@ -93,6 +94,7 @@ describe('poller engine', () => {
     let state = 'running';
     // Minimal engine output in the collectors' own section format.
     const runner: CommandRunner = {
+      close: async () => {},
       async exec(command) {
         if (command.includes('docker')) {
           const ps = JSON.stringify({ ID: 'c1', Names: 'web', Image: 'nginx', State: state, Status: 'Up', CreatedAt: '2024-01-01 00:00:00 +0000 UTC' });

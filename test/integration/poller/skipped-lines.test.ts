@@ -34,7 +34,7 @@ describe('lines the parsers skip', () => {
     });
     const log = createLogger('debug', sink);
     const stdout = captured('system-poll-1.txt').replace('@@ip:meminfo\n', '@@ip:meminfo\nIon heap usage: 1024 pages\n');
-    const runner: CommandRunner = { exec: async () => ({ stdout, stderr: '', code: 0 }) };
+    const runner: CommandRunner = { exec: async () => ({ stdout, stderr: '', code: 0 }), close: async () => {} };
     const device = await db.prisma.device.create({ data: { name: 'odd-meminfo', hostname: '10.9.9.9', username: 'x' } });
     const poller = createPoller({
       config: testConfig(dataDir),

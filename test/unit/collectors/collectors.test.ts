@@ -13,6 +13,7 @@ function fakeRunner(...results: Partial<ExecResult>[]): CommandRunner & { comman
   const commands: string[] = [];
   return {
     commands,
+    close: async () => {},
     async exec(command) {
       commands.push(command);
       const r = results.shift();

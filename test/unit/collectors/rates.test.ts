@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  counterStateFromJson,
-  counterStateToJson,
-  openRateWindow,
-  type CounterState,
-} from '../../../src/poller/rates.ts';
+import { openRateWindow, type CounterState } from '../../../src/collectors/rates.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -93,12 +88,5 @@ describe('openRateWindow', () => {
     const w1 = openRateWindow(w0.state(), T0 + 10_000, 1010);
     expect(w1.rates('eth0', [200, 5, 25])).toEqual([10, null, 2]);
     expect(w1.deltas('new', [1, 2])).toBeNull();
-  });
-
-  it('round-trips its state through JSON', () => {
-    const prev = first({ a: 10 });
-    const json = JSON.parse(JSON.stringify(counterStateToJson(prev))) as ReturnType<typeof counterStateToJson>;
-    const roundTripped: CounterState = counterStateFromJson(json);
-    expect(openRateWindow(roundTripped, T0 + 10_000, 1010).rate('a', 30)).toBe(2);
   });
 });

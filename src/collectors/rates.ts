@@ -6,7 +6,6 @@
  *
  * Counters are grouped per entity ("cpu3", "net:eth0", "disk:sda" → an array of counters):
  * a big host then costs ~200 map operations per poll instead of ~1,500 string-keyed ones.
- * counterStateToJson/counterStateFromJson persist the state when needed.
  */
 export interface CounterState {
   /** Wall-clock time of the sample, ms since the epoch. */
@@ -14,22 +13,6 @@ export interface CounterState {
   /** Host uptime at the sample; a decrease means the host rebooted. */
   uptimeSeconds: number | null;
   values: Map<string, readonly number[]>;
-}
-
-export interface CounterStateJson {
-  timeMs: number;
-  uptimeSeconds: number | null;
-  values: Record<string, number[]>;
-}
-
-export function counterStateToJson(s: CounterState): CounterStateJson {
-  const values: Record<string, number[]> = {};
-  for (const [k, v] of s.values) values[k] = [...v];
-  return { timeMs: s.timeMs, uptimeSeconds: s.uptimeSeconds, values };
-}
-
-export function counterStateFromJson(j: CounterStateJson): CounterState {
-  return { timeMs: j.timeMs, uptimeSeconds: j.uptimeSeconds, values: new Map(Object.entries(j.values)) };
 }
 
 export interface RateWindow {
