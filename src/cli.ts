@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { clusterDir } from './db/embedded.ts';
-import { createLogger } from './log.ts';
+import { createLogger, scrubText } from './log.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -73,9 +73,8 @@ async function serve(): Promise<number> {
   try {
     app = await startApp(cfg, log);
   } catch (e) {
-    const { redactSecrets } = await import('./db/redact.ts');
     const { StartRefusedError } = await import('./db/owner.ts');
-    const reason = redactSecrets((e as Error).message);
+    const reason = scrubText((e as Error).message);
     // A busy DATA_DIR or a wrong key is an answer, not a failure to log: one line.
     if (!(e instanceof StartRefusedError)) log.fatal({ err: reason }, 'infrapulse could not start');
     process.stderr.write(`infrapulse: ${reason}\n`);
@@ -174,9 +173,8 @@ async function migrate(): Promise<number> {
 }
 
 /** A command that could not open its database: one line (passwords redacted), exit 1. */
-async function failed(e: Error): Promise<number> {
-  const { redactSecrets } = await import('./db/redact.ts');
-  process.stderr.write(`infrapulse: ${redactSecrets(e.message)}\n`);
+function failed(e: Error): number {
+  process.stderr.write(`infrapulse: ${scrubText(e.message)}\n`);
   return 1;
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, inject } from 'vitest';
 import { closePool, createPool } from '../../../src/db/adapter.ts';
-import { redactSecrets } from '../../../src/db/redact.ts';
+import { scrubText } from '../../../src/log.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -49,11 +49,12 @@ describe('pool connections the server ends', () => {
   });
 });
 
-describe('redactSecrets', () => {
-  test('hides passwords of connection URLs and key=value strings, keeps the rest', () => {
-    const text = 'cannot reach postgresql://postgres:s3cr%2Ft@127.0.0.1:5432/db and redis://:hunter2@10.0.0.1:6379 (password=topsecret host=x)';
-    const redacted = redactSecrets(text);
-    expect(redacted).toBe('cannot reach postgresql://postgres:***@127.0.0.1:5432/db and redis://:***@10.0.0.1:6379 (password=*** host=x)');
-    expect(redactSecrets('postgresql://u@h:5432/d')).toBe('postgresql://u@h:5432/d');
+describe('passwords in printed text', () => {
+  test('scrubText (used for start-up, migration and command errors) hides URL passwords and keeps the rest', () => {
+    const text = 'cannot reach postgresql://postgres:s3cr%2Ft@127.0.0.1:5432/db and redis://:hunter2@10.0.0.1:6379';
+    const scrubbed = scrubText(text);
+    expect(scrubbed).not.toMatch(/s3cr|hunter2/);
+    expect(scrubbed).toContain('@127.0.0.1:5432/db');
+    expect(scrubText('postgresql://u@h:5432/d')).toBe('postgresql://u@h:5432/d');
   });
 });
