@@ -7,7 +7,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { PrismaClient } from './generated/client.ts';
 import { closePool, createAdapter, createPool } from './adapter.ts';
-import { embeddedUrl, startEmbeddedPostgres } from './embedded.ts';
+import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import { migrateDeploy } from './migrate.ts';
 import { acquireOwnerLock, currentOwner, type OwnerLock } from './owner.ts';
 
@@ -81,15 +81,16 @@ export async function detectTimescale(pool: pg.Pool): Promise<string | null> {
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseConnectAttempts'>>, log: Logger, options: OpenOptions = {}): Promise<Database> {
   // Only the owner of DATA_DIR may start, stop or recover its embedded PostgreSQL.
   const ownLock = config.databaseUrl || options.owner ? undefined : acquireOwnerLock(config.dataDir, options.command ?? 'command');
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+  let embedded: EmbeddedPostgres | undefined;
   try {
     embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
-    if (embedded) (options.owner ?? ownLock)?.recordPort(embedded.port);
     const url = config.databaseUrl ?? embedded!.url;
     await waitForServer(url, log, { attempts: config.databaseConnectAttempts, ...options });
     const started = Date.now();
     const applied = await migrateDeploy(url);
     log.info({ applied, ms: Date.now() - started }, applied.length ? 'database migrated' : 'database schema up to date');
+    // Other commands may use it from now on (openSharedDatabase): it is migrated.
+    if (embedded) (options.owner ?? ownLock)?.recordPort(embedded.port);
     const db = connect(url, Boolean(embedded), log);
     const timescale = await detectTimescale(db.pool);
     return {
