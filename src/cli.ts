@@ -4,20 +4,47 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createLogger } from './log.ts';
+import { clusterDir } from './db/embedded.ts';
+import { createLogger, scrubText } from './log.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const USAGE = `usage: infrapulse <command>
-  serve                                   run the API and the poller (same as npm start)
-  parse <kind> <file>                     run one parser on captured output, print JSON
-  token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]
-  simulate --devices N --port P [--seed S] [--register URL --token T]
-  mcp --url URL --token T                 stdio bridge to a server's MCP endpoint (for assistants)
-  schema print|check                      write or verify schema.graphql
-  rotate-key --generate | --new-key HEX   re-encrypt stored secrets under a new key (server stopped)
-  migrate                                 apply database migrations and exit
-  bench [--quick] [--out FILE]            run the benchmark suite`;
+/**
+ * Each command's usage: printed on `--help` and after a bad option, and the one list of the
+ * options it takes (every `--name` in it), checked before the command runs.
+ */
+const USAGES: Record<string, [synopsis: string, does: string]> = {
+  serve: ['serve', 'run the API and the poller (same as npm start)'],
+  parse: ['parse <kind> <file>', 'run one parser on captured output, print JSON'],
+  token: ['token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]', 'print a new API token once'],
+  simulate: ['simulate --devices N [--port P] [--seed S] [--host ADDR] [--host-key FILE] [--register URL --token T]', 'a simulated fleet of SSH hosts'],
+  mcp: ['mcp --url URL --token T', "stdio bridge to a server's MCP endpoint (for assistants)"],
+  schema: ['schema print|check', 'write or verify schema.graphql'],
+  'rotate-key': ['rotate-key --generate | --new-key HEX', 're-encrypt stored secrets under a new key (server stopped)'],
+  migrate: ['migrate', 'apply database migrations and exit'],
+  bench: ['bench [--quick] [--out FILE] [--only PARTS] [--size full|quick|tiny] [--cpu-prof DIR]', 'run the benchmark suite'],
+};
+
+const USAGE = `usage: infrapulse <command>\n${Object.values(USAGES)
+  .map(([synopsis, does]) => `  ${synopsis}\n      ${does}`)
+  .join('\n')}`;
+
+const usageOf = (command: string): string => `usage: infrapulse ${USAGES[command]?.[0] ?? ''}\n  ${USAGES[command]?.[1] ?? ''}`;
+
+/**
+ * `--help` / `-h`: 'help'; an option the command's usage does not name: that option; else
+ * undefined. Option values are not checked here (the command does): only names.
+ */
+function checkOptions(command: string, args: string[]): string | undefined {
+  const known = new Set([...(USAGES[command]?.[0] ?? '').matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]));
+  const { tokens } = parseArgs({ args, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    if (t.name === 'help' || t.name === 'h') return 'help';
+    if (!known.has(t.name)) return t.rawName;
+  }
+  return undefined;
+}
 
 function config(): Config {
   try {
@@ -34,13 +61,23 @@ function config(): Config {
 async function serve(): Promise<number> {
   const cfg = config();
   const log = createLogger(cfg.logLevel);
+  // Before loading the server's modules (seconds on a busy machine): a busy DATA_DIR answers at once.
+  const { currentOwner, DataDirBusyError } = await import('./db/owner.ts');
+  const owner = currentOwner(cfg.dataDir);
+  if (owner) {
+    process.stderr.write(`infrapulse: ${new DataDirBusyError(cfg.dataDir, owner).message}\n`);
+    return 1;
+  }
   const { startApp } = await import('./main.ts');
   let app;
   try {
     app = await startApp(cfg, log);
   } catch (e) {
-    log.fatal({ err: (e as Error).message }, 'infrapulse could not start');
-    process.stderr.write(`infrapulse: ${(e as Error).message}\n`);
+    const { StartRefusedError } = await import('./db/owner.ts');
+    const reason = scrubText((e as Error).message);
+    // A busy DATA_DIR or a wrong key is an answer, not a failure to log: one line.
+    if (!(e instanceof StartRefusedError)) log.fatal({ err: reason }, 'infrapulse could not start');
+    process.stderr.write(`infrapulse: ${reason}\n`);
     return 1;
   }
   const graphiql = `${app.server.url}/graphql`;
@@ -49,7 +86,7 @@ async function serve(): Promise<number> {
       (cfg.dashboard ? `  dashboard:   open ${app.server.url}/ in a browser\n` : '') +
       (cfg.graphiql ? `  GraphiQL:    open ${graphiql} in a browser\n` : '') +
       `  admin token: ${app.adminTokenAt === 'INFRAPULSE_ADMIN_TOKEN' ? 'the value of INFRAPULSE_ADMIN_TOKEN' : `cat ${app.adminTokenAt}`}\n` +
-      `  database:    ${app.db.embedded ? `embedded PostgreSQL in ${cfg.dataDir}/postgres` : 'DATABASE_URL'}${app.db.timescale ? ` (TimescaleDB ${app.db.timescale})` : ''}\n`,
+      `  database:    ${app.db.embedded ? `embedded PostgreSQL in ${clusterDir(cfg.dataDir)}` : 'DATABASE_URL'}${app.db.timescale ? ` (TimescaleDB ${app.db.timescale})` : ''}\n`,
   );
   return new Promise((resolve) => {
     let stopping = false;
@@ -80,7 +117,7 @@ async function token(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { name: { type: 'string' }, role: { type: 'string' }, 'expires-in-days': { type: 'string' } } });
   const role = values.role?.toUpperCase();
   if (positionals[0] !== 'create' || !values.name || (role !== 'VIEWER' && role !== 'OPERATOR' && role !== 'ADMIN')) {
-    process.stderr.write('usage: infrapulse token create --name N --role VIEWER|OPERATOR|ADMIN [--expires-in-days D]\n');
+    process.stderr.write(`${usageOf('token')}\n`);
     return 2;
   }
   const days = values['expires-in-days'] ? Number(values['expires-in-days']) : undefined;
@@ -90,9 +127,11 @@ async function token(args: string[]): Promise<number> {
   }
   const cfg = config();
   const log = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel);
-  const { openDatabase } = await import('./db/index.ts');
+  const { openSharedDatabase } = await import('./db/index.ts');
   const { createApiToken } = await import('./tokens.ts');
-  const db = await openDatabase(cfg, log);
+  // Beside a running server: its database, which this command must not stop.
+  const db = await openSharedDatabase(cfg, log, 'token create').catch((e: unknown) => e as Error);
+  if (db instanceof Error) return failed(db);
   try {
     const created = await createApiToken(db.prisma, { name: values.name, role, expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null });
     process.stdout.write(`${created.token}\n`);
@@ -118,7 +157,7 @@ async function schemaCommand(sub: string | undefined): Promise<number> {
     process.stderr.write('schema.graphql is stale: run `npm run schema:print` and commit it\n');
     return 1;
   }
-  process.stderr.write('usage: infrapulse schema print|check\n');
+  process.stderr.write(`${usageOf('schema')}\n`);
   return 2;
 }
 
@@ -126,13 +165,32 @@ async function migrate(): Promise<number> {
   const cfg = config();
   const log = createLogger(cfg.logLevel);
   const { openDatabase } = await import('./db/index.ts');
-  const db = await openDatabase(cfg, log);
+  // A running server migrated its database at start; this one would stop it: refused (DataDirBusyError).
+  const db = await openDatabase(cfg, log, { command: 'migrate' }).catch((e: unknown) => e as Error);
+  if (db instanceof Error) return failed(db);
   await db.close();
   return 0;
 }
 
+/** A command that could not open its database: one line (passwords redacted), exit 1. */
+function failed(e: Error): number {
+  process.stderr.write(`infrapulse: ${scrubText(e.message)}\n`);
+  return 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && Object.hasOwn(USAGES, command)) {
+    const bad = checkOptions(command, rest);
+    if (bad === 'help') {
+      process.stdout.write(`${usageOf(command)}\n`);
+      return 0;
+    }
+    if (bad !== undefined) {
+      process.stderr.write(`infrapulse ${command}: unknown option ${bad}\n${usageOf(command)}\n`);
+      return 2;
+    }
+  }
   switch (command) {
     case 'serve':
       return serve();

@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
+import { acquireOwnerLock, StartRefusedError, type OwnerLock } from './db/owner.ts';
+import { matchesDatabaseKey } from './db/key-check.ts';
 import { createSecretBox, loadSecretKey } from './db/secrets.ts';
+import path from 'node:path';
 import { sshIdentity } from './security/ssh-identity.ts';
 import { createAlertEvaluator } from './alerts/index.ts';
 import { openEventBus } from './events/index.ts';
@@ -33,19 +36,35 @@ export interface App {
 export async function startApp(config: Config, log: Logger): Promise<App> {
   // Traversable but not listable: the embedded PostgreSQL's own user must reach its subfolder.
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
-  const secrets = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+  // First: a second server on this DATA_DIR must leave the first one's database (and spool) alone.
+  const owner = acquireOwnerLock(config.dataDir, 'serve');
+  try {
+    return await startOwned(config, log, owner);
+  } catch (e) {
+    owner.release();
+    throw e;
+  }
+}
+
+async function startOwned(config: Config, log: Logger, owner: OwnerLock): Promise<App> {
+  const key = loadSecretKey(config.secretKey, config.dataDir);
+  const secrets = createSecretBox(key);
   try {
     // Generated now rather than at the first device that needs it: the dashboard shows its public line.
     sshIdentity(config.dataDir, secrets);
   } catch (err) {
     log.error({ err: (err as Error).message }, 'infrapulse SSH key unavailable: devices without a credential of their own cannot log in');
   }
-  const db = await openDatabase(config, log);
-  const stack: (() => Promise<void>)[] = [() => db.close()];
+  const db = await openDatabase(config, log, { owner });
+  const stack: (() => Promise<void>)[] = [async () => owner.release(), () => db.close()];
   const stop = async () => {
     while (stack.length) await stack.pop()!().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
   };
   try {
+    if (!(await matchesDatabaseKey(db.pool, key, secrets))) {
+      const which = config.secretKey ? 'INFRAPULSE_SECRET_KEY' : `the secret key in ${path.join(config.dataDir, 'secret-key')}`;
+      throw new StartRefusedError(`${which} differs from the key this database was first started with: give every instance on one database the same key (or rotate it with \`infrapulse rotate-key\`)`);
+    }
     const adminTokenAt = await ensureAdminToken(db.prisma, config.adminToken, config.dataDir, log);
     // Redis when REDIS_URL is set: a subscriber here hears samples polled by any instance.
     const bus = await openEventBus({ redisUrl: config.redisUrl, log, onPublish: eventPublished });

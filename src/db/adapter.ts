@@ -30,8 +30,39 @@ class TextAliasingClient extends pg.Client {
   }
 }
 
-export function createPool(connectionString: string, options: pg.PoolConfig = {}): pg.Pool {
-  return new pg.Pool({ connectionString, max: 10, ...options, Client: TextAliasingClient });
+/** Per pool: its clients whose connection is still open (closePool waits for them). */
+const openClients = new WeakMap<pg.Pool, Set<pg.PoolClient>>();
+
+/**
+ * An idle connection the server ends (a restart, DROP DATABASE … WITH (FORCE)) is an 'error'
+ * on the pool, which crashes the process without a listener; so every pool has one, calling
+ * `onIdleError` (default: nothing; the pool drops that client and the next query reconnects).
+ * pg-pool hangs the client on the error as `err.client`, and a client carries its password:
+ * removed before anyone can print it.
+ */
+export function createPool(connectionString: string, options: pg.PoolConfig = {}, onIdleError: (err: Error) => void = () => undefined): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: 10, ...options, Client: TextAliasingClient });
+  const open = new Set<pg.PoolClient>();
+  openClients.set(pool, open);
+  pool.on('connect', (client) => open.add(client));
+  pool.on('remove', (client) => open.delete(client)); // after the client's connection has closed
+  pool.on('error', (err) => {
+    delete (err as Error & { client?: unknown }).client;
+    onIdleError(err);
+  });
+  return pool;
+}
+
+/**
+ * pool.end() resolves as soon as it has asked its connections to close, before the server has
+ * let go of them: a DROP DATABASE or a server stop right after would still find (and
+ * terminate) them. This waits until every connection is really closed (at most `ms`).
+ */
+export async function closePool(pool: pg.Pool, ms = 5000): Promise<void> {
+  if (!pool.ended && !pool.ending) await pool.end();
+  const open = openClients.get(pool);
+  const until = Date.now() + ms;
+  while (open && open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 }
 
 /**

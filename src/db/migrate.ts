@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { scrubText } from '../log.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PRISMA_CLI = path.join(ROOT, 'node_modules/prisma/build/index.js');
@@ -39,7 +40,7 @@ export function migrateDeploy(databaseUrl: string): Promise<string[]> {
         return;
       }
       const reason = out.split('\n').filter((l) => /error|Error|ERROR|P\d{4}/.test(l)).slice(0, 4).join(' | ');
-      reject(new Error(`database migration failed: ${reason || out.trim().slice(-500)}`));
+      reject(new Error(`database migration failed: ${scrubText(reason || out.trim().slice(-500))}`));
     });
   });
 }

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PrismaClient } from '../db/generated/client.ts';
+import { storeKeyCheck } from '../db/key-check.ts';
 import { createSecretBox, parseKey, type SecretBox } from '../db/secrets.ts';
 import { abandonResealedIdentity, commitResealedIdentity, resealIdentity } from './ssh-identity.ts';
 
@@ -29,7 +30,7 @@ export interface RotationCounts {
  * NotificationChannel.encryptedSecret. A value the old key cannot open aborts the whole
  * rotation: nothing is written.
  */
-export async function rotateSecretKey(db: { prisma: PrismaClient }, oldBox: SecretBox, newBox: SecretBox): Promise<RotationCounts> {
+export async function rotateSecretKey(db: { prisma: PrismaClient }, oldBox: SecretBox, newBox: SecretBox, newKey?: Buffer): Promise<RotationCounts> {
   const reseal = (sealed: Uint8Array, what: string): Uint8Array<ArrayBuffer> => {
     let plain: string;
     try {
@@ -56,6 +57,8 @@ export async function rotateSecretKey(db: { prisma: PrismaClient }, oldBox: Secr
         if (!ch.encryptedSecret) continue;
         await tx.notificationChannel.update({ where: { id: ch.id }, data: { encryptedSecret: reseal(ch.encryptedSecret, `notification channel "${ch.name}"`) } });
       }
+      // The database's key check follows the key (src/db/key-check.ts), in the same transaction.
+      if (newKey) await storeKeyCheck((sql, params) => tx.$executeRawUnsafe(sql, ...params), newKey);
       return { credentials: credentials.length, channels: channels.length };
     },
     { timeout: 120_000, maxWait: 10_000 },
@@ -118,9 +121,9 @@ export async function runRotateKey(argv: string[]): Promise<number> {
   let identity = false;
   try {
     identity = resealIdentity(config.dataDir, oldBox, newBox);
-    const db = await openDatabase(config, log);
+    const db = await openDatabase(config, log, { command: 'rotate-key' });
     try {
-      counts = await rotateSecretKey(db, oldBox, newBox);
+      counts = await rotateSecretKey(db, oldBox, newBox, newKey);
     } finally {
       await db.close();
     }

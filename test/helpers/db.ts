@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { createAdapter, createPool } from '../../src/db/adapter.ts';
+import { closePool, createAdapter, createPool } from '../../src/db/adapter.ts';
 import { PrismaClient, detectTimescale, type Database } from '../../src/db/index.ts';
 
 export function databaseUrl(database: string): string {
@@ -31,7 +31,8 @@ export async function createTestDatabase(): Promise<Database & { name: string }>
     embedded: false,
     async close() {
       await prisma.$disconnect();
-      await pool.end();
+      // Closed for real before the DROP: a session still closing would be terminated by it (57P01).
+      await closePool(pool);
       const c = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -11,6 +11,7 @@ import type { TestProject } from 'vitest/node';
 import { ensureDashboardBuilt } from '../../src/dashboard/build.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateDeploy } from '../../src/db/migrate.ts';
+import { scrubText } from '../../src/log.ts';
 import { createLogger } from '../../src/log.ts';
 
 declare module 'vitest' {
@@ -47,7 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     await admin.connect();
   } catch (e) {
-    throw new Error(`TEST_DATABASE_URL=${given} is not reachable (${(e as Error).message}); start PostgreSQL or unset it to use an embedded one`);
+    throw new Error(`TEST_DATABASE_URL=${scrubText(given ?? '')} is not reachable (${(e as Error).message}); start PostgreSQL or unset it to use an embedded one`);
   }
   await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE}`);
   await admin.query(`CREATE DATABASE ${TEMPLATE}`);
