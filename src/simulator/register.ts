@@ -122,7 +122,9 @@ async function sendBatch(o: RegisterOptions, entries: readonly Entry[], progress
       await sleep(seconds * 1000);
       continue;
     }
-    if (answer.status === 400 && size > 1) {
+    // The operation itself refused (aliases, tokens, cost below the defaults): Yoga answers 200
+    // or 400 with errors and no data. A smaller batch may fit.
+    if ((answer.status === 200 || answer.status === 400) && size > 1) {
       size = Math.ceil(size / 2);
       continue;
     }

@@ -11,7 +11,8 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runSimulate, startSimulator } from '../../../src/simulator/index.ts';
+import { registerDevices, runSimulate, startSimulator } from '../../../src/simulator/index.ts';
+import { startTestApp } from '../../helpers/app.ts';
 import { startServe, until, type Serve } from '../durability/support.ts';
 
 const ADMIN = 'ipt_register_defaults_0123456789abcdef';
@@ -54,6 +55,20 @@ describe('simulate --register at the server\'s default limits', () => {
     expect(out.some((l) => new RegExp(`^registering: \\d+ of ${DEVICES}`).test(l))).toBe(true);
     const count = await s.gql<{ devices: { totalCount: number } }>('{ devices { totalCount } }', ADMIN);
     expect(count.body.data?.devices.totalCount).toBe(DEVICES);
+  });
+});
+
+describe('a server with limits below the defaults', () => {
+  test('smaller batches: a refused operation is split until the server takes it', { timeout: 120_000 }, async () => {
+    const app = await startTestApp({ GRAPHQL_MAX_ALIASES: '4' });
+    try {
+      const usernames = Array.from({ length: 10 }, (_, i) => `tight-${i}`);
+      const r = await registerDevices({ url: `${app.server.url}/graphql`, token: app.adminToken, hostname: '127.0.0.1', port: 2222, usernames });
+      expect(r.failed).toEqual([]);
+      expect(r.created.map((c) => c.username)).toEqual(usernames);
+    } finally {
+      await app.close();
+    }
   });
 });
 
