@@ -5,7 +5,7 @@
 # makes npm ci refuse a Node outside it).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY prisma ./prisma
 COPY prisma.config.ts ./
 COPY src/db/adapter.ts ./src/db/adapter.ts
