@@ -1,9 +1,11 @@
 # Multi-stage image: dependencies and the generated Prisma client in a build stage, then a
 # slim runtime as an unprivileged user. infrapulse runs its TypeScript through tsx, so there
-# is no compile step; openssh-client is not needed (ssh2 speaks SSH itself).
+# is no compile step; openssh-client is not needed (ssh2 speaks SSH itself). Node 20 is inside
+# package.json's engines range (test/unit/engines.test.ts checks it; .npmrc's engine-strict
+# makes npm ci refuse a Node outside it).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY prisma ./prisma
 COPY prisma.config.ts ./
 COPY src/db/adapter.ts ./src/db/adapter.ts

@@ -77,6 +77,7 @@ const schema = z.object({
   SUBSCRIPTION_HEARTBEAT_SECONDS: int(12, 1, 3600),
   NOTIFY_ALLOW_PRIVATE_NETWORKS: bool(false),
   TOKEN_OUTAGE_GRACE_SECONDS: int(900, 0, 86_400),
+  METRICS_TOKEN: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
   MCP_ENABLED: bool(true),
   MCP_SESSION_IDLE_SECONDS: int(600, 1, 7 * 86_400),
 });
@@ -140,6 +141,8 @@ function toConfig(e: Env) {
     subscriptions: { maxBufferBytes: e.SUBSCRIBER_MAX_BUFFER_BYTES, heartbeatSeconds: e.SUBSCRIPTION_HEARTBEAT_SECONDS },
     /** Notification channels: loopback, private and link-local destinations allowed (default false: refused). */
     notify: { allowPrivateNetworks: e.NOTIFY_ALLOW_PRIVATE_NETWORKS },
+    /** When set, /metrics answers only `Authorization: Bearer <metricsToken>` (Prometheus `authorization.credentials`). */
+    metricsToken: e.METRICS_TOKEN,
     /** While the database is unreachable, tokens it confirmed within this many seconds keep working. */
     tokenOutageGraceSeconds: e.TOKEN_OUTAGE_GRACE_SECONDS,
     /**

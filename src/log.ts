@@ -48,9 +48,15 @@ function scrub(value: unknown, depth: number): unknown {
   return out;
 }
 
-function scrubError(err: Error): Record<string, unknown> {
+/**
+ * `err`/`error` fields: Error objects get pino's serializer (type, message, stack, cause); anything
+ * else (callers often log `err: e.message`) is kept as it is, scrubbed: spreading a string would
+ * log it one character per key.
+ */
+function scrubError(err: unknown): unknown {
+  if (!(err instanceof Error)) return scrub(err, 1);
   const serialized = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
-  return scrub({ ...serialized }, 1) as Record<string, unknown>;
+  return scrub({ ...serialized }, 1);
 }
 
 /** JSON lines by default; human-readable when stdout is a terminal. */

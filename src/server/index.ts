@@ -74,7 +74,7 @@ export function buildServer(services: Services): ServerHandle {
     : null;
 
   // Plain routes, in order, before GraphQL; then those that take the (capped) body.
-  const routes: Route[] = [healthRoute(services), metricsRoute(), createDashboardRoute({ enabled: config.dashboard, log })];
+  const routes: Route[] = [healthRoute(services), metricsRoute(config.metricsToken), createDashboardRoute({ enabled: config.dashboard, log })];
   const bodyRoutes: BodyRoute[] = mcp ? [(req, res, path, body) => mcp.handle(req, res, path, body)] : [];
 
   const server = http.createServer(createRequestHandler(services, routes, bodyRoutes, sse, yoga));

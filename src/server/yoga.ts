@@ -5,11 +5,11 @@
  * in index.ts.
  */
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Context, Services } from '../graphql/context.ts';
 import { schema } from '../graphql/schema.ts';
 import type { RequestContext } from './auth.ts';
+import { renderInfrapulseGraphiQL } from './graphiql.ts';
 
 export type Yoga = YogaServerInstance<RequestContext, Context>;
 
@@ -20,8 +20,8 @@ export function createYogaApp(services: Services, plugins: Plugin[]): Yoga {
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql ? { title: 'infrapulse', headers: JSON.stringify({ Authorization: 'Bearer <paste the admin token here>' }) } : false,
     // The bundled GraphiQL: the default page loads its code from a CDN, which monitoring
-    // networks often cannot reach.
-    renderGraphiQL,
+    // networks often cannot reach. graphiql.ts adds the schema re-fetch once a token is pasted.
+    renderGraphiQL: renderInfrapulseGraphiQL,
     landingPage: false,
     logging: false,
     // Never NODE_ENV-dependent: an unexpected error's message stays in the log, not the response.

@@ -2,7 +2,7 @@
 //  [--register URL --token T]`: runs the fleet simulator until SIGINT/SIGTERM.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { registerDevices } from './register.ts';
+import { registerDevices, type RegisterProgress } from './register.ts';
 import { generateHostKey, startSimulator } from './server.ts';
 
 export const SIMULATE_USAGE =
@@ -32,6 +32,21 @@ function loadOrCreateHostKey(file: string): string {
   const key = generateHostKey();
   fs.writeFileSync(file, key, { mode: 0o600 });
   return key;
+}
+
+/** Registration progress, at most every 2 s (and the last batch), plus every wait the server asks for. */
+function progressPrinter(out: (line: string) => void): (p: RegisterProgress) => void {
+  let last = 0;
+  return (p) => {
+    if (p.kind === 'waiting') {
+      const what = p.status === 429 ? 'rate limited' : 'server unavailable';
+      out(`${what} (HTTP ${p.status}): waiting ${p.seconds} s as it asks (${p.done} of ${p.total} registered)`);
+      return;
+    }
+    if (Date.now() - last < 2000 && p.done < p.total) return;
+    last = Date.now();
+    out(`registering: ${p.done} of ${p.total}`);
+  };
 }
 
 export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<number> {
@@ -106,6 +121,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
         port: sim.port,
         usernames: sim.usernames,
         fetch: io.fetch,
+        onProgress: progressPrinter(out),
       });
       const failed = r.failed.length === 0 ? '' : `; ${r.failed.length} not created (${r.failed[0]!.username}: ${r.failed[0]!.message})`;
       out(`registered ${r.created.length} of ${opts.devices} devices at ${opts.register}${failed}`);

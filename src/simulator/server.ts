@@ -7,6 +7,7 @@ import type { Algorithms, Connection, ServerChannel } from 'ssh2';
 import { buildHostProfile, expectedDriveHealth, usernameFor, type ContainerHealth, type ContainerState, type DriveFate, type DriveKind, type HostProfile } from './profile.ts';
 import { classifyCommand, runCommand, type CommandKind } from './commands.ts';
 import type { DriveHealth } from '../storage/types.ts';
+import { seededHostKey } from './host-key.ts';
 import { generateEd25519Key as generateHostKey, keyFingerprint as hostKeyFingerprint } from '../transport/keys.ts';
 
 export { generateHostKey, hostKeyFingerprint };
@@ -34,7 +35,7 @@ export interface SimulatorOptions {
   host?: string;
   /** Fleet seed (default 1): the same seed gives the same hosts and, at the same time, the same output. */
   seed?: number;
-  /** OpenSSH-format private host key; a fresh ed25519 key when absent. */
+  /** OpenSSH-format private host key; absent: an ed25519 key derived from the seed (host-key.ts), the same on every start. */
   hostKey?: string;
   /** Wall clock in ms (default Date.now); tests move time by hand with it. */
   clock?: () => number;
@@ -118,7 +119,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const clock = options.clock ?? Date.now;
   const startMs = options.startMs ?? clock();
   const latency = options.execLatencyMs ?? 0;
-  const hostKey = options.hostKey ?? generateHostKey();
+  const hostKey = options.hostKey ?? seededHostKey(seed);
   const fingerprint = hostKeyFingerprint(hostKey);
 
   // Profiles are drawn on first use: a 10,000-host fleet starts at once, and hosts nobody

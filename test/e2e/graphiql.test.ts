@@ -65,3 +65,21 @@ test.skipIf(!available)('GraphiQL loads without a CDN and runs a query with the 
   expect(offsite).toEqual([]);
   await page.close();
 }, 60_000);
+
+test.skipIf(!available)('the Docs pane loads the schema once the token is in the Headers editor, without a manual re-fetch (issue #14, item 10)', async () => {
+  const page = await browser!.newPage();
+  await page.goto(`${app.server.url}/graphql`);
+  await page.locator('.graphiql-container').first().waitFor({ timeout: 20_000 });
+  await page.getByRole('button', { name: /documentation explorer/i }).first().click();
+  const docs = page.locator('.graphiql-doc-explorer');
+  // Without a token the schema cannot load: the pane says so.
+  await expect.poll(() => docs.innerText(), { timeout: 20_000 }).toContain('Error fetching schema');
+
+  await page.getByRole('button', { name: /headers/i }).first().click();
+  await page.locator('.graphiql-editor-tool .graphiql-editor').last().click();
+  await typeReplacing(page, JSON.stringify({ Authorization: `Bearer ${app.adminToken}` }));
+
+  await expect.poll(() => docs.innerText(), { timeout: 20_000 }).toMatch(/query:\s*Query/);
+  expect(await docs.innerText()).not.toContain('Error fetching schema');
+  await page.close();
+}, 60_000);

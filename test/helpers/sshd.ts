@@ -1,9 +1,12 @@
 // A real OpenSSH server on 127.0.0.1 for integration tests: own host key, own client key, own config.
+// As root it authenticates a system user it creates (key or password). As an ordinary user it
+// runs unprivileged and can only log in the user who runs it, by key: a non-root sshd cannot
+// read /etc/shadow, so `password` is null then and password logins are not tested.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -14,12 +17,16 @@ export const SSH_TEST_USER = 'infrapulse-test';
 // Fixed so concurrently running test files that each start an sshd agree on it.
 export const SSH_TEST_PASSWORD = 'infrapulse-test-password';
 
+/** Root can create users and run a privileged sshd; anyone else gets the unprivileged one. */
+export const SSHD_AS_ROOT = process.getuid?.() === 0;
+
 export interface TestSshd {
   host: string;
   port: number;
   username: string;
   privateKey: string;
-  password: string;
+  /** The user's password; null when sshd runs unprivileged (it cannot check passwords then). */
+  password: string | null;
   hostKeyFingerprint: string;
   /** Public half of the host key, for `ssh-keygen -lf`. */
   hostKeyPubPath: string;
@@ -96,8 +103,12 @@ async function waitForBanner(port: number, deadlineMs: number, child: ChildProce
 
 export async function startSshd(options: { port?: number } = {}): Promise<TestSshd> {
   if (!existsSync(SSHD)) throw new Error('OpenSSH server not found: apt-get install -y openssh-server');
-  await ensureTestUser();
-  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  // Unprivileged, sshd needs neither its privilege-separation directory nor another user.
+  const username = SSHD_AS_ROOT ? SSH_TEST_USER : userInfo().username;
+  if (SSHD_AS_ROOT) {
+    await ensureTestUser();
+    await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  }
 
   const dir = await mkdtemp(join(tmpdir(), 'infrapulse-sshd-'));
   // sshd reads authorized_keys with the test user's privileges, so the directory must be traversable.
@@ -133,9 +144,9 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
         '-o', 'StrictModes=no',
         '-o', `PidFile=${join(dir, 'sshd.pid')}`,
         '-o', 'UsePAM=no',
-        '-o', 'PasswordAuthentication=yes',
+        '-o', `PasswordAuthentication=${SSHD_AS_ROOT ? 'yes' : 'no'}`,
         '-o', 'KbdInteractiveAuthentication=no',
-        '-o', `AllowUsers=${SSH_TEST_USER}`,
+        '-o', `AllowUsers=${username}`,
         '-o', 'LogLevel=ERROR',
       ],
       // Own process group: stop() kills the listener and every per-connection sshd child at once.
@@ -169,9 +180,9 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
   return {
     host: '127.0.0.1',
     port,
-    username: SSH_TEST_USER,
+    username,
     privateKey: await readFile(clientKey, 'utf8'),
-    password: SSH_TEST_PASSWORD,
+    password: SSHD_AS_ROOT ? SSH_TEST_PASSWORD : null,
     hostKeyFingerprint,
     hostKeyPubPath: `${hostKey}.pub`,
     authorizedKeysPath: authorizedKeys,

@@ -1,7 +1,7 @@
 /**
  * Phone push services. ntfy: POST the text to the topic URL with Title/Priority/Tags headers
  * (a secret becomes `Authorization: Bearer`). Gotify: POST {title, message, priority} to
- * `<url>/message` with the application token in X-Gotify-Key.
+ * `<url>/message` with the application token in X-Gotify-Key (or already in the URL as ?token=).
  */
 import type { Severity } from '../rules.ts';
 import { title } from '../message.ts';
@@ -28,10 +28,19 @@ export const sendNtfy: Sender = async (channel, message, options) => {
   await post(channel.url!, message.message, headers, options);
 };
 
+/**
+ * The server URL, or the `<server>/message?token=…` URL Gotify's docs show: `/message` is added
+ * to the path unless it is there, and a query (the token) is kept.
+ */
+function gotifyMessageUrl(url: string): string {
+  const u = new URL(url);
+  if (!/\/message\/?$/.test(u.pathname)) u.pathname = `${u.pathname.replace(/\/+$/, '')}/message`;
+  return u.toString();
+}
+
 export const sendGotify: Sender = async (channel, message, options) => {
-  const base = channel.url!.replace(/\/+$/, '');
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'infrapulse' };
   if (channel.secret) headers['X-Gotify-Key'] = channel.secret;
   const body = { title: title(message), message: message.message, priority: message.event === 'resolved' ? GOTIFY_PRIORITY.INFO : GOTIFY_PRIORITY[message.severity] };
-  await post(`${base}/message`, JSON.stringify(body), headers, options);
+  await post(gotifyMessageUrl(channel.url!), JSON.stringify(body), headers, options);
 };
