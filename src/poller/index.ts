@@ -86,6 +86,8 @@ export interface PollerDeps {
 export interface PollerObserver extends PollObserver {
   /** One coalesced write to the database: rows, seconds, committed or not. */
   flushDone?(rows: number, seconds: number, ok: boolean): void;
+  /** A scheduled collector's poll started, `seconds` after its slot. */
+  slotStarted?(collector: CollectorName, seconds: number): void;
 }
 
 export interface PollerStats {
@@ -101,6 +103,9 @@ export interface PollerStats {
   /** Polls in which at least one collector failed. */
   pollsFailed: number;
   skippedOverlaps: number;
+  /** Scheduled device+collector slots started since start, and those started more than a second late. */
+  slotsStarted: number;
+  slotsLate: number;
   writer: WriterStats;
   /** SSH connections currently established. */
   connectionsOpen: number;
@@ -304,6 +309,7 @@ export function createPoller(deps: PollerDeps): Poller {
     now: () => now().getTime(),
     log,
     run: (deviceId, collectors, reason) => runPoll(deviceId, collectors, reason),
+    onSlotStarted: (collector, lateMs) => deps.observer?.slotStarted?.(collector, lateMs / 1000),
   });
 
   const setStatus = async (rt: DeviceRuntime, status: DeviceStatus, reason: string): Promise<void> => {
@@ -524,6 +530,8 @@ export function createPoller(deps: PollerDeps): Poller {
         pollsTotal,
         pollsFailed,
         skippedOverlaps: sch.skippedOverlaps,
+        slotsStarted: sch.slotsStarted,
+        slotsLate: sch.slotsLate,
         writer: writer.stats(),
         connectionsOpen: connections.openCount(),
         leases: { instanceId: leases.instanceId, held: held.size, liveInstances },
