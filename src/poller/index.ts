@@ -30,7 +30,7 @@ import { createAfterCommit } from './after-commit.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
 import { createLeases, type LeaseCycle } from './leases.ts';
 import { applyStatus, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
-import { createScheduler, type Intervals, type PollReason } from './scheduler.ts';
+import { createScheduler, type Intervals, type PollReason, type RunControl } from './scheduler.ts';
 import { DEFAULT_OFFLINE_AFTER, type DeviceStatus } from './status.ts';
 import { createWriter, type WriterStats } from './writer.ts';
 
@@ -286,7 +286,7 @@ export function createPoller(deps: PollerDeps): Poller {
    */
   const leaseValid = (): boolean => liveInstances <= 1 || Date.now() < leasesValidUntil;
 
-  const runPoll = async (deviceId: string, collectors: CollectorName[], reason: PollReason = 'manual'): Promise<PollOutcome> => {
+  const runPoll = async (deviceId: string, collectors: CollectorName[], reason: PollReason, control: RunControl): Promise<PollOutcome> => {
     if (reason !== 'manual' && !leaseValid()) {
       const rt = runtimes.get(deviceId);
       const status = rt?.status ?? 'UNKNOWN';
@@ -299,7 +299,8 @@ export function createPoller(deps: PollerDeps): Poller {
       rt = newRuntime(device);
       runtimes.set(deviceId, rt);
     }
-    const outcome = await pollDevice(ctx, rt, collectors);
+    // The slot bounds devices being talked to; storing and status bookkeeping wait on the database (shared with the API) without one.
+    const outcome = await pollDevice({ ...ctx, collected: control.releaseSlot }, rt, collectors);
     afterPoll(rt, outcome);
     return outcome;
   };
@@ -308,7 +309,7 @@ export function createPoller(deps: PollerDeps): Poller {
     maxConcurrent: config.polling.maxConcurrentDevices,
     now: () => now().getTime(),
     log,
-    run: (deviceId, collectors, reason) => runPoll(deviceId, collectors, reason),
+    run: (deviceId, collectors, reason, control) => runPoll(deviceId, collectors, reason, control),
     onSlotStarted: (collector, lateMs) => deps.observer?.slotStarted?.(collector, lateMs / 1000),
   });
 

@@ -1,18 +1,22 @@
 /**
- * When each device+collector is polled. node-cron fires `tick()` once a second; the tick looks
+ * When each device+collector is polled. A timer fires `tick()` every TICK_MS; the tick looks
  * at due times, so a tick that never fired (a stalled event loop) only delays work, it never
  * queues a backlog.
  *
- * - Each device+collector has a stable phase inside its interval (FNV-1a of the device id and
- *   collector name): slots are `phase + k × interval` on the epoch clock, so a fleet registered
- *   at once is still spread over the interval after its first poll.
+ * - Each device has a stable phase (FNV-1a of its id) taken modulo each collector's interval:
+ *   slots are `phase + k × interval` on the epoch clock, so a fleet registered at once is still
+ *   spread over the interval after its first poll, and collectors whose intervals divide each
+ *   other (5 s and 5 s, 30 s and 300 s) fall due together: one visit, one slot, not several.
  * - The first poll of a device comes at the first tick after it is added (or re-added with `soon`).
  * - A device+collector never overlaps itself: if it is still running (or waiting for a slot)
- *   when its next slot comes, that slot is skipped and counted.
+ *   when its next slot comes, that slot is skipped and counted (`skippedOverlaps`).
  * - One device has at most one poll in flight; collectors that fall due meanwhile are merged
- *   into its next poll. At most `maxConcurrent` devices are polled at once (a FIFO semaphore).
+ *   into its next poll. At most `maxConcurrent` devices are polled at once (a FIFO semaphore);
+ *   a poll gives its slot back once the device has answered (`RunControl.releaseSlot`), so
+ *   storing its samples never keeps another device waiting.
+ * - Every scheduled slot that starts reports its lateness (start − slot); with the skipped ones
+ *   that accounts for every slot.
  */
-import cron from 'node-cron';
 import type { CollectorName } from '../collectors/types.ts';
 import type { Logger } from '../log.ts';
 
@@ -71,7 +75,7 @@ export interface Scheduler<R> {
   hasDevice(deviceId: string): boolean;
   /** An extra poll at `atMs` (re-probing an unreachable device sooner than its interval). */
   probe(deviceId: string, atMs: number, collectors: CollectorName[]): void;
-  /** Starts every due device+collector; called by node-cron each second, by tests directly. */
+  /** Starts every due device+collector; called by the timer every TICK_MS, by tests directly. */
   tick(): void;
   /** Polls now, behind any poll of the same device already running, under the concurrency cap. */
   runNow(deviceId: string, collectors: CollectorName[]): Promise<R>;
@@ -93,9 +97,13 @@ export function stableHash(text: string): number {
   return h >>> 0;
 }
 
-export function phaseMs(deviceId: string, collector: CollectorName, intervalMs: number): number {
-  return stableHash(`${deviceId}\u0000${collector}`) % intervalMs;
+/** One phase per device, so its collectors with related intervals share visits; `collector` kept for callers' clarity. */
+export function phaseMs(deviceId: string, _collector: CollectorName, intervalMs: number): number {
+  return stableHash(deviceId) % intervalMs;
 }
+
+/** Tick period: slots are checked this often, so a slot starts at most this late on an idle machine. */
+export const TICK_MS = 200;
 
 /** The first slot strictly after `now`. */
 export function nextSlot(nowMs: number, intervalMs: number, phase: number): number {
@@ -160,7 +168,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
   let slotsLate = 0;
   let completed = 0;
   let stopped = false;
-  let task: ReturnType<typeof cron.schedule> | undefined;
+  let task: NodeJS.Timeout | undefined;
 
   const busyWith = (d: DeviceEntry<R>, c: CollectorName): boolean => d.running.has(c) || d.queue.some((j) => j.collectors.has(c));
 
@@ -320,22 +328,12 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
     start() {
       stopped = false;
       if (task) return;
-      task = cron.schedule('* * * * * *', () => scheduler.tick(), {
-        name: 'infrapulse-poller',
-        noOverlap: true,
-        logger: {
-          info: () => {},
-          // node-cron warns about missed executions when the event loop stalls; the tick catches up by itself.
-          warn: (message: string) => options.log?.debug({ source: 'node-cron' }, message),
-          error: (message: string | Error) => options.log?.warn({ source: 'node-cron' }, String(message)),
-          debug: () => {},
-        },
-      });
+      task = setInterval(() => scheduler.tick(), TICK_MS);
     },
 
     async stop() {
       stopped = true;
-      await task?.destroy();
+      clearInterval(task);
       task = undefined;
       for (const d of devices.values()) {
         for (const job of d.queue.splice(0)) for (const w of job.waiters) w.reject(new SchedulerStoppedError('poller is stopping'));
