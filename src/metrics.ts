@@ -138,6 +138,11 @@ function create() {
       labelNames: ['transport'] as const,
       registers: [register],
     }),
+    graphqlRefused: new client.Counter({
+      name: 'infrapulse_graphql_refused_total',
+      help: 'GraphQL HTTP requests refused with 503 because GRAPHQL_MAX_QUEUED requests were already waiting (GRAPHQL_MAX_CONCURRENT executing)',
+      registers: [register],
+    }),
     graphqlDuration: new client.Histogram({
       name: 'infrapulse_graphql_request_duration_seconds',
       help: 'GraphQL operations from parse to result (subscriptions: until their stream is set up), by operation name ("anonymous" when unnamed) and type',
@@ -242,6 +247,11 @@ export function deadPeerDropped(transport: StreamTransport): void {
 export function operationObserved(document: unknown, operationName: string | undefined | null, seconds: number): void {
   const op = operationOf(document, operationName);
   metrics().graphqlDuration.observe({ operation_name: operationLabel(op?.name?.value), operation_type: op?.operation ?? 'query' }, seconds);
+}
+
+/** A GraphQL HTTP request was refused: too many were waiting. */
+export function graphqlRefused(): void {
+  metrics().graphqlRefused.inc();
 }
 
 export function eventPublished(topic: Topic): void {
