@@ -29,6 +29,8 @@ export interface ScheduleWindow {
   loopDelayP99Ms: number;
   /** Queries answered per second (0 in the quiet windows). */
   qps: number;
+  /** Queries refused per second with 503 (GRAPHQL_MAX_QUEUED reached): cheap, and what keeps the loop free. */
+  refusedQps: number;
   queryP99Ms: number;
   /** 1-minute load average at the end of the window. */
   load1: number;
@@ -42,6 +44,7 @@ export interface SchedulePhase {
   waitingMean: Stat;
   loopDelayP99Ms: Stat;
   qps: Stat;
+  refusedQps: Stat;
   queryP99Ms: Stat;
   load1: Stat;
   windows: ScheduleWindow[];
@@ -77,6 +80,7 @@ function startLoad(o: { port: number; token: string; qps: number; deviceIds: str
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const latencies: number[] = [];
   let answered = 0;
+  let refused = 0;
   let failed = 0;
   let lastError = '';
   let outstanding = 0;
@@ -95,6 +99,8 @@ function startLoad(o: { port: number; token: string; qps: number; deviceIds: str
         if (res.statusCode === 200 && !text.includes('"errors"')) {
           answered++;
           latencies.push(performance.now() - t0);
+        } else if (res.statusCode === 503) {
+          refused++;
         } else {
           failed++;
           lastError = `${res.statusCode}: ${text.slice(0, 200)}`;
@@ -123,8 +129,9 @@ function startLoad(o: { port: number; token: string; qps: number; deviceIds: str
   return {
     /** What was answered since the previous take. */
     take() {
-      const out = { answered, failed, sent, lastError, latencies: latencies.splice(0) };
+      const out = { answered, refused, failed, sent, lastError, latencies: latencies.splice(0) };
       answered = 0;
+      refused = 0;
       failed = 0;
       sent = 0;
       return out;
@@ -136,7 +143,7 @@ function startLoad(o: { port: number; token: string; qps: number; deviceIds: str
   };
 }
 
-function windowOf(u0: PollerUsage, u1: PollerUsage, secs: number, q: { answered: number; latencies: number[] } | undefined): ScheduleWindow {
+function windowOf(u0: PollerUsage, u1: PollerUsage, secs: number, q: { answered: number; refused: number; latencies: number[] } | undefined): ScheduleWindow {
   const started = u1.slotsStarted - u0.slotsStarted;
   const late = u1.slotsLate - u0.slotsLate;
   const skipped = u1.skippedOverlaps - u0.skippedOverlaps;
@@ -150,6 +157,7 @@ function windowOf(u0: PollerUsage, u1: PollerUsage, secs: number, q: { answered:
     waitingMean: round(u1.waitingMean),
     loopDelayP99Ms: round(u1.loopDelayP99Ms),
     qps: round(q ? q.answered / secs : 0),
+    refusedQps: round(q ? q.refused / secs : 0),
     queryP99Ms: round(q && q.latencies.length > 0 ? quantile(q.latencies, 0.99) : 0),
     load1: round(os.loadavg()[0] ?? 0),
   };
@@ -165,6 +173,7 @@ function phaseOf(windows: ScheduleWindow[]): SchedulePhase {
     waitingMean: s('waitingMean'),
     loopDelayP99Ms: s('loopDelayP99Ms'),
     qps: s('qps'),
+    refusedQps: s('refusedQps'),
     queryP99Ms: s('queryP99Ms'),
     load1: s('load1'),
     windows,
@@ -184,7 +193,7 @@ async function measure(fleet: Fleet, o: { runs: number; windowSec: number; label
     windows.push(w);
     const errors = q && q.failed > 0 ? `; ${q.failed} queries failed (${q.lastError})` : '';
     o.progress(
-      `schedule: ${o.label} window ${run + 1}/${o.runs}: ${round(w.onTimeShare * 100)} % of ${w.slots} slots within 1 s, p99 lateness ${w.p99LatenessMs} ms, ${w.skippedSlots} skipped, polls_waiting max ${w.waitingMax} (mean ${w.waitingMean}), loop delay p99 ${w.loopDelayP99Ms} ms, ${w.qps} q/s (p99 ${w.queryP99Ms} ms)${errors}, load ${w.load1}`,
+      `schedule: ${o.label} window ${run + 1}/${o.runs}: ${round(w.onTimeShare * 100)} % of ${w.slots} slots within 1 s, p99 lateness ${w.p99LatenessMs} ms, ${w.skippedSlots} skipped, polls_waiting max ${w.waitingMax} (mean ${w.waitingMean}), loop delay p99 ${w.loopDelayP99Ms} ms, ${w.qps} q/s answered (p99 ${w.queryP99Ms} ms), ${w.refusedQps} q/s refused${errors}, load ${w.load1}`,
     );
     u0 = u1;
   }
