@@ -77,7 +77,7 @@ const loadavg = (): number[] => os.loadavg().map((l) => round(l));
 
 /** An open-loop client: `qps` requests a second whatever the answers take (at most `maxOutstanding` in flight). */
 function startLoad(o: { port: number; token: string; qps: number; deviceIds: string[] }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1000 });
   const latencies: number[] = [];
   let answered = 0;
   let refused = 0;
@@ -85,7 +85,8 @@ function startLoad(o: { port: number; token: string; qps: number; deviceIds: str
   let lastError = '';
   let outstanding = 0;
   let sent = 0;
-  const maxOutstanding = Math.max(64, o.qps);
+  // Past the server's own bound (GRAPHQL_MAX_CONCURRENT + GRAPHQL_MAX_QUEUED), so its refusals are seen, not masked by ours.
+  const maxOutstanding = Math.max(1000, o.qps * 5);
   const post = (body: string): void => {
     if (outstanding >= maxOutstanding) return;
     outstanding++;
