@@ -189,6 +189,7 @@ function create() {
   pollerGauge('infrapulse_polls_waiting', 'Device polls waiting for a concurrency slot (POLLING_MAX_CONCURRENT_DEVICES)', (s) => s.waiting);
   pollerGauge('infrapulse_poll_overlaps_skipped', 'Slots skipped since start because the previous poll of the same collector was still running or waiting', (s) => s.skippedOverlaps);
   pollerGauge('infrapulse_poll_slots_started', 'Scheduled collector slots whose poll started, since start', (s) => s.slotsStarted);
+  pollerGauge('infrapulse_poll_lease_skipped', 'Scheduled polls not run since start because this instance renewed its leases late while others were alive', (s) => s.leaseSkipped);
   pollerGauge('infrapulse_poll_slots_late', 'Scheduled collector slots whose poll started more than 1 s after the slot, since start', (s) => s.slotsLate);
   pollerGauge('infrapulse_writer_queued_rows', 'Rows waiting for the next coalesced write', (s) => s.writer.queuedRows);
   pollerGauge('infrapulse_writer_buffered_rows', 'Rows held in memory while the database is unreachable', (s) => s.writer.bufferedRows);

@@ -106,6 +106,8 @@ export interface PollerStats {
   /** Scheduled device+collector slots started since start, and those started more than a second late. */
   slotsStarted: number;
   slotsLate: number;
+  /** Scheduled polls not run because this instance's leases may have lapsed (others alive, renewal late). */
+  leaseSkipped: number;
   writer: WriterStats;
   /** SSH connections currently established. */
   connectionsOpen: number;
@@ -284,10 +286,16 @@ export function createPoller(deps: PollerDeps): Poller {
    * Scheduled polls stop when our leases may have lapsed (a late renewal) while others are
    * alive: they may have taken the devices over. Alone, polling goes on through an outage.
    */
+  let leaseSkipped = 0;
+  let leaseLapsed = false;
   const leaseValid = (): boolean => liveInstances <= 1 || Date.now() < leasesValidUntil;
 
   const runPoll = async (deviceId: string, collectors: CollectorName[], reason: PollReason, control: RunControl): Promise<PollOutcome> => {
     if (reason !== 'manual' && !leaseValid()) {
+      // Never silent: a late renewal that stops polling shows in the log and in /metrics.
+      leaseSkipped++;
+      if (!leaseLapsed) log.warn({ liveInstances, lateMs: Date.now() - leasesValidUntil }, 'device leases may have lapsed (renewal late): scheduled polls skipped until the next renewal');
+      leaseLapsed = true;
       const rt = runtimes.get(deviceId);
       const status = rt?.status ?? 'UNKNOWN';
       return { deviceId, time: now(), collectors, outcomes: [], previousStatus: status, status, rows: 0, write: 'nothing', skipped: 'lease', ms: 0 };
@@ -300,6 +308,10 @@ export function createPoller(deps: PollerDeps): Poller {
       runtimes.set(deviceId, rt);
     }
     // The slot bounds devices being talked to; storing and status bookkeeping wait on the database (shared with the API) without one.
+    if (leaseLapsed && reason !== 'manual') {
+      leaseLapsed = false;
+      log.info({ skippedPolls: leaseSkipped }, 'device leases renewed: scheduled polls resume');
+    }
     const outcome = await pollDevice({ ...ctx, collected: control.releaseSlot }, rt, collectors);
     afterPoll(rt, outcome);
     return outcome;
@@ -533,6 +545,7 @@ export function createPoller(deps: PollerDeps): Poller {
         skippedOverlaps: sch.skippedOverlaps,
         slotsStarted: sch.slotsStarted,
         slotsLate: sch.slotsLate,
+        leaseSkipped,
         writer: writer.stats(),
         connectionsOpen: connections.openCount(),
         leases: { instanceId: leases.instanceId, held: held.size, liveInstances },

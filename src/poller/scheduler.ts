@@ -3,10 +3,11 @@
  * at due times, so a tick that never fired (a stalled event loop) only delays work, it never
  * queues a backlog.
  *
- * - Each device has a stable phase (FNV-1a of its id) taken modulo each collector's interval:
- *   slots are `phase + k × interval` on the epoch clock, so a fleet registered at once is still
- *   spread over the interval after its first poll, and collectors whose intervals divide each
- *   other (5 s and 5 s, 30 s and 300 s) fall due together: one visit, one slot, not several.
+ * - Each device+collector has a stable phase inside its interval (FNV-1a of the device id and
+ *   collector name): slots are `phase + k × interval` on the epoch clock, so a fleet registered
+ *   at once is still spread over the interval after its first poll. (One phase per device, so
+ *   that a device's collectors share visits, was tried: every visit then waits for its slowest
+ *   collector while holding a concurrency slot, and fewer slots started per second.)
  * - The first poll of a device comes at the first tick after it is added (or re-added with `soon`).
  * - A device+collector never overlaps itself: if it is still running (or waiting for a slot)
  *   when its next slot comes, that slot is skipped and counted (`skippedOverlaps`).
@@ -97,9 +98,8 @@ export function stableHash(text: string): number {
   return h >>> 0;
 }
 
-/** One phase per device, so its collectors with related intervals share visits; `collector` kept for callers' clarity. */
-export function phaseMs(deviceId: string, _collector: CollectorName, intervalMs: number): number {
-  return stableHash(deviceId) % intervalMs;
+export function phaseMs(deviceId: string, collector: CollectorName, intervalMs: number): number {
+  return stableHash(`${deviceId}\u0000${collector}`) % intervalMs;
 }
 
 /** Tick period: slots are checked this often, so a slot starts at most this late on an idle machine. */

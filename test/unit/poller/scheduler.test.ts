@@ -350,21 +350,4 @@ describe('keeping the schedule', () => {
     expect(t.starts.filter((s) => s.deviceId === 'd1')).toHaveLength(1);
     expect(t.scheduler.stats().skippedOverlaps).toBe(3);
   });
-
-  it('collectors whose intervals divide each other share visits (one phase per device)', async () => {
-    const h = harness();
-    active = h.scheduler;
-    h.scheduler.setDevice('d1', { system: 10, containers: 30 });
-    h.scheduler.tick();
-    await settle();
-    for (let s = 0; s < 60; s++) {
-      h.advance(1000);
-      h.scheduler.tick();
-      await settle();
-    }
-    // 6 system slots in 60 s, 2 of them with containers too: 6 visits, not 8.
-    const visits = h.calls.slice(1);
-    expect(visits).toHaveLength(6);
-    expect(visits.filter((c) => c.collectors.includes('containers'))).toHaveLength(2);
-  });
 });
