@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { createAdapter, createPool } from '../src/db/adapter.ts';
@@ -78,7 +79,16 @@ async function main(start: PollerStart): Promise<void> {
   const events = createEventBus();
   const db = { prisma, pool, url: start.databaseUrl, timescale: await detectTimescale(pool), embedded: false, close: async () => undefined };
   const spoolDir = path.join(start.dataDir, `bench-spool-${run}`);
-  const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir } });
+  let lateMs: number[] = [];
+  const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir }, observer: { slotStarted: (_c, seconds) => void lateMs.push(seconds * 1000) } });
+  // polls_waiting as a Prometheus scrape would see it, but every 100 ms.
+  let waiting = { max: 0, sum: 0, n: 0 };
+  setInterval(() => {
+    const w = poller.stats().waiting;
+    waiting = { max: Math.max(waiting.max, w), sum: waiting.sum + w, n: waiting.n + 1 };
+  }, 100).unref();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   let port: number | null = null;
   let token: string | null = null;
   let subscriptions = (): number => 0;
@@ -110,6 +120,12 @@ async function main(start: PollerStart): Promise<void> {
       pollsTotal: s.pollsTotal,
       pollsFailed: s.pollsFailed,
       skippedOverlaps: s.skippedOverlaps,
+      slotsStarted: s.slotsStarted,
+      slotsLate: s.slotsLate,
+      lateMs,
+      waitingMax: waiting.max,
+      waitingMean: waiting.n > 0 ? waiting.sum / waiting.n : 0,
+      loopDelayP99Ms: loop.percentile(99) / 1e6,
       online: s.byStatus.ONLINE + s.byStatus.DEGRADED,
       pollMs,
       collectorRuns,
@@ -117,6 +133,9 @@ async function main(start: PollerStart): Promise<void> {
       subscriptions: subscriptions(),
     });
     pollMs = [];
+    lateMs = [];
+    waiting = { max: 0, sum: 0, n: 0 };
+    loop.reset();
   });
   send({ type: 'ready', devices: start.sim.usernames.length, port, token });
 }

@@ -19,6 +19,16 @@ export interface PollerUsage {
   pollsTotal: number;
   pollsFailed: number;
   skippedOverlaps: number;
+  /** Scheduled collector slots started since start, and those more than 1 s late. */
+  slotsStarted: number;
+  slotsLate: number;
+  /** Lateness (ms after the slot) of every scheduled collector poll started since the previous usage message. */
+  lateMs: number[];
+  /** Polls waiting for a concurrency slot (polls_waiting), sampled every 100 ms since the previous usage message. */
+  waitingMax: number;
+  waitingMean: number;
+  /** Event-loop delay since the previous usage message (perf_hooks histogram), ms. */
+  loopDelayP99Ms: number;
   online: number;
   /** Durations (ms) of the polls that finished since the previous usage message. */
   pollMs: number[];

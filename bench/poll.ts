@@ -37,13 +37,13 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-export async function startFleet(o: { databaseUrl: string; dataDir: string; devices: number; intervalSec: number; withServer: boolean }): Promise<Fleet> {
+export async function startFleet(o: { databaseUrl: string; dataDir: string; devices: number; intervalSec: number; withServer: boolean; maxConcurrent?: number }): Promise<Fleet> {
   const sim = new Child<ToSim, FromSim>('./poll-sim.ts', 'simulator');
   sim.send({ devices: o.devices } as never);
   const s = await sim.next('ready', 120_000);
   const poller = new Child<ToPoller, FromPoller>('./poll-poller.ts', 'poller', { gc: true });
   // Enough slots that the cap never limits the schedule: each poll waits mostly on the simulator.
-  const start: PollerStart = { databaseUrl: o.databaseUrl, dataDir: o.dataDir, sim: s, intervalSec: o.intervalSec, maxConcurrent: Math.max(10, Math.ceil(o.devices / 10)), withServer: o.withServer };
+  const start: PollerStart = { databaseUrl: o.databaseUrl, dataDir: o.dataDir, sim: s, intervalSec: o.intervalSec, maxConcurrent: o.maxConcurrent ?? Math.max(10, Math.ceil(o.devices / 10)), withServer: o.withServer };
   poller.send(start as never);
   const ready = await poller.next('ready', 120_000);
   return {

@@ -21,11 +21,12 @@ import { machineInfo, type MachineInfo } from './machine.ts';
 import { benchMemory, type MemoryResult } from './memory.ts';
 import { benchQuery, type QueryResult } from './query.ts';
 import { benchPoll, type PollPoint } from './poll.ts';
+import { benchSchedule, type ScheduleResult } from './schedule.ts';
 import { benchParse, type ParseResult } from './parse.ts';
 import { SIZES, type SizeName, type Sizes } from './sizes.ts';
 import { fmt, type Stat } from './stats.ts';
 
-export const PARTS = ['parse', 'ingest', 'query', 'poll', 'fanout', 'memory', 'dashboard'] as const;
+export const PARTS = ['parse', 'ingest', 'query', 'poll', 'schedule', 'fanout', 'memory', 'dashboard'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchReport {
@@ -38,6 +39,8 @@ export interface BenchReport {
   ingest?: IngestResult;
   query?: QueryResult;
   poll?: PollPoint[];
+  /** Polling under API load: the schedule kept or not. */
+  schedule?: ScheduleResult;
   fanout?: FanoutPoint[];
   /** Many graphql-ws subscribers on one server at 1 event/s. */
   fanoutScale?: FanoutScale;
@@ -86,6 +89,10 @@ const RUNNERS: Record<Part, Runner> = {
     const p = ctx.sizes.poll;
     report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, devices: p.devices, runs: ctx.sizes.runs, windowSec: p.windowSec, intervalSec: p.intervalSec, progress: ctx.progress, notes: ctx.notes });
   },
+  async schedule(ctx, report) {
+    const db = await ctx.database();
+    report.schedule = await benchSchedule({ databaseUrl: db.url, dataDir: ctx.dataDir, ...ctx.sizes.schedule, runs: ctx.sizes.runs, progress: ctx.progress });
+  },
   async fanout(ctx, report) {
     const db = await ctx.database();
     const f = ctx.sizes.fanout;
@@ -133,6 +140,17 @@ export function table(report: BenchReport): string {
     rows.push(row('poll', `${p.devices} devices: polls/s (scheduled ${p.scheduledPollsPerSec})`, fmt(p.pollsPerSec)));
     rows.push(row('poll', `${p.devices} devices: p99 poll duration`, fmt(p.p99PollMs, ' ms')));
     rows.push(row('poll', `${p.devices} devices: simulator CPU per poll`, fmt(p.simulatorCpuMsPerPoll, ' ms')));
+  }
+  const sc0 = report.schedule;
+  if (sc0) {
+    const head = `${sc0.devices} devices every ${sc0.intervalSec} s, concurrency ${sc0.maxConcurrent}`;
+    for (const [name, ph] of [['quiet', sc0.quiet], [`${sc0.targetQps} q/s`, sc0.loaded]] as const) {
+      rows.push(row('schedule', `${head}, ${name}: slots started within 1 s`, fmt(ph.onTimeShare), name === 'quiet' ? '' : '≥ 0.95'));
+      rows.push(row('schedule', `${name}: p99 lateness / skipped slots per window`, `${fmt(ph.p99LatenessMs, ' ms')} / ${fmt(ph.skippedSlots)}`));
+      rows.push(row('schedule', `${name}: polls_waiting max / event-loop delay p99`, `${fmt(ph.waitingMax)} / ${fmt(ph.loopDelayP99Ms, ' ms')}`));
+      rows.push(row('schedule', `${name}: queries/s answered (p99) / refused (503)`, `${fmt(ph.qps)} (${fmt(ph.queryP99Ms, ' ms')}) / ${fmt(ph.refusedQps)}`));
+      rows.push(row('schedule', `${name}: load average (1 min) at the window's end`, fmt(ph.load1)));
+    }
   }
   for (const f of report.fanout ?? []) {
     const n = f.subscribers;

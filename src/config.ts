@@ -71,6 +71,8 @@ const schema = z.object({
   GRAPHQL_MAX_COST: int(5000, 10, 10_000_000),
   GRAPHQL_BATCH_LIMIT: int(10, 0, 100),
   REQUEST_MAX_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
+  GRAPHQL_MAX_CONCURRENT: int(4, 0, 10_000),
+  GRAPHQL_MAX_QUEUED: int(64, 0, 1_000_000),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(120, 0, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
   SUBSCRIBER_MAX_BUFFER_BYTES: int(1_048_576, 16_384, 1024 * 1_048_576),
@@ -115,6 +117,9 @@ function toConfig(e: Env) {
       maxRequestBytes: e.REQUEST_MAX_BYTES,
       mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      /** GraphQL HTTP requests executing at once, and waiting beyond that before 503 (server/admission.ts); 0: no bound. */
+      maxConcurrentRequests: e.GRAPHQL_MAX_CONCURRENT,
+      maxQueuedRequests: e.GRAPHQL_MAX_QUEUED,
     },
     polling: {
       enabled: e.POLLING_ENABLED,

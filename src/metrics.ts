@@ -88,6 +88,13 @@ function create() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [register],
     }),
+    pollLateness: new client.Histogram({
+      name: 'infrapulse_poll_lateness_seconds',
+      help: 'How long after its slot a scheduled collector poll started (tick, waiting for a concurrency slot, a busy event loop)',
+      labelNames: ['collector'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: [register],
+    }),
     pollOutcomes: new client.Counter({
       name: 'infrapulse_polls_total',
       help: 'Collector runs by outcome; error_kind is the transport error (CONNECT, AUTH, TIMEOUT…) or the collector reason (BAD_OUTPUT…), empty when ok',
@@ -128,6 +135,11 @@ function create() {
       name: 'infrapulse_subscribers_dead_total',
       help: 'Connections dropped by the heartbeat (no pong, or nothing drained between two heartbeats), by transport',
       labelNames: ['transport'] as const,
+      registers: [register],
+    }),
+    graphqlRefused: new client.Counter({
+      name: 'infrapulse_graphql_refused_total',
+      help: 'GraphQL HTTP requests refused with 503 because GRAPHQL_MAX_QUEUED requests were already waiting (GRAPHQL_MAX_CONCURRENT executing)',
       registers: [register],
     }),
     graphqlDuration: new client.Histogram({
@@ -174,7 +186,10 @@ function create() {
   pollerGauge('infrapulse_ssh_connections_open', 'SSH connections currently established', (s) => s.connectionsOpen);
   pollerGauge('infrapulse_polls_in_flight', 'Device polls holding a concurrency slot', (s) => s.inFlight);
   pollerGauge('infrapulse_polls_waiting', 'Device polls waiting for a concurrency slot (POLLING_MAX_CONCURRENT_DEVICES)', (s) => s.waiting);
-  pollerGauge('infrapulse_poll_overlaps_skipped', 'Slots skipped since start because the previous poll of the same collector was still running', (s) => s.skippedOverlaps);
+  pollerGauge('infrapulse_poll_overlaps_skipped', 'Slots skipped since start because the previous poll of the same collector was still running or waiting', (s) => s.skippedOverlaps);
+  pollerGauge('infrapulse_poll_slots_started', 'Scheduled collector slots whose poll started, since start', (s) => s.slotsStarted);
+  pollerGauge('infrapulse_poll_lease_skipped', 'Scheduled polls not run since start because this instance renewed its leases late while others were alive', (s) => s.leaseSkipped);
+  pollerGauge('infrapulse_poll_slots_late', 'Scheduled collector slots whose poll started more than 1 s after the slot, since start', (s) => s.slotsLate);
   pollerGauge('infrapulse_writer_queued_rows', 'Rows waiting for the next coalesced write', (s) => s.writer.queuedRows);
   pollerGauge('infrapulse_writer_buffered_rows', 'Rows held in memory while the database is unreachable', (s) => s.writer.bufferedRows);
   pollerGauge('infrapulse_writer_outage', '1 while the database is unreachable and samples are buffered', (s) => (s.writer.outage ? 1 : 0));
@@ -208,6 +223,9 @@ export function pollerObserver(): PollerObserver {
     pollDone() {
       m.devicePolls.inc();
     },
+    slotStarted(collector, seconds) {
+      m.pollLateness.observe({ collector }, seconds);
+    },
     flushDone(rows, seconds, ok) {
       m.writeRows.observe(rows);
       m.writeDuration.observe({ result: ok ? 'ok' : 'error' }, seconds);
@@ -229,6 +247,11 @@ export function deadPeerDropped(transport: StreamTransport): void {
 export function operationObserved(document: unknown, operationName: string | undefined | null, seconds: number): void {
   const op = operationOf(document, operationName);
   metrics().graphqlDuration.observe({ operation_name: operationLabel(op?.name?.value), operation_type: op?.operation ?? 'query' }, seconds);
+}
+
+/** A GraphQL HTTP request was refused: too many were waiting. */
+export function graphqlRefused(): void {
+  metrics().graphqlRefused.inc();
 }
 
 export function eventPublished(topic: Topic): void {

@@ -33,7 +33,7 @@ import { createConnections, type PollDevice, type RunnerFactory } from './connec
 import { createLeases, type LeaseCycle } from './leases.ts';
 import { scheduleIntervals, viewOf, type CollectorView } from './collector-state.ts';
 import { applyStatus, isEnabled, newRuntime, pollDevice, type DeviceRuntime, type PollContext, type PollObserver, type PollOutcome } from './poll-device.ts';
-import { createScheduler, type Intervals, type PollReason } from './scheduler.ts';
+import { createScheduler, type Intervals, type PollReason, type RunControl } from './scheduler.ts';
 import { DEFAULT_OFFLINE_AFTER, DEVICE_STATUSES, type DeviceStatus } from './status.ts';
 import { createWriter, type WriterStats } from './writer.ts';
 
@@ -88,6 +88,8 @@ export interface PollerDeps {
 export interface PollerObserver extends PollObserver {
   /** One coalesced write to the database: rows, seconds, committed or not. */
   flushDone?(rows: number, seconds: number, ok: boolean): void;
+  /** A scheduled collector's poll started, `seconds` after its slot. */
+  slotStarted?(collector: CollectorName, seconds: number): void;
 }
 
 export interface PollerStats {
@@ -103,6 +105,11 @@ export interface PollerStats {
   /** Polls in which at least one collector failed. */
   pollsFailed: number;
   skippedOverlaps: number;
+  /** Scheduled device+collector slots started since start, and those started more than a second late. */
+  slotsStarted: number;
+  slotsLate: number;
+  /** Scheduled polls not run because this instance's leases may have lapsed (others alive, renewal late). */
+  leaseSkipped: number;
   writer: WriterStats;
   /** SSH connections currently established. */
   connectionsOpen: number;
@@ -288,10 +295,16 @@ export function createPoller(deps: PollerDeps): Poller {
    * Scheduled polls stop when our leases may have lapsed (a late renewal) while others are
    * alive: they may have taken the devices over. Alone, polling goes on through an outage.
    */
+  let leaseSkipped = 0;
+  let leaseLapsed = false;
   const leaseValid = (): boolean => liveInstances <= 1 || Date.now() < leasesValidUntil;
 
-  const runPoll = async (deviceId: string, collectors: CollectorName[], reason: PollReason = 'manual'): Promise<PollOutcome> => {
+  const runPoll = async (deviceId: string, collectors: CollectorName[], reason: PollReason, control: RunControl): Promise<PollOutcome> => {
     if (reason !== 'manual' && !leaseValid()) {
+      // Never silent: a late renewal that stops polling shows in the log and in /metrics.
+      leaseSkipped++;
+      if (!leaseLapsed) log.warn({ liveInstances, lateMs: Date.now() - leasesValidUntil }, 'device leases may have lapsed (renewal late): scheduled polls skipped until the next renewal');
+      leaseLapsed = true;
       const rt = runtimes.get(deviceId);
       const status = rt?.status ?? 'UNKNOWN';
       return { deviceId, time: now(), collectors, outcomes: [], previousStatus: status, status, rows: 0, write: 'nothing', skipped: 'lease', ms: 0 };
@@ -303,7 +316,12 @@ export function createPoller(deps: PollerDeps): Poller {
       rt = newRuntime(device);
       runtimes.set(deviceId, rt);
     }
-    const outcome = await pollDevice(ctx, rt, collectors);
+    // The slot bounds devices being talked to; storing and status bookkeeping wait on the database (shared with the API) without one.
+    if (leaseLapsed && reason !== 'manual') {
+      leaseLapsed = false;
+      log.info({ skippedPolls: leaseSkipped }, 'device leases renewed: scheduled polls resume');
+    }
+    const outcome = await pollDevice({ ...ctx, collected: control.releaseSlot }, rt, collectors);
     afterPoll(rt, outcome);
     return outcome;
   };
@@ -312,7 +330,8 @@ export function createPoller(deps: PollerDeps): Poller {
     maxConcurrent: config.polling.maxConcurrentDevices,
     now: () => now().getTime(),
     log,
-    run: (deviceId, collectors, reason) => runPoll(deviceId, collectors, reason),
+    run: (deviceId, collectors, reason, control) => runPoll(deviceId, collectors, reason, control),
+    onSlotStarted: (collector, lateMs) => deps.observer?.slotStarted?.(collector, lateMs / 1000),
   });
 
   const setStatus = async (rt: DeviceRuntime, status: DeviceStatus, reason: string): Promise<void> => {
@@ -548,6 +567,9 @@ export function createPoller(deps: PollerDeps): Poller {
         pollsTotal,
         pollsFailed,
         skippedOverlaps: sch.skippedOverlaps,
+        slotsStarted: sch.slotsStarted,
+        slotsLate: sch.slotsLate,
+        leaseSkipped,
         writer: writer.stats(),
         connectionsOpen: connections.openCount(),
         leases: { instanceId: leases.instanceId, held: held.size, liveInstances },

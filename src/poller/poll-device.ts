@@ -88,6 +88,8 @@ export interface PollContext {
   execTimeoutMs: number;
   offlineAfter: number;
   observer?: PollObserver;
+  /** The device has answered (or failed to): its concurrency slot can go to the next device before the write. */
+  collected?: () => void;
 }
 
 /** Instrumentation hooks (metrics); each is optional and must not throw. */
@@ -199,6 +201,8 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, request
       outcomes.push(r.outcome);
     }
   }
+
+  ctx.collected?.();
 
   if (!attempted && outcomes.every(isUnreachable)) {
     return { ...base, outcomes, status: rt.status, rows: 0, write: 'nothing', skipped: 'backoff', ms: performance.now() - started };

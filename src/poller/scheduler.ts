@@ -1,18 +1,23 @@
 /**
- * When each device+collector is polled. node-cron fires `tick()` once a second; the tick looks
+ * When each device+collector is polled. A timer fires `tick()` every TICK_MS; the tick looks
  * at due times, so a tick that never fired (a stalled event loop) only delays work, it never
  * queues a backlog.
  *
  * - Each device+collector has a stable phase inside its interval (FNV-1a of the device id and
  *   collector name): slots are `phase + k × interval` on the epoch clock, so a fleet registered
- *   at once is still spread over the interval after its first poll.
+ *   at once is still spread over the interval after its first poll. (One phase per device, so
+ *   that a device's collectors share visits, was tried: every visit then waits for its slowest
+ *   collector while holding a concurrency slot, and fewer slots started per second.)
  * - The first poll of a device comes at the first tick after it is added (or re-added with `soon`).
  * - A device+collector never overlaps itself: if it is still running (or waiting for a slot)
- *   when its next slot comes, that slot is skipped and counted.
+ *   when its next slot comes, that slot is skipped and counted (`skippedOverlaps`).
  * - One device has at most one poll in flight; collectors that fall due meanwhile are merged
- *   into its next poll. At most `maxConcurrent` devices are polled at once (a FIFO semaphore).
+ *   into its next poll. At most `maxConcurrent` devices are polled at once (a FIFO semaphore);
+ *   a poll gives its slot back once the device has answered (`RunControl.releaseSlot`), so
+ *   storing its samples never keeps another device waiting.
+ * - Every scheduled slot that starts reports its lateness (start − slot); with the skipped ones
+ *   that accounts for every slot.
  */
-import cron from 'node-cron';
 import type { CollectorName } from '../collectors/types.ts';
 import type { Logger } from '../log.ts';
 
@@ -21,9 +26,23 @@ export type Intervals = Partial<Record<CollectorName, number>>;
 
 export type PollReason = 'scheduled' | 'manual' | 'probe';
 
+/** A slot later than this (ms) counts as late in the stats: the schedule's promise to the operator. */
+export const LATE_AFTER_MS = 1000;
+
+export interface RunControl {
+  /**
+   * Gives the concurrency slot back before the poll ends (idempotent). The poller calls it once
+   * the device has answered: storing and status bookkeeping need no slot, and holding one
+   * through them made the database's latency everyone's poll latency.
+   */
+  releaseSlot(): void;
+}
+
 export interface SchedulerOptions<R> {
   maxConcurrent: number;
-  run: (deviceId: string, collectors: CollectorName[], reason: PollReason) => Promise<R>;
+  run: (deviceId: string, collectors: CollectorName[], reason: PollReason, control: RunControl) => Promise<R>;
+  /** A scheduled (or probe) collector's poll started `lateMs` after its slot (metrics). */
+  onSlotStarted?: (collector: CollectorName, lateMs: number) => void;
   now?: () => number;
   log?: Logger;
 }
@@ -34,8 +53,12 @@ export interface SchedulerStats {
   inFlight: number;
   /** Device polls waiting for a slot. */
   waiting: number;
-  /** Slots skipped because the same device+collector was still running. */
+  /** Slots skipped because the same device+collector was still running or still waiting for a slot. */
   skippedOverlaps: number;
+  /** Scheduled device+collector slots whose poll started, since start. */
+  slotsStarted: number;
+  /** Of those, the ones that started more than LATE_AFTER_MS after their slot. */
+  slotsLate: number;
   /** Device polls finished since start. */
   completed: number;
 }
@@ -53,7 +76,7 @@ export interface Scheduler<R> {
   hasDevice(deviceId: string): boolean;
   /** An extra poll at `atMs` (re-probing an unreachable device sooner than its interval). */
   probe(deviceId: string, atMs: number, collectors: CollectorName[]): void;
-  /** Starts every due device+collector; called by node-cron each second, by tests directly. */
+  /** Starts every due device+collector; called by the timer every TICK_MS, by tests directly. */
   tick(): void;
   /** Polls now, behind any poll of the same device already running, under the concurrency cap. */
   runNow(deviceId: string, collectors: CollectorName[]): Promise<R>;
@@ -79,6 +102,9 @@ export function phaseMs(deviceId: string, collector: CollectorName, intervalMs: 
   return stableHash(`${deviceId}\u0000${collector}`) % intervalMs;
 }
 
+/** Tick period: slots are checked this often, so a slot starts at most this late on an idle machine. */
+export const TICK_MS = 200;
+
 /** The first slot strictly after `now`. */
 export function nextSlot(nowMs: number, intervalMs: number, phase: number): number {
   return phase + (Math.floor((nowMs - phase) / intervalMs) + 1) * intervalMs;
@@ -90,6 +116,8 @@ export class SchedulerStoppedError extends Error {
 
 interface Job<R> {
   collectors: Set<CollectorName>;
+  /** When each scheduled collector was due (ms): lateness is measured from here. */
+  slots: Map<CollectorName, number>;
   reason: PollReason;
   waiters: Array<{ resolve: (r: R) => void; reject: (e: Error) => void }>;
 }
@@ -136,23 +164,36 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
   const devices = new Map<string, DeviceEntry<R>>();
   const running = new Set<Promise<void>>();
   let skippedOverlaps = 0;
+  let slotsStarted = 0;
+  let slotsLate = 0;
   let completed = 0;
   let stopped = false;
-  let task: ReturnType<typeof cron.schedule> | undefined;
+  let task: NodeJS.Timeout | undefined;
 
   const busyWith = (d: DeviceEntry<R>, c: CollectorName): boolean => d.running.has(c) || d.queue.some((j) => j.collectors.has(c));
 
-  const enqueue = (deviceId: string, d: DeviceEntry<R>, collectors: CollectorName[], reason: PollReason): Job<R> => {
+  const enqueue = (deviceId: string, d: DeviceEntry<R>, collectors: CollectorName[], reason: PollReason, slots = new Map<CollectorName, number>()): Job<R> => {
     // Scheduled work merges into a queued job that has not started, so a device waits for one slot, not several.
     const last = d.queue.at(-1);
     if (last && reason !== 'manual' && last.reason !== 'manual') {
       for (const c of collectors) last.collectors.add(c);
+      for (const [c, at] of slots) last.slots.set(c, Math.min(at, last.slots.get(c) ?? at));
       return last;
     }
-    const job: Job<R> = { collectors: new Set(collectors), reason, waiters: [] };
+    const job: Job<R> = { collectors: new Set(collectors), slots, reason, waiters: [] };
     d.queue.push(job);
     pump(deviceId, d);
     return job;
+  };
+
+  const observeStart = (job: Job<R>): void => {
+    const t = now();
+    for (const [c, at] of job.slots) {
+      const late = Math.max(0, t - at);
+      slotsStarted++;
+      if (late > LATE_AFTER_MS) slotsLate++;
+      options.onSlotStarted?.(c, late);
+    }
   };
 
   const pump = (deviceId: string, d: DeviceEntry<R>): void => {
@@ -162,14 +203,23 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
     d.active = true;
     const p = (async () => {
       await semaphore.acquire();
+      let held = true;
+      const control: RunControl = {
+        releaseSlot() {
+          if (!held) return;
+          held = false;
+          semaphore.release();
+        },
+      };
       try {
         d.running = job.collectors;
         if (stopped && job.reason !== 'manual') {
           for (const w of job.waiters) w.reject(new SchedulerStoppedError('poller is stopping'));
           return;
         }
+        observeStart(job);
         try {
-          const result = await options.run(deviceId, [...job.collectors], job.reason);
+          const result = await options.run(deviceId, [...job.collectors], job.reason, control);
           for (const w of job.waiters) w.resolve(result);
         } catch (err) {
           const error = err instanceof Error ? err : new Error(String(err));
@@ -178,7 +228,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
         }
       } finally {
         completed++;
-        semaphore.release();
+        control.releaseSlot();
         d.running = new Set();
         d.active = false;
       }
@@ -233,19 +283,19 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
       if (stopped) return;
       const t = now();
       for (const [deviceId, d] of devices) {
-        const due: CollectorName[] = [];
+        const due = new Map<CollectorName, number>();
         for (const [c, at] of d.next) {
           if (at > t) continue;
           const ms = (d.intervals[c] ?? 0) * 1000;
           d.next.set(c, ms > 0 ? nextSlot(t, ms, phaseMs(deviceId, c, ms)) : Number.POSITIVE_INFINITY);
           if (busyWith(d, c)) skippedOverlaps++;
-          else due.push(c);
+          else due.set(c, at);
         }
         if (d.probe && d.probe.at <= t) {
-          for (const c of d.probe.collectors) if (!due.includes(c) && !busyWith(d, c)) due.push(c);
+          for (const c of d.probe.collectors) if (!due.has(c) && !busyWith(d, c)) due.set(c, d.probe.at);
           d.probe = undefined;
         }
-        if (due.length > 0) enqueue(deviceId, d, due, 'scheduled');
+        if (due.size > 0) enqueue(deviceId, d, [...due.keys()], 'scheduled', due);
       }
     },
 
@@ -270,28 +320,20 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
       inFlight: semaphore.inUse,
       waiting: semaphore.waiting,
       skippedOverlaps,
+      slotsStarted,
+      slotsLate,
       completed,
     }),
 
     start() {
       stopped = false;
       if (task) return;
-      task = cron.schedule('* * * * * *', () => scheduler.tick(), {
-        name: 'infrapulse-poller',
-        noOverlap: true,
-        logger: {
-          info: () => {},
-          // node-cron warns about missed executions when the event loop stalls; the tick catches up by itself.
-          warn: (message: string) => options.log?.debug({ source: 'node-cron' }, message),
-          error: (message: string | Error) => options.log?.warn({ source: 'node-cron' }, String(message)),
-          debug: () => {},
-        },
-      });
+      task = setInterval(() => scheduler.tick(), TICK_MS);
     },
 
     async stop() {
       stopped = true;
-      await task?.destroy();
+      clearInterval(task);
       task = undefined;
       for (const d of devices.values()) {
         for (const job of d.queue.splice(0)) for (const w of job.waiters) w.reject(new SchedulerStoppedError('poller is stopping'));

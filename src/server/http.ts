@@ -7,12 +7,14 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
 import type { Services } from '../graphql/context.ts';
+import { graphqlRefused } from '../metrics.ts';
 import { json, type BodyRoute, type Route } from './routes.ts';
 import type { Sse } from './sse.ts';
 import type { Yoga } from './yoga.ts';
 import { respondDatabaseUnavailable } from './database-unavailable.ts';
+import type { Admission } from './admission.ts';
 
-export function createRequestHandler(services: Services, routes: Route[], bodyRoutes: BodyRoute[], sse: Sse, yoga: Yoga): http.RequestListener {
+export function createRequestHandler(services: Services, routes: Route[], bodyRoutes: BodyRoute[], sse: Sse, yoga: Yoga, admission: Admission): http.RequestListener {
   const { log } = services;
   const max = services.config.limits.maxRequestBytes;
   return async (req, res) => {
@@ -30,7 +32,12 @@ export function createRequestHandler(services: Services, routes: Route[], bodyRo
       if (path === '/graphql' && (req.headers.accept ?? '').includes('text/event-stream') && (await sse.yogaSse(req, res, text))) return;
       // Yoga takes an already-read body from `req.body` (as behind body-parsing frameworks).
       if (body) (req as http.IncomingMessage & { body?: Readable }).body = Readable.from(body.length ? [body] : []);
-      return await yoga(req, res);
+      if (!(await admission.enter())) return overloaded(res);
+      try {
+        return await yoga(req, res);
+      } finally {
+        admission.leave();
+      }
     } catch (e) {
       if (respondDatabaseUnavailable(res, e)) return;
       log.error({ err: e, path }, 'request failed');
@@ -57,6 +64,12 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);
   });
+}
+
+function overloaded(res: http.ServerResponse): void {
+  graphqlRefused();
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+  res.end(JSON.stringify({ errors: [{ message: 'server busy: too many GraphQL requests waiting, retry later', extensions: { code: 'OVERLOADED' } }] }));
 }
 
 function tooLarge(res: http.ServerResponse, max: number): void {

@@ -21,6 +21,7 @@ import { createRateLimiter } from '../security/rate-limit.ts';
 import { createMcpRoute, envelopedExecutor } from '../mcp/index.ts';
 import { createAuth } from './auth.ts';
 import { databaseUnavailablePlugin } from './database-unavailable.ts';
+import { createAdmission } from './admission.ts';
 import { createRequestHandler } from './http.ts';
 import { createOperationCore, type OperationCore } from './operation.ts';
 import { healthRoute, metricsRoute, type BodyRoute, type Route } from './routes.ts';
@@ -77,7 +78,8 @@ export function buildServer(services: Services): ServerHandle {
   const routes: Route[] = [healthRoute(services), metricsRoute(config.metricsToken), createDashboardRoute({ enabled: config.dashboard, log })];
   const bodyRoutes: BodyRoute[] = mcp ? [(req, res, path, body) => mcp.handle(req, res, path, body)] : [];
 
-  const server = http.createServer(createRequestHandler(services, routes, bodyRoutes, sse, yoga));
+  const admission = createAdmission(services.config.limits.maxConcurrentRequests, services.config.limits.maxQueuedRequests);
+  const server = http.createServer(createRequestHandler(services, routes, bodyRoutes, sse, yoga, admission));
   server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
   let url = '';

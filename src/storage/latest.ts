@@ -18,7 +18,16 @@ export interface LatestRows {
   containers: ContainerRow;
 }
 
-const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** Column name → row key, computed once per name: rewriting every key of every row with a regex was a tenth of a busy API's CPU. */
+const KEYS = new Map<string, string>();
+function keyOf(column: string): string {
+  let key = KEYS.get(column);
+  if (key === undefined) {
+    key = column === 'device_id' ? 'deviceId' : column === 'fs_type' ? 'fsType' : column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    KEYS.set(column, key);
+  }
+  return key;
+}
 
 /**
  * Per-subject tables (mounts, interfaces, drives, containers) return every row of the device's
@@ -45,9 +54,9 @@ const INT8 = new Set(Object.values(TABLES).flatMap((spec) => (spec.columns as { 
 /** snake_case SQL row → the camelCase row type; bigint → number (exact below 2^53). */
 export function toRow<T>(raw: Record<string, unknown>): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    const key = k === 'device_id' ? 'deviceId' : k === 'fs_type' ? 'fsType' : camel(k);
-    out[key] = v !== null && (typeof v === 'bigint' || INT8.has(k)) ? Number(v) : v;
+  for (const k in raw) {
+    const v = raw[k];
+    out[keyOf(k)] = v !== null && (typeof v === 'bigint' || INT8.has(k)) ? Number(v) : v;
   }
   return out as T;
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CollectorName } from '../../../src/collectors/types.ts';
-import { createScheduler, nextSlot, phaseMs, type PollReason, type Scheduler } from '../../../src/poller/scheduler.ts';
+import { createScheduler, nextSlot, phaseMs, TICK_MS, type PollReason, type Scheduler } from '../../../src/poller/scheduler.ts';
 
 interface Call {
   deviceId: string;
@@ -253,5 +253,101 @@ describe('scheduler', () => {
     await stopping;
     expect(stopped).toBe(true);
     await expect(h.scheduler.runNow('d1', ['system'])).rejects.toThrow(/stopped/);
+  });
+});
+
+describe('keeping the schedule', () => {
+  /** A scheduler on a fake clock whose run() blocks the devices in `slow` until released. */
+  function timed(maxConcurrent: number, slow: Set<string>, { releaseEarly = false } = {}) {
+    let clock = 1_000_000_000_000;
+    const starts: Array<{ deviceId: string; at: number }> = [];
+    const late: Array<{ collector: CollectorName; ms: number }> = [];
+    const gates: Array<() => void> = [];
+    const scheduler = createScheduler<string>({
+      maxConcurrent,
+      now: () => clock,
+      onSlotStarted: (collector, ms) => late.push({ collector, ms }),
+      run: async (deviceId, _collectors, _reason, control) => {
+        starts.push({ deviceId, at: clock });
+        if (releaseEarly) control.releaseSlot();
+        if (slow.has(deviceId)) await new Promise<void>((r) => gates.push(r));
+        return deviceId;
+      },
+    });
+    return {
+      scheduler,
+      starts,
+      late,
+      release: () => gates.splice(0).forEach((g) => g()),
+      advance: (ms: number) => void (clock += ms),
+    };
+  }
+
+  it('a slot that waits for a concurrency slot starts late and says how late; none is lost silently', async () => {
+    const t = timed(1, new Set(['d1']));
+    active = t.scheduler;
+    t.scheduler.setDevice('d1', { system: 10 });
+    t.scheduler.setDevice('d2', { system: 10 });
+    t.scheduler.tick();
+    await settle();
+    expect(t.starts.map((s) => s.deviceId)).toEqual(['d1']);
+    expect(t.scheduler.stats()).toMatchObject({ inFlight: 1, waiting: 1 });
+    t.advance(3000);
+    t.scheduler.tick();
+    t.release();
+    await settle();
+    await settle();
+    // d2 ran behind d1, three seconds after its slot, and the lateness was reported.
+    expect(t.starts.map((s) => s.deviceId)).toEqual(['d1', 'd2']);
+    expect(t.late).toEqual([
+      { collector: 'system', ms: 0 },
+      { collector: 'system', ms: 3000 },
+    ]);
+    expect(t.scheduler.stats()).toMatchObject({ slotsStarted: 2, slotsLate: 1, skippedOverlaps: 0 });
+  });
+
+  it('a device that never answers takes one slot: the others keep their slots (cap 2), its own slots are counted as skipped', async () => {
+    const t = timed(2, new Set(['stuck']));
+    active = t.scheduler;
+    for (const id of ['stuck', 'a', 'b', 'c', 'd']) t.scheduler.setDevice(id, { system: 10 });
+    try {
+      for (let ms = 0; ms <= 100_000; ms += TICK_MS) {
+        t.scheduler.tick();
+        await settle();
+        t.advance(TICK_MS);
+      }
+      // First poll at the first tick, then one per 10 s slot.
+      for (const id of ['a', 'b', 'c', 'd']) expect(t.starts.filter((s) => s.deviceId === id).length, id).toBeGreaterThanOrEqual(10);
+      // No slot of theirs started later than the tick it fell in.
+      expect(t.late.filter((l) => l.ms >= TICK_MS)).toEqual([]);
+      const stats = t.scheduler.stats();
+      expect(t.starts.filter((s) => s.deviceId === 'stuck')).toHaveLength(1);
+      expect(stats.skippedOverlaps).toBeGreaterThanOrEqual(9);
+      // Every scheduled slot is either started (its lateness reported) or counted as skipped.
+      expect(stats.slotsStarted).toBe(t.late.length);
+      expect(stats.slotsStarted).toBe(t.starts.length);
+    } finally {
+      t.release();
+    }
+  });
+
+  it('releaseSlot lets the next device in while the poll finishes; the device itself still never overlaps', async () => {
+    const t = timed(1, new Set(['d1']), { releaseEarly: true });
+    active = t.scheduler;
+    t.scheduler.setDevice('d1', { system: 10 });
+    t.scheduler.setDevice('d2', { system: 10 });
+    t.scheduler.tick();
+    await settle();
+    await settle();
+    // d1 is still storing (blocked after releasing its slot); d2 was collected meanwhile.
+    expect(t.starts.map((s) => s.deviceId)).toEqual(['d1', 'd2']);
+    for (let i = 0; i < 3; i++) {
+      t.advance(10_000);
+      t.scheduler.tick();
+      await settle();
+    }
+    t.release();
+    expect(t.starts.filter((s) => s.deviceId === 'd1')).toHaveLength(1);
+    expect(t.scheduler.stats().skippedOverlaps).toBe(3);
   });
 });
