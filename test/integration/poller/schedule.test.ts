@@ -33,6 +33,7 @@ describe('concurrency slots and storage', () => {
     let maxExecsInFlight = 0;
     const collected = new Set<string>();
     const runnerFor = (deviceId: string): CommandRunner => ({
+      close: async () => {},
       async exec(command, options) {
         execsInFlight++;
         maxExecsInFlight = Math.max(maxExecsInFlight, execsInFlight);
