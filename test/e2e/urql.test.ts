@@ -95,7 +95,7 @@ describe('devices over urql', () => {
       username: '-oProxyCommand=evil',
       privateKey: 'not a key',
       tags: ['ok', 'bad tag!'],
-      intervals: { system: 1, drives: 86401 },
+      intervals: { system: 1, drives: 604_801 }, // drives allow a week, as POLLING_DRIVE_HEALTH_INTERVAL does
       hostKeyFingerprint: 'MD5:aa:bb',
     });
     const r = bad.data!.createDevice;
