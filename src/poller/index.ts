@@ -338,9 +338,24 @@ export function createPoller(deps: PollerDeps): Poller {
     await applyStatus(ctx, rt, { status, consecutiveFailures: 0, reason, lastError: null, seen: false }, now());
   };
 
-  /** Brings the in-memory view of one device in line with its row; returns false when it is gone. */
-  const sync = async (device: PollDevice, when: { soon?: boolean; polledUntil?: number }): Promise<void> => {
+  /**
+   * Brings the in-memory view of one device in line with its row. A device's syncs run one at a
+   * time (a mutation's and a lease cycle's can overlap), and a row read before the one already
+   * applied is ignored: a stale "monitoring off" must not undo the "on" that followed it.
+   */
+  const syncing = new Map<string, Promise<void>>();
+  const sync = (device: PollDevice, when: { soon?: boolean; polledUntil?: number }): Promise<void> => {
+    const next = (syncing.get(device.id) ?? Promise.resolve()).catch(() => undefined).then(() => syncNow(device, when));
+    syncing.set(device.id, next);
+    void next.finally(() => {
+      if (syncing.get(device.id) === next) syncing.delete(device.id);
+    }).catch(() => undefined);
+    return next;
+  };
+
+  const syncNow = async (device: PollDevice, when: { soon?: boolean; polledUntil?: number }): Promise<void> => {
     let rt = runtimes.get(device.id);
+    if (rt && device.updatedAt.getTime() < rt.device.updatedAt.getTime()) return;
     const previousPin = rt?.device.hostKeyFingerprint;
     if (rt) {
       const wasOff = rt.device.disabledCollectors;

@@ -496,9 +496,10 @@ builder.mutationField('updateDevice', (t) =>
       if (input.tags !== null && input.tags !== undefined) data.tags = checkTags(issues, ['input', 'tags'], input.tags);
       if (input.monitoringEnabled !== null && input.monitoringEnabled !== undefined) {
         data.monitoringEnabled = input.monitoringEnabled;
-        // The poller owns status; these two are the transitions that need no poll to know.
-        if (!input.monitoringEnabled) data.status = 'DISABLED';
-        else if (current.status === 'DISABLED') data.status = 'UNKNOWN';
+        // The poller owns status: told below, it records DISABLED (or UNKNOWN, then what the next
+        // poll finds) and publishes the change. Only an instance that does not poll writes it here.
+        if (!ctx.poller && !input.monitoringEnabled) data.status = 'DISABLED';
+        else if (!ctx.poller && current.status === 'DISABLED') data.status = 'UNKNOWN';
       }
       if (input.sudoSmartctl !== null && input.sudoSmartctl !== undefined) data.sudoSmartctl = input.sudoSmartctl;
       if (input.hostKeyFingerprint !== undefined) {
@@ -546,7 +547,8 @@ builder.mutationField('updateDevice', (t) =>
         });
         ctx.log.info({ deviceId: id, fields: Object.keys(data) }, 'device updated');
         await notifyPoller(ctx, id);
-        return device;
+        // As the poller left it (status DISABLED or UNKNOWN after switching monitoring).
+        return ctx.poller ? ((await ctx.db.prisma.device.findUnique({ where: { id } })) ?? device) : device;
       } catch (e) {
         if (isUniqueViolation(e)) throw new ConflictError(`a device named "${String(data.name)}" exists`, 'name');
         throw e;

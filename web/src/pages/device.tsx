@@ -4,7 +4,7 @@
  * subscriptions: samples, status changes, and each poll's filesystems, interfaces, disks,
  * drives and containers. After a reconnect (events may have been missed) it loads again.
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import {
   DEVICE,
   DEVICE_CONTAINERS,
@@ -37,13 +37,20 @@ function useDevice(id: string): { device: DeviceDetail | null | undefined; error
   const [device, setDevice] = useState<DeviceDetail | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
 
+  // Loads overlap (after a mutation, on every status event); only the latest one issued may
+  // set the device, or an answer read before a status change could land after it and undo it.
+  const latest = useRef(0);
   const load = useCallback(() => {
+    const seq = ++latest.current;
     api.query<DeviceResult>(DEVICE, { id }).then(
       (r) => {
+        if (seq !== latest.current) return;
         setDevice(r.device);
         setError(null);
       },
-      (e: Error) => setError(e.message),
+      (e: Error) => {
+        if (seq === latest.current) setError(e.message);
+      },
     );
   }, [api, id]);
 

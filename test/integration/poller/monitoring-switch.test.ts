@@ -1,0 +1,92 @@
+/**
+ * Device status has one writer: switching monitoring off and on through updateDevice is
+ * recorded by the poller, which stores the status, adds one StatusChange row and publishes one
+ * event per change; the mutation answers with the status the poller left. Switched off and on
+ * again quickly (as a user double-checking does), the stored status ends where the poller's is.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
+import type { DeviceStatusEvent } from '../../../src/events/index.ts';
+import { createLogger } from '../../../src/log.ts';
+import { startApp, type App } from '../../../src/main.ts';
+import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import { createTestDatabase } from '../../helpers/db.ts';
+
+const ADMIN = 'ipt_monitoring_switch_test_admin_0123456789';
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sim: Simulator;
+let app: App;
+let dataDir: string;
+let deviceId: string;
+const events: DeviceStatusEvent[] = [];
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function setMonitoring(on: boolean): Promise<string> {
+  const res = await fetch(`${app.server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+    body: JSON.stringify({ query: 'mutation ($id: ID!, $on: Boolean!) { updateDevice(id: $id, input: { monitoringEnabled: $on }) { ... on Device { status } } }', variables: { id: deviceId, on } }),
+  });
+  return ((await res.json()) as { data: { updateDevice: { status: string } } }).data.updateDevice.status;
+}
+
+const stored = async () => (await app.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).status;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sim = await startSimulator({ devices: 1, seed: 31 });
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-switch-'));
+  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: dataDir, INFRAPULSE_ADMIN_TOKEN: ADMIN, MONITOR_LOCALHOST: 'false', POLLING_SYSTEM_METRICS_INTERVAL: '5', POLLING_CONTAINER_INTERVAL: '5', POLLING_DRIVE_HEALTH_INTERVAL: '5' });
+  app = await startApp(config, createLogger('silent'));
+  app.services.events.listen('deviceStatusChanged', (e) => void events.push(e));
+  const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
+  expect(reg.failed).toEqual([]);
+  deviceId = (await app.db.prisma.device.findFirstOrThrow()).id;
+  await until('the device ONLINE', async () => (await stored()) === 'ONLINE');
+}, 120_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await sim?.stop();
+  await db?.close();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+test('switching monitoring off and on: the poller writes each status once, with one event and one row each', async () => {
+  const seen = events.length;
+  const rowsBefore = await app.db.prisma.statusChange.count({ where: { deviceId } });
+  expect(await setMonitoring(false)).toBe('DISABLED');
+  expect(await stored()).toBe('DISABLED');
+  expect(await setMonitoring(true)).toBe('UNKNOWN');
+  await until('ONLINE again', async () => (await stored()) === 'ONLINE');
+  const mine = events.slice(seen).filter((e) => e.deviceId === deviceId);
+  expect(mine.map((e) => `${e.previous}→${e.current}`)).toEqual(['ONLINE→DISABLED', 'DISABLED→UNKNOWN', 'UNKNOWN→ONLINE']);
+  const rows = await app.db.prisma.statusChange.findMany({ where: { deviceId }, orderBy: { id: 'asc' }, skip: rowsBefore });
+  expect(rows.map((r) => `${r.previous}→${r.current}`)).toEqual(mine.map((e) => `${e.previous}→${e.current}`));
+}, 90_000);
+
+test('off and on ten times in a row: the stored status ends as the poller sees it', async () => {
+  for (let i = 0; i < 10; i++) {
+    await setMonitoring(false);
+    await setMonitoring(true);
+  }
+  await until('ONLINE after the last switch', async () => (await stored()) === 'ONLINE');
+  // Every transition published is one the database recorded, in the same order.
+  const rows = await app.db.prisma.statusChange.findMany({ where: { deviceId }, orderBy: { id: 'asc' } });
+  const published = events.filter((e) => e.deviceId === deviceId);
+  expect(rows.map((r) => r.current)).toEqual(published.map((e) => e.current));
+  // Consecutive rows chain: each starts where the one before ended.
+  for (let i = 1; i < rows.length; i++) expect(rows[i]!.previous).toBe(rows[i - 1]!.current);
+}, 120_000);
