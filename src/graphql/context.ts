@@ -1,10 +1,9 @@
-import type { CollectorName } from '../collectors/types.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
-import type { CollectorView } from '../poller/collector-state.ts';
+import type { Poller } from '../poller/index.ts';
 
 import type { Principal } from '../tokens.ts';
 
@@ -28,15 +27,8 @@ export interface Services {
   subscribers: { ws: number; sse: number };
 }
 
-/** The slice of the poller the API uses; implemented by src/poller. */
-export interface PollerApi {
-  pollNow(deviceId: string, collectors?: CollectorName[]): Promise<unknown>;
-  /** Each collector's state as this instance's poller knows it; undefined when it does not poll the device. */
-  collectorStates?(deviceId: string): CollectorView[] | undefined;
-  deviceChanged(deviceId: string): Promise<void>;
-  trustHostKey(deviceId: string, fingerprint: string): Promise<unknown>;
-  stats(): unknown;
-}
+/** The slice of the poller the API uses, with the poller's own types. */
+export type PollerApi = Pick<Poller, 'pollNow' | 'collectorStates' | 'deviceChanged' | 'trustHostKey' | 'stats'>;
 
 export interface Context extends Services {
   auth: Principal | null;

@@ -9,7 +9,8 @@ import { GraphQLError } from 'graphql';
 import type { Device as DeviceRow, Prisma } from '../../db/generated/client.ts';
 import type { DeviceStatusEvent } from '../../events/index.ts';
 import { isUniqueViolation } from '../../db/index.ts';
-import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
+import { DeviceNotFoundError, InvalidFingerprintError, type PollOutcome } from '../../poller/index.ts';
+import { DEVICE_STATUSES, type CollectorOutcome, type DeviceStatus } from '../../poller/status.ts';
 import { latestRows } from '../../storage/latest.ts';
 import { sshIdentity } from '../../security/ssh-identity.ts';
 import { purgeDeviceHistory } from '../../storage/series.ts';
@@ -632,28 +633,23 @@ const CollectorResultRef = builder.objectRef<CollectorResult>('CollectorResult')
   }),
 });
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+function collectorResult(o: CollectorOutcome): CollectorResult {
+  if (o.kind === 'ok') return { collector: o.collector, ok: true, problems: o.problems, error: null };
+  return { collector: o.collector, ok: false, problems: [], error: o.message };
+}
 
-/** The poller's outcome is typed loosely at this boundary (its shape may still move): read what is there. */
-function readOutcome(outcome: unknown, fallbackStatus: Status): Omit<PollResult, 'since' | 'want' | 'deviceId'> {
-  const o = isRecord(outcome) ? outcome : {};
-  const collectors = Array.isArray(o.outcomes)
-    ? o.outcomes.filter(isRecord).map((c): CollectorResult => {
-        const ok = c.kind === 'ok';
-        const problems = Array.isArray(c.problems) ? c.problems.filter((p): p is string => typeof p === 'string') : [];
-        return { collector: str(c.collector) ?? 'unknown', ok, problems, error: ok ? null : (str(c.message) ?? str(c.reason) ?? str(c.error) ?? 'failed') };
-      })
-    : [];
+function toPollResult(o: PollOutcome, since: Date, want: Set<CollectorName>): PollResult {
   return {
-    status: str(o.status) ? asStatus(o.status as string) : fallbackStatus,
-    previousStatus: str(o.previousStatus) ? asStatus(o.previousStatus as string) : null,
-    durationMs: numOrNull(o.ms),
-    rows: numOrNull(o.rows),
-    write: str(o.write),
-    skipped: str(o.skipped),
-    collectors,
+    deviceId: o.deviceId,
+    status: o.status,
+    previousStatus: o.previousStatus,
+    durationMs: o.ms,
+    rows: o.rows,
+    write: o.write,
+    skipped: o.skipped ?? null,
+    collectors: o.outcomes.map(collectorResult),
+    since,
+    want,
   };
 }
 
@@ -702,14 +698,12 @@ builder.mutationField('pollDevice', (t) =>
       if (!device) throw new NotFoundError('Device', id);
       const names: CollectorName[] = collectors?.length ? [...new Set(collectors)] : [...COLLECTOR_NAMES];
       const since = new Date();
-      let outcome: unknown;
       try {
-        outcome = await poller.pollNow(id, names);
+        return toPollResult(await poller.pollNow(id, names), since, new Set(names));
       } catch (e) {
-        if ((e as Error).name === 'DeviceNotFoundError') throw new NotFoundError('Device', id);
+        if (e instanceof DeviceNotFoundError) throw new NotFoundError('Device', id);
         throw e;
       }
-      return { deviceId: id, since, want: new Set(names), ...readOutcome(outcome, device.status) };
     },
   }),
 );
@@ -733,8 +727,8 @@ builder.mutationField('trustHostKey', (t) =>
         try {
           await ctx.poller.trustHostKey(id, fingerprint);
         } catch (e) {
-          if ((e as Error).name === 'DeviceNotFoundError') throw new NotFoundError('Device', id);
-          if ((e as Error).name === 'InvalidFingerprintError') throw new ValidationError('invalid fingerprint', [{ path: ['fingerprint'], message: (e as Error).message }]);
+          if (e instanceof DeviceNotFoundError) throw new NotFoundError('Device', id);
+          if (e instanceof InvalidFingerprintError) throw new ValidationError('invalid fingerprint', [{ path: ['fingerprint'], message: (e as Error).message }]);
           throw e;
         }
       } else {

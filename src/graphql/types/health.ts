@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
 import type { Services } from '../context.ts';
+import type { PollerStats } from '../../poller/index.ts';
 import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
 
 import { DeviceStatusEnum } from './devices.ts';
@@ -21,21 +22,21 @@ export interface DatabaseHealth {
 }
 
 export interface PollerHealth {
-  devices: number | null;
-  inFlight: number | null;
-  waiting: number | null;
-  pollsPerMinute: number | null;
-  pollsTotal: number | null;
-  pollsFailed: number | null;
-  writeQueueRows: number | null;
-  bufferedRows: number | null;
-  spoolRecords: number | null;
-  spoolBytes: number | null;
-  droppedRows: number | null;
-  spoolCorruptRecords: number | null;
-  spoolSkippedRows: number | null;
-  spoolQuarantinedSegments: number | null;
-  outage: boolean | null;
+  devices: number;
+  inFlight: number;
+  waiting: number;
+  pollsPerMinute: number;
+  pollsTotal: number;
+  pollsFailed: number;
+  writeQueueRows: number;
+  bufferedRows: number;
+  spoolRecords: number;
+  spoolBytes: number;
+  droppedRows: number;
+  spoolCorruptRecords: number;
+  spoolSkippedRows: number;
+  spoolQuarantinedSegments: number;
+  outage: boolean;
 }
 
 export interface Health {
@@ -53,34 +54,25 @@ export interface Health {
 /** Samples waiting (write queue + outage buffer + spool) above which the service counts as DEGRADED. */
 const WAITING_DEGRADED = 1000;
 
-const field = (o: unknown, ...path: string[]): unknown => {
-  let v: unknown = o;
-  for (const k of path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
-};
-const count = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-/**
- * The poller's stats() is typed loosely at this boundary: its shape may still move, so every
- * value is read defensively and a missing one is null, never an error.
- */
-export function readPollerStats(stats: unknown): PollerHealth {
+/** What Query.health shows of the poller's stats. */
+export function readPollerStats(stats: PollerStats): PollerHealth {
+  const { writer } = stats;
   return {
-    devices: count(field(stats, 'devices')),
-    inFlight: count(field(stats, 'inFlight')),
-    waiting: count(field(stats, 'waiting')),
-    pollsPerMinute: count(field(stats, 'pollsLastMinute')),
-    pollsTotal: count(field(stats, 'pollsTotal')),
-    pollsFailed: count(field(stats, 'pollsFailed')),
-    writeQueueRows: count(field(stats, 'writer', 'queuedRows')) ?? count(field(stats, 'writeQueue')),
-    bufferedRows: count(field(stats, 'writer', 'bufferedRows')),
-    spoolRecords: count(field(stats, 'writer', 'spool', 'records')) ?? count(field(stats, 'spool', 'records')),
-    spoolBytes: count(field(stats, 'writer', 'spool', 'bytes')),
-    droppedRows: count(field(stats, 'writer', 'droppedRows')),
-    spoolCorruptRecords: count(field(stats, 'writer', 'spool', 'corruptRecords')),
-    spoolSkippedRows: count(field(stats, 'writer', 'spool', 'skippedRows')),
-    spoolQuarantinedSegments: count(field(stats, 'writer', 'spool', 'quarantinedSegments')),
-    outage: typeof field(stats, 'writer', 'outage') === 'boolean' ? (field(stats, 'writer', 'outage') as boolean) : null,
+    devices: stats.devices,
+    inFlight: stats.inFlight,
+    waiting: stats.waiting,
+    pollsPerMinute: stats.pollsLastMinute,
+    pollsTotal: stats.pollsTotal,
+    pollsFailed: stats.pollsFailed,
+    writeQueueRows: writer.queuedRows,
+    bufferedRows: writer.bufferedRows,
+    spoolRecords: writer.spool.records,
+    spoolBytes: writer.spool.bytes,
+    droppedRows: writer.droppedRows,
+    spoolCorruptRecords: writer.spool.corruptRecords,
+    spoolSkippedRows: writer.spool.skippedRows,
+    spoolQuarantinedSegments: writer.spool.quarantinedSegments,
+    outage: writer.outage,
   };
 }
 
