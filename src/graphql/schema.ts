@@ -13,6 +13,10 @@ import './types/containers.ts';
 import './types/samples.ts';
 import './types/credentials.ts';
 import './types/devices.ts';
+import './types/device-status.ts';
+import './types/device-mutations.ts';
+import './types/device-poll.ts';
+import './types/device-connection.ts';
 import './types/identity.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
