@@ -133,11 +133,15 @@ test('a stalled subscriber on each transport is cut off; the server stays up and
   // 120 MB went out to each subscriber; holding the stalled clients' shares would keep 360 MB.
   // Measured through the same flood without stalled clients, after GC: heap + buffers move by
   // up to about 20 MB (writes still in flight), RSS by up to about 50 MB (the allocator keeps
-  // freed pages). So the bounds are well below the flood, not near zero; RSS is read twice and
-  // the lower reading counts.
-  const after = await s.memory();
+  // freed pages), and 44 MB of heap + buffers once beside the whole suite under coverage. So the
+  // bounds are well below the flood (a quarter of it at most), not near zero; each is read twice
+  // a moment apart and the lower reading counts.
+  const first = await s.memory();
+  await new Promise((r) => setTimeout(r, 500));
+  const second = await s.memory();
+  const after = first.heapUsed + first.external <= second.heapUsed + second.external ? first : second;
   const mb = (n: number) => n / 2 ** 20;
-  expect(mb(after.heapUsed + after.external - before.heapUsed - before.external), 'heap + external growth in MB').toBeLessThan(40);
+  expect(mb(after.heapUsed + after.external - before.heapUsed - before.external), 'heap + external growth in MB').toBeLessThan(80);
   expect(mb(Math.min(after.rss, await s.rss()) - before.rss), 'RSS growth in MB').toBeLessThan(100);
   for (const [i, st] of stalled.entries()) {
     const end = await st.resumeUntilClosed(10_000);
