@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PARSE_KINDS, runParse, type ParseIo } from '../../../src/collectors/parse-command.ts';
 import { caseInputPath, corpusIt, fixturePath } from '../../helpers/fixtures.ts';
+import { CORETEMP_NCT6798_NVME, writeHwmonTree } from '../../helpers/hwmon-trees.ts';
 
 async function run(kind: string, file: string): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -89,7 +90,7 @@ describe('runParse', () => {
   });
 
   it('hwmon reads a directory laid out as the host\'s / (or a dump file); other kinds want a file', async () => {
-    const tree = caseInputPath('hwmon', 'coretemp-nct6798-nvme-written');
+    const tree = writeHwmonTree(CORETEMP_NCT6798_NVME);
     const fromDir = await run('hwmon', tree);
     expect(fromDir.code).toBe(0);
     expect((JSON.parse(fromDir.out) as { chips: unknown[] }).chips).toHaveLength(3);
