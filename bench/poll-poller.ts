@@ -80,7 +80,9 @@ async function main(start: PollerStart): Promise<void> {
   const db = { prisma, pool, url: start.databaseUrl, timescale: await detectTimescale(pool), embedded: false, close: async () => undefined };
   const spoolDir = path.join(start.dataDir, `bench-spool-${run}`);
   let lateMs: number[] = [];
-  const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir }, observer: { slotStarted: (_c, seconds) => void lateMs.push(seconds * 1000) } });
+  let collectMs: number[] = [];
+  const observer = { slotStarted: (_c: unknown, seconds: number) => void lateMs.push(seconds * 1000), collectorDone: (_c: unknown, _o: unknown, seconds: number) => void collectMs.push(seconds * 1000) };
+  const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir }, observer });
   // polls_waiting as a Prometheus scrape would see it, but every 100 ms.
   let waiting = { max: 0, sum: 0, n: 0 };
   setInterval(() => {
@@ -128,11 +130,13 @@ async function main(start: PollerStart): Promise<void> {
       loopDelayP99Ms: loop.percentile(99) / 1e6,
       online: s.byStatus.ONLINE + s.byStatus.DEGRADED,
       pollMs,
+      collectMs,
       collectorRuns,
       lastFailure,
       subscriptions: subscriptions(),
     });
     pollMs = [];
+    collectMs = [];
     lateMs = [];
     waiting = { max: 0, sum: 0, n: 0 };
     loop.reset();

@@ -32,6 +32,8 @@ export interface PollerUsage {
   online: number;
   /** Durations (ms) of the polls that finished since the previous usage message. */
   pollMs: number[];
+  /** Durations (ms) of each collector's run (exec round trip and parse: the time a poll holds its slot), same period. */
+  collectMs: number[];
   /** Collector runs in successful polls since start (a poll runs the collectors that are due, usually one). */
   collectorRuns: number;
   /** The latest "poll had failures" record, for diagnosis. */

@@ -61,6 +61,10 @@ export async function pollerUsage(f: Fleet, gc = false): Promise<PollerUsage> {
   return f.poller.request({ type: 'usage', gc }, 'usage');
 }
 
+export async function simUsage(f: Fleet): Promise<Extract<FromSim, { type: 'usage' }>> {
+  return f.sim.request({ type: 'usage' }, 'usage');
+}
+
 /** Waits until every device has been polled successfully at least once. */
 export async function waitAllOnline(f: Fleet, devices: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -94,14 +98,14 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; devic
       let lastFailure: string | null = null;
       let failed = 0;
       let u0 = await pollerUsage(fleet);
-      let s0 = await fleet.sim.request({ type: 'usage' }, 'usage');
+      let s0 = await simUsage(fleet);
       // A window in which no poll succeeded is reported and skipped; at most two such windows.
       let skipped = 0;
       for (let run = 0; run < o.runs; run++) {
         const t0 = performance.now();
         await sleep(o.windowSec * 1000);
         const u1 = await pollerUsage(fleet);
-        const s1 = await fleet.sim.request({ type: 'usage' }, 'usage');
+        const s1 = await simUsage(fleet);
         const secs = (performance.now() - t0) / 1000;
         const runs = u1.collectorRuns - u0.collectorRuns;
         if (runs === 0 && skipped < 2) {

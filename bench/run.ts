@@ -147,6 +147,7 @@ export function table(report: BenchReport): string {
     for (const [name, ph] of [['quiet', sc0.quiet], [`${sc0.targetQps} q/s`, sc0.loaded]] as const) {
       rows.push(row('schedule', `${head}, ${name}: slots started within 1 s`, fmt(ph.onTimeShare), name === 'quiet' ? '' : '≥ 0.95'));
       rows.push(row('schedule', `${name}: p99 lateness / skipped slots per window`, `${fmt(ph.p99LatenessMs, ' ms')} / ${fmt(ph.skippedSlots)}`));
+      rows.push(row('schedule', `${name}: collector run p50 / p99 (slot held), simulator CPU per exec`, `${fmt(ph.collectP50Ms, ' ms')} / ${fmt(ph.collectP99Ms, ' ms')}, ${fmt(ph.simCpuPerExecMs, ' ms')}`));
       rows.push(row('schedule', `${name}: polls_waiting max / event-loop delay p99`, `${fmt(ph.waitingMax)} / ${fmt(ph.loopDelayP99Ms, ' ms')}`));
       rows.push(row('schedule', `${name}: queries/s answered (p99) / refused (503)`, `${fmt(ph.qps)} (${fmt(ph.queryP99Ms, ' ms')}) / ${fmt(ph.refusedQps)}`));
       rows.push(row('schedule', `${name}: load average (1 min) at the window's end`, fmt(ph.load1)));

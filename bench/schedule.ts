@@ -13,7 +13,7 @@
  */
 import http from 'node:http';
 import os from 'node:os';
-import { pollerUsage, startFleet, waitAllOnline, type Fleet } from './poll.ts';
+import { pollerUsage, simUsage, startFleet, waitAllOnline, type Fleet } from './poll.ts';
 import type { PollerUsage } from './poll-protocol.ts';
 import { quantile, round, stat, type Stat } from './stats.ts';
 
@@ -27,6 +27,11 @@ export interface ScheduleWindow {
   waitingMax: number;
   waitingMean: number;
   loopDelayP99Ms: number;
+  /** One collector's run (exec round trip + parse), the time a poll holds its concurrency slot: median and p99. */
+  collectP50Ms: number;
+  collectP99Ms: number;
+  /** The simulator's CPU per exec it answered (ms): how starved the simulated hosts are. */
+  simCpuPerExecMs: number;
   /** Queries answered per second (0 in the quiet windows). */
   qps: number;
   /** Queries refused per second with 503 (GRAPHQL_MAX_QUEUED reached): cheap, and what keeps the loop free. */
@@ -43,6 +48,9 @@ export interface SchedulePhase {
   waitingMax: Stat;
   waitingMean: Stat;
   loopDelayP99Ms: Stat;
+  collectP50Ms: Stat;
+  collectP99Ms: Stat;
+  simCpuPerExecMs: Stat;
   qps: Stat;
   refusedQps: Stat;
   queryP99Ms: Stat;
@@ -144,7 +152,10 @@ function startLoad(o: { port: number; token: string; qps: number; deviceIds: str
   };
 }
 
-function windowOf(u0: PollerUsage, u1: PollerUsage, secs: number, q: { answered: number; refused: number; latencies: number[] } | undefined): ScheduleWindow {
+type SimUsage = { cpuUs: number; execs: number };
+
+function windowOf(u0: PollerUsage, u1: PollerUsage, sim: [SimUsage, SimUsage], secs: number, q: { answered: number; refused: number; latencies: number[] } | undefined): ScheduleWindow {
+  const execs = sim[1].execs - sim[0].execs;
   const started = u1.slotsStarted - u0.slotsStarted;
   const late = u1.slotsLate - u0.slotsLate;
   const skipped = u1.skippedOverlaps - u0.skippedOverlaps;
@@ -157,6 +168,9 @@ function windowOf(u0: PollerUsage, u1: PollerUsage, secs: number, q: { answered:
     waitingMax: u1.waitingMax,
     waitingMean: round(u1.waitingMean),
     loopDelayP99Ms: round(u1.loopDelayP99Ms),
+    collectP50Ms: round(quantile(u1.collectMs, 0.5)),
+    collectP99Ms: round(quantile(u1.collectMs, 0.99)),
+    simCpuPerExecMs: round(execs > 0 ? (sim[1].cpuUs - sim[0].cpuUs) / 1000 / execs : 0),
     qps: round(q ? q.answered / secs : 0),
     refusedQps: round(q ? q.refused / secs : 0),
     queryP99Ms: round(q && q.latencies.length > 0 ? quantile(q.latencies, 0.99) : 0),
@@ -173,6 +187,9 @@ function phaseOf(windows: ScheduleWindow[]): SchedulePhase {
     waitingMax: s('waitingMax'),
     waitingMean: s('waitingMean'),
     loopDelayP99Ms: s('loopDelayP99Ms'),
+    collectP50Ms: s('collectP50Ms'),
+    collectP99Ms: s('collectP99Ms'),
+    simCpuPerExecMs: s('simCpuPerExecMs'),
     qps: s('qps'),
     refusedQps: s('refusedQps'),
     queryP99Ms: s('queryP99Ms'),
@@ -184,19 +201,22 @@ function phaseOf(windows: ScheduleWindow[]): SchedulePhase {
 async function measure(fleet: Fleet, o: { runs: number; windowSec: number; label: string; progress: (l: string) => void; load?: ReturnType<typeof startLoad> }): Promise<ScheduleWindow[]> {
   const windows: ScheduleWindow[] = [];
   let u0 = await pollerUsage(fleet);
+  let s0 = await simUsage(fleet);
   o.load?.take();
   for (let run = 0; run < o.runs; run++) {
     const t0 = performance.now();
     await sleep(o.windowSec * 1000);
     const u1 = await pollerUsage(fleet);
+    const s1 = await simUsage(fleet);
     const q = o.load?.take();
-    const w = windowOf(u0, u1, (performance.now() - t0) / 1000, q);
+    const w = windowOf(u0, u1, [s0, s1], (performance.now() - t0) / 1000, q);
     windows.push(w);
     const errors = q && q.failed > 0 ? `; ${q.failed} queries failed (${q.lastError})` : '';
     o.progress(
-      `schedule: ${o.label} window ${run + 1}/${o.runs}: ${round(w.onTimeShare * 100)} % of ${w.slots} slots within 1 s, p99 lateness ${w.p99LatenessMs} ms, ${w.skippedSlots} skipped, polls_waiting max ${w.waitingMax} (mean ${w.waitingMean}), loop delay p99 ${w.loopDelayP99Ms} ms, ${w.qps} q/s answered (p99 ${w.queryP99Ms} ms), ${w.refusedQps} q/s refused${errors}, load ${w.load1}`,
+      `schedule: ${o.label} window ${run + 1}/${o.runs}: ${round(w.onTimeShare * 100)} % of ${w.slots} slots within 1 s, p99 lateness ${w.p99LatenessMs} ms, ${w.skippedSlots} skipped, polls_waiting max ${w.waitingMax} (mean ${w.waitingMean}), loop delay p99 ${w.loopDelayP99Ms} ms, collector run p50/p99 ${w.collectP50Ms}/${w.collectP99Ms} ms, simulator ${w.simCpuPerExecMs} ms CPU per exec, ${w.qps} q/s answered (p99 ${w.queryP99Ms} ms), ${w.refusedQps} q/s refused${errors}, load ${w.load1}`,
     );
     u0 = u1;
+    s0 = s1;
   }
   return windows;
 }
