@@ -78,7 +78,7 @@ export function buildServer(services: Services): ServerHandle {
   const routes: Route[] = [healthRoute(services), metricsRoute(config.metricsToken), createDashboardRoute({ enabled: config.dashboard, log })];
   const bodyRoutes: BodyRoute[] = mcp ? [(req, res, path, body) => mcp.handle(req, res, path, body)] : [];
 
-  const admission = createAdmission(services.config.limits.maxConcurrentRequests, services.config.limits.maxQueuedRequests);
+  const admission = createAdmission(services.config.limits.maxConcurrentRequests, services.config.limits.maxQueuedRequests, pollsWaiting(services));
   const server = http.createServer(createRequestHandler(services, routes, bodyRoutes, sse, yoga, admission));
   server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
@@ -122,5 +122,19 @@ export function buildServer(services: Services): ServerHandle {
       await closed;
       clearTimeout(timer);
     },
+  };
+}
+
+/** Whether polls are waiting for a concurrency slot, read at most every 100 ms (stats() walks the devices). */
+function pollsWaiting(services: Services): () => boolean {
+  let at = -Infinity;
+  let waiting = false;
+  return () => {
+    const now = performance.now();
+    if (now - at >= 100) {
+      at = now;
+      waiting = (services.poller?.stats().waiting ?? 0) > 0;
+    }
+    return waiting;
   };
 }

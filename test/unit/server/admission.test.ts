@@ -32,4 +32,28 @@ describe('GraphQL admission', () => {
     expect(all.every(Boolean)).toBe(true);
     expect(a.stats().rejected).toBe(0);
   });
+
+  it('while polls wait for a slot, runs one request at a time and queues the rest; then the full bounds again', async () => {
+    let pressed = false;
+    const a = createAdmission(3, 2, () => pressed);
+    const first = [a.enter(), a.enter()];
+    expect(a.stats()).toMatchObject({ active: 2, queued: 0 });
+    pressed = true;
+    // Two run already, beyond the pressed limit of 1: the next ones queue, and past the queue are refused.
+    const queued = [a.enter(), a.enter()];
+    await expect(a.enter()).resolves.toBe(false);
+    expect(a.stats()).toEqual({ active: 2, queued: 2, rejected: 1 });
+    a.leave();
+    expect(a.stats()).toMatchObject({ active: 1, queued: 2 });
+    a.leave();
+    expect(a.stats()).toMatchObject({ active: 1, queued: 1 });
+    a.leave();
+    expect(a.stats()).toMatchObject({ active: 1, queued: 0 });
+    await expect(Promise.all([...first, ...queued])).resolves.toEqual([true, true, true, true]);
+    // Pressure gone: up to three run again.
+    pressed = false;
+    await expect(a.enter()).resolves.toBe(true);
+    await expect(a.enter()).resolves.toBe(true);
+    expect(a.stats()).toMatchObject({ active: 3, queued: 0 });
+  });
 });
