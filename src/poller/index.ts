@@ -26,7 +26,7 @@ import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
-import { FINGERPRINT_RE } from '../transport/ssh.ts';
+import { FINGERPRINT_RE } from '../transport/host-key.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';

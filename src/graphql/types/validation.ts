@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import ssh2 from 'ssh2';
-import { FINGERPRINT_RE } from '../../transport/ssh.ts';
+import { FINGERPRINT_RE } from '../../transport/host-key.ts';
 import type { FieldIssue } from './errors.ts';
 
 export const LIMITS = {
