@@ -1,5 +1,7 @@
 /** `infrapulse serve | parse | token | simulate | mcp | schema | migrate | bench` */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -172,6 +174,32 @@ async function migrate(): Promise<number> {
   return 0;
 }
 
+/**
+ * The benchmark suite is not part of the server, and src/ must not import bench/: it runs as a
+ * child process on its own entry (bench/main.ts), through tsx as bin/infrapulse.js runs this file,
+ * on this terminal, and its exit code (128 + signal number when a signal ended it) is this one's.
+ */
+function bench(args: string[]): Promise<number> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'bench', 'main.ts'), ...args], { stdio: 'inherit' });
+  // A signal sent to this process alone reaches the bench too (Ctrl-C already reaches both).
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+  for (const s of signals) process.on(s, forward);
+  return new Promise((resolve) => {
+    const done = (code: number): void => {
+      for (const s of signals) process.off(s, forward);
+      resolve(code);
+    };
+    // Only a failure to start ends the wait here; any other error is followed by 'exit'.
+    child.once('error', (e) => {
+      if (child.pid !== undefined) return;
+      process.stderr.write(`infrapulse bench: could not start the benchmark: ${e.message}\n`);
+      done(1);
+    });
+    child.once('exit', (code, signal) => done(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
+}
+
 /** A command that could not open its database: one line (passwords redacted), exit 1. */
 function failed(e: Error): number {
   process.stderr.write(`infrapulse: ${scrubText(e.message)}\n`);
@@ -216,10 +244,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate':
       return migrate();
-    case 'bench': {
-      const { runBench } = await import('../bench/run.ts');
-      return runBench(rest);
-    }
+    case 'bench':
+      return bench(rest);
     case undefined:
     case 'help':
     case '--help':
