@@ -27,6 +27,7 @@ import type { SampleBatch } from '../storage/types.ts';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/local.ts';
 import { FINGERPRINT_RE } from '../transport/host-key.ts';
+import { TransportError, type ExecOptions, type ExecResult } from '../transport/types.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
 import { createConnections, type PollDevice, type RunnerFactory } from './connections.ts';
@@ -127,6 +128,13 @@ export interface Poller {
   trustHostKey(deviceId: string, fingerprint: string): Promise<PollOutcome>;
   /** Each collector's state as this instance knows it now; undefined when it does not poll the device. */
   collectorStates(deviceId: string): CollectorView[] | undefined;
+  /**
+   * Runs one constant command on the device over the connection its polls keep (an on-demand
+   * read such as Device.topProcesses: no second handshake, and a host in backoff fails at
+   * once). undefined when this instance does not poll the device (another one does, or it is
+   * switched off): the caller then connects by itself.
+   */
+  execOn(deviceId: string, command: string, options: ExecOptions): Promise<ExecResult> | undefined;
   stats(): PollerStats;
 }
 
@@ -556,6 +564,15 @@ export function createPoller(deps: PollerDeps): Poller {
       const rt = runtimes.get(deviceId);
       if (device.monitoringEnabled && held.has(deviceId) && rt) scheduler.setDevice(deviceId, intervalsOf(rt));
       return scheduler.runNow(deviceId, [...COLLECTOR_NAMES]);
+    },
+
+    execOn(deviceId, command, options) {
+      const rt = runtimes.get(deviceId);
+      if (!rt || !held.has(deviceId) || !rt.device.monitoringEnabled) return undefined;
+      // Nothing is sent to a host that may be an impostor until a person trusts its key.
+      if (rt.status === 'HOST_KEY_MISMATCH') return Promise.reject(new TransportError('HOST_KEY', 'the host presented another key than the pinned one: check it, then trustHostKey'));
+      const device = rt.device;
+      return Promise.resolve().then(() => connections.get(device).exec(command, options));
     },
 
     collectorStates(deviceId) {
