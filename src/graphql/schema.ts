@@ -17,6 +17,7 @@ import './types/device-status.ts';
 import './types/device-mutations.ts';
 import './types/device-poll.ts';
 import './types/device-connection.ts';
+import './types/processes.ts';
 import './types/identity.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
