@@ -323,6 +323,28 @@ describe('MCP on /mcp', () => {
     expect((await viewer.client.listResources()).resources.map((r) => r.name)).not.toContain('secret-holder');
   }, 120_000); // two waits for notifications: seconds alone, much longer beside the whole suite
 
+  test('top_processes: refused to a VIEWER as GraphQL refuses it; an OPERATOR gets the busiest processes, or the host\'s failure as a tool error', async () => {
+    const refusal = (await gql<{ device: { topProcesses: unknown } }>('query ($n: String) { device(name: $n) { topProcesses { __typename } } }', { n: sim.usernames[0] }, viewerToken)).errors![0]!.message;
+    expect(refusal).toBe('role VIEWER may not do this');
+    expect(failed(keep(await call(viewer, 'top_processes', { device: sim.usernames[0] })))).toContain(refusal);
+    // Simulated hosts do not answer the command (yet): the typed GraphQL error, as a tool error.
+    expect(failed(keep(await call(operator, 'top_processes', { device: sim.usernames[0] })))).toContain('unreadable output (exit code 127');
+    // The machine the test runs on, as a LOCAL device: a real answer.
+    const created = await gql<{ createDevice: { id: string } }>('mutation { createDevice(input: { name: "here", hostname: "localhost", transport: LOCAL }) { ... on Device { id } } }');
+    const id = created.data!.createDevice.id;
+    try {
+      const r = keep(await call(operator, 'top_processes', { device: 'here', by: 'MEMORY', limit: 3 }));
+      const top = ok<{ name: string; by: string; cpuBasis: string; processCount: number; processes: { pid: number; memoryBytes: number }[] }>(r);
+      expect(top).toMatchObject({ name: 'here', by: 'MEMORY', cpuBasis: 'INTERVAL' });
+      expect(top.processes).toHaveLength(3);
+      expect(top.processes[0]!.memoryBytes).toBeGreaterThanOrEqual(top.processes[2]!.memoryBytes);
+      expect(top.processCount).toBeGreaterThan(3);
+      expect(textOf(r)).toContain('here: top 3 of');
+    } finally {
+      await gql('mutation ($id: ID!) { deleteDevice(id: $id) { __typename } }', { id });
+    }
+  }, 60_000);
+
   test('no secret in any answer or log line', async () => {
     const text = JSON.stringify(answers) + logLines.join('');
     expect(answers.length).toBeGreaterThan(10);

@@ -55,4 +55,4 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
   }
 }
 
-export const TOOLS = ['acknowledge_alert', 'fleet_summary', 'get_device', 'list_alerts', 'list_devices', 'metric_history', 'poll_device'];
+export const TOOLS = ['acknowledge_alert', 'fleet_summary', 'get_device', 'list_alerts', 'list_devices', 'metric_history', 'poll_device', 'top_processes'];
