@@ -191,7 +191,7 @@ export function parseTopProcesses(text: string): TopSample {
       user: ps1?.user ?? null,
       command: ps1?.args ?? p.comm,
       state: p.state,
-      cpuPercent: base === undefined ? null : round1((used / ticks / intervalSeconds) * 100),
+      cpuPercent: base === undefined || used < 0 ? null : round1((used / ticks / intervalSeconds) * 100),
       memoryBytes: p.rssPages * pageSize,
       ioReadBytesPerSecond: rate(io0?.read, io1?.read, intervalSeconds),
       ioWriteBytesPerSecond: rate(io0?.write, io1?.write, intervalSeconds),

@@ -10,6 +10,7 @@ import { parseDrivesOutput } from '../../../src/collectors/drives.ts';
 import { parseContainersOutput } from '../../../src/collectors/containers.ts';
 import { parseDockerInspect } from '../../../src/collectors/docker.ts';
 import { parseProcPidStats } from '../../../src/collectors/processes.ts';
+import { parseTopProcesses } from '../../../src/collectors/top-processes.ts';
 import { ParseError } from '../../../src/collectors/types.ts';
 import { captured, caseInput, casesDir, corpusIt, fixturePath } from '../../helpers/fixtures.ts';
 import { rng } from '../../../src/random.ts';
@@ -109,6 +110,7 @@ describe('parsers under random input', () => {
     onlyParseErrors(parseContainersOutput, mutations(captured('containers-poll.stdout'), r, 300), 'containers');
     onlyParseErrors(parseDockerInspect, mutations(captured('docker-inspect-compact.txt'), r, 200), 'inspect');
     onlyParseErrors(parseProcPidStats, mutations(captured('proc-pid-stat-all.txt'), r, 300), 'proc-pid-stats');
+    onlyParseErrors(parseTopProcesses, mutations(captured('top-processes-nobody.txt'), r, 300), 'top-processes');
     const drives = `@@ip:scan 0\n/dev/sda -d sat\n@@ip:drive /dev/sda sat\n${caseInput('smartctl', 'ata-pending-sectors-written')}\n@@ip:rc 0\n@@ip:end\n`;
     onlyParseErrors(parseDrivesOutput, mutations(drives, r, 300), 'drives');
   });
