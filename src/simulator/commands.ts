@@ -5,9 +5,11 @@
 import { SYSTEM_COMMAND } from '../collectors/system.ts';
 import { DRIVES_COMMAND, DRIVES_COMMAND_SUDO } from '../collectors/drives.ts';
 import { CONTAINERS_COMMAND } from '../collectors/containers.ts';
+import { TOP_PROCESSES_COMMAND } from '../collectors/top-processes.ts';
 import type { HostProfile } from './profile.ts';
 import { renderContainers } from './render-containers.ts';
 import { renderDriveReport, renderDrives, renderScan, type DriveClock } from './render-drives.ts';
+import { renderTopProcesses } from './render-processes.ts';
 import {
   hostClock,
   renderDf,
@@ -27,7 +29,7 @@ export interface CommandResult {
   code: number;
 }
 
-export type CommandKind = 'system' | 'drives' | 'containers' | 'simple' | 'unknown';
+export type CommandKind = 'system' | 'drives' | 'containers' | 'processes' | 'simple' | 'unknown';
 
 export interface ExecTime {
   nowMs: number;
@@ -40,6 +42,7 @@ const EXACT = new Map<string, CommandKind>([
   [DRIVES_COMMAND, 'drives'],
   [DRIVES_COMMAND_SUDO, 'drives'],
   [CONTAINERS_COMMAND, 'containers'],
+  [TOP_PROCESSES_COMMAND, 'processes'],
 ]);
 
 export function classifyCommand(command: string): CommandKind {
@@ -49,6 +52,7 @@ export function classifyCommand(command: string): CommandKind {
     if (command.includes('@@ip:stat') && command.includes('/proc/stat')) return 'system';
     if (command.includes('smartctl') && command.includes('--scan-open')) return 'drives';
     if (command.includes('@@ip:engine') && command.includes(' ps -a')) return 'containers';
+    if (command.includes('@@ip:top-processes-clock')) return 'processes';
   }
   return SIMPLE.has(command.trim()) || /^(sudo -n )?smartctl\b/.test(command.trim()) ? 'simple' : 'unknown';
 }
@@ -95,6 +99,8 @@ export function runCommand(h: HostProfile, command: string, t: ExecTime): Comman
       return { stdout: renderDrives(h, t), stderr: '', code: 0 };
     case 'containers':
       return { stdout: renderContainers(h, t.nowMs, t.startMs), stderr: '', code: 0 };
+    case 'processes':
+      return { stdout: renderTopProcesses(h, t.nowMs), stderr: '', code: 0 };
     case 'simple': {
       const trimmed = command.trim();
       const simple = SIMPLE.get(trimmed);

@@ -327,12 +327,15 @@ describe('MCP on /mcp', () => {
     const refusal = (await gql<{ device: { topProcesses: unknown } }>('query ($n: String) { device(name: $n) { topProcesses { __typename } } }', { n: sim.usernames[0] }, viewerToken)).errors![0]!.message;
     expect(refusal).toBe('role VIEWER may not do this');
     expect(failed(keep(await call(viewer, 'top_processes', { device: sim.usernames[0] })))).toContain(refusal);
-    // Simulated hosts do not answer the command (yet): the typed GraphQL error, as a tool error.
-    expect(failed(keep(await call(operator, 'top_processes', { device: sim.usernames[0] })))).toContain('unreadable output (exit code 127');
-    // The machine the test runs on, as a LOCAL device: a real answer.
+    // A simulated host: its busiest process is its workload.
+    const simTop = ok<{ name: string; cpuBasis: string; processes: { command: string }[] }>(keep(await call(operator, 'top_processes', { device: sim.usernames[0], limit: 1 })));
+    expect(simTop).toMatchObject({ name: sim.usernames[0], cpuBasis: 'INTERVAL', processes: [{ command: '/usr/bin/python3 /opt/app/worker.py --queue default' }] });
+    // The machine the test runs on, as a LOCAL device: a real answer; switched off, the typed GraphQL error as a tool error.
     const created = await gql<{ createDevice: { id: string } }>('mutation { createDevice(input: { name: "here", hostname: "localhost", transport: LOCAL }) { ... on Device { id } } }');
     const id = created.data!.createDevice.id;
+    const off = await gql<{ createDevice: { id: string } }>('mutation { createDevice(input: { name: "here-off", hostname: "localhost", transport: LOCAL, monitoringEnabled: false }) { ... on Device { id } } }');
     try {
+      expect(failed(keep(await call(operator, 'top_processes', { device: 'here-off' })))).toContain('monitoring is switched off for this device');
       const r = keep(await call(operator, 'top_processes', { device: 'here', by: 'MEMORY', limit: 3 }));
       const top = ok<{ name: string; by: string; cpuBasis: string; processCount: number; processes: { pid: number; memoryBytes: number }[] }>(r);
       expect(top).toMatchObject({ name: 'here', by: 'MEMORY', cpuBasis: 'INTERVAL' });
@@ -342,6 +345,7 @@ describe('MCP on /mcp', () => {
       expect(textOf(r)).toContain('here: top 3 of');
     } finally {
       await gql('mutation ($id: ID!) { deleteDevice(id: $id) { __typename } }', { id });
+      await gql('mutation ($id: ID!) { deleteDevice(id: $id) { __typename } }', { id: off.data!.createDevice.id });
     }
   }, 60_000);
 

@@ -4,6 +4,7 @@ import { startSimulator, type Simulator } from '../../../src/simulator/index.ts'
 import { hostClock } from '../../../src/simulator/render-system.ts';
 import { containerStates } from '../../../src/simulator/render-containers.ts';
 import type { SshRunner } from '../../../src/transport/ssh.ts';
+import { parseTopProcesses, rankProcesses, TOP_PROCESSES_COMMAND } from '../../../src/collectors/top-processes.ts';
 import { manualClock, pollAll, runnerFor, type PollState } from './helpers.ts';
 
 const clock = manualClock();
@@ -134,5 +135,33 @@ describe('collectors against the simulator', () => {
     expect(warning(b).reallocatedSectors! + (warning(b).mediaErrors ?? 0)).toBeGreaterThanOrEqual(
       warning(a).reallocatedSectors! + (warning(a).mediaErrors ?? 0),
     );
+  });
+
+  it('answers the top-processes command: the processes add up to the host\'s CPU and memory use', async () => {
+    for (const h of sim.hosts) {
+      const runner = runnerFor(sim, h.username);
+      runners.push(runner);
+      const profile = sim.profile(h.username)!;
+      const r = await runner.exec(TOP_PROCESSES_COMMAND);
+      expect(r.code).toBe(0);
+      const top = parseTopProcesses(r.stdout);
+      expect(top).toMatchObject({ cpuBasis: 'INTERVAL', intervalSeconds: 0.5, skipped: [] });
+      const u = hostClock(profile, clock.now()).uptimeS;
+      const busyPercent = profile.coreBusy.reduce((s, w) => s + (w.integral(u + 0.5) - w.integral(u)) / 0.5, 0) * 100;
+      const cpu = top.processes.reduce((s, p) => s + (p.cpuPercent ?? 0), 0);
+      // Nine tenths of the busy time belong to the listed processes; ticks are whole, 2 % of one CPU over 0.5 s each.
+      expect(Math.abs(cpu - busyPercent * 0.9)).toBeLessThanOrEqual(2 * top.processes.length);
+      expect(cpu).toBeGreaterThan(0);
+      const used = profile.memTotalKb * 1024 * profile.memUsed.at(u + 0.5);
+      const rss = top.processes.reduce((s, p) => s + (p.memoryBytes ?? 0), 0);
+      expect(rss / used).toBeGreaterThan(0.85);
+      expect(rss / used).toBeLessThanOrEqual(0.9);
+      expect(rankProcesses(top.processes, 'CPU', 1)[0]!.command).toBe('/usr/bin/python3 /opt/app/worker.py --queue default');
+      const running = profile.containers.filter((c) => c.state === 'running').length;
+      expect(top.processes.filter((p) => p.pid >= 2000)).toHaveLength(running);
+      expect(top.processes.find((p) => p.pid === 48)).toMatchObject({ command: '[kworker/0:1-events]', state: 'I', memoryBytes: 0 });
+      expect(rankProcesses(top.processes, 'IO', 1)[0]!.ioWriteBytesPerSecond).toBeGreaterThan(0);
+    }
+    expect(sim.stats().execs.processes).toBe(sim.hosts.length);
   });
 });
