@@ -80,7 +80,7 @@ export function createLeases(options: LeaseOptions): Leases {
   /**
    * Until when a previous holder may have polled a device: a handed-over lease carries the
    * hand-over time; a lapsed one its expiry, since a holder never polls past its lease
-   * (index.ts skips scheduled polls once the lease may have lapsed). Guessing earlier (the
+   * (ownership.ts skips scheduled polls once the lease may have lapsed). Guessing earlier (the
    * holder "probably" died soon after its last renewal) double-polls when a holder renewed late.
    */
   const polledUntil = (expiresAt: Date | null): number | undefined => expiresAt?.getTime();

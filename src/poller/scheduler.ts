@@ -158,19 +158,11 @@ export function createSemaphore(limit: number) {
   };
 }
 
-export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
-  const now = options.now ?? Date.now;
+/** Each device's queued polls, run one at a time per device and at most `maxConcurrent` devices at once. */
+function createJobRunner<R>(options: SchedulerOptions<R>, now: () => number, isStopped: () => boolean) {
   const semaphore = createSemaphore(Math.max(1, options.maxConcurrent));
-  const devices = new Map<string, DeviceEntry<R>>();
   const running = new Set<Promise<void>>();
-  let skippedOverlaps = 0;
-  let slotsStarted = 0;
-  let slotsLate = 0;
-  let completed = 0;
-  let stopped = false;
-  let task: NodeJS.Timeout | undefined;
-
-  const busyWith = (d: DeviceEntry<R>, c: CollectorName): boolean => d.running.has(c) || d.queue.some((j) => j.collectors.has(c));
+  const counts = { slotsStarted: 0, slotsLate: 0, completed: 0 };
 
   const enqueue = (deviceId: string, d: DeviceEntry<R>, collectors: CollectorName[], reason: PollReason, slots = new Map<CollectorName, number>()): Job<R> => {
     // Scheduled work merges into a queued job that has not started, so a device waits for one slot, not several.
@@ -190,14 +182,14 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
     const t = now();
     for (const [c, at] of job.slots) {
       const late = Math.max(0, t - at);
-      slotsStarted++;
-      if (late > LATE_AFTER_MS) slotsLate++;
+      counts.slotsStarted++;
+      if (late > LATE_AFTER_MS) counts.slotsLate++;
       options.onSlotStarted?.(c, late);
     }
   };
 
   const pump = (deviceId: string, d: DeviceEntry<R>): void => {
-    if (d.active || stopped) return;
+    if (d.active || isStopped()) return;
     const job = d.queue.shift();
     if (!job) return;
     d.active = true;
@@ -213,7 +205,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
       };
       try {
         d.running = job.collectors;
-        if (stopped && job.reason !== 'manual') {
+        if (isStopped() && job.reason !== 'manual') {
           for (const w of job.waiters) w.reject(new SchedulerStoppedError('poller is stopping'));
           return;
         }
@@ -227,7 +219,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
           for (const w of job.waiters) w.reject(error);
         }
       } finally {
-        completed++;
+        counts.completed++;
         control.releaseSlot();
         d.running = new Set();
         d.active = false;
@@ -240,27 +232,73 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
     });
   };
 
+  return {
+    enqueue,
+    counts,
+    semaphore,
+    /** Waits for every poll started, including those started while waiting. */
+    async drain(): Promise<void> {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
+}
+
+const busyWith = <R>(d: DeviceEntry<R>, c: CollectorName): boolean => d.running.has(c) || d.queue.some((j) => j.collectors.has(c));
+
+/** Places each collector's next slot after a device's intervals were set (see Scheduler.setDevice). */
+function placeSlots<R>(deviceId: string, d: DeviceEntry<R>, t: number, isNew: boolean, previous: Intervals, { soon = false, polledUntil }: { soon?: boolean; polledUntil?: number }): void {
+  const intervals = d.intervals;
+  for (const c of d.next.keys()) if (intervals[c] === undefined) d.next.delete(c);
+  for (const [c, seconds] of Object.entries(intervals) as [CollectorName, number][]) {
+    if (isNew && polledUntil !== undefined) {
+      const ms = seconds * 1000;
+      const upcoming = nextSlot(t, ms, phaseMs(deviceId, c, ms));
+      d.next.set(c, upcoming - ms > polledUntil ? t : upcoming);
+    } else if (isNew || soon || !d.next.has(c)) d.next.set(c, t);
+    else if (previous[c] !== seconds) d.next.set(c, nextSlot(t, seconds * 1000, phaseMs(deviceId, c, seconds * 1000)));
+  }
+}
+
+/** The device's collectors due at `t` with their slots, each moved to its next slot; `overlaps`: due ones still busy, skipped. */
+function takeDue<R>(deviceId: string, d: DeviceEntry<R>, t: number): { due: Map<CollectorName, number>; overlaps: number } {
+  const due = new Map<CollectorName, number>();
+  let overlaps = 0;
+  for (const [c, at] of d.next) {
+    if (at > t) continue;
+    const ms = (d.intervals[c] ?? 0) * 1000;
+    d.next.set(c, ms > 0 ? nextSlot(t, ms, phaseMs(deviceId, c, ms)) : Number.POSITIVE_INFINITY);
+    if (busyWith(d, c)) overlaps++;
+    else due.set(c, at);
+  }
+  if (d.probe && d.probe.at <= t) {
+    for (const c of d.probe.collectors) if (!due.has(c) && !busyWith(d, c)) due.set(c, d.probe.at);
+    d.probe = undefined;
+  }
+  return { due, overlaps };
+}
+
+export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
+  const now = options.now ?? Date.now;
+  const devices = new Map<string, DeviceEntry<R>>();
+  let skippedOverlaps = 0;
+  let stopped = false;
+  let task: NodeJS.Timeout | undefined;
+  const jobs = createJobRunner(options, now, () => stopped);
+  const newEntry = (intervals: Intervals, removed: boolean): DeviceEntry<R> => ({ intervals, next: new Map(), queue: [], running: new Set(), active: false, removed });
+
   const scheduler: Scheduler<R> = {
-    setDevice(deviceId, intervals, { soon = false, polledUntil } = {}) {
+    setDevice(deviceId, intervals, when = {}) {
       const t = now();
       let d = devices.get(deviceId);
       const isNew = !d;
       if (!d) {
-        d = { intervals, next: new Map(), queue: [], running: new Set(), active: false, removed: false };
+        d = newEntry(intervals, false);
         devices.set(deviceId, d);
       }
       const previous = d.intervals;
       d.intervals = intervals;
       d.removed = false;
-      for (const c of d.next.keys()) if (intervals[c] === undefined) d.next.delete(c);
-      for (const [c, seconds] of Object.entries(intervals) as [CollectorName, number][]) {
-        if (isNew && polledUntil !== undefined) {
-          const ms = seconds * 1000;
-          const upcoming = nextSlot(t, ms, phaseMs(deviceId, c, ms));
-          d.next.set(c, upcoming - ms > polledUntil ? t : upcoming);
-        } else if (isNew || soon || !d.next.has(c)) d.next.set(c, t);
-        else if (previous[c] !== seconds) d.next.set(c, nextSlot(t, seconds * 1000, phaseMs(deviceId, c, seconds * 1000)));
-      }
+      placeSlots(deviceId, d, t, isNew, previous, when);
     },
 
     removeDevice(deviceId) {
@@ -283,32 +321,18 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
       if (stopped) return;
       const t = now();
       for (const [deviceId, d] of devices) {
-        const due = new Map<CollectorName, number>();
-        for (const [c, at] of d.next) {
-          if (at > t) continue;
-          const ms = (d.intervals[c] ?? 0) * 1000;
-          d.next.set(c, ms > 0 ? nextSlot(t, ms, phaseMs(deviceId, c, ms)) : Number.POSITIVE_INFINITY);
-          if (busyWith(d, c)) skippedOverlaps++;
-          else due.set(c, at);
-        }
-        if (d.probe && d.probe.at <= t) {
-          for (const c of d.probe.collectors) if (!due.has(c) && !busyWith(d, c)) due.set(c, d.probe.at);
-          d.probe = undefined;
-        }
-        if (due.size > 0) enqueue(deviceId, d, [...due.keys()], 'scheduled', due);
+        const { due, overlaps } = takeDue(deviceId, d, t);
+        skippedOverlaps += overlaps;
+        if (due.size > 0) jobs.enqueue(deviceId, d, [...due.keys()], 'scheduled', due);
       }
     },
 
     runNow(deviceId, collectors) {
       if (stopped) return Promise.reject(new SchedulerStoppedError('poller is stopped'));
-      let d = devices.get(deviceId);
-      if (!d) {
-        // Not scheduled (disabled, paused): a one-off entry that is not kept in the schedule.
-        d = { intervals: {}, next: new Map(), queue: [], running: new Set(), active: false, removed: true };
-      }
-      const entry = d;
+      // Not scheduled (disabled, paused): a one-off entry that is not kept in the schedule.
+      const entry = devices.get(deviceId) ?? newEntry({}, true);
       return new Promise<R>((resolve, reject) => {
-        const job = enqueue(deviceId, entry, collectors, 'manual');
+        const job = jobs.enqueue(deviceId, entry, collectors, 'manual');
         job.waiters.push({ resolve, reject });
       });
     },
@@ -317,12 +341,12 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
 
     stats: () => ({
       devices: devices.size,
-      inFlight: semaphore.inUse,
-      waiting: semaphore.waiting,
+      inFlight: jobs.semaphore.inUse,
+      waiting: jobs.semaphore.waiting,
       skippedOverlaps,
-      slotsStarted,
-      slotsLate,
-      completed,
+      slotsStarted: jobs.counts.slotsStarted,
+      slotsLate: jobs.counts.slotsLate,
+      completed: jobs.counts.completed,
     }),
 
     start() {
@@ -338,7 +362,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
       for (const d of devices.values()) {
         for (const job of d.queue.splice(0)) for (const w of job.waiters) w.reject(new SchedulerStoppedError('poller is stopping'));
       }
-      while (running.size > 0) await Promise.allSettled([...running]);
+      await jobs.drain();
     },
   };
   return scheduler;
