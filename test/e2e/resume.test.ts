@@ -13,7 +13,7 @@ import { publishCommitted } from '../../src/poller/publish.ts';
 import { writeBatch } from '../../src/storage/index.ts';
 import { emptyBatch } from '../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { filesystemRow, systemRow } from '../integration/graphql/rows.ts';
+import { filesystemRow, systemRow } from '../helpers/rows.ts';
 
 let app: TestApp;
 beforeAll(async () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEventBus, toWire } from '../../src/events/index.ts';
 import { activeSubscriptions } from '../../src/graphql/types/live.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { systemRow } from '../integration/graphql/rows.ts';
+import { systemRow } from '../helpers/rows.ts';
 
 /** An EventTarget that counts its listeners per event type. */
 class CountingTarget extends EventTarget {

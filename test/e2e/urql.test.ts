@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeBatch } from '../../src/storage/index.ts';
 import { emptyBatch } from '../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { containerRow, driveRow, filesystemRow, systemRow } from '../integration/graphql/rows.ts';
+import { containerRow, driveRow, filesystemRow, systemRow } from '../helpers/rows.ts';
 
 let app: TestApp;
 let admin: Client;

@@ -11,7 +11,7 @@ import { toWire } from '../../../src/events/index.ts';
 import { writeBatch } from '../../../src/storage/index.ts';
 import { emptyBatch } from '../../../src/storage/types.ts';
 import { chromiumAvailable, launchChromium, signedInPage, startDashboardApp, type DashboardApp } from '../../helpers/dashboard.ts';
-import { containerRow, driveRow, filesystemRow, systemRow } from '../../integration/graphql/rows.ts';
+import { containerRow, driveRow, filesystemRow, systemRow } from '../../helpers/rows.ts';
 
 let app: DashboardApp;
 let browser: Browser | undefined;

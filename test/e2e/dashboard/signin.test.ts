@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { toWire } from '../../../src/events/index.ts';
 import { revokeApiToken } from '../../../src/tokens.ts';
 import { chromiumAvailable, launchChromium, signedInPage, startDashboardApp, type DashboardApp } from '../../helpers/dashboard.ts';
-import { filesystemRow, systemRow } from '../../integration/graphql/rows.ts';
+import { filesystemRow, systemRow } from '../../helpers/rows.ts';
 
 let app: DashboardApp;
 let browser: Browser | undefined;

@@ -14,7 +14,7 @@ import { PrismaClient, type Database } from '../../../src/db/index.ts';
 import { createApiToken } from '../../../src/tokens.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { ownPostgres, type OwnPostgres } from '../../helpers/own-postgres.ts';
-import { systemRow } from '../../integration/graphql/rows.ts';
+import { systemRow } from '../../helpers/rows.ts';
 import { sleep, until } from './support.ts';
 
 const GRACE_S = 5;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { writeBatch } from '../../../src/storage/index.ts';
 import { emptyBatch } from '../../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
-import { containerRow, diskIoRow, driveRow, filesystemRow, networkRow, systemRow } from './rows.ts';
+import { containerRow, diskIoRow, driveRow, filesystemRow, networkRow, systemRow } from '../../helpers/rows.ts';
 
 let app: TestApp;
 const DEVICES = 500;

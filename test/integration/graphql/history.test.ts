@@ -4,7 +4,7 @@ import { historyRange } from '../../../src/graphql/types/metrics.ts';
 import { writeBatch } from '../../../src/storage/index.ts';
 import { emptyBatch } from '../../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
-import { containerRow, filesystemRow, systemRow } from './rows.ts';
+import { containerRow, filesystemRow, systemRow } from '../../helpers/rows.ts';
 
 let app: TestApp;
 const at = (hms: string) => new Date(`2026-11-27T${hms}Z`);

@@ -12,7 +12,7 @@ import { writeBatch } from '../../../src/storage/index.ts';
 import { emptyBatch } from '../../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { startFakeSshServer, type FakeSshServer } from '../../helpers/fake-ssh-server.ts';
-import { containerRow, filesystemRow, systemRow } from './rows.ts';
+import { containerRow, filesystemRow, systemRow } from '../../helpers/rows.ts';
 
 let app: TestApp;
 let ssh: FakeSshServer;

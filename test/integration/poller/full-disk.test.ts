@@ -17,7 +17,7 @@ import { createWriter, type WriteResult } from '../../../src/poller/writer.ts';
 import { emptyBatch, type SampleBatch } from '../../../src/storage/types.ts';
 import { ownPostgres, type OwnPostgres } from '../../helpers/own-postgres.ts';
 import { canMount, mountSmallFilesystem, type SmallFilesystem } from '../../helpers/small-filesystem.ts';
-import { systemRow } from '../storage/rows.ts';
+import { systemRow } from '../../helpers/rows.ts';
 import { tempDir, until } from './setup.ts';
 
 const SPOOL_BYTES = 64 * 1024;

@@ -10,7 +10,7 @@ import { writeBatch } from '../../../src/storage/index.ts';
 import { emptyBatch } from '../../../src/storage/types.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
-import { systemRow } from '../graphql/rows.ts';
+import { systemRow } from '../../helpers/rows.ts';
 import { newBus, recordEvents, tempDir, testConfig, testSecrets, until } from './setup.ts';
 
 const log = createLogger('silent');

@@ -17,7 +17,7 @@ import {
 } from '../../../src/storage/index.ts';
 import { applyRetention } from '../../../src/storage/retention.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
-import { batchOf, fullPoll, random, systemRow } from './rows.ts';
+import { batchOf, fullPoll, random, systemRow } from '../../helpers/rows.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {

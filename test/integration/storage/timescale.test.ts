@@ -13,7 +13,7 @@ import { latestRows, systemHistory, writeBatch, HISTORY_METRICS, type MetricBuck
 import { applyRetention } from '../../../src/storage/retention.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { startTimescale, type TimescaleServer } from '../../helpers/timescale.ts';
-import { batchOf, fullPoll, systemRow, systemSeries } from './rows.ts';
+import { batchOf, fullPoll, systemRow, systemSeries } from '../../helpers/rows.ts';
 
 const TABLES = ['system_metrics', 'filesystem_metrics', 'network_metrics', 'disk_io_metrics', 'drive_health', 'container_snapshots'];
 const MIGRATIONS = fs
