@@ -38,6 +38,13 @@ export interface DeviceRuntime {
   /** Previous poll's container state/health and drive health; undefined until the first committed poll. */
   containers: Map<string, { state: string; health: string | null }> | undefined;
   drives: Map<string, string> | undefined;
+  /**
+   * The device's status writes, one after another. A poll and a settings change (monitoring off
+   * or on) decide statuses independently; written on two pool connections at once, their rows
+   * could commit in the other order and the StatusChange chain (each row starting where the one
+   * before ended) and the events' order would break.
+   */
+  statusWrites: Promise<void>;
 }
 
 export function newRuntime(device: PollDevice): DeviceRuntime {
@@ -53,6 +60,7 @@ export function newRuntime(device: PollDevice): DeviceRuntime {
     collectorsChanged: false,
     containers: undefined,
     drives: undefined,
+    statusWrites: Promise.resolve(),
   };
 }
 
@@ -285,12 +293,18 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
     // Rides along with every write (lastRunAt at most LAST_SEEN_EVERY_MS old); a state change forces one.
     collectorStates: writeStates(rt.collectors),
   };
+  const write = rt.statusWrites.then(() => storeStatus(ctx, deviceId, data, changed ? { previous, current: d.status, reason: d.reason, at: time } : null));
+  rt.statusWrites = write;
+  await write;
+}
+
+type StatusData = Parameters<PollContext['prisma']['device']['update']>[0]['data'];
+
+/** One status write (and, for a change, its StatusChange row and its one event); never throws. */
+async function storeStatus(ctx: PollContext, deviceId: string, data: StatusData, change: { previous: DeviceStatus; current: DeviceStatus; reason: string | null; at: Date } | null): Promise<void> {
   try {
-    if (changed) {
-      await ctx.prisma.$transaction([
-        ctx.prisma.device.update({ where: { id: deviceId }, data }),
-        ctx.prisma.statusChange.create({ data: { deviceId, previous, current: d.status, reason: d.reason, at: time } }),
-      ]);
+    if (change) {
+      await ctx.prisma.$transaction([ctx.prisma.device.update({ where: { id: deviceId }, data }), ctx.prisma.statusChange.create({ data: { deviceId, ...change } })]);
     } else {
       await ctx.prisma.device.update({ where: { id: deviceId }, data });
     }
@@ -298,9 +312,9 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
     // Deleted meanwhile, or the database is down: the status still changed, subscribers still hear it.
     ctx.log.warn({ deviceId, err: (err as Error).message }, 'could not store device status');
   }
-  if (changed) {
-    ctx.log.info({ deviceId, previous, current: d.status, reason: d.reason }, 'device status changed');
-    void ctx.events.publish('deviceStatusChanged', { deviceId, previous, current: d.status, reason: d.reason, at: time.toISOString() });
+  if (change) {
+    ctx.log.info({ deviceId, previous: change.previous, current: change.current, reason: change.reason }, 'device status changed');
+    void ctx.events.publish('deviceStatusChanged', { deviceId, ...change, at: change.at.toISOString() });
   }
 }
 

@@ -90,3 +90,32 @@ test('off and on ten times in a row: the stored status ends as the poller sees i
   // Consecutive rows chain: each starts where the one before ended.
   for (let i = 1; i < rows.length; i++) expect(rows[i]!.previous).toBe(rows[i - 1]!.current);
 }, 120_000);
+
+test('switched off while a poll is running: the poll\'s answer does not bring the status back', async () => {
+  // Its second host: the first one's name is taken by the other simulator's device.
+  const slow = await startSimulator({ devices: 2, seed: 32, execLatencyMs: 1500 });
+  try {
+    const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: slow.host, port: slow.port, usernames: slow.usernames.slice(1) });
+    expect(reg.failed).toEqual([]);
+    const id = (await app.db.prisma.device.findFirstOrThrow({ where: { name: slow.usernames[1] } })).id;
+    const status = async () => (await app.db.prisma.device.findUniqueOrThrow({ where: { id } })).status;
+    await until('the slow device ONLINE', async () => (await status()) === 'ONLINE');
+    const post = (query: string) =>
+      fetch(`${app.server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ query, variables: { id } }) }).then((r) => r.json());
+    // A poll that waits 1.5 s for the host; monitoring goes off 300 ms into it.
+    const polling = post('mutation ($id: ID!) { pollDevice(id: $id) { __typename } }');
+    await new Promise((r) => setTimeout(r, 300));
+    const seen = events.length;
+    await post('mutation ($id: ID!) { updateDevice(id: $id, input: { monitoringEnabled: false }) { __typename } }');
+    await polling;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await status()).toBe('DISABLED');
+    const mine = events.slice(seen).filter((e) => e.deviceId === id);
+    expect(mine.map((e) => e.current)).toEqual(['DISABLED']);
+    const rows = await app.db.prisma.statusChange.findMany({ where: { deviceId: id }, orderBy: { id: 'asc' } });
+    expect(rows.at(-1)!.current).toBe('DISABLED');
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.previous).toBe(rows[i - 1]!.current);
+  } finally {
+    await slow.stop();
+  }
+}, 90_000);
