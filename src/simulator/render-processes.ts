@@ -43,7 +43,7 @@ function processesOf(h: HostProfile): SimProcess[] {
     base(311, 'root', 'systemd-journal', '/lib/systemd/systemd-journald', 0.02, 0.03, 2, [0, 12_000]),
     base(622, 'root', 'sshd', 'sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups', 0.005, 0.01, 4),
     base(640, 'root', 'cron', '/usr/sbin/cron -f', 0.001, 0.005, 4),
-    { ...base(1402, 'app', 'python3', '/usr/bin/python3 /opt/app/worker.py --queue default', 3, 0.25, 20, [40_000, 250_000]), state: 'R', threads: 4 },
+    { ...base(1402, 'app', 'python3', '/usr/bin/python3 /opt/app/worker.py --queue default', 6, 0.25, 20, [40_000, 250_000]), state: 'R', threads: 4 },
   ];
   if (h.containers.length > 0) {
     list.push({ ...base(905, 'root', 'containerd', '/usr/bin/containerd', 0.03, 0.04, 5), threads: 14 });

@@ -327,9 +327,10 @@ describe('MCP on /mcp', () => {
     const refusal = (await gql<{ device: { topProcesses: unknown } }>('query ($n: String) { device(name: $n) { topProcesses { __typename } } }', { n: sim.usernames[0] }, viewerToken)).errors![0]!.message;
     expect(refusal).toBe('role VIEWER may not do this');
     expect(failed(keep(await call(viewer, 'top_processes', { device: sim.usernames[0] })))).toContain(refusal);
-    // A simulated host: its busiest process is its workload.
-    const simTop = ok<{ name: string; cpuBasis: string; processes: { command: string }[] }>(keep(await call(operator, 'top_processes', { device: sim.usernames[0], limit: 1 })));
-    expect(simTop).toMatchObject({ name: sim.usernames[0], cpuBasis: 'INTERVAL', processes: [{ command: '/usr/bin/python3 /opt/app/worker.py --queue default' }] });
+    // A simulated host: its workload among the busiest (CPU over 0.5 s is whole ticks, so close shares may swap).
+    const simTop = ok<{ name: string; cpuBasis: string; processes: { command: string }[] }>(keep(await call(operator, 'top_processes', { device: sim.usernames[0], limit: 3 })));
+    expect(simTop).toMatchObject({ name: sim.usernames[0], cpuBasis: 'INTERVAL' });
+    expect(simTop.processes.map((p) => p.command)).toContain('/usr/bin/python3 /opt/app/worker.py --queue default');
     // The machine the test runs on, as a LOCAL device: a real answer; switched off, the typed GraphQL error as a tool error.
     const created = await gql<{ createDevice: { id: string } }>('mutation { createDevice(input: { name: "here", hostname: "localhost", transport: LOCAL }) { ... on Device { id } } }');
     const id = created.data!.createDevice.id;

@@ -130,7 +130,7 @@ describe('limits shared with /graphql', () => {
   test('invalid arguments and unknown tools are tool errors with a message', async () => {
     const c = await connect(app.server.url, app.adminToken);
     expect(failed(await call(c, 'list_devices', { limit: 0 }))).toMatch(/Invalid arguments for tool list_devices/);
-    expect(failed(await call(c, 'top_processes', {}))).toContain('Tool top_processes not found');
+    expect(failed(await call(c, 'no_such_tool', {}))).toContain('Tool no_such_tool not found');
     await c.client.close();
   });
 
