@@ -14,7 +14,7 @@ import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import { batchSize } from '../storage/index.ts';
 import { emptyBatch, type ContainerRow, type DriveHealthRow, type SampleBatch } from '../storage/types.ts';
-import { TransportError } from '../transport/types.ts';
+import { TransportError, type CommandRunner } from '../transport/types.ts';
 import type { Connections, PollDevice } from './connections.ts';
 import { nextCollectorState, readStates, writeStates, type CollectorRunState } from './collector-state.ts';
 import { isUnreachable, nextStatus, type CollectorOutcome, type DeviceStatus } from './status.ts';
@@ -145,6 +145,40 @@ function updateCollectorStates(ctx: PollContext, rt: DeviceRuntime, outcomes: Co
   }
 }
 
+/** One collector of one poll; never throws: a fault is its outcome. */
+async function runCollector(
+  ctx: PollContext,
+  rt: DeviceRuntime,
+  name: CollectorName,
+  runner: CommandRunner,
+  time: Date,
+): Promise<{ outcome: CollectorOutcome; batch?: SampleBatch; error?: TransportError }> {
+  const deviceId = rt.device.id;
+  const collector = registry[name] as unknown as Collector<unknown>;
+  const t0 = performance.now();
+  const done = (outcome: CollectorOutcome) => ctx.observer?.collectorDone?.(name, outcome, (performance.now() - t0) / 1000);
+  try {
+    const res = await collector.collect({
+      deviceId,
+      time,
+      runner,
+      options: { ...defaultCollectorOptions, sudoSmartctl: rt.device.sudoSmartctl },
+      state: rt.states.get(name),
+      timeoutMs: ctx.execTimeoutMs,
+    });
+    rt.states.set(name, res.state);
+    // Lines a parser left out (old kernels, tool warnings): worth a look, not a failure.
+    if (res.skipped?.length) ctx.log.debug({ deviceId, collector: name, skipped: res.skipped }, 'skipped unrecognised lines');
+    const outcome: CollectorOutcome = { collector: name, kind: 'ok', problems: res.problems };
+    done(outcome);
+    return { outcome, batch: res.batch };
+  } catch (err) {
+    const r = outcomeOf(name, err, ctx.log, deviceId);
+    done(r.outcome);
+    return r;
+  }
+}
+
 export async function pollDevice(parent: PollContext, rt: DeviceRuntime, requested: CollectorName[]): Promise<PollOutcome> {
   const started = performance.now();
   const names = requested.filter((n) => isEnabled(rt.device, n));
@@ -168,33 +202,7 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, request
   try {
     const runner = ctx.connections.get(device);
     attemptsBefore = ctx.connections.attempts(deviceId);
-    const results = await Promise.all(
-      names.map(async (name) => {
-        const collector = registry[name] as unknown as Collector<unknown>;
-        const t0 = performance.now();
-        const done = (outcome: CollectorOutcome) => ctx.observer?.collectorDone?.(name, outcome, (performance.now() - t0) / 1000);
-        try {
-          const res = await collector.collect({
-            deviceId,
-            time,
-            runner,
-            options: { ...defaultCollectorOptions, sudoSmartctl: device.sudoSmartctl },
-            state: rt.states.get(name),
-            timeoutMs: ctx.execTimeoutMs,
-          });
-          rt.states.set(name, res.state);
-          // Lines a parser left out (old kernels, tool warnings): worth a look, not a failure.
-          if (res.skipped?.length) ctx.log.debug({ deviceId, collector: name, skipped: res.skipped }, 'skipped unrecognised lines');
-          const outcome: CollectorOutcome = { collector: name, kind: 'ok', problems: res.problems };
-          done(outcome);
-          return { outcome, batch: res.batch };
-        } catch (err) {
-          const r = outcomeOf(name, err, ctx.log, deviceId);
-          done(r.outcome);
-          return r;
-        }
-      }),
-    );
+    const results = await Promise.all(names.map((name) => runCollector(ctx, rt, name, runner, time)));
     for (const r of results) {
       outcomes.push(r.outcome);
       if ('batch' in r && r.batch) batches.push(r.batch);

@@ -3,7 +3,7 @@
  * tests, infrapulse's own client key), their SHA256 fingerprints as `ssh-keygen -lf` prints
  * them, and authorized_keys public lines.
  */
-import { createHash } from 'node:crypto';
+import { sshFingerprint } from './host-key.ts';
 import ssh2, { type ParsedKey } from 'ssh2';
 
 const { utils } = ssh2;
@@ -28,7 +28,7 @@ export function generateEd25519Key(): string {
 
 /** `SHA256:` + unpadded base64 of the public key blob, as OpenSSH shows it. */
 export function keyFingerprint(privateKey: string): string {
-  return `SHA256:${createHash('sha256').update(parsed(privateKey).getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
+  return sshFingerprint(parsed(privateKey).getPublicSSH());
 }
 
 /** The public half as one authorized_keys line: `ssh-ed25519 AAAA… comment`. */
