@@ -12,6 +12,7 @@ import { createSecretBox, loadSecretKey } from './db/secrets.ts';
 import path from 'node:path';
 import { sshIdentity } from './security/ssh-identity.ts';
 import { createAlertEvaluator } from './alerts/index.ts';
+import type { ExecOn } from './alerts/culprits.ts';
 import { openEventBus } from './events/index.ts';
 import { attachMetrics, eventPublished, pollerObserver } from './metrics.ts';
 import { createPoller, type Poller } from './poller/index.ts';
@@ -89,7 +90,9 @@ async function startOwned(config: Config, log: Logger, owner: OwnerLock): Promis
     await server.start();
     stack.push(() => server.stop());
     // Before the poller: on shutdown the poller stops first, then the evaluator drains.
-    const alerts = createAlertEvaluator({ db, events: services.events, log, secrets, allowPrivateNetworks: config.notify.allowPrivateNetworks });
+    // execOn is bound late: the poller comes after the evaluator.
+    const execOn: ExecOn = (deviceId, command, options) => poller?.execOn(deviceId, command, options);
+    const alerts = createAlertEvaluator({ db, events: services.events, log, secrets, allowPrivateNetworks: config.notify.allowPrivateNetworks, execOn });
     await alerts.start();
     stack.push(() => alerts.stop());
     if (config.polling.enabled) {

@@ -10,6 +10,7 @@ import type { SecretBox } from '../db/secrets.ts';
 import type { DeviceStatusEvent, EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
+import { withCulprits, type ExecOn } from './culprits.ts';
 import { createNotifier, type Notifier } from './notifiers.ts';
 import { createSerialQueue } from './queue.ts';
 import { createEvaluations } from './evaluations.ts';
@@ -28,6 +29,8 @@ export interface AlertEvaluatorDeps {
   notifier?: Notifier;
   /** For the default notifier: NOTIFY_ALLOW_PRIVATE_NETWORKS. */
   allowPrivateNetworks?: boolean;
+  /** For the default notifier: runs a command over the poller's connection, so firing CPU/memory alerts name their top processes. */
+  execOn?: ExecOn;
   now?: () => Date;
   tuning?: Partial<EvaluatorTuning>;
 }
@@ -74,7 +77,8 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
   const prisma = deps.db.prisma;
   const now = deps.now ?? (() => new Date());
   const t: EvaluatorTuning = { tickMs: 10_000, refreshMs: 30_000, staleMs: 15 * 60_000, maxQueue: 10_000, builtins: true, subscribeToStatus: true, ...deps.tuning };
-  const notifier = deps.notifier ?? createNotifier({ db: deps.db, secrets: deps.secrets, log, now, allowPrivateNetworks: deps.allowPrivateNetworks });
+  const enrich = deps.execOn ? withCulprits(deps.execOn, log) : undefined;
+  const notifier = deps.notifier ?? createNotifier({ db: deps.db, secrets: deps.secrets, log, now, allowPrivateNetworks: deps.allowPrivateNetworks, enrich });
   const ownsNotifier = !deps.notifier;
   const state = createAlertState(prisma);
   const transitions = createTransitions({ prisma, events, notifier, log, state });

@@ -19,6 +19,25 @@ export interface NotificationMessage {
   at: string;
   firedAt: string | null;
   resolvedAt: string | null;
+  /** A firing CPU or memory alert: the device's busiest processes then (culprits.ts); absent when not asked or not answered. */
+  topProcesses?: NotificationProcess[];
+}
+
+export interface NotificationProcess {
+  pid: number;
+  user: string | null;
+  command: string;
+  cpuPercent: number | null;
+  memoryBytes: number | null;
+}
+
+const MIB = 1024 * 1024;
+
+/** "python3 worker.py (pid 1402, app): 85.2 % CPU, 512 MiB" */
+function processLine(p: NotificationProcess): string {
+  const cpu = p.cpuPercent === null ? '? % CPU' : `${p.cpuPercent} % CPU`;
+  const mem = p.memoryBytes === null ? '? MiB' : `${Math.round(p.memoryBytes / MIB)} MiB`;
+  return `${p.command.slice(0, 80)} (pid ${p.pid}${p.user ? `, ${p.user}` : ''}): ${cpu}, ${mem}`;
 }
 
 const EVENT_WORD: Record<NotificationEvent, string> = { firing: 'FIRING', repeat: 'STILL FIRING', resolved: 'RESOLVED', test: 'TEST' };
@@ -30,5 +49,11 @@ export function title(m: NotificationMessage): string {
 
 /** Title, the measured line, severity and time: the plain text of chat and email channels. */
 export function text(m: NotificationMessage): string {
-  return `${title(m)}\n${m.message}\nseverity ${m.severity} · ${m.at}`;
+  return `${title(m)}\n${details(m)}\nseverity ${m.severity} · ${m.at}`;
+}
+
+/** The measured line and, when known, the top processes: the body of push channels. */
+export function details(m: NotificationMessage): string {
+  const top = m.topProcesses?.length ? `\ntop processes:\n${m.topProcesses.map((p) => `  ${processLine(p)}`).join('\n')}` : '';
+  return `${m.message}${top}`;
 }

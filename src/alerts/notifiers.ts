@@ -53,6 +53,8 @@ export interface NotifierDeps {
   allowPrivateNetworks?: boolean;
   senders?: Partial<Record<ChannelKind, Sender>>;
   now?: () => Date;
+  /** Adds what the message should also say before it goes out (culprits.ts); runs detached, once per message. */
+  enrich?: (message: NotificationMessage) => Promise<NotificationMessage>;
 }
 
 type ChannelRow = Awaited<ReturnType<PrismaClient['notificationChannel']['findMany']>>[number];
@@ -131,7 +133,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return { channelId: row.id, ok: false, attempts: attempt, error };
   }
 
-  async function send(message: NotificationMessage, channelIds: readonly string[]): Promise<void> {
+  async function send(original: NotificationMessage, channelIds: readonly string[]): Promise<void> {
+    const message = deps.enrich ? await deps.enrich(original) : original;
     const rows = await prisma.notificationChannel.findMany({ where: channelIds.length ? { id: { in: [...channelIds] }, enabled: true } : { enabled: true } });
     if (rows.length === 0) log.debug({ alertId: message.alertId }, 'no enabled channel for this notification');
     await Promise.all(rows.map((row) => deliver(row, message, true)));

@@ -4,7 +4,7 @@
  * `<url>/message` with the application token in X-Gotify-Key (or already in the URL as ?token=).
  */
 import type { Severity } from '../rules.ts';
-import { title } from '../message.ts';
+import { details, title } from '../message.ts';
 import { post, type Sender } from './types.ts';
 
 const NTFY_PRIORITY: Record<Severity, string> = { INFO: '3', WARNING: '4', CRITICAL: '5' };
@@ -25,7 +25,7 @@ export const sendNtfy: Sender = async (channel, message, options) => {
     Tags: resolved ? 'white_check_mark,infrapulse' : `${NTFY_TAG[message.severity]},infrapulse`,
   };
   if (channel.secret) headers.Authorization = `Bearer ${channel.secret}`;
-  await post(channel.url!, message.message, headers, options);
+  await post(channel.url!, details(message), headers, options);
 };
 
 /**
@@ -41,6 +41,6 @@ function gotifyMessageUrl(url: string): string {
 export const sendGotify: Sender = async (channel, message, options) => {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'infrapulse' };
   if (channel.secret) headers['X-Gotify-Key'] = channel.secret;
-  const body = { title: title(message), message: message.message, priority: message.event === 'resolved' ? GOTIFY_PRIORITY.INFO : GOTIFY_PRIORITY[message.severity] };
+  const body = { title: title(message), message: details(message), priority: message.event === 'resolved' ? GOTIFY_PRIORITY.INFO : GOTIFY_PRIORITY[message.severity] };
   await post(gotifyMessageUrl(channel.url!), JSON.stringify(body), headers, options);
 };

@@ -24,6 +24,7 @@ export function webhookBody(m: NotificationMessage): string {
     at: m.at,
     firedAt: m.firedAt,
     resolvedAt: m.resolvedAt,
+    ...(m.topProcesses ? { topProcesses: m.topProcesses } : {}),
   });
 }
 

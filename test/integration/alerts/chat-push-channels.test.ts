@@ -126,6 +126,16 @@ describe('alert messages by severity', () => {
     expect(String(json(discord!.body).content)).toHaveLength(2000);
   });
 
+  it('a firing CPU alert\'s top processes are listed in chat and push messages', async () => {
+    const top: NotificationMessage = { ...firing, topProcesses: [{ pid: 1402, user: 'app', command: 'python3 worker.py', cpuPercent: 85.2, memoryBytes: 512 * 1024 * 1024 }, { pid: 7, user: null, command: 'dd', cpuPercent: null, memoryBytes: null }] };
+    await sendSlack(channel('SLACK', `${rx.url}/slack`), top, options);
+    await sendNtfy(channel('NTFY', `${rx.url}/t`), top, options);
+    const [slack, ntfy] = await rx.waitFor(2);
+    const list = 'top processes:\n  python3 worker.py (pid 1402, app): 85.2 % CPU, 512 MiB\n  dd (pid 7): ? % CPU, ? MiB';
+    expect(json(slack!.body).text).toBe(`[FIRING] Disk almost full on nas-01 (/var)\n${firing.message}\n${list}\nseverity CRITICAL · 2026-12-01T10:00:00.000Z`);
+    expect(ntfy!.body).toBe(`${firing.message}\n${list}`);
+  });
+
   it('ntfy: CRITICAL is priority 5 (max), a resolution 3 (default) with a check mark tag', async () => {
     await sendNtfy(channel('NTFY', `${rx.url}/t`), firing, options);
     await sendNtfy(channel('NTFY', `${rx.url}/t`), resolved, options);
