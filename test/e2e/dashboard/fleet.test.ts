@@ -93,6 +93,14 @@ test.skipIf(!chromiumAvailable)('an operator polls now, edits the device and swi
   await page.getByRole('button', { name: 'Poll now' }).click();
   await expect.poll(() => page.locator('.actions .notice').innerText(), { timeout: 20_000 }).toMatch(/^Polled in \d+ ms: (ONLINE|DEGRADED)\./);
 
+  // The busiest processes on the host, read when asked: the simulated workload is among them.
+  const top = page.getByRole('region', { name: 'Top processes' });
+  await top.getByRole('button', { name: 'By CPU' }).click();
+  await top.getByRole('cell', { name: '/usr/bin/python3 /opt/app/worker.py --queue default' }).waitFor({ timeout: 20_000 });
+  expect(await top.locator('caption').innerText()).toMatch(/^10 of \d+ processes, CPU over 0\.5 s$/);
+  await top.getByRole('button', { name: 'By memory' }).click();
+  await expect.poll(() => top.locator('tbody tr').count()).toBe(10);
+
   await page.getByRole('button', { name: 'Edit' }).click();
   const edit = page.getByRole('form', { name: 'Edit device' });
   await edit.getByLabel('Tags').fill('lab, sim, edited');
@@ -160,7 +168,8 @@ test.skipIf(!chromiumAvailable)('a VIEWER sees the fleet, the device and the ale
 
   await page.getByRole('link', { name: 'sim-one' }).click();
   await page.getByRole('figure', { name: 'CPU' }).waitFor();
-  for (const name of ['Poll now', 'Edit', 'Disable monitoring', 'Enable monitoring', /^Trust/]) expect(await page.getByRole('button', { name }).count()).toBe(0);
+  for (const name of ['Poll now', 'Edit', 'Disable monitoring', 'Enable monitoring', /^Trust/, 'By CPU']) expect(await page.getByRole('button', { name }).count()).toBe(0);
+  expect(await page.getByRole('region', { name: 'Top processes' }).count()).toBe(0);
 
   await page.getByRole('link', { name: 'Alerts' }).click();
   await page.getByRole('region', { name: 'Alert rules' }).getByRole('cell', { name: 'busy lab', exact: true }).waitFor();

@@ -488,3 +488,29 @@ export const ALL_DOCUMENTS: Record<string, string> = {
   CREATE_SILENCE,
   EXPIRE_SILENCE,
 };
+
+export type ProcessOrder = 'CPU' | 'MEMORY' | 'IO';
+export interface TopProcess {
+  pid: number;
+  user: string | null;
+  command: string;
+  cpuPercent: number | null;
+  memoryBytes: number | null;
+  ioReadBytesPerSecond: number | null;
+  ioWriteBytesPerSecond: number | null;
+}
+export interface TopProcesses {
+  __typename: 'TopProcesses';
+  time: string;
+  cpuBasis: 'INTERVAL' | 'LIFETIME';
+  sampleIntervalSeconds: number | null;
+  processCount: number;
+  processes: TopProcess[];
+}
+export interface TopProcessesResult {
+  device: { topProcesses: TopProcesses | { __typename: 'DeviceCommandError' | 'ValidationError'; errorMessage: string } | null } | null;
+}
+/** OPERATOR: runs one command on the host (two samples half a second apart). */
+export const TOP_PROCESSES = `query TopProcesses($id: ID!, $by: ProcessOrder!) { device(id: $id) { topProcesses(by: $by, limit: 10) {
+  __typename ... on TopProcesses { time cpuBasis sampleIntervalSeconds processCount processes { pid user command cpuPercent memoryBytes ioReadBytesPerSecond ioWriteBytesPerSecond } }
+  ${ERROR} } } }`;

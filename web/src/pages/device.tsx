@@ -30,6 +30,7 @@ import { useSession } from '../session.ts';
 import { DeviceCharts } from './device-charts.tsx';
 import { DeviceActions, HostKey } from './device-admin.tsx';
 import { Collectors } from './device-collectors.tsx';
+import { TopProcesses } from './device-processes.tsx';
 import { Containers, Drives, Filesystems, Interfaces, StatusHistory } from './device-tables.tsx';
 
 function useDevice(id: string): { device: DeviceDetail | null | undefined; error: string | null; reload: () => void } {
@@ -153,6 +154,7 @@ export function DevicePage({ id }: { id: string }) {
         <Drives list={device.drives} />
         <Containers list={device.containers} />
         <Collectors device={device} canEdit={canEdit} onChanged={reload} />
+        {canEdit && <TopProcesses id={device.id} />}
         <StatusHistory list={device.statusChanges} />
         <HostKey device={device} canEdit={canEdit} onChanged={reload} />
       </div>
