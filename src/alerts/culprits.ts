@@ -4,7 +4,7 @@
  * poller keeps. It runs in the notifier's detached send, never on the evaluation queue, and a
  * host that cannot answer only leaves the list out.
  */
-import { parseTopProcesses, rankProcesses, TOP_PROCESSES_COMMAND, type ProcessOrder } from '../collectors/top-processes.ts';
+import { parseTopProcesses, rankProcesses, TOP_PROCESSES_COMMAND, TOP_PROCESSES_EXEC, type ProcessOrder } from '../collectors/top-processes.ts';
 import type { Logger } from '../log.ts';
 import type { ExecOptions, ExecResult } from '../transport/types.ts';
 import type { AlertMetric } from './rules.ts';
@@ -14,7 +14,6 @@ import type { NotificationMessage } from './message.ts';
 export type ExecOn = (deviceId: string, command: string, options: ExecOptions) => Promise<ExecResult> | undefined;
 
 const ORDER: Partial<Record<AlertMetric, ProcessOrder>> = { CPU_PERCENT: 'CPU', MEM_USED_PERCENT: 'MEMORY' };
-const EXEC: ExecOptions = { timeoutMs: 10_000, maxOutputBytes: 8 * 1024 * 1024 };
 export const CULPRITS = 3;
 
 /** Adds `topProcesses` to a firing CPU or memory notification; any other message, or a failure, passes unchanged. */
@@ -23,7 +22,7 @@ export function withCulprits(execOn: ExecOn, log: Logger): (m: NotificationMessa
     const by = m.rule.metric ? ORDER[m.rule.metric] : undefined;
     if (m.event !== 'firing' || !by) return m;
     try {
-      const run = execOn(m.device.id, TOP_PROCESSES_COMMAND, EXEC);
+      const run = execOn(m.device.id, TOP_PROCESSES_COMMAND, TOP_PROCESSES_EXEC);
       if (!run) return m;
       const top = rankProcesses(parseTopProcesses((await run).stdout).processes, by, CULPRITS);
       return { ...m, topProcesses: top.map((p) => ({ pid: p.pid, user: p.user, command: p.command, cpuPercent: p.cpuPercent, memoryBytes: p.memoryBytes })) };

@@ -1,4 +1,5 @@
 /** What a notification says, whatever the channel: built once per alert transition. */
+import type { TopProcess } from '../collectors/top-processes.ts';
 import type { AlertMetric, AlertState, Severity } from './rules.ts';
 
 export type NotificationEvent = 'firing' | 'resolved' | 'repeat' | 'test';
@@ -23,13 +24,7 @@ export interface NotificationMessage {
   topProcesses?: NotificationProcess[];
 }
 
-export interface NotificationProcess {
-  pid: number;
-  user: string | null;
-  command: string;
-  cpuPercent: number | null;
-  memoryBytes: number | null;
-}
+export type NotificationProcess = Pick<TopProcess, 'pid' | 'user' | 'command' | 'cpuPercent' | 'memoryBytes'>;
 
 const MIB = 1024 * 1024;
 

@@ -5,6 +5,7 @@
 import { parseProcPidStats, parsePs, PS_COMMAND, type ProcPidStat } from './processes.ts';
 import { decimal, lines, MARKER, skipLine, splitSections, uint, type Section } from './text.ts';
 import { ParseError, type SkippedLine } from './types.ts';
+import type { ExecOptions } from '../transport/types.ts';
 
 /*
  * Marker names are longer than 14 characters on purpose: a process may name itself (comm, 15
@@ -42,6 +43,13 @@ export const TOP_PROCESSES_COMMAND = [
   PS_COMMAND,
   'fi',
 ].join('\n');
+
+/** Per exec (and per handshake when a connection of its own is needed). */
+export const TOP_PROCESSES_TIMEOUT_MS = 10_000;
+/** About 10,000 processes; beyond it the answer is an OUTPUT_LIMIT error, not a memory problem. */
+export const TOP_PROCESSES_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
+/** How every caller runs TOP_PROCESSES_COMMAND (Device.topProcesses, alert culprits). */
+export const TOP_PROCESSES_EXEC: ExecOptions = { timeoutMs: TOP_PROCESSES_TIMEOUT_MS, maxOutputBytes: TOP_PROCESSES_MAX_OUTPUT_BYTES };
 
 export type CpuBasis = 'INTERVAL' | 'LIFETIME';
 export type ProcessOrder = 'CPU' | 'MEMORY' | 'IO';

@@ -5,20 +5,26 @@
  * runs a command on the host. Nothing is stored.
  */
 import type { Device as DeviceRow } from '../../db/generated/client.ts';
-import { parseTopProcesses, rankProcesses, TOP_PROCESSES_COMMAND, type ProcessOrder, type TopProcess, type TopSample } from '../../collectors/top-processes.ts';
+import {
+  parseTopProcesses,
+  rankProcesses,
+  TOP_PROCESSES_COMMAND,
+  TOP_PROCESSES_EXEC,
+  TOP_PROCESSES_MAX_OUTPUT_BYTES,
+  TOP_PROCESSES_TIMEOUT_MS,
+  type ProcessOrder,
+  type TopProcess,
+  type TopSample,
+} from '../../collectors/top-processes.ts';
 import { ParseError } from '../../collectors/types.ts';
 import { sshIdentity } from '../../security/ssh-identity.ts';
 import { credentialSecret, openRunner } from '../../transport/connect.ts';
-import { TransportError, type ExecOptions, type ExecResult, type TransportErrorKind } from '../../transport/types.ts';
+import { TransportError, type ExecResult, type TransportErrorKind } from '../../transport/types.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { DeviceRef } from './devices.ts';
 import { ErrorInterface, ValidationError } from './errors.ts';
 
-/** Per exec (and per handshake when a connection of its own is needed). */
-export const TOP_PROCESSES_TIMEOUT_MS = 10_000;
-/** About 10,000 processes; beyond it the answer is an OUTPUT_LIMIT error, not a memory problem. */
-export const TOP_PROCESSES_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 const MAX_LIMIT = 100;
 /** Each device costs an exec on its host: a request over the whole fleet must not fan out to it. */
 export const TOP_PROCESSES_MAX_DEVICES = 10;
@@ -78,7 +84,6 @@ interface Sampled {
   sample: TopSample;
 }
 
-const EXEC: ExecOptions = { timeoutMs: TOP_PROCESSES_TIMEOUT_MS, maxOutputBytes: TOP_PROCESSES_MAX_OUTPUT_BYTES };
 
 /** A connection of its own, as testDeviceConnection makes one, for a device this instance does not poll. */
 async function execAlone(ctx: Context, id: string): Promise<ExecResult> {
@@ -97,7 +102,7 @@ async function execAlone(ctx: Context, id: string): Promise<ExecResult> {
       keepaliveIntervalMs: 0,
       maxOutputBytes: TOP_PROCESSES_MAX_OUTPUT_BYTES,
     });
-    return await runner.exec(TOP_PROCESSES_COMMAND, EXEC);
+    return await runner.exec(TOP_PROCESSES_COMMAND, TOP_PROCESSES_EXEC);
   } finally {
     await runner?.close().catch(() => undefined);
   }
@@ -107,7 +112,7 @@ async function sample(ctx: Context, id: string): Promise<Sampled> {
   const time = new Date();
   let result: ExecResult;
   try {
-    result = await (ctx.poller?.execOn?.(id, TOP_PROCESSES_COMMAND, EXEC) ?? execAlone(ctx, id));
+    result = await (ctx.poller?.execOn?.(id, TOP_PROCESSES_COMMAND, TOP_PROCESSES_EXEC) ?? execAlone(ctx, id));
   } catch (e) {
     if (e instanceof TransportError) throw new DeviceCommandError(e.message, id, PROBLEM_BY_KIND[e.kind]);
     throw e;

@@ -1,6 +1,7 @@
 /** top_processes: a device's busiest processes right now, through Device.topProcesses (OPERATOR). */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import type { TopProcess } from '../../collectors/top-processes.ts';
 import { bytes, num, pct, rate } from '../format.ts';
 import { enumValues, operation, run, ToolError, TYPED_ERROR_FIELDS, unwrap, type ToolContext, type TypedError } from '../graphql.ts';
 import { answer, toolConfig } from './define.ts';
@@ -19,17 +20,8 @@ const TOP = operation(`query McpTopProcesses($id: ID!, $by: ProcessOrder, $limit
   }
 }`);
 
-interface Proc {
-  pid: number;
-  ppid: number | null;
-  user: string | null;
-  command: string;
-  state: string | null;
-  cpuPercent: number | null;
-  memoryBytes: number | null;
-  ioReadBytesPerSecond: number | null;
-  ioWriteBytesPerSecond: number | null;
-}
+/** The field's process, every field selected above. */
+type Proc = TopProcess;
 
 interface TopProcesses {
   __typename: 'TopProcesses';

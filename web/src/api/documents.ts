@@ -489,16 +489,10 @@ export const ALL_DOCUMENTS: Record<string, string> = {
   EXPIRE_SILENCE,
 };
 
-export type ProcessOrder = 'CPU' | 'MEMORY' | 'IO';
-export interface TopProcess {
-  pid: number;
-  user: string | null;
-  command: string;
-  cpuPercent: number | null;
-  memoryBytes: number | null;
-  ioReadBytesPerSecond: number | null;
-  ioWriteBytesPerSecond: number | null;
-}
+export type { ProcessOrder } from '../../../src/collectors/top-processes.ts';
+import type { TopProcess as ServerProcess } from '../../../src/collectors/top-processes.ts';
+/** The fields TOP_PROCESSES selects. */
+export type TopProcess = Omit<ServerProcess, 'ppid' | 'state'>;
 export interface TopProcesses {
   __typename: 'TopProcesses';
   time: string;
