@@ -20,6 +20,7 @@
  */
 import type { CollectorName } from '../collectors/types.ts';
 import type { Logger } from '../log.ts';
+import { createSemaphore } from '../semaphore.ts';
 
 /** Seconds per collector; a collector that is absent is not polled. */
 export type Intervals = Partial<Record<CollectorName, number>>;
@@ -131,31 +132,6 @@ interface DeviceEntry<R> {
   active: boolean;
   removed: boolean;
   probe?: { at: number; collectors: CollectorName[] };
-}
-
-export function createSemaphore(limit: number) {
-  let free = limit;
-  const waiters: Array<() => void> = [];
-  return {
-    acquire(): Promise<void> {
-      if (free > 0) {
-        free--;
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => waiters.push(resolve));
-    },
-    release(): void {
-      const next = waiters.shift();
-      if (next) next();
-      else free++;
-    },
-    get inUse(): number {
-      return limit - free;
-    },
-    get waiting(): number {
-      return waiters.length;
-    },
-  };
 }
 
 /** Each device's queued polls, run one at a time per device and at most `maxConcurrent` devices at once. */

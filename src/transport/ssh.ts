@@ -18,6 +18,7 @@
  * `close()` is final (`closed`).
  */
 import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES } from './local.ts';
+import { createSemaphore } from '../semaphore.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { createHostKeyPolicy } from './host-key.ts';
 import type { Connection } from './ssh-connection.ts';
@@ -73,29 +74,6 @@ export interface SshRunner extends CommandRunner {
   close(): Promise<void>;
 }
 
-/** A FIFO counting semaphore; waiters can be failed all at once when the runner closes. */
-function createSlots(limit: number) {
-  let free = limit;
-  const waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  return {
-    acquire(): Promise<void> {
-      if (free > 0) {
-        free--;
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
-    },
-    release(): void {
-      const next = waiters.shift();
-      if (next) next.resolve();
-      else free++;
-    },
-    failAll(error: Error): void {
-      for (const w of waiters.splice(0)) w.reject(error);
-    },
-  };
-}
-
 /**
  * The runner composes three pieces: the host-key policy (host-key.ts), the connection state machine
  * (ssh-lifecycle.ts over ssh-connection.ts) and execs on an open connection (ssh-exec.ts); here
@@ -113,7 +91,7 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
     graceMs: options.channelCloseGraceMs ?? 5_000,
     owner: lifecycle,
   };
-  const slots = createSlots(Math.max(1, options.maxChannels ?? 4));
+  const slots = createSemaphore(Math.max(1, options.maxChannels ?? 4));
 
   return {
     get state() {
