@@ -1,6 +1,6 @@
 # Multi-stage image: dependencies and the generated Prisma client in a build stage, then a
-# slim runtime as an unprivileged user. infrapulse runs its TypeScript through tsx, so there
-# is no compile step; openssh-client is not needed (ssh2 speaks SSH itself). Node 20 is inside
+# slim runtime as an unprivileged user. The server runs compiled (src/ → dist/ by
+# scripts/build.ts, after the sources are copied in); openssh-client is not needed (ssh2 speaks SSH itself). Node 20 is inside
 # package.json's engines range (test/unit/engines.test.ts checks it; .npmrc's engine-strict
 # makes npm ci refuse a Node outside it).
 FROM node:20-bookworm-slim AS build
@@ -9,11 +9,14 @@ COPY package.json package-lock.json .npmrc ./
 COPY prisma ./prisma
 COPY prisma.config.ts ./
 COPY src/db/adapter.ts ./src/db/adapter.ts
-# npm ci's prepare script builds the dashboard (web/ → web/dist) with this file.
+# npm ci's prepare script (scripts/build.ts) builds the dashboard (web/ → web/dist) with these.
+COPY scripts/build.ts ./scripts/build.ts
 COPY src/dashboard/build.ts ./src/dashboard/build.ts
 COPY web ./web
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
+# Compiled again now that all of src/ is here (prepare only saw the two files above).
+RUN npm run build
 
 FROM node:20-bookworm-slim
 RUN groupadd --system infrapulse && useradd --system --gid infrapulse --home-dir /app infrapulse \

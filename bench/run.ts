@@ -16,6 +16,7 @@ import { setChildCpuProfileDir } from './child.ts';
 import { openBenchDatabase, type BenchDatabase } from './db.ts';
 import { benchDashboard, chromiumInstalled, type DashboardResult } from './dashboard.ts';
 import { benchFanout, benchFanoutScale, type FanoutPoint, type FanoutScale } from './fanout.ts';
+import { benchIdle, type IdleResult } from './idle.ts';
 import { benchIngest, type IngestResult } from './ingest.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
 import { benchMemory, type MemoryResult } from './memory.ts';
@@ -45,6 +46,8 @@ export interface BenchReport {
   /** Many graphql-ws subscribers on one server at 1 event/s. */
   fanoutScale?: FanoutScale;
   memory?: MemoryResult;
+  /** A server with no devices or subscribers, 15 s after start: as started, and through tsx. */
+  idle?: IdleResult;
   dashboard?: DashboardResult;
   /** Why a part is missing or what limits a figure. */
   notes: string[];
@@ -101,6 +104,8 @@ const RUNNERS: Record<Part, Runner> = {
   },
   async memory(ctx, report) {
     const db = await ctx.database();
+    report.idle = await benchIdle({ databaseUrl: db.url, dataDir: ctx.dataDir, runs: ctx.sizes.runs, log: createLogger('warn'), progress: ctx.progress });
+    if (!report.idle.compiled) ctx.notes.push('idle: dist/ is missing or older than src/, so bin/infrapulse.js ran the sources too: run `npm run build` first');
     report.memory = await benchMemory({ databaseUrl: db.url, dataDir: ctx.dataDir, ...ctx.sizes.memory, runs: ctx.sizes.runs, intervalSec: ctx.sizes.poll.intervalSec, progress: ctx.progress });
   },
   async dashboard(ctx, report) {
@@ -171,6 +176,8 @@ export function table(report: BenchReport): string {
     rows.push(row('fanout', `${sc.connected} of ${sc.subscribers} graphql-ws subs at ${sc.ratePerSec} ev/s: delivered share`, fmt(sc.deliveredShare), '1'));
     rows.push(row('fanout', `${sc.connected} subs at ${sc.ratePerSec} ev/s: p50 / p99`, `${fmt(sc.p50Ms, ' ms')} / ${fmt(sc.p99Ms, ' ms')}`));
   }
+  const idle = report.idle;
+  if (idle) rows.push(row('memory', 'idle server RSS 15 s after start: as started / through tsx', `${fmt(idle.rssMB, ' MB')} / ${fmt(idle.sourcesRssMB, ' MB')}`, '< 100 MB'));
   const mem = report.memory;
   if (mem) rows.push(row('memory', `server+poller RSS, ${mem.devices} devices polled, ${mem.subscribers} subscribers`, fmt(mem.rssMB, ' MB'), '< 300 MB'));
   const d = report.dashboard;

@@ -1,10 +1,8 @@
 /**
  * Builds the dashboard (web/) into web/dist with esbuild: one ES module and one stylesheet
  * with content hashes in their names, and index.html pointing at them. Runs in `npm ci`
- * (the `prepare` script runs this file) and, when the output is missing or older than the
+ * (the `prepare` script, scripts/build.ts) and, when the output is missing or older than the
  * sources, at server start; the output is never committed.
- *
- *   tsx src/dashboard/build.ts        build now
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -103,16 +101,4 @@ export async function ensureDashboardBuilt(): Promise<boolean> {
   if (isBuildFresh()) return false;
   await buildDashboard();
   return true;
-}
-
-// `tsx src/dashboard/build.ts` (npm's prepare script).
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    const r = await buildDashboard();
-    const total = Object.values(r.files).reduce((a, b) => a + b, 0);
-    process.stdout.write(`dashboard built into ${path.relative(process.cwd(), r.outDir) || '.'} (${Object.keys(r.files).length} files, ${(total / 1024).toFixed(0)} KiB) in ${r.ms.toFixed(0)} ms\n`);
-  } catch (e) {
-    process.stderr.write(`infrapulse: the dashboard build failed: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
 }
