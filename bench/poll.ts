@@ -3,7 +3,8 @@
  * device has been reached once (SSH handshakes are a one-off cost, kept out of the figures),
  * consecutive windows measure the poller's CPU per device-poll (all three collectors), polls
  * per second and the p99 of the poller's own poll duration (connect-if-needed, execs, parse,
- * coalesced write).
+ * coalesced write). The `scale` part runs the same measurement at 100 to 10,000 devices
+ * (bigger fleets at a longer interval) and reads the poller's RSS and slot lateness too.
  */
 import { Child } from './child.ts';
 import type { FromPoller, FromSim, PollerStart, PollerUsage, ToPoller, ToSim } from './poll-protocol.ts';
@@ -20,6 +21,10 @@ export interface PollPoint {
   pollsPerSec: Stat;
   /** p99 duration of the poller's polls (each runs the collectors due then, usually one, with its write). */
   p99PollMs: Stat;
+  /** p99 of how late a collector's slot started against its phase, per window. */
+  lateP99Ms: Stat;
+  /** The poller process's RSS at the end of each window (no forced GC: it would bill the window's CPU). */
+  rssMB: Stat;
   /** Poller CPU per collector run. */
   cpuMsPerCollectorRun: Stat;
   /** The simulator's CPU per full device-poll (the SSH server side), for scale. */
@@ -80,16 +85,19 @@ const COLLECTORS = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function benchPoll(o: { databaseUrl: string; dataDir: string; devices: number[]; runs: number; windowSec: number; intervalSec: number; progress: (l: string) => void; notes: string[] }): Promise<PollPoint[]> {
-  const { notes } = o;
+export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleets: { devices: number; intervalSec: number }[]; runs: number; windowSec: number; part: string; progress: (l: string) => void; notes: string[] }): Promise<PollPoint[]> {
+  const { notes, part } = o;
   const points: PollPoint[] = [];
-  for (const devices of o.devices) {
-    o.progress(`poll: ${devices} simulated devices every ${o.intervalSec} s: connecting all, a settling window, then ${o.runs} windows of ${o.windowSec} s (about ${Math.round(o.intervalSec * 2 + o.runs * o.windowSec + devices / 50)} s)`);
-    const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices, intervalSec: o.intervalSec, withServer: false });
+  for (const { devices, intervalSec } of o.fleets) {
+    o.progress(`${part}: ${devices} simulated devices every ${intervalSec} s: connecting all, a settling window, then ${o.runs} windows of ${o.windowSec} s (about ${Math.round(intervalSec * 2 + o.runs * o.windowSec + devices / 50)} s)`);
+    const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices, intervalSec, withServer: false });
     try {
       await waitAllOnline(fleet, devices, Math.max(60_000, devices * 200));
-      await sleep(Math.min(o.intervalSec, o.windowSec) * 500);
+      await sleep(Math.min(intervalSec, o.windowSec) * 500);
+      await pollerUsage(fleet); // empties the lateness and duration samples of the settling time
       const cpu: number[] = [];
+      const late: number[] = [];
+      const rss: number[] = [];
       const rate: number[] = [];
       const p99: number[] = [];
       const simCpu: number[] = [];
@@ -110,7 +118,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; devic
         const runs = u1.collectorRuns - u0.collectorRuns;
         if (runs === 0 && skipped < 2) {
           skipped++;
-          notes.push(`poll: ${devices} devices: no poll succeeded in one ${o.windowSec} s window (${u1.pollsTotal - u0.pollsTotal} polls, ${u1.pollsFailed - u0.pollsFailed} with failures; latest: ${u1.lastFailure ?? 'none'}); window skipped`);
+          notes.push(`${part}: ${devices} devices: no poll succeeded in one ${o.windowSec} s window (${u1.pollsTotal - u0.pollsTotal} polls, ${u1.pollsFailed - u0.pollsFailed} with failures; latest: ${u1.lastFailure ?? 'none'}); window skipped`);
           o.progress(notes.at(-1)!);
           u0 = u1;
           s0 = s1;
@@ -124,20 +132,24 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; devic
         simCpu.push((s1.cpuUs - s0.cpuUs) / 1000 / n);
         rate.push(n / secs);
         p99.push(quantile(u1.pollMs, 0.99));
+        late.push(quantile(u1.lateMs, 0.99));
+        rss.push(u1.rss / 2 ** 20);
         polls += u1.pollsTotal - u0.pollsTotal;
         failed += u1.pollsFailed - u0.pollsFailed;
         if (u1.lastFailure) lastFailure = u1.lastFailure;
-        o.progress(`poll: ${devices} devices, window ${run + 1}/${o.runs}: ${round(cpu.at(-1)!)} ms CPU/poll, ${round(rate.at(-1)!)} polls/s, p99 ${round(p99.at(-1)!)} ms`);
+        o.progress(`${part}: ${devices} devices, window ${run + 1}/${o.runs}: ${round(cpu.at(-1)!)} ms CPU/poll, ${round(rate.at(-1)!)} polls/s, p99 ${round(p99.at(-1)!)} ms, late p99 ${round(late.at(-1)!)} ms, ${round(rss.at(-1)!)} MB`);
         u0 = u1;
         s0 = s1;
       }
       points.push({
         devices,
-        intervalSec: o.intervalSec,
-        scheduledPollsPerSec: round(devices / o.intervalSec),
+        intervalSec,
+        scheduledPollsPerSec: round(devices / intervalSec),
         cpuMsPerPoll: stat(cpu),
         pollsPerSec: stat(rate),
         p99PollMs: stat(p99),
+        lateP99Ms: stat(late),
+        rssMB: stat(rss),
         cpuMsPerCollectorRun: stat(perRun),
         simulatorCpuMsPerPoll: stat(simCpu),
         failedShare: round(failed / polls),

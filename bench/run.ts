@@ -27,7 +27,7 @@ import { benchParse, type ParseResult } from './parse.ts';
 import { SIZES, type SizeName, type Sizes } from './sizes.ts';
 import { fmt, type Stat } from './stats.ts';
 
-export const PARTS = ['parse', 'ingest', 'query', 'poll', 'schedule', 'fanout', 'memory', 'dashboard'] as const;
+export const PARTS = ['parse', 'ingest', 'query', 'poll', 'scale', 'schedule', 'fanout', 'memory', 'dashboard'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchReport {
@@ -40,6 +40,8 @@ export interface BenchReport {
   ingest?: IngestResult;
   query?: QueryResult;
   poll?: PollPoint[];
+  /** The cost curve: the poll measurement from 100 to 10,000 devices. */
+  scale?: PollPoint[];
   /** Polling under API load: the schedule kept or not. */
   schedule?: ScheduleResult;
   fanout?: FanoutPoint[];
@@ -90,7 +92,13 @@ const RUNNERS: Record<Part, Runner> = {
   async poll(ctx, report) {
     const db = await ctx.database();
     const p = ctx.sizes.poll;
-    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, devices: p.devices, runs: ctx.sizes.runs, windowSec: p.windowSec, intervalSec: p.intervalSec, progress: ctx.progress, notes: ctx.notes });
+    const fleets = p.devices.map((devices) => ({ devices, intervalSec: p.intervalSec }));
+    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets, runs: ctx.sizes.runs, windowSec: p.windowSec, part: 'poll', progress: ctx.progress, notes: ctx.notes });
+  },
+  async scale(ctx, report) {
+    const db = await ctx.database();
+    const s = ctx.sizes.scale;
+    report.scale = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets: s.fleets, runs: ctx.sizes.runs, windowSec: s.windowSec, part: 'scale', progress: ctx.progress, notes: ctx.notes });
   },
   async schedule(ctx, report) {
     const db = await ctx.database();
@@ -145,6 +153,12 @@ export function table(report: BenchReport): string {
     rows.push(row('poll', `${p.devices} devices: polls/s (scheduled ${p.scheduledPollsPerSec})`, fmt(p.pollsPerSec)));
     rows.push(row('poll', `${p.devices} devices: p99 poll duration`, fmt(p.p99PollMs, ' ms')));
     rows.push(row('poll', `${p.devices} devices: simulator CPU per poll`, fmt(p.simulatorCpuMsPerPoll, ' ms')));
+  }
+  for (const p of report.scale ?? []) {
+    const at = `${p.devices} devices every ${p.intervalSec} s`;
+    rows.push(row('scale', `${at}: CPU per device-poll / RSS`, `${fmt(p.cpuMsPerPoll, ' ms')} / ${fmt(p.rssMB, ' MB')}`, p.devices >= 10_000 ? '≤ 1 GB' : ''));
+    rows.push(row('scale', `${at}: polls/s (scheduled ${p.scheduledPollsPerSec}), p99 poll`, `${fmt(p.pollsPerSec)}, ${fmt(p.p99PollMs, ' ms')}`));
+    rows.push(row('scale', `${at}: p99 slot lateness`, fmt(p.lateP99Ms, ' ms'), p.devices >= 10_000 ? '< 1 s' : ''));
   }
   const sc0 = report.schedule;
   if (sc0) {
