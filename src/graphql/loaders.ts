@@ -21,7 +21,7 @@ function loaderFor<K extends Kind>(ctx: Context, kind: K): DataLoader<string, La
   return new DataLoader<string, LatestRows[K][]>(
     async (ids) => {
       const unique = [...new Set(ids)];
-      const rows = await latestRows(ctx.db.prisma, kind, unique);
+      const rows = await latestRows(ctx.db.pool, kind, unique);
       const byDevice = new Map<string, LatestRows[K][]>();
       for (const row of rows) {
         const list = byDevice.get(row.deviceId);

@@ -67,7 +67,7 @@ function toPollResult(o: PollOutcome, since: Date, want: Set<CollectorName>): Po
 /** Rows of this poll only: a collector that failed leaves nothing newer than `since`. */
 async function fresh<K extends 'system' | 'filesystems' | 'networks' | 'diskIo' | 'drives' | 'containers'>(ctx: Context, r: PollResult, kind: K, from: CollectorName) {
   if (!r.want.has(from)) return [];
-  const rows = await latestRows(ctx.db.prisma, kind, [r.deviceId]);
+  const rows = await latestRows(ctx.db.pool, kind, [r.deviceId]);
   return rows.filter((row) => row.time.getTime() >= r.since.getTime());
 }
 

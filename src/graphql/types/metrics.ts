@@ -10,6 +10,7 @@ import { SERIES, subjectHistory, type Series, type SeriesKind } from '../../stor
 import type { DiskIoRow, FilesystemRow, NetworkRow, SystemMetricsRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
 import { encodeCursor } from '../cursor.ts';
+import { selectedFields } from '../selection.ts';
 import { afterArg, devicesInScope, liveEvents, refuseAfter, resumable, scopeArgs, type DeviceScope } from './live.ts';
 import { rowsAfter } from '../../storage/replay.ts';
 
@@ -184,9 +185,11 @@ builder.queryField('metricHistory', (t) =>
       to: t.arg({ ...rangeArgs.to }),
       bucketSeconds: t.arg({ ...rangeArgs.bucketSeconds }),
     },
-    resolve: (_root, args, ctx) => {
+    resolve: (_root, args, ctx, info) => {
       const range = historyRange(args);
-      return systemHistory(ctx.db.prisma, {
+      const selected = selectedFields(info);
+      return systemHistory(ctx.db.pool, {
+        metrics: (Object.keys(HISTORY_METRICS) as HistoryMetric[]).filter((m) => selected.has(m)),
         deviceId: String(args.deviceId),
         from: range.from,
         to: range.to,
@@ -241,7 +244,7 @@ export function defineSubjectHistory<K extends SeriesKind>(kind: K, names: { typ
       resolve: (_root, args, ctx) => {
         const range = historyRange(args as { from: Date; to?: Date | null; bucketSeconds?: number | null });
         const subject = (args as Record<string, unknown>)[names.subjectField];
-        return subjectHistory(ctx.db.prisma, kind, {
+        return subjectHistory(ctx.db.pool, kind, {
           deviceId: String(args.deviceId),
           from: range.from,
           to: range.to,

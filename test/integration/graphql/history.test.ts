@@ -68,6 +68,21 @@ describe('metricHistory', () => {
     });
   });
 
+  test('metrics selected through aliases, fragment spreads and inline fragments are all computed (only those are asked of SQL)', async () => {
+    const q = `query ($from: DateTime!, $to: DateTime, $b: Int) {
+      metricHistory(deviceId: "h1", from: $from, to: $to, bucketSeconds: $b) {
+        time busy: cpuPercent { avg } ...Mem ... on MetricBucket { load1 { max } ... @include(if: false) { netRxBytesPerSec { avg } } }
+      }
+    }
+    fragment Mem on MetricBucket { memUsedPercent { min } }`;
+    const res = await app.gql<{ metricHistory: unknown[] }>(q, { from: '2026-11-27T10:00:00Z', to: '2026-11-27T10:02:00Z', b: 60 });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.metricHistory).toEqual([
+      { time: '2026-11-27T10:00:00.000Z', busy: { avg: 30 }, memUsedPercent: { min: 40 }, load1: { max: 6 } },
+      { time: '2026-11-27T10:01:00.000Z', busy: { avg: 40 }, memUsedPercent: { min: 70 }, load1: { max: 5 } },
+    ]);
+  });
+
   test('a two-minute bucket holds all five samples; [from, to) excludes to', async () => {
     const res = await app.gql<{ metricHistory: Bucket[] }>(Q, { from: '2026-11-27T10:00:00Z', to: '2026-11-27T10:01:30Z', b: 120 });
     const buckets = res.body.data!.metricHistory;

@@ -41,12 +41,12 @@ describe('writeBatch', () => {
     const time = new Date(Math.floor(Date.now() / 1000) * 1000 - HOUR + 123);
     const poll = fullPoll('roundtrip', time);
     expect(await writeBatch(db.prisma, poll)).toBe(11);
-    expect(await latestRows(db.prisma, 'system', ['roundtrip'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
-    expect(await latestRows(db.prisma, 'filesystems', ['roundtrip'])).toEqual(bySubject(poll.filesystems, (r) => r.mount));
-    expect(await latestRows(db.prisma, 'networks', ['roundtrip'])).toEqual(bySubject(poll.networks, (r) => r.interface));
-    expect(await latestRows(db.prisma, 'diskIo', ['roundtrip'])).toEqual(bySubject(poll.diskIo, (r) => r.disk));
-    expect(await latestRows(db.prisma, 'drives', ['roundtrip'])).toEqual(bySubject(poll.drives, (r) => r.drive));
-    expect(await latestRows(db.prisma, 'containers', ['roundtrip'])).toEqual(bySubject(poll.containers, (r) => r.containerId));
+    expect(await latestRows(db.pool, 'system', ['roundtrip'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
+    expect(await latestRows(db.pool, 'filesystems', ['roundtrip'])).toEqual(bySubject(poll.filesystems, (r) => r.mount));
+    expect(await latestRows(db.pool, 'networks', ['roundtrip'])).toEqual(bySubject(poll.networks, (r) => r.interface));
+    expect(await latestRows(db.pool, 'diskIo', ['roundtrip'])).toEqual(bySubject(poll.diskIo, (r) => r.disk));
+    expect(await latestRows(db.pool, 'drives', ['roundtrip'])).toEqual(bySubject(poll.drives, (r) => r.drive));
+    expect(await latestRows(db.pool, 'containers', ['roundtrip'])).toEqual(bySubject(poll.containers, (r) => r.containerId));
     // Beyond what the mapping back could paper over: the stored SQL values themselves.
     const { rows } = await db.pool.query<{ net: string; cores: string; attrs: string; started: string }>(
       `SELECT n.rx_bytes_total::text AS net, s.core_percents::text AS cores, d.attributes->>'note' AS attrs, c.started_at::text AS started
@@ -72,7 +72,7 @@ describe('writeBatch', () => {
   test('per-core percentages are stored as real: exact for float4 values, else the nearest float4', async () => {
     const time = new Date(Date.now() - HOUR);
     await writeBatch(db.prisma, batchOf({ system: [systemRow('cores', time, { corePercents: [12.3, 33.333333, 100, 0] })] }));
-    const [row] = await latestRows(db.prisma, 'system', ['cores']);
+    const [row] = await latestRows(db.pool, 'system', ['cores']);
     expect(row?.corePercents.map((v) => Math.fround(v))).toEqual([12.3, 33.333333, 100, 0].map((v) => Math.fround(v)));
   });
 
@@ -126,14 +126,14 @@ describe('latestRows', () => {
     const devices = Array.from({ length: 300 }, (_, i) => `fleet-${String(i).padStart(3, '0')}`);
     const system = devices.flatMap((deviceId, i) => [3, 1, 2].map((k) => systemRow(deviceId, new Date(now - k * 60_000 - i), { load1: k, processCount: i })));
     await writeBatch(db.prisma, batchOf({ system }));
-    const latest = await latestRows(db.prisma, 'system', [...devices, 'fleet-none']);
+    const latest = await latestRows(db.pool, 'system', [...devices, 'fleet-none']);
     expect(latest).toHaveLength(300);
     const byDevice = new Map(latest.map((r) => [r.deviceId, r]));
     devices.forEach((deviceId, i) => {
       expect(byDevice.get(deviceId)).toMatchObject({ time: new Date(now - 60_000 - i), load1: 1, processCount: i });
     });
-    expect(await latestRows(db.prisma, 'system', ['fleet-none'])).toEqual([]);
-    expect(await latestRows(db.prisma, 'system', [])).toEqual([]);
+    expect(await latestRows(db.pool, 'system', ['fleet-none'])).toEqual([]);
+    expect(await latestRows(db.pool, 'system', [])).toEqual([]);
   });
 
   test('per-subject tables give every row of the latest poll only: a mount gone since then is gone', async () => {
@@ -143,7 +143,7 @@ describe('latestRows', () => {
     await writeBatch(db.prisma, batchOf({
       filesystems: [fs(t1, 'subj-a', '/', 10), fs(t1, 'subj-a', '/old', 20), fs(t2, 'subj-a', '/', 11), fs(t2, 'subj-a', '/data', 30), fs(t1, 'subj-b', '/', 40)],
     }));
-    const latest = await latestRows(db.prisma, 'filesystems', ['subj-a', 'subj-b', 'subj-none']);
+    const latest = await latestRows(db.pool, 'filesystems', ['subj-a', 'subj-b', 'subj-none']);
     expect(latest.map((r) => [r.deviceId, r.mount, r.usedBytes, r.time])).toEqual([
       ['subj-a', '/', 11, t2],
       ['subj-a', '/data', 30, t2],
@@ -154,9 +154,9 @@ describe('latestRows', () => {
   test('per-subject rows older than the lookback are not "latest"', async () => {
     const old = new Date(Date.now() - 40 * DAY);
     await writeBatch(db.prisma, batchOf({ drives: fullPoll('stale', old).drives, containers: fullPoll('stale', old).containers }));
-    expect(await latestRows(db.prisma, 'drives', ['stale'])).toEqual([]);
-    expect(await latestRows(db.prisma, 'containers', ['stale'], 30)).toEqual([]);
-    expect(await latestRows(db.prisma, 'containers', ['stale'], 45)).toHaveLength(2);
+    expect(await latestRows(db.pool, 'drives', ['stale'])).toEqual([]);
+    expect(await latestRows(db.pool, 'containers', ['stale'], 30)).toEqual([]);
+    expect(await latestRows(db.pool, 'containers', ['stale'], 45)).toHaveLength(2);
   });
 });
 
@@ -183,7 +183,7 @@ describe('systemHistory', () => {
   });
 
   test('5-minute buckets: avg/min/max by hand, nulls ignored, empty buckets absent, from inclusive, to exclusive', async () => {
-    const buckets = await systemHistory(db.prisma, { deviceId: 'hist', from, to, bucketSeconds: 300 });
+    const buckets = await systemHistory(db.pool, { deviceId: 'hist', from, to, bucketSeconds: 300 });
     expect(buckets.map((b) => [b.time.toISOString(), b.samples, b.cpuPercent, b.load1, b.cpuStealPercent])).toEqual([
       ['2026-01-07T00:00:00.000Z', 2, { avg: 15, min: 10, max: 20 }, { avg: 2, min: 1, max: 3 }, { avg: null, min: null, max: null }],
       ['2026-01-07T00:05:00.000Z', 2, { avg: 40, min: 40, max: 40 }, { avg: 3, min: 2, max: 4 }, { avg: 1, min: 1, max: 1 }],
@@ -195,13 +195,13 @@ describe('systemHistory', () => {
   });
 
   test('one bucket over the whole hour, and 7-minute buckets on TimescaleDB\'s origin (2000-01-03)', async () => {
-    const hour = await systemHistory(db.prisma, { deviceId: 'hist', from, to, bucketSeconds: 3600 });
+    const hour = await systemHistory(db.pool, { deviceId: 'hist', from, to, bucketSeconds: 3600 });
     expect(hour.map((b) => [b.time.toISOString(), b.samples, b.cpuPercent, b.load1])).toEqual([
       ['2026-01-07T00:00:00.000Z', 6, { avg: (10 + 20 + 40 + 5 + 7) / 5, min: 5, max: 40 }, { avg: (1 + 3 + 2 + 4 + 0.5 + 6) / 6, min: 0.5, max: 6 }],
     ]);
     // 2026-01-07 is 9501 days after 2000-01-03; 9501 * 86400 s mod 420 s = 180 s, so the
     // 7-minute grid crosses midnight 3 minutes into a bucket: boundaries at 23:57, 00:04, 00:11, …
-    const seven = await systemHistory(db.prisma, { deviceId: 'hist', from, to, bucketSeconds: 420 });
+    const seven = await systemHistory(db.pool, { deviceId: 'hist', from, to, bucketSeconds: 420 });
     expect(seven.map((b) => [b.time.toISOString(), b.samples, b.cpuPercent.avg])).toEqual([
       ['2026-01-06T23:57:00.000Z', 1, 10],
       ['2026-01-07T00:04:00.000Z', 3, 30],
@@ -211,11 +211,11 @@ describe('systemHistory', () => {
   });
 
   test('a range with no rows, or a device with none, gives no buckets', async () => {
-    expect(await systemHistory(db.prisma, { deviceId: 'hist', from: to, to: new Date(to.getTime() + HOUR), bucketSeconds: 300 })).toEqual([
+    expect(await systemHistory(db.pool, { deviceId: 'hist', from: to, to: new Date(to.getTime() + HOUR), bucketSeconds: 300 })).toEqual([
       expect.objectContaining({ time: to, samples: 1 }), // only the row at `to`, which that range starts with
     ]);
-    expect(await systemHistory(db.prisma, { deviceId: 'hist', from: new Date(to.getTime() + 1), to: new Date(to.getTime() + HOUR), bucketSeconds: 300 })).toEqual([]);
-    expect(await systemHistory(db.prisma, { deviceId: 'nobody', from, to, bucketSeconds: 300 })).toEqual([]);
+    expect(await systemHistory(db.pool, { deviceId: 'hist', from: new Date(to.getTime() + 1), to: new Date(to.getTime() + HOUR), bucketSeconds: 300 })).toEqual([]);
+    expect(await systemHistory(db.pool, { deviceId: 'nobody', from, to, bucketSeconds: 300 })).toEqual([]);
   });
 
   test('effectiveBucketSeconds caps a series at MAX_POINTS, and the query honours it', async () => {
@@ -232,7 +232,7 @@ describe('systemHistory', () => {
     const rows = Array.from({ length: 8640 }, (_, i) => systemRow('dense', new Date(start + i * 10_000)));
     await writeBatch(db.prisma, batchOf({ system: rows }));
     const bucketSeconds = effectiveBucketSeconds(86_400, 1);
-    const series = await systemHistory(db.prisma, { deviceId: 'dense', from: new Date(start), to: new Date(start + DAY), bucketSeconds });
+    const series = await systemHistory(db.pool, { deviceId: 'dense', from: new Date(start), to: new Date(start + DAY), bucketSeconds });
     expect(series.length).toBeLessThanOrEqual(MAX_POINTS);
     expect(series.length).toBeGreaterThan(MAX_POINTS * 0.95);
     expect(series.reduce((n, b) => n + b.samples, 0)).toBe(8640);

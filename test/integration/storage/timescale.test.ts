@@ -129,12 +129,12 @@ describe('storage on TimescaleDB', () => {
     const poll = fullPoll('full', time);
     expect(await writeBatch(prisma, poll)).toBe(11); // two rows per table, one system row
     expect(await writeBatch(prisma, poll)).toBe(0); // replay: the unique indexes hold on hypertables too
-    expect(await latestRows(prisma, 'system', ['full'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
-    expect(await latestRows(prisma, 'filesystems', ['full'])).toEqual(poll.filesystems);
-    expect(await latestRows(prisma, 'networks', ['full'])).toEqual([...poll.networks].sort((a, b) => a.interface.localeCompare(b.interface)));
-    expect(await latestRows(prisma, 'diskIo', ['full'])).toEqual(poll.diskIo);
-    expect(await latestRows(prisma, 'drives', ['full'])).toEqual([...poll.drives].sort((a, b) => a.drive.localeCompare(b.drive)));
-    expect(await latestRows(prisma, 'containers', ['full'])).toEqual(poll.containers);
+    expect(await latestRows(pool, 'system', ['full'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
+    expect(await latestRows(pool, 'filesystems', ['full'])).toEqual(poll.filesystems);
+    expect(await latestRows(pool, 'networks', ['full'])).toEqual([...poll.networks].sort((a, b) => a.interface.localeCompare(b.interface)));
+    expect(await latestRows(pool, 'diskIo', ['full'])).toEqual(poll.diskIo);
+    expect(await latestRows(pool, 'drives', ['full'])).toEqual([...poll.drives].sort((a, b) => a.drive.localeCompare(b.drive)));
+    expect(await latestRows(pool, 'containers', ['full'])).toEqual(poll.containers);
   });
 
   test('the same rows are written to TimescaleDB and plain PostgreSQL', async () => {
@@ -161,8 +161,8 @@ describe('storage on TimescaleDB', () => {
       for (const deviceId of [...DEVICES, 'nobody']) {
         // One second buckets over three days would be 259,200 points: keep that one to an hour.
         const range = bucketSeconds === 1 ? { from, to: new Date(from.getTime() + 3_600_000) } : { from, to };
-        const onTimescale = await systemHistory(prisma, { deviceId, ...range, bucketSeconds });
-        const onPostgres = await systemHistory(plain.prisma, { deviceId, ...range, bucketSeconds });
+        const onTimescale = await systemHistory(pool, { deviceId, ...range, bucketSeconds });
+        const onPostgres = await systemHistory(plain.pool, { deviceId, ...range, bucketSeconds });
         expect(onTimescale).toEqual(onPostgres);
         buckets += onTimescale.length;
         if (deviceId === 'nobody') expect(onTimescale).toEqual([]);
@@ -172,9 +172,9 @@ describe('storage on TimescaleDB', () => {
   });
 
   test('the compared series has what makes bucketing hard: nulls, gaps, uneven samples per bucket', async () => {
-    const hours = await systemHistory(prisma, { deviceId: 'bravo', from: START, to: END, bucketSeconds: 3600 });
+    const hours = await systemHistory(pool, { deviceId: 'bravo', from: START, to: END, bucketSeconds: 3600 });
     expect(hours.some((b) => b.cpuStealPercent.avg === null)).toBe(true); // bravo never reports steal
-    const alpha = await systemHistory(prisma, { deviceId: 'alpha', from: START, to: END, bucketSeconds: 300 });
+    const alpha = await systemHistory(pool, { deviceId: 'alpha', from: START, to: END, bucketSeconds: 300 });
     expect(alpha.length).toBeLessThan(3 * 288); // outages leave buckets out
     expect(new Set(alpha.map((b) => b.samples)).size).toBeGreaterThan(2);
     expect(alpha.some((b) => b.cpuPercent.avg === null) || alpha.some((b) => b.samples > 1 && b.cpuIowaitPercent.avg !== null)).toBe(true);
@@ -227,8 +227,8 @@ describe('continuous aggregates on TimescaleDB', () => {
   async function compareRollup(source: '5m' | '1h', bucketSeconds: number): Promise<Record<string, number>> {
     const avgMismatches: Record<string, number> = {};
     for (const deviceId of DEVICES) {
-      const raw = await systemHistory(prisma, { deviceId, from: START, to: END, bucketSeconds });
-      const rolled = await systemHistory(prisma, { deviceId, from: START, to: END, bucketSeconds, source });
+      const raw = await systemHistory(pool, { deviceId, from: START, to: END, bucketSeconds });
+      const rolled = await systemHistory(pool, { deviceId, from: START, to: END, bucketSeconds, source });
       expect(rolled.map((b) => [b.time, b.samples])).toEqual(raw.map((b) => [b.time, b.samples]));
       raw.forEach((r, i) => {
         const b = rolled[i] as MetricBucket;
@@ -291,14 +291,14 @@ describe('retention on TimescaleDB', () => {
 
 describe('compression on TimescaleDB', () => {
   test('compressed chunks (the policy job) answer history exactly as before', async () => {
-    const before = await Promise.all(DEVICES.map((deviceId) => systemHistory(prisma, { deviceId, from: START, to: END, bucketSeconds: 420 })));
+    const before = await Promise.all(DEVICES.map((deviceId) => systemHistory(pool, { deviceId, from: START, to: END, bucketSeconds: 420 })));
     // The policy compresses chunks older than 7 days: make it 1 day so the series qualifies.
     const [job] = await query<{ job_id: number }>("SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = 'system_metrics'");
     await pool.query(`SELECT alter_job(job_id, config => jsonb_set(config, '{compress_after}', '"1 day"')) FROM timescaledb_information.jobs WHERE job_id = $1`, [job!.job_id]);
     await pool.query(`CALL run_job(${job!.job_id})`);
     const chunks = await query<{ n: number }>("SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'system_metrics' AND is_compressed");
     expect(chunks[0]?.n).toBeGreaterThanOrEqual(2);
-    const after = await Promise.all(DEVICES.map((deviceId) => systemHistory(prisma, { deviceId, from: START, to: END, bucketSeconds: 420 })));
+    const after = await Promise.all(DEVICES.map((deviceId) => systemHistory(pool, { deviceId, from: START, to: END, bucketSeconds: 420 })));
     expect(after).toEqual(before);
   });
 });
