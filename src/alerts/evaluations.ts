@@ -39,6 +39,7 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
   /** Reloads everything; closes alerts whose rule was disabled/deleted or no longer covers the device; re-reads device statuses. */
   async function reload(): Promise<void> {
     await state.loadRules();
+    await state.loadBaselines();
     const statuses = await state.loadDevices();
     await state.loadSilences(now());
     lastRefresh = Date.now();
@@ -67,7 +68,7 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
       const family = metricFamily(rule.metric);
       if (family === 'status') continue;
       families.add(family);
-      for (const obs of observe(rule.metric, batch, restarts, at.getTime())) {
+      for (const obs of observe(rule.metric, batch, restarts, at.getTime(), state.baselines)) {
         const dev = await state.device(obs.deviceId);
         if (dev && inScope(rule, dev)) await apply(rule, dev, obs, at);
       }

@@ -5,6 +5,7 @@
  * No I/O and no clock: evaluator.ts persists and publishes what `step` decides.
  */
 import { DeviceStatus, type AlertMetric, type AlertState, type Comparator, type Severity } from '../db/generated/enums.ts';
+import { counterIncrease, driveCounters, type DriveCounters } from '../collectors/drives.ts';
 import type { ContainerRow, DriveHealthRow, SampleBatch } from '../storage/types.ts';
 
 export type { AlertMetric, AlertState, Comparator, Severity };
@@ -26,6 +27,7 @@ export const ALERT_METRICS = [
   'CONTAINER_HEALTH',
   'CONTAINER_RESTARTS',
   'DEVICE_STATUS',
+  'DRIVE_COUNTER_INCREASE',
 ] as const satisfies readonly AlertMetric[];
 
 /** Metrics compared as strings (EQ / NEQ against `rule.value`). */
@@ -83,6 +85,7 @@ export function metricFamily(metric: AlertMetric): MetricFamily {
       return 'filesystems';
     case 'DRIVE_TEMPERATURE_C':
     case 'DRIVE_HEALTH':
+    case 'DRIVE_COUNTER_INCREASE':
       return 'drives';
     case 'CONTAINER_STATE':
     case 'CONTAINER_HEALTH':
@@ -96,6 +99,10 @@ export function metricFamily(metric: AlertMetric): MetricFamily {
 }
 
 export const driveSubject = (d: Pick<DriveHealthRow, 'serial' | 'drive'>): string => d.serial || d.drive;
+
+/** Acknowledged drive counters by `baselineKey(deviceId, driveSubject)`. */
+export type DriveBaselines = ReadonlyMap<string, Partial<DriveCounters>>;
+export const baselineKey = (deviceId: string, subject: string): string => `${deviceId}\u0000${subject}`;
 
 /**
  * Restart counts seen per container, so CONTAINER_RESTARTS can report "restarts within the
@@ -158,7 +165,7 @@ const SYSTEM_FIELD = {
  * devices and several polls of one device). Null values (rates on a first poll) yield nothing.
  * DEVICE_STATUS comes from status events, never from a batch.
  */
-export function observe(metric: AlertMetric, batch: SampleBatch, restarts: RestartHistory, now: number): Observation[] {
+export function observe(metric: AlertMetric, batch: SampleBatch, restarts: RestartHistory, now: number, baselines: DriveBaselines = new Map()): Observation[] {
   const out: Observation[] = [];
   if (metric in SYSTEM_FIELD) {
     const field = SYSTEM_FIELD[metric as keyof typeof SYSTEM_FIELD];
@@ -177,6 +184,12 @@ export function observe(metric: AlertMetric, batch: SampleBatch, restarts: Resta
       break;
     case 'DRIVE_HEALTH':
       for (const d of batch.drives) out.push({ deviceId: d.deviceId, subject: driveSubject(d), value: d.health });
+      break;
+    case 'DRIVE_COUNTER_INCREASE':
+      for (const d of batch.drives) {
+        if (d.health === 'UNKNOWN' && d.error !== null) continue; // unread: no counters to compare
+        out.push({ deviceId: d.deviceId, subject: driveSubject(d), value: counterIncrease(driveCounters(d), baselines.get(baselineKey(d.deviceId, driveSubject(d)))) });
+      }
       break;
     case 'CONTAINER_STATE':
     case 'CONTAINER_HEALTH':
@@ -311,6 +324,7 @@ export const METRIC_LABEL: Record<AlertMetric, string> = {
   CONTAINER_HEALTH: 'container health',
   CONTAINER_RESTARTS: 'container restarts in 10 min',
   DEVICE_STATUS: 'device status',
+  DRIVE_COUNTER_INCREASE: 'drive error counters above the acknowledged values',
 };
 
 export function formatValue(value: number | string): string {
@@ -337,6 +351,21 @@ export const BUILTIN_RULES: Omit<RuleSpec, 'id' | 'builtin' | 'enabled'>[] = [
     forSeconds: 0,
     repeatSeconds: 86_400,
     severity: 'CRITICAL',
+    deviceIds: [],
+    tags: [],
+    channelIds: [],
+  },
+  {
+    // Counters a drive has carried for years do not alert once acknowledged (acknowledgeDriveCounters); a rise does.
+    name: 'Drive error counters rising',
+    metric: 'DRIVE_COUNTER_INCREASE',
+    comparator: 'GT',
+    threshold: 0,
+    value: null,
+    clearThreshold: null,
+    forSeconds: 0,
+    repeatSeconds: 86_400,
+    severity: 'WARNING',
     deviceIds: [],
     tags: [],
     channelIds: [],

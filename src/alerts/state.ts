@@ -4,7 +4,8 @@
  * database is the truth; this is its cache, reloaded on `alertConfigChanged` and periodically.
  */
 import type { PrismaClient } from '../db/index.ts';
-import type { RuleSpec, Track } from './rules.ts';
+import { baselineKey, type DriveBaselines, type RuleSpec, type Track } from './rules.ts';
+import type { DriveCounters } from '../collectors/drives.ts';
 import { loadSilences, type SilenceSpec } from './silences.ts';
 
 export interface DeviceInfo {
@@ -54,6 +55,7 @@ export function createAlertState(prisma: PrismaClient) {
     devices: new Map<string, DeviceInfo>(),
     silences: [] as SilenceSpec[],
     open: new Map<string, OpenAlert>(),
+    baselines: new Map() as DriveBaselines,
 
     async loadRules(): Promise<void> {
       state.rules = (await prisma.alertRule.findMany({ where: { enabled: true }, orderBy: { createdAt: 'asc' } })).map(toRuleSpec);
@@ -66,6 +68,12 @@ export function createAlertState(prisma: PrismaClient) {
       state.devices.clear();
       for (const d of rows) state.devices.set(d.id, { id: d.id, name: d.name, tags: d.tags });
       return rows;
+    },
+
+    /** Acknowledged drive counters (DRIVE_COUNTER_INCREASE), reloaded with the rules: acknowledging publishes alertConfigChanged. */
+    async loadBaselines(): Promise<void> {
+      const rows = await prisma.driveBaseline.findMany();
+      state.baselines = new Map(rows.map((b) => [baselineKey(b.deviceId, b.drive), b.counters as Partial<DriveCounters>]));
     },
 
     async loadSilences(at: Date): Promise<void> {

@@ -5,14 +5,17 @@
 import type { DriveHealthRow } from '../storage/types.ts';
 import { emptyBatch } from '../storage/types.ts';
 import {
+  ataRaw,
   DEVICE_NAME,
   DEVICE_TYPE,
   driveKey,
   parseSmartctl,
   parseSmartctlScan,
+  selfTestLog,
+  type SelfTest,
   type SmartReport,
 } from './smartctl.ts';
-import { splitSections } from './text.ts';
+import { isObject, obj, splitSections, type JsonObject } from './text.ts';
 import {
   CollectorError,
   ParseError,
@@ -211,3 +214,41 @@ export const drivesCollector: Collector<DrivesState> = {
     return { batch, state: {}, problems };
   },
 };
+
+/**
+ * A drive's error counters: the ones whose rise means a failing drive, and which an operator
+ * can acknowledge (DriveBaseline) so that alerts fire on a rise rather than on a non-zero
+ * count a drive has carried for years. CRC errors (ATA 199) count cable and backplane
+ * trouble; they are read from the stored smartctl output.
+ */
+export const DRIVE_COUNTERS = ['reallocatedSectors', 'pendingSectors', 'uncorrectableErrors', 'mediaErrors', 'crcErrors'] as const;
+export type DriveCounters = Record<(typeof DRIVE_COUNTERS)[number], number | null>;
+
+/** smartctl's own JSON as driveRow stored it in `attributes`, if it is there. */
+function storedSmartctl(row: Pick<DriveHealthRow, 'attributes'>): JsonObject | undefined {
+  return isObject(row.attributes) ? obj(row.attributes, 'smartctl') : undefined;
+}
+
+export function driveCounters(row: Pick<DriveHealthRow, 'reallocatedSectors' | 'pendingSectors' | 'uncorrectableErrors' | 'mediaErrors' | 'attributes'>): DriveCounters {
+  const table = obj(storedSmartctl(row), 'ata_smart_attributes')?.table;
+  return {
+    reallocatedSectors: row.reallocatedSectors,
+    pendingSectors: row.pendingSectors,
+    uncorrectableErrors: row.uncorrectableErrors,
+    mediaErrors: row.mediaErrors,
+    crcErrors: Array.isArray(table) ? ataRaw(table, 199) : null,
+  };
+}
+
+/** How far the counters rose above an acknowledged baseline (none: above zero), summed; never negative per counter. */
+export function counterIncrease(now: DriveCounters, baseline: Partial<DriveCounters> | undefined): number {
+  let rise = 0;
+  for (const k of DRIVE_COUNTERS) rise += Math.max(0, (now[k] ?? 0) - (baseline?.[k] ?? 0));
+  return rise;
+}
+
+/** The stored reading's SMART self-test log, newest first (empty when smartctl gave none). */
+export function driveSelfTests(row: Pick<DriveHealthRow, 'attributes'>): SelfTest[] {
+  const smartctl = storedSmartctl(row);
+  return smartctl ? selfTestLog(smartctl) : [];
+}

@@ -38,7 +38,7 @@ export interface SmartReport
   healthReasons: string[];
 }
 
-function ataRaw(table: unknown[], id: number): number | null {
+export function ataRaw(table: unknown[], id: number): number | null {
   for (const a of table) {
     if (isObject(a) && a.id === id) return num(obj(a, 'raw'), 'value');
   }
@@ -167,6 +167,42 @@ export function driveHealth(r: Omit<SmartReport, 'health' | 'healthReasons'>): {
   if (warning.length > 0) return { health: 'WARNING', reasons: warning };
   if (r.smartPassed === true) return { health: 'HEALTHY', reasons: [] };
   return { health: 'UNKNOWN', reasons: [r.error ?? 'no SMART overall-health status reported'] };
+}
+
+export interface SelfTest {
+  /** "Short offline", "Extended offline", "Conveyance offline", "Short" (NVMe)… as smartctl names it. */
+  kind: string;
+  /** "Completed without error", "Completed: read failure", "Aborted by host"… */
+  status: string;
+  /** false for a failed test; null when smartctl does not say (an aborted or running one). */
+  passed: boolean | null;
+  /** Drive power-on hours when the test ran (the log's own clock). */
+  lifetimeHours: number | null;
+}
+
+const tableOf = (o: JsonObject | undefined): unknown[] => (Array.isArray(o?.table) ? o.table : []);
+
+/**
+ * The SMART self-test log, newest first, from the JSON the drives collector already fetches
+ * (`-x` includes it): ATA's extended log when present (a superset of the standard one), else
+ * the standard log; NVMe's self-test log (smartctl 7.4+).
+ */
+export function selfTestLog(j: JsonObject): SelfTest[] {
+  const ata = obj(j, 'ata_smart_self_test_log');
+  const ataRows = tableOf(obj(ata, 'extended')).length > 0 ? tableOf(obj(ata, 'extended')) : tableOf(obj(ata, 'standard'));
+  const out: SelfTest[] = [];
+  for (const t of ataRows) {
+    const status = obj(t, 'status');
+    const passed = status?.passed;
+    out.push({ kind: str(obj(t, 'type'), 'string') ?? 'unknown', status: str(status, 'string') ?? 'unknown', passed: typeof passed === 'boolean' ? passed : null, lifetimeHours: num(t, 'lifetime_hours') });
+  }
+  for (const t of tableOf(obj(j, 'nvme_self_test_log'))) {
+    const result = obj(t, 'self_test_result');
+    const code = num(result, 'value');
+    // NVMe result codes: 0 completed without error, 1-2 aborted (not failures), 3+ failed or interrupted by a fault.
+    out.push({ kind: str(obj(t, 'self_test_code'), 'string') ?? 'unknown', status: str(result, 'string') ?? 'unknown', passed: code === null || code === 1 || code === 2 ? null : code === 0, lifetimeHours: num(t, 'power_on_hours') });
+  }
+  return out;
 }
 
 export function parseSmartctl(text: string): { report: SmartReport; raw: JsonObject } {

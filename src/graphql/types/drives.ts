@@ -3,9 +3,14 @@
  * live health changes. `Device` fields and the change's `device` live in devices.ts, which
  * imports this module (never the other way round).
  */
+import { counterIncrease, DRIVE_COUNTERS, driveCounters, driveSelfTests, type DriveCounters } from '../../collectors/drives.ts';
+import type { SelfTest } from '../../collectors/smartctl.ts';
+import { driveSubject } from '../../alerts/rules.ts';
 import type { DriveHealthEvent } from '../../events/index.ts';
+import { latestRows } from '../../storage/latest.ts';
 import type { DriveHealth, DriveHealthRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
+import { NotFoundError } from './errors.ts';
 import { liveEvents, scopeArgs } from './live.ts';
 import { defineSubjectHistory, type Stored } from './metrics.ts';
 
@@ -29,6 +34,41 @@ function storedReasons(attributes: unknown): string[] | null {
   const reasons = (attributes as { healthReasons?: unknown }).healthReasons;
   return Array.isArray(reasons) ? reasons.filter((x): x is string => typeof x === 'string') : null;
 }
+
+interface Baseline {
+  deviceId: string;
+  drive: string;
+  counters: Partial<DriveCounters>;
+  acknowledgedAt: Date;
+  acknowledgedBy: string | null;
+}
+
+const DriveCountersRef = builder.objectRef<Partial<DriveCounters>>('DriveCounters').implement({
+  description: 'The error counters whose rise means a failing drive (or, for CRC errors, a bad cable or backplane).',
+  fields: (t) => Object.fromEntries(DRIVE_COUNTERS.map((k) => [k, t.field({ type: 'Long', nullable: true, resolve: (c) => c[k] ?? null })])) as never,
+});
+
+const DriveBaselineRef = builder.objectRef<Baseline>('DriveBaseline').implement({
+  description: 'A drive\'s counters as an operator acknowledged them: DRIVE_COUNTER_INCREASE alerts on a rise above these.',
+  fields: (t) => ({
+    drive: t.exposeString('drive', { description: 'The drive\'s serial, its path when it has none.' }),
+    counters: t.field({ type: DriveCountersRef, resolve: (b) => b.counters }),
+    acknowledgedAt: t.field({ type: 'DateTime', resolve: (b) => b.acknowledgedAt }),
+    acknowledgedBy: t.exposeString('acknowledgedBy', { nullable: true, description: 'The API token\'s name.' }),
+  }),
+});
+
+const SelfTestRef = builder.objectRef<SelfTest>('DriveSelfTest').implement({
+  description: 'One entry of the drive\'s SMART self-test log.',
+  fields: (t) => ({
+    kind: t.exposeString('kind', { description: 'e.g. "Short offline", "Extended offline".' }),
+    status: t.exposeString('status', { description: 'As smartctl reports it, e.g. "Completed without error", "Completed: read failure".' }),
+    passed: t.exposeBoolean('passed', { nullable: true, description: 'false for a failed test; null when not said (aborted, in progress).' }),
+    lifetimeHours: t.exposeInt('lifetimeHours', { nullable: true, description: 'Power-on hours when the test ran.' }),
+  }),
+});
+
+const toBaseline = (b: { deviceId: string; drive: string; counters: unknown; acknowledgedAt: Date; acknowledgedBy: string | null }): Baseline => ({ ...b, counters: b.counters as Partial<DriveCounters> });
 
 export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').implement({
   description: 'A drive\'s latest SMART reading. Drives are polled rarely (POLLING_DRIVE_HEALTH_INTERVAL).',
@@ -54,6 +94,25 @@ export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').imple
     healthReasons: t.stringList({
       description: 'Why health is what it is, for people (e.g. "reallocated sectors: 304"); empty when HEALTHY.',
       resolve: (r) => storedReasons(r.attributes) ?? (r.error ? [r.error] : []),
+    }),
+    crcErrors: t.field({ type: 'Long', nullable: true, description: 'Interface CRC errors (ATA attribute 199): usually the cable or backplane.', resolve: (r) => driveCounters(r).crcErrors }),
+    selfTests: t.field({ type: [SelfTestRef], description: 'The SMART self-test log of this reading, newest first.', resolve: (r) => driveSelfTests(r) }),
+    acknowledged: t.field({
+      type: DriveBaselineRef,
+      nullable: true,
+      description: 'The counters last acknowledged for this drive (acknowledgeDriveCounters); null when never.',
+      resolve: async (r, _args, ctx) => {
+        const b = await ctx.db.prisma.driveBaseline.findUnique({ where: { deviceId_drive: { deviceId: r.deviceId, drive: driveSubject(r) } } });
+        return b ? toBaseline(b) : null;
+      },
+    }),
+    counterIncrease: t.field({
+      type: 'Long',
+      description: 'How far the error counters rose above the acknowledged ones (above zero when never acknowledged), summed: what DRIVE_COUNTER_INCREASE compares.',
+      resolve: async (r, _args, ctx) => {
+        const b = await ctx.db.prisma.driveBaseline.findUnique({ where: { deviceId_drive: { deviceId: r.deviceId, drive: driveSubject(r) } } });
+        return counterIncrease(driveCounters(r), b ? toBaseline(b).counters : undefined);
+      },
     }),
     attributesJson: t.string({
       nullable: true,
@@ -81,6 +140,25 @@ builder.subscriptionField('driveHealthChanged', (t) =>
     args: { ...scopeArgs(t), status: t.arg({ type: [DriveHealthEnum], required: false, description: 'Only changes to one of these health values.' }) },
     subscribe: (_root, args, ctx) => liveEvents(ctx, 'driveHealthChanged', args, args.status ? (e) => args.status!.includes(asDriveHealth(e.current)) : undefined),
     resolve: (event) => event,
+  }),
+);
+
+builder.mutationField('acknowledgeDriveCounters', (t) =>
+  t.field({
+    type: DriveBaselineRef,
+    errors: { types: [NotFoundError] },
+    description: 'Takes a drive\'s current error counters (its latest reading) as its baseline: DRIVE_COUNTER_INCREASE then alerts only when they rise above them. `drive` is the serial or, for a drive without one, its path. OPERATOR.',
+    args: { deviceId: t.arg.id({ required: true }), drive: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const deviceId = String(args.deviceId);
+      const row = (await latestRows(ctx.db.pool, 'drives', [deviceId])).find((d) => driveSubject(d) === args.drive || d.drive === args.drive);
+      if (!row) throw new NotFoundError('Drive', `${deviceId} ${args.drive}`);
+      const key = { deviceId, drive: driveSubject(row) };
+      const data = { counters: driveCounters(row), acknowledgedAt: new Date(), acknowledgedBy: ctx.auth?.name ?? null };
+      const b = await ctx.db.prisma.driveBaseline.upsert({ where: { deviceId_drive: key }, create: { ...key, ...data }, update: data });
+      void ctx.events.publish('alertConfigChanged', { kind: 'rules' });
+      return toBaseline(b);
+    },
   }),
 );
 

@@ -273,6 +273,7 @@ describe('alert evaluation', () => {
     expect(builtins.map((r) => [r.name, r.metric, r.comparator, r.threshold ?? r.value, r.clearThreshold])).toEqual([
       ['Container restart loop', 'CONTAINER_RESTARTS', 'GTE', 3, null],
       ['Device offline', 'DEVICE_STATUS', 'EQ', 'OFFLINE', null],
+      ['Drive error counters rising', 'DRIVE_COUNTER_INCREASE', 'GT', 0, null],
       ['Drive health critical', 'DRIVE_HEALTH', 'EQ', 'CRITICAL', null],
       ['Filesystem almost full', 'FILESYSTEM_USED_PERCENT', 'GT', 90, 85],
     ]);
