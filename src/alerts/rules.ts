@@ -339,77 +339,18 @@ export function describe(rule: RuleSpec, subject: string, value: number | string
   return `${what} is ${formatValue(value)}${ref === null ? '' : ` (${COMPARATOR_TEXT[rule.comparator]} ${formatValue(ref)})`}`;
 }
 
+/** What every built-in rule shares: all devices, no channels (add some), no delay. */
+const EVERY_DEVICE = { clearThreshold: null, forSeconds: 0, deviceIds: [] as string[], tags: [] as string[], channelIds: [] as string[] };
+const equals = (value: string) => ({ comparator: 'EQ', threshold: null, value }) as const;
+const above = (comparator: 'GT' | 'GTE', threshold: number) => ({ comparator, threshold, value: null }) as const;
+
 /** Shipped with every installation, created at start when absent (by name); disable rather than delete. */
 export const BUILTIN_RULES: Omit<RuleSpec, 'id' | 'builtin' | 'enabled'>[] = [
-  {
-    name: 'Drive health critical',
-    metric: 'DRIVE_HEALTH',
-    comparator: 'EQ',
-    threshold: null,
-    value: 'CRITICAL',
-    clearThreshold: null,
-    forSeconds: 0,
-    repeatSeconds: 86_400,
-    severity: 'CRITICAL',
-    deviceIds: [],
-    tags: [],
-    channelIds: [],
-  },
-  {
-    // Counters a drive has carried for years do not alert once acknowledged (acknowledgeDriveCounters); a rise does.
-    name: 'Drive error counters rising',
-    metric: 'DRIVE_COUNTER_INCREASE',
-    comparator: 'GT',
-    threshold: 0,
-    value: null,
-    clearThreshold: null,
-    forSeconds: 0,
-    repeatSeconds: 86_400,
-    severity: 'WARNING',
-    deviceIds: [],
-    tags: [],
-    channelIds: [],
-  },
-  {
-    name: 'Device offline',
-    metric: 'DEVICE_STATUS',
-    comparator: 'EQ',
-    threshold: null,
-    value: 'OFFLINE',
-    clearThreshold: null,
-    forSeconds: 0,
-    repeatSeconds: 3_600,
-    severity: 'CRITICAL',
-    deviceIds: [],
-    tags: [],
-    channelIds: [],
-  },
-  {
-    name: 'Filesystem almost full',
-    metric: 'FILESYSTEM_USED_PERCENT',
-    comparator: 'GT',
-    threshold: 90,
-    value: null,
-    clearThreshold: 85,
-    forSeconds: 0,
-    repeatSeconds: 86_400,
-    severity: 'WARNING',
-    deviceIds: [],
-    tags: [],
-    channelIds: [],
-  },
-  {
-    name: 'Container restart loop',
-    metric: 'CONTAINER_RESTARTS',
-    comparator: 'GTE',
-    threshold: 3,
-    value: null,
-    clearThreshold: null,
-    forSeconds: 0,
-    repeatSeconds: 3_600,
-    severity: 'WARNING',
-    deviceIds: [],
-    tags: [],
-    channelIds: [],
-  },
+  { ...EVERY_DEVICE, name: 'Drive health critical', metric: 'DRIVE_HEALTH', ...equals('CRITICAL'), repeatSeconds: 86_400, severity: 'CRITICAL' },
+  // Counters a drive has carried for years do not alert once acknowledged (acknowledgeDriveCounters); a rise does.
+  { ...EVERY_DEVICE, name: 'Drive error counters rising', metric: 'DRIVE_COUNTER_INCREASE', ...above('GT', 0), repeatSeconds: 86_400, severity: 'WARNING' },
+  { ...EVERY_DEVICE, name: 'Device offline', metric: 'DEVICE_STATUS', ...equals('OFFLINE'), repeatSeconds: 3_600, severity: 'CRITICAL' },
+  { ...EVERY_DEVICE, name: 'Filesystem almost full', metric: 'FILESYSTEM_USED_PERCENT', ...above('GT', 90), clearThreshold: 85, repeatSeconds: 86_400, severity: 'WARNING' },
+  { ...EVERY_DEVICE, name: 'Container restart loop', metric: 'CONTAINER_RESTARTS', ...above('GTE', 3), repeatSeconds: 3_600, severity: 'WARNING' },
 ];
+
