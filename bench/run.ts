@@ -81,7 +81,7 @@ const RUNNERS: Record<Part, Runner> = {
   },
   async ingest(ctx, report) {
     const { rows, rounds: runs } = ctx.sizes.ingest;
-    ctx.progress(`ingest: ${rows} system_metrics rows, storage writeBatch vs COPY vs plain pg, alternating, ${runs} rounds (about ${Math.ceil((rows / 5000) * runs * 3 * 0.5 + 5)} s)`);
+    ctx.progress(`ingest: ${rows} system_metrics rows, storage writeBatch vs COPY vs the previous UNNEST path (Prisma and plain pg), alternating, ${runs} rounds (about ${Math.ceil((rows / 5000) * runs * 4 * 0.5 + 5)} s)`);
     const db = await ctx.database();
     report.ingest = await benchIngest(db.db, { rows, runs });
   },
@@ -138,8 +138,10 @@ export function table(report: BenchReport): string {
   if (i) {
     rows.push(row('ingest', `storage writeBatch, ${i.rows} rows`, fmt(i.storageRowsPerSec, ' rows/s')));
     rows.push(row('ingest', 'COPY FROM STDIN', fmt(i.copyRowsPerSec, ' rows/s')));
-    rows.push(row('ingest', 'same UNNEST SQL, plain pg', fmt(i.plainPgRowsPerSec, ' rows/s')));
+    rows.push(row('ingest', 'previous path: UNNEST through Prisma', fmt(i.unnestPrismaRowsPerSec, ' rows/s')));
+    rows.push(row('ingest', 'previous path\'s UNNEST SQL, plain pg', fmt(i.plainPgRowsPerSec, ' rows/s')));
     rows.push(row('ingest', 'ratio storage ÷ COPY', fmt(i.ratio), '≥ 0.7'));
+    rows.push(row('ingest', 'ratio previous path ÷ COPY', fmt(i.unnestRatio)));
   }
   const q = report.query;
   if (q) {

@@ -1,5 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { PrismaClient } from './generated/client.ts';
+import type { TransactionClient } from './generated/internal/prismaNamespace.ts';
 
 /**
  * Prisma's pg adapter rejects columns of type "char" and name (and their arrays), which the
@@ -65,14 +68,47 @@ export async function closePool(pool: pg.Pool, ms = 5000): Promise<void> {
   while (open && open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** Set around a $transaction by onTransactionConnection: where the adapter says which connection it took. */
+const transactionSlot = new AsyncLocalStorage<{ client?: pg.PoolClient }>();
+
+/**
+ * An interactive Prisma transaction that also hands `fn` the pool connection it runs on, for
+ * what Prisma cannot send itself (COPY FROM STDIN: prisma/orm#21668). Whatever `fn` sends on
+ * that client is inside the same transaction as its Prisma statements; it must not be used
+ * after `fn` returns. The adapter's startTransaction (below) puts the connection it checked out
+ * in the slot of the $transaction call that asked for it: Prisma's client engine runs in
+ * JavaScript, so that call's async context reaches the adapter.
+ */
+export async function onTransactionConnection<T>(
+  prisma: PrismaClient,
+  fn: (tx: TransactionClient, client: pg.PoolClient) => Promise<T>,
+  options: { maxWait?: number; timeout?: number } = {},
+): Promise<T> {
+  const slot: { client?: pg.PoolClient } = {};
+  return transactionSlot.run(slot, () =>
+    prisma.$transaction(async (tx) => {
+      if (!slot.client) throw new Error('the Prisma client was not built on createAdapter: no connection for the transaction');
+      return fn(tx, slot.client);
+    }, options),
+  );
+}
+
 /**
  * The pg adapter runs migration scripts by splitting them on every ";", which breaks DO
  * blocks and functions (and comments with a semicolon). PostgreSQL runs a multi-statement
  * script natively, in one implicit transaction, so a migration applies whole or not at all.
+ * It also tells onTransactionConnection which connection a transaction got.
  */
 class WholeScriptPg extends PrismaPg {
   override async connect(): ReturnType<PrismaPg['connect']> {
     const adapter = await super.connect();
+    const startTransaction = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => {
+      const tx = await startTransaction(isolationLevel);
+      const slot = transactionSlot.getStore();
+      if (slot && !slot.client) slot.client = (tx as unknown as { client: pg.PoolClient }).client;
+      return tx;
+    };
     const pool = adapter.underlyingDriver() as pg.Pool;
     const toDriverError = (adapter as unknown as { onError(e: unknown): never }).onError.bind(adapter);
     adapter.executeScript = async (script: string) => {

@@ -1,18 +1,56 @@
 /**
- * The only writer and reader of the time-series tables. Writes: one UNNEST insert per table
- * per batch through Prisma's $executeRaw. Reads: the latest rows for many devices in one
- * query (a LATERAL probe of the (device_id, time DESC) index per device), and bucketed history.
+ * The only writer and reader of the time-series tables. Writes: per flush, one transaction on
+ * one connection that, per table with rows, COPYs them into the session's staging table and
+ * moves them into the hypertable with one Prisma raw INSERT … SELECT (staging.ts). Reads: the
+ * latest rows for many devices in one query (a LATERAL probe of the (device_id, time DESC)
+ * index per device), and bucketed history.
  */
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { onTransactionConnection } from '../db/adapter.ts';
 import type { PrismaClient } from '../db/generated/client.ts';
-import { columnLiterals, insertSql, TABLES, type InsertedGroup, type TableSpec } from './tables.ts';
+import { copyLines, copySql, createStagingSql, insertSql, type InsertedGroup } from './staging.ts';
+import { TABLES, type TableSpec } from './tables.ts';
 import type { SampleBatch } from './types.ts';
 
 export * from './types.ts';
 
-/** Rows per statement: bounded so one huge batch cannot hold a connection or memory for long. */
-const CHUNK = 5000;
+/** Rows encoded at a time into the COPY stream: bounds the string held, not the statement. */
+const COPY_CHUNK = 2000;
 
-const INSERTS = Object.fromEntries(Object.entries(TABLES).map(([k, spec]) => [k, insertSql(spec as TableSpec<unknown>)])) as Record<keyof SampleBatch, string>;
+/**
+ * A flush holds its connection for as long as its COPYs and INSERTs take (a 50,000-row
+ * replay chunk: about a second on a busy machine); Prisma's default of 5 s is too short for a
+ * slow disk, and a flush that never ends would stop the writer, so it is bounded anyway.
+ */
+const TRANSACTION = { maxWait: 10_000, timeout: 120_000 };
+
+interface Plan {
+  key: keyof SampleBatch;
+  spec: TableSpec<unknown>;
+  create: string;
+  copy: string;
+  insert: string;
+}
+
+const PLANS: Plan[] = (Object.keys(TABLES) as (keyof SampleBatch)[]).map((key) => {
+  const spec = TABLES[key] as TableSpec<unknown>;
+  return { key, spec, create: createStagingSql(spec), copy: copySql(spec), insert: insertSql(spec) };
+});
+
+/** Per pool connection: the staging tables a committed transaction created on it. */
+const staged = new WeakMap<pg.PoolClient, Set<string>>();
+
+async function copyRows(client: pg.PoolClient, plan: Plan, rows: readonly unknown[]): Promise<void> {
+  const stream = client.query(copyFrom(plan.copy));
+  const columns = plan.spec.columns;
+  async function* lines() {
+    for (let i = 0; i < rows.length; i += COPY_CHUNK) yield copyLines(columns, rows, i, Math.min(rows.length, i + COPY_CHUNK));
+  }
+  await pipeline(Readable.from(lines()), stream);
+}
 
 export function batchSize(batch: SampleBatch): number {
   let n = 0;
@@ -36,26 +74,46 @@ export function batchSequences(batch: SampleBatch): BatchSequences | undefined {
   return sequences.get(batch);
 }
 
-/** Writes every row of the batch in one transaction; returns the number of rows inserted. */
+/**
+ * Writes every row of the batch in one transaction; returns the number of rows inserted.
+ * Statements: BEGIN, per table with rows a COPY into its staging table and one INSERT … SELECT
+ * (the hypertable's write, a Prisma raw statement), COMMIT; on a connection's first flush also
+ * one multi-statement CREATE of the staging tables it lacks. At most 2 × tables + 3.
+ */
 export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Promise<number> {
-  const statements = [];
-  const keys: (keyof SampleBatch)[] = [];
-  for (const key of Object.keys(TABLES) as (keyof SampleBatch)[]) {
-    const rows = batch[key] as unknown[];
-    const spec = TABLES[key] as TableSpec<unknown>;
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      statements.push(prisma.$queryRawUnsafe<InsertedGroup[]>(INSERTS[key], ...columnLiterals(spec, rows.slice(i, i + CHUNK))));
-      keys.push(key);
-    }
+  const work = PLANS.filter((p) => batch[p.key].length > 0);
+  if (work.length === 0) return 0;
+  let created: { client: pg.PoolClient; tables: string[] } | undefined;
+  const answers = await onTransactionConnection(
+    prisma,
+    async (tx, client) => {
+      const have = staged.get(client);
+      const missing = work.filter((p) => !have?.has(p.spec.table));
+      if (missing.length > 0) {
+        await client.query(missing.map((p) => p.create).join(';\n'));
+        created = { client, tables: missing.map((p) => p.spec.table) };
+      }
+      const out: InsertedGroup[][] = [];
+      for (const p of work) {
+        await copyRows(client, p, batch[p.key]);
+        out.push(await tx.$queryRawUnsafe<InsertedGroup[]>(p.insert));
+      }
+      return out;
+    },
+    TRANSACTION,
+  );
+  // Only now: a CREATE in a transaction that rolled back left no table behind.
+  if (created) {
+    const set = staged.get(created.client) ?? new Set<string>();
+    for (const t of created.tables) set.add(t);
+    staged.set(created.client, set);
   }
-  if (statements.length === 0) return 0;
-  const answers = statements.length === 1 ? [await statements[0]!] : await prisma.$transaction(statements);
   const seqs = Object.fromEntries(Object.keys(TABLES).map((k) => [k, new Map<string, number>()])) as BatchSequences;
   let inserted = 0;
   answers.forEach((groups, i) => {
     for (const g of groups) {
       inserted += g.n;
-      if (g.seq !== null) seqs[keys[i]!].set(`${g.device_id} ${g.ms}`, g.seq);
+      if (g.seq !== null) seqs[work[i]!.key].set(`${g.device_id} ${g.ms}`, g.seq);
     }
   });
   sequences.set(batch, seqs);

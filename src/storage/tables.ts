@@ -1,10 +1,11 @@
 /**
  * Column maps of the time-series tables: one place that says how each row field becomes a
- * column, shared by the UNNEST writer and the readers.
+ * column, shared by the writer (staging.ts derives its COPY and INSERT … SELECT from them)
+ * and the readers. A new table is a description here plus its entry in TABLES.
  */
 import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SampleBatch, SystemMetricsRow } from './types.ts';
 
-/** How a JS value travels: as an element of a typed array parameter, then cast in SQL. */
+/** The column's SQL type; get() answers what COPY's text format reads as that type (staging.ts: copyField). */
 type ColumnKind = 'time' | 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'real[]' | 'jsonb';
 
 export interface Column<Row> {
@@ -21,9 +22,8 @@ export interface TableSpec<Row> {
 }
 
 const col = <Row>(name: string, kind: ColumnKind, get: (row: Row) => unknown): Column<Row> => ({ name, kind, get });
-const time = <Row extends { time: Date }>(): Column<Row> => col('time', 'time', (r) => r.time.getTime());
+const time = <Row extends { time: Date }>(): Column<Row> => col('time', 'time', (r) => r.time);
 const device = <Row extends { deviceId: string }>(): Column<Row> => col('device_id', 'text', (r) => r.deviceId);
-const optionalTime = (d: Date | null) => (d ? d.getTime() : null);
 
 export const systemMetrics: TableSpec<SystemMetricsRow> = {
   table: 'system_metrics',
@@ -146,8 +146,8 @@ export const containerSnapshots: TableSpec<ContainerRow> = {
     col('health', 'text', (r) => r.health),
     col('restart_count', 'int4', (r) => r.restartCount),
     col('exit_code', 'int4', (r) => r.exitCode),
-    col('created_at', 'time', (r) => optionalTime(r.createdAt)),
-    col('started_at', 'time', (r) => optionalTime(r.startedAt)),
+    col('created_at', 'time', (r) => r.createdAt),
+    col('started_at', 'time', (r) => r.startedAt),
     col('cpu_percent', 'float8', (r) => r.cpuPercent),
     col('mem_usage_bytes', 'int8', (r) => r.memUsageBytes),
     col('mem_limit_bytes', 'int8', (r) => r.memLimitBytes),
@@ -168,89 +168,3 @@ export const TABLES = {
   drives: driveHealth,
   containers: containerSnapshots,
 } satisfies { [K in keyof SampleBatch]: TableSpec<SampleBatch[K][number]> };
-
-const PARAM_TYPE: Record<ColumnKind, string> = {
-  time: 'float8[]',
-  text: 'text[]',
-  float8: 'float8[]',
-  int4: 'int4[]',
-  int8: 'int8[]',
-  bool: 'bool[]',
-  'real[]': 'text[]', // arrays of arrays do not UNNEST row by row: each travels as its literal
-  jsonb: 'text[]',
-};
-
-const select = (c: Column<never>, i: number): string => {
-  const v = `c${i}`;
-  switch (c.kind) {
-    case 'time':
-      return `to_timestamp(${v} / 1000.0)`;
-    case 'real[]':
-      return `${v}::real[]`;
-    case 'jsonb':
-      return `${v}::jsonb`;
-    default:
-      return v;
-  }
-};
-
-/**
- * One INSERT … SELECT FROM UNNEST per table: a parameter per column whatever the row count,
- * so batches never approach PostgreSQL's 32,767 bind values. A row already stored (a replay
- * after an outage) is skipped by the unique index, which makes writes idempotent.
- *
- * It answers one row per (device, time) it inserted: how many rows and the highest ingest
- * sequence number among them (the `seq` column's default), which live events carry as their
- * resume cursor. Skipped rows are not in the answer, so a replayed duplicate is never
- * announced again.
- */
-export function insertSql<Row>(spec: TableSpec<Row>): string {
-  const cols = spec.columns as Column<never>[];
-  const names = cols.map((c) => c.name).join(', ');
-  const params = cols.map((c, i) => `$${i + 1}::${PARAM_TYPE[c.kind]}`).join(', ');
-  const aliases = cols.map((_, i) => `c${i}`).join(', ');
-  return (
-    `WITH ins AS (INSERT INTO ${spec.table} (${names}) SELECT ${cols.map(select).join(', ')} FROM UNNEST(${params}) AS u(${aliases}) ON CONFLICT DO NOTHING RETURNING device_id, time, seq) ` +
-    'SELECT device_id, round(extract(epoch FROM time) * 1000)::float8 AS ms, max(seq)::float8 AS seq, count(*)::int AS n FROM ins GROUP BY device_id, time'
-  );
-}
-
-/** What insertSql answers per (device, time). */
-export interface InsertedGroup {
-  device_id: string;
-  ms: number;
-  seq: number | null;
-  n: number;
-}
-
-/**
- * One PostgreSQL array literal per column, sent as a single string parameter. Handing Prisma
- * JS arrays instead costs about 85 µs of client CPU per system_metrics row in its argument
- * mapping (bench/ingest-breakdown.ts: 2.1 s of CPU for 20,000 rows against 0.7 s this way),
- * and pg would then quote and regex-escape every number. The literal is what pg's own
- * serialisation produces, less the quotes around numbers: NULL for null/undefined, numbers
- * and booleans as String(v), anything else double-quoted with \ and " escaped.
- */
-export function arrayLiteral(values: readonly unknown[]): string {
-  let s = '{';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) s += ',';
-    const v = values[i];
-    if (v === null || v === undefined) s += 'NULL';
-    else if (typeof v === 'number' || typeof v === 'boolean') s += String(v);
-    else s += `"${String(v).replace(/[\\"]/g, '\\$&')}"`;
-  }
-  return `${s}}`;
-}
-
-export function columnLiterals<Row>(spec: TableSpec<Row>, rows: readonly Row[]): string[] {
-  return columnArrays(spec, rows).map(arrayLiteral);
-}
-
-export function columnArrays<Row>(spec: TableSpec<Row>, rows: readonly Row[]): unknown[][] {
-  return spec.columns.map((c) => {
-    const values = new Array<unknown>(rows.length);
-    for (let i = 0; i < rows.length; i++) values[i] = c.get(rows[i] as Row);
-    return values;
-  });
-}

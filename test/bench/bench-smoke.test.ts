@@ -35,6 +35,8 @@ test('parse and ingest write a report of positive medians with min and max', { t
   positiveStat(report.ingest!.copyRowsPerSec);
   positiveStat(report.ingest!.plainPgRowsPerSec);
   positiveStat(report.ingest!.ratio);
+  positiveStat(report.ingest!.unnestPrismaRowsPerSec);
+  positiveStat(report.ingest!.unnestRatio);
   expect(report).not.toHaveProperty('fanout');
   expect(lines.some((l) => l.startsWith('ingest:'))).toBe(true);
   expect(table(report)).toMatch(/ratio storage ÷ COPY/);

@@ -16,8 +16,11 @@ import {
   type SystemMetricsRow,
 } from '../../../src/storage/index.ts';
 import { applyRetention } from '../../../src/storage/retention.ts';
+import { closePool, createAdapter, createPool } from '../../../src/db/adapter.ts';
+import { PrismaClient } from '../../../src/db/index.ts';
+import { batchSequences } from '../../../src/storage/index.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
-import { batchOf, fullPoll, random, systemRow } from '../../helpers/rows.ts';
+import { batchOf, containerRow, driveRow, filesystemRow, fullPoll, random, systemRow } from '../../helpers/rows.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
@@ -113,6 +116,74 @@ describe('writeBatch', () => {
     expect(await writeBatch(db.prisma, overlapping)).toBe(1);
     expect(await count('system_metrics', 'replay')).toBe(3);
     expect(await count('container_snapshots', 'replay')).toBe(2);
+  });
+
+  // COPY's text format gives a backslash, tab, newline and carriage return a meaning, and \N is its NULL.
+  const NASTY = ['tab\there', 'new\nline', 'cr\rlf\r\n', 'back\\slash', 'ends in \\', '\\N', '\\.', '\\t literal', 'quotes \' " `', 'NULL', '', ' lead and trail ', 'ünïcødé ✓ 日本語 🐳', '{"a":1}', 'comma, semi; pipe|'];
+
+  test('text, jsonb, NULL and empty strings come back exactly: COPY escaping of tabs, newlines, backslashes, quotes, unicode', async () => {
+    const time = new Date(Date.now() - 5 * DAY + 7);
+    const containers = NASTY.map((name, i) => containerRow('nasty', time, name, { containerId: `c${i}:${name}`, image: name, health: i % 2 ? null : name, createdAt: i % 3 ? null : new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 999)) }));
+    const filesystems = NASTY.map((mount, i) => filesystemRow('nasty', time, `/mnt/${mount}#${i}`, { filesystem: mount, fsType: i % 2 ? null : mount }));
+    const attributes = { names: NASTY, nested: { 'key\twith\ttabs': 'v\\al', emoji: '🐳' }, nil: null };
+    const drives = [driveRow('nasty', time, '/dev/disk/by-id/ata-WDC\tX\\y', { model: NASTY.join('|'), attributes, error: 'line1\nline2' })];
+    expect(await writeBatch(db.prisma, batchOf({ containers, filesystems, drives }))).toBe(NASTY.length * 2 + 1);
+    const stored = await latestRows(db.prisma, 'containers', ['nasty']);
+    expect(bySubject(stored, (r) => r.containerId)).toEqual(bySubject(containers, (r) => r.containerId));
+    expect(bySubject(await latestRows(db.prisma, 'filesystems', ['nasty']), (r) => r.mount)).toEqual(bySubject(filesystems, (r) => r.mount));
+    expect(await latestRows(db.prisma, 'drives', ['nasty'])).toEqual(drives);
+    // In SQL, not only through the mapping back: an empty string is not NULL, the jsonb is structured.
+    const { rows } = await db.pool.query<{ empty: number; nulls: number; key: string; tabs: string }>(
+      `SELECT (SELECT count(*)::int FROM container_snapshots WHERE device_id = 'nasty' AND name = '') AS empty,
+              (SELECT count(*)::int FROM container_snapshots WHERE device_id = 'nasty' AND health IS NULL) AS nulls,
+              (SELECT attributes->'names'->>5 FROM drive_health WHERE device_id = 'nasty') AS key,
+              (SELECT attributes->'nested'->>E'key\twith\ttabs' FROM drive_health WHERE device_id = 'nasty') AS tabs`,
+    );
+    expect(rows).toEqual([{ empty: 1, nulls: Math.floor(NASTY.length / 2), key: '\\N', tabs: 'v\\al' }]);
+  });
+
+  test('a batch is one transaction across tables: a refused row in the last table stores nothing in the others', async () => {
+    const time = new Date(Date.now() - 6 * DAY);
+    const bad = { ...containerRow('atomic-x', time, 'x'), state: null } as unknown as ReturnType<typeof containerRow>; // NOT NULL column
+    await expect(writeBatch(db.prisma, batchOf({ system: [systemRow('atomic-x', time)], filesystems: [filesystemRow('atomic-x', time, '/')], containers: [bad] }))).rejects.toThrow();
+    expect(await count('system_metrics', 'atomic-x')).toBe(0);
+    expect(await count('filesystem_metrics', 'atomic-x')).toBe(0);
+    // The staging tables are empty again: the next write on the same connections stores only its own rows.
+    expect(await writeBatch(db.prisma, batchOf({ system: [systemRow('atomic-x', new Date(time.getTime() + 1000))] }))).toBe(1);
+    expect(await count('system_metrics', 'atomic-x')).toBe(1);
+    expect(await count('filesystem_metrics', 'atomic-x')).toBe(0);
+  });
+
+  test('on one connection: a first write that fails (its staging tables rolled back) does not break the next; staging rows never leak into a later flush', async () => {
+    const pool = createPool(db.url, { max: 1 });
+    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    try {
+      const time = Date.now() - 7 * DAY;
+      const bad = { ...systemRow('one-conn', new Date(time)), load1: null } as unknown as SystemMetricsRow;
+      await expect(writeBatch(prisma, batchOf({ system: [systemRow('one-conn', new Date(time + 1)), bad] }))).rejects.toThrow();
+      for (let i = 0; i < 3; i++) {
+        const batch = batchOf({ system: [systemRow('one-conn', new Date(time + 10 + i))], filesystems: [filesystemRow('one-conn', new Date(time + 10 + i), '/')] });
+        expect(await writeBatch(prisma, batch)).toBe(2);
+        expect(batchSequences(batch)?.system.get(`one-conn ${time + 10 + i}`)).toEqual(expect.any(Number));
+      }
+      expect(await count('system_metrics', 'one-conn')).toBe(3);
+      expect(await count('filesystem_metrics', 'one-conn')).toBe(3);
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM staging_system_metrics');
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await prisma.$disconnect();
+      await closePool(pool);
+    }
+  });
+
+  test('concurrent writes, each on its own connection, store each row once with distinct sequence numbers', async () => {
+    const time = Date.now() - 8 * DAY;
+    const batches = Array.from({ length: 6 }, (_, b) => batchOf({ system: Array.from({ length: 500 }, (_, i) => systemRow(`conc-${b}`, new Date(time + i * 1000))) }));
+    expect(await Promise.all(batches.map((b) => writeBatch(db.prisma, b)))).toEqual(batches.map(() => 500));
+    const seqs = batches.flatMap((b) => [...batchSequences(b)!.system.values()]);
+    expect(new Set(seqs).size).toBe(3000);
+    const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM system_metrics WHERE device_id LIKE 'conc-%'");
+    expect(rows[0]?.n).toBe(3000);
   });
 
   test('an empty batch writes nothing and does not touch the database', async () => {
