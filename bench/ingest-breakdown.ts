@@ -11,7 +11,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { writeBatch } from '../src/storage/index.ts';
-import { copyLines, copySql, createStagingSql, insertSql, stagingTable } from '../src/storage/staging.ts';
+import { copyBinary, copySql, createStagingSql, insertSql, stagingTable } from '../src/storage/staging.ts';
 import { systemMetrics, type TableSpec } from '../src/storage/tables.ts';
 import { emptyBatch, type SystemMetricsRow } from '../src/storage/types.ts';
 import { copySystemRows } from './copy.ts';
@@ -43,7 +43,7 @@ const chunks = <T>(all: readonly T[]): T[][] => Array.from({ length: Math.ceil(a
 
 async function copyToStaging(c: pg.PoolClient, r: readonly unknown[]): Promise<void> {
   async function* lines() {
-    for (let i = 0; i < r.length; i += 2000) yield copyLines(spec.columns, r, i, Math.min(r.length, i + 2000));
+    for (let i = 0; i < r.length; i += 2000) yield copyBinary(spec.columns, r, i, Math.min(r.length, i + 2000), i + 2000 >= r.length);
   }
   await pipeline(Readable.from(lines()), c.query(copyFrom(copySql(spec))));
 }
@@ -71,7 +71,7 @@ const variants: Record<string, { table: string; run(r: SystemMetricsRow[]): Prom
     table: 'system_metrics',
     run: (r) => inTx(async (c) => {
       await c.query(createStagingSql(spec).replace('IF NOT EXISTS ', '').replace(stagingTable(spec), `${stagingTable(spec)}_once`).replace('DELETE ROWS', 'DROP'));
-      await pipeline(Readable.from([copyLines(spec.columns, r, 0, r.length)]), c.query(copyFrom(copySql(spec).replace(stagingTable(spec), `${stagingTable(spec)}_once`))));
+      await pipeline(Readable.from([copyBinary(spec.columns, r, 0, r.length, true)]), c.query(copyFrom(copySql(spec).replace(stagingTable(spec), `${stagingTable(spec)}_once`))));
       await c.query(insertSql(spec).replace(`FROM ${stagingTable(spec)}`, `FROM ${stagingTable(spec)}_once`));
     }),
   },

@@ -56,7 +56,8 @@ export function columnArrays<Row>(spec: TableSpec<Row>, rows: readonly Row[]): u
     const values = new Array<unknown>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const v = c.get(rows[i] as Row);
-      values[i] = v instanceof Date ? v.getTime() : v; // times travelled as epoch milliseconds
+      // Times travelled as epoch milliseconds, real[] values as their literal.
+      values[i] = v instanceof Date ? v.getTime() : Array.isArray(v) ? `{${v.join(',')}}` : v;
     }
     return values;
   });

@@ -93,6 +93,27 @@ export async function onTransactionConnection<T>(
   );
 }
 
+type Transaction = Awaited<ReturnType<Awaited<ReturnType<PrismaPg['connect']>>['startTransaction']>>;
+
+/**
+ * Prisma sends COMMIT or ROLLBACK, then asks the adapter to release the connection; when that
+ * statement fails (the server went away mid-transaction, or terminated the session) it never
+ * asks, and the pool loses a connection for good: after max such outages every flush would
+ * wait for one forever. Here the failed statement releases it, as broken, so the pool
+ * discards it; Prisma forgets the transaction after such a failure and never ends it again.
+ */
+function releaseWhenEndFails(tx: Transaction, client: pg.PoolClient): void {
+  const executeRaw = tx.executeRaw.bind(tx);
+  tx.executeRaw = async (query) => {
+    try {
+      return await executeRaw(query);
+    } catch (error) {
+      if (query.sql === 'COMMIT' || query.sql === 'ROLLBACK') client.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  };
+}
+
 /**
  * The pg adapter runs migration scripts by splitting them on every ";", which breaks DO
  * blocks and functions (and comments with a semicolon). PostgreSQL runs a multi-statement
@@ -105,8 +126,10 @@ class WholeScriptPg extends PrismaPg {
     const startTransaction = adapter.startTransaction.bind(adapter);
     adapter.startTransaction = async (isolationLevel) => {
       const tx = await startTransaction(isolationLevel);
+      const client = (tx as unknown as { client: pg.PoolClient }).client;
+      releaseWhenEndFails(tx, client);
       const slot = transactionSlot.getStore();
-      if (slot && !slot.client) slot.client = (tx as unknown as { client: pg.PoolClient }).client;
+      if (slot && !slot.client) slot.client = client;
       return tx;
     };
     const pool = adapter.underlyingDriver() as pg.Pool;

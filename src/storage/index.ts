@@ -11,13 +11,13 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { onTransactionConnection } from '../db/adapter.ts';
 import type { PrismaClient } from '../db/generated/client.ts';
-import { copyLines, copySql, createStagingSql, insertSql, type InsertedGroup } from './staging.ts';
+import { copyBinary, copySql, createStagingSql, insertSql, type Inserted, type InsertedGroup } from './staging.ts';
 import { TABLES, type TableSpec } from './tables.ts';
 import type { SampleBatch } from './types.ts';
 
 export * from './types.ts';
 
-/** Rows encoded at a time into the COPY stream: bounds the string held, not the statement. */
+/** Rows encoded at a time into the COPY stream: bounds the buffer held, not the statement. */
 const COPY_CHUNK = 2000;
 
 /**
@@ -47,7 +47,10 @@ async function copyRows(client: pg.PoolClient, plan: Plan, rows: readonly unknow
   const stream = client.query(copyFrom(plan.copy));
   const columns = plan.spec.columns;
   async function* lines() {
-    for (let i = 0; i < rows.length; i += COPY_CHUNK) yield copyLines(columns, rows, i, Math.min(rows.length, i + COPY_CHUNK));
+    for (let i = 0; i < rows.length; i += COPY_CHUNK) {
+      const end = Math.min(rows.length, i + COPY_CHUNK);
+      yield copyBinary(columns, rows, i, end, end === rows.length);
+    }
   }
   await pipeline(Readable.from(lines()), stream);
 }
@@ -93,10 +96,10 @@ export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Prom
         await client.query(missing.map((p) => p.create).join(';\n'));
         created = { client, tables: missing.map((p) => p.spec.table) };
       }
-      const out: InsertedGroup[][] = [];
+      const out: Inserted[] = [];
       for (const p of work) {
         await copyRows(client, p, batch[p.key]);
-        out.push(await tx.$queryRawUnsafe<InsertedGroup[]>(p.insert));
+        out.push((await tx.$queryRawUnsafe<Inserted[]>(p.insert))[0]!);
       }
       return out;
     },
@@ -110,11 +113,10 @@ export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Prom
   }
   const seqs = Object.fromEntries(Object.keys(TABLES).map((k) => [k, new Map<string, number>()])) as BatchSequences;
   let inserted = 0;
-  answers.forEach((groups, i) => {
-    for (const g of groups) {
-      inserted += g.n;
-      if (g.seq !== null) seqs[work[i]!.key].set(`${g.device_id} ${g.ms}`, g.seq);
-    }
+  answers.forEach((answer, i) => {
+    inserted += answer.n;
+    const map = seqs[work[i]!.key];
+    for (const [deviceId, ms, seq] of JSON.parse(answer.groups) as InsertedGroup[]) if (seq !== null) map.set(`${deviceId} ${ms}`, seq);
   });
   sequences.set(batch, seqs);
   return inserted;

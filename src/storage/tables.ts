@@ -5,7 +5,7 @@
  */
 import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SampleBatch, SystemMetricsRow } from './types.ts';
 
-/** The column's SQL type; get() answers what COPY's text format reads as that type (staging.ts: copyField). */
+/** The column's SQL type: staging.ts encodes get()'s value in that type's binary COPY format. */
 type ColumnKind = 'time' | 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'real[]' | 'jsonb';
 
 export interface Column<Row> {
@@ -37,7 +37,7 @@ export const systemMetrics: TableSpec<SystemMetricsRow> = {
     col('cpu_system_percent', 'float8', (r) => r.cpuSystemPercent),
     col('cpu_iowait_percent', 'float8', (r) => r.cpuIowaitPercent),
     col('cpu_steal_percent', 'float8', (r) => r.cpuStealPercent),
-    col('core_percents', 'real[]', (r) => `{${r.corePercents.join(',')}}`),
+    col('core_percents', 'real[]', (r) => r.corePercents),
     col('mem_total_bytes', 'int8', (r) => r.memTotalBytes),
     col('mem_available_bytes', 'int8', (r) => r.memAvailableBytes),
     col('mem_used_percent', 'float8', (r) => r.memUsedPercent),

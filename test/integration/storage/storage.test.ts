@@ -77,6 +77,8 @@ describe('writeBatch', () => {
     await writeBatch(db.prisma, batchOf({ system: [systemRow('cores', time, { corePercents: [12.3, 33.333333, 100, 0] })] }));
     const [row] = await latestRows(db.pool, 'system', ['cores']);
     expect(row?.corePercents.map((v) => Math.fround(v))).toEqual([12.3, 33.333333, 100, 0].map((v) => Math.fround(v)));
+    await writeBatch(db.prisma, batchOf({ system: [systemRow('no-cores', time, { corePercents: [] })] }));
+    expect((await latestRows(db.prisma, 'system', ['no-cores']))[0]?.corePercents).toEqual([]);
   });
 
   test('a 50,000-row batch (ten statement chunks and more) is stored whole', async () => {
@@ -184,6 +186,38 @@ describe('writeBatch', () => {
     expect(new Set(seqs).size).toBe(3000);
     const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM system_metrics WHERE device_id LIKE 'conc-%'");
     expect(rows[0]?.n).toBe(3000);
+  });
+
+  test('a connection killed mid-flush (after its COPY, during its INSERT) fails the write, stores nothing, and the retry stores every row once', async () => {
+    const time = Date.now() - 9 * DAY;
+    const batch = batchOf({ system: Array.from({ length: 300 }, (_, i) => systemRow('killed', new Date(time + i * 1000))), filesystems: [filesystemRow('killed', new Date(time), '/')] });
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE filesystem_metrics IN EXCLUSIVE MODE');
+      const write = writeBatch(db.prisma, batch);
+      write.catch(() => undefined);
+      // The flush has copied its staging tables and written system_metrics; its INSERT into filesystem_metrics waits for the lock.
+      let pid: number | undefined;
+      for (let i = 0; i < 200 && pid === undefined; i++) {
+        const { rows } = await db.pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO filesystem_metrics%'");
+        pid = rows[0]?.pid;
+        if (pid === undefined) await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(pid).toEqual(expect.any(Number));
+      await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      await expect(write).rejects.toThrow();
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    // The killed connection went back to the pool (which dropped it): none is left checked out.
+    expect(db.pool.totalCount - db.pool.idleCount).toBe(0);
+    expect(await count('system_metrics', 'killed')).toBe(0);
+    expect(await writeBatch(db.prisma, batch)).toBe(301);
+    expect(await writeBatch(db.prisma, batch)).toBe(0);
+    expect(await count('system_metrics', 'killed')).toBe(300);
+    expect(await count('filesystem_metrics', 'killed')).toBe(1);
   });
 
   test('an empty batch writes nothing and does not touch the database', async () => {
