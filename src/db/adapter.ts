@@ -68,8 +68,14 @@ export async function closePool(pool: pg.Pool, ms = 5000): Promise<void> {
   while (open && open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** The connection a transaction runs on, and whether its server takes COPY FROM STDIN. */
+export interface TransactionConnection {
+  client: pg.PoolClient;
+  copyFromStdin: boolean;
+}
+
 /** Set around a $transaction by onTransactionConnection: where the adapter says which connection it took. */
-const transactionSlot = new AsyncLocalStorage<{ client?: pg.PoolClient }>();
+const transactionSlot = new AsyncLocalStorage<{ connection?: TransactionConnection }>();
 
 /**
  * An interactive Prisma transaction that also hands `fn` the pool connection it runs on, for
@@ -81,14 +87,14 @@ const transactionSlot = new AsyncLocalStorage<{ client?: pg.PoolClient }>();
  */
 export async function onTransactionConnection<T>(
   prisma: PrismaClient,
-  fn: (tx: TransactionClient, client: pg.PoolClient) => Promise<T>,
+  fn: (tx: TransactionClient, connection: TransactionConnection) => Promise<T>,
   options: { maxWait?: number; timeout?: number } = {},
 ): Promise<T> {
-  const slot: { client?: pg.PoolClient } = {};
+  const slot: { connection?: TransactionConnection } = {};
   return transactionSlot.run(slot, () =>
     prisma.$transaction(async (tx) => {
-      if (!slot.client) throw new Error('the Prisma client was not built on createAdapter: no connection for the transaction');
-      return fn(tx, slot.client);
+      if (!slot.connection) throw new Error('the Prisma client was not built on createAdapter: no connection for the transaction');
+      return fn(tx, slot.connection);
     }, options),
   );
 }
@@ -121,6 +127,13 @@ function releaseWhenEndFails(tx: Transaction, client: pg.PoolClient): void {
  * It also tells onTransactionConnection which connection a transaction got.
  */
 class WholeScriptPg extends PrismaPg {
+  constructor(
+    pool: pg.Pool,
+    private readonly copyFromStdin: boolean,
+  ) {
+    super(pool);
+  }
+
   override async connect(): ReturnType<PrismaPg['connect']> {
     const adapter = await super.connect();
     const startTransaction = adapter.startTransaction.bind(adapter);
@@ -129,7 +142,7 @@ class WholeScriptPg extends PrismaPg {
       const client = (tx as unknown as { client: pg.PoolClient }).client;
       releaseWhenEndFails(tx, client);
       const slot = transactionSlot.getStore();
-      if (slot && !slot.client) slot.client = client;
+      if (slot && !slot.connection) slot.connection = { client, copyFromStdin: this.copyFromStdin };
       return tx;
     };
     const pool = adapter.underlyingDriver() as pg.Pool;
@@ -145,6 +158,11 @@ class WholeScriptPg extends PrismaPg {
   }
 }
 
-export function createAdapter(pool: pg.Pool): PrismaPg {
-  return new WholeScriptPg(pool);
+/**
+ * `copyFromStdin: false` for a server that cannot take COPY FROM STDIN: the test suite's
+ * TimescaleDB, PGlite behind its socket server, drops the connection on a CopyData message.
+ * PostgreSQL and TimescaleDB servers all can.
+ */
+export function createAdapter(pool: pg.Pool, { copyFromStdin = true }: { copyFromStdin?: boolean } = {}): PrismaPg {
+  return new WholeScriptPg(pool, copyFromStdin);
 }

@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { onTransactionConnection } from '../db/adapter.ts';
 import type { PrismaClient } from '../db/generated/client.ts';
-import { copyBinary, copySql, createStagingSql, insertSql, type Inserted, type InsertedGroup } from './staging.ts';
+import { copyBinary, copySql, createStagingSql, insertSql, populateStagingSql, stagingJson, type Inserted, type InsertedGroup } from './staging.ts';
 import { TABLES, type TableSpec } from './tables.ts';
 import type { SampleBatch } from './types.ts';
 
@@ -32,12 +32,13 @@ interface Plan {
   spec: TableSpec<unknown>;
   create: string;
   copy: string;
+  populate: string;
   insert: string;
 }
 
 const PLANS: Plan[] = (Object.keys(TABLES) as (keyof SampleBatch)[]).map((key) => {
   const spec = TABLES[key] as TableSpec<unknown>;
-  return { key, spec, create: createStagingSql(spec), copy: copySql(spec), insert: insertSql(spec) };
+  return { key, spec, create: createStagingSql(spec), copy: copySql(spec), populate: populateStagingSql(spec), insert: insertSql(spec) };
 });
 
 /** Per pool connection: the staging tables a committed transaction created on it. */
@@ -89,7 +90,7 @@ export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Prom
   let created: { client: pg.PoolClient; tables: string[] } | undefined;
   const answers = await onTransactionConnection(
     prisma,
-    async (tx, client) => {
+    async (tx, { client, copyFromStdin }) => {
       const have = staged.get(client);
       const missing = work.filter((p) => !have?.has(p.spec.table));
       if (missing.length > 0) {
@@ -98,7 +99,8 @@ export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Prom
       }
       const out: Inserted[] = [];
       for (const p of work) {
-        await copyRows(client, p, batch[p.key]);
+        if (copyFromStdin) await copyRows(client, p, batch[p.key]);
+        else await client.query(p.populate, [stagingJson(p.spec.columns, batch[p.key])]);
         out.push((await tx.$queryRawUnsafe<Inserted[]>(p.insert))[0]!);
       }
       return out;

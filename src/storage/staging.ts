@@ -19,6 +19,24 @@ const names = (spec: TableSpec<unknown>): string => spec.columns.map((c) => c.na
 export const createStagingSql = (spec: TableSpec<unknown>): string =>
   `CREATE TEMP TABLE IF NOT EXISTS ${stagingTable(spec)} ON COMMIT DELETE ROWS AS SELECT ${names(spec)} FROM ${spec.table} WITH NO DATA`;
 
+/**
+ * Where COPY FROM STDIN is not available (createAdapter's copyFromStdin: false), the staging
+ * table is loaded from one JSON parameter instead (stagingJson); about 0.5 of COPY's speed.
+ */
+export const populateStagingSql = (spec: TableSpec<unknown>): string =>
+  `INSERT INTO ${stagingTable(spec)} (${names(spec)}) SELECT ${names(spec)} FROM json_populate_recordset(NULL::${stagingTable(spec)}, $1::json)`;
+
+/** The rows as a JSON array of objects keyed by column name; a jsonb column's value is its JSON text, embedded. */
+export function stagingJson<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
+  const keys = columns.map((c) => JSON.stringify(c.name));
+  return `[${rows
+    .map((row) => `{${columns.map((c, i) => {
+      const v = c.get(row);
+      return `${keys[i]}:${c.kind === 'jsonb' && typeof v === 'string' ? v : JSON.stringify(v ?? null)}`;
+    }).join(',')}}`)
+    .join(',')}]`;
+}
+
 export const copySql = (spec: TableSpec<unknown>): string => `COPY ${stagingTable(spec)} (${names(spec)}) FROM STDIN (FORMAT binary)`;
 
 /**

@@ -144,6 +144,24 @@ describe('writeBatch', () => {
     expect(rows).toEqual([{ empty: 1, nulls: Math.floor(NASTY.length / 2), key: '\\N', tabs: 'v\\al' }]);
   });
 
+  test('without COPY FROM STDIN (createAdapter copyFromStdin: false) the staging tables load from JSON: the same rows come back', async () => {
+    const pool = createPool(db.url, { max: 2 });
+    const prisma = new PrismaClient({ adapter: createAdapter(pool, { copyFromStdin: false }) });
+    try {
+      const time = new Date(Date.now() - 10 * DAY + 5);
+      const poll = fullPoll('no-copy', time);
+      poll.containers = NASTY.map((name, i) => containerRow('no-copy', time, name, { containerId: `c${i}:${name}` }));
+      expect(await writeBatch(prisma, poll)).toBe(9 + NASTY.length);
+      expect(await writeBatch(prisma, poll)).toBe(0);
+      expect(await latestRows(db.prisma, 'system', ['no-copy'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
+      expect(await latestRows(db.prisma, 'drives', ['no-copy'])).toEqual(bySubject(poll.drives, (r) => r.drive));
+      expect(bySubject(await latestRows(db.prisma, 'containers', ['no-copy']), (r) => r.containerId)).toEqual(bySubject(poll.containers, (r) => r.containerId));
+    } finally {
+      await prisma.$disconnect();
+      await closePool(pool);
+    }
+  });
+
   test('a batch is one transaction across tables: a refused row in the last table stores nothing in the others', async () => {
     const time = new Date(Date.now() - 6 * DAY);
     const bad = { ...containerRow('atomic-x', time, 'x'), state: null } as unknown as ReturnType<typeof containerRow>; // NOT NULL column
