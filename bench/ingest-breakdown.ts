@@ -9,6 +9,8 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
+import { createAdapter } from '../src/db/adapter.ts';
+import { PrismaClient } from '../src/db/index.ts';
 import { createLogger } from '../src/log.ts';
 import { writeBatch } from '../src/storage/index.ts';
 import { copyBinary, copySql, createStagingSql, insertSql, stagingTable } from '../src/storage/staging.ts';
@@ -25,6 +27,7 @@ const count = Number(process.argv[2] ?? 20_000);
 const bench = await openBenchDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, createLogger('warn'));
 const { pool, prisma } = bench.db;
 const rows = systemRowsFor({ count, devices: 100 });
+const noCopy = new PrismaClient({ adapter: createAdapter(pool, { copyFromStdin: false }) });
 const spec = systemMetrics as TableSpec<unknown>;
 const unnest = unnestSql(systemMetrics);
 
@@ -57,6 +60,14 @@ const variants: Record<string, { table: string; run(r: SystemMetricsRow[]): Prom
       const b = emptyBatch();
       b.system = r;
       await writeBatch(prisma, b);
+    },
+  },
+  'writeBatch without COPY FROM STDIN: staging from JSON': {
+    table: 'system_metrics',
+    run: async (r) => {
+      const b = emptyBatch();
+      b.system = r;
+      await writeBatch(noCopy, b);
     },
   },
   'session staging (ON COMMIT DELETE ROWS), plain pg': {
@@ -104,4 +115,5 @@ for (const [name, r] of results) {
   const c = stat(r.cpuMs);
   console.log(`${name.padEnd(58)} ${String(s.median).padStart(8)} rows/s (${s.min}–${s.max})  ×${(s.median / copyMedian).toFixed(2)} of COPY   client CPU ${c.median} ms`);
 }
+await noCopy.$disconnect();
 await bench.close();

@@ -21,7 +21,8 @@ export const createStagingSql = (spec: TableSpec<unknown>): string =>
 
 /**
  * Where COPY FROM STDIN is not available (createAdapter's copyFromStdin: false), the staging
- * table is loaded from one JSON parameter instead (stagingJson); about 0.5 of COPY's speed.
+ * table is loaded from one JSON parameter instead (stagingJson): correct, but about 0.25 of
+ * COPY's speed (bench/ingest-breakdown.ts), so meant for test servers.
  */
 export const populateStagingSql = (spec: TableSpec<unknown>): string =>
   `INSERT INTO ${stagingTable(spec)} (${names(spec)}) SELECT ${names(spec)} FROM json_populate_recordset(NULL::${stagingTable(spec)}, $1::json)`;
