@@ -78,7 +78,7 @@ describe('writeBatch', () => {
     const [row] = await latestRows(db.pool, 'system', ['cores']);
     expect(row?.corePercents.map((v) => Math.fround(v))).toEqual([12.3, 33.333333, 100, 0].map((v) => Math.fround(v)));
     await writeBatch(db.prisma, batchOf({ system: [systemRow('no-cores', time, { corePercents: [] })] }));
-    expect((await latestRows(db.prisma, 'system', ['no-cores']))[0]?.corePercents).toEqual([]);
+    expect((await latestRows(db.pool, 'system', ['no-cores']))[0]?.corePercents).toEqual([]);
   });
 
   test('a 50,000-row batch (ten statement chunks and more) is stored whole', async () => {
@@ -130,10 +130,10 @@ describe('writeBatch', () => {
     const attributes = { names: NASTY, nested: { 'key\twith\ttabs': 'v\\al', emoji: '🐳' }, nil: null };
     const drives = [driveRow('nasty', time, '/dev/disk/by-id/ata-WDC\tX\\y', { model: NASTY.join('|'), attributes, error: 'line1\nline2' })];
     expect(await writeBatch(db.prisma, batchOf({ containers, filesystems, drives }))).toBe(NASTY.length * 2 + 1);
-    const stored = await latestRows(db.prisma, 'containers', ['nasty']);
+    const stored = await latestRows(db.pool, 'containers', ['nasty']);
     expect(bySubject(stored, (r) => r.containerId)).toEqual(bySubject(containers, (r) => r.containerId));
-    expect(bySubject(await latestRows(db.prisma, 'filesystems', ['nasty']), (r) => r.mount)).toEqual(bySubject(filesystems, (r) => r.mount));
-    expect(await latestRows(db.prisma, 'drives', ['nasty'])).toEqual(drives);
+    expect(bySubject(await latestRows(db.pool, 'filesystems', ['nasty']), (r) => r.mount)).toEqual(bySubject(filesystems, (r) => r.mount));
+    expect(await latestRows(db.pool, 'drives', ['nasty'])).toEqual(drives);
     // In SQL, not only through the mapping back: an empty string is not NULL, the jsonb is structured.
     const { rows } = await db.pool.query<{ empty: number; nulls: number; key: string; tabs: string }>(
       `SELECT (SELECT count(*)::int FROM container_snapshots WHERE device_id = 'nasty' AND name = '') AS empty,
@@ -153,9 +153,9 @@ describe('writeBatch', () => {
       poll.containers = NASTY.map((name, i) => containerRow('no-copy', time, name, { containerId: `c${i}:${name}` }));
       expect(await writeBatch(prisma, poll)).toBe(9 + NASTY.length);
       expect(await writeBatch(prisma, poll)).toBe(0);
-      expect(await latestRows(db.prisma, 'system', ['no-copy'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
-      expect(await latestRows(db.prisma, 'drives', ['no-copy'])).toEqual(bySubject(poll.drives, (r) => r.drive));
-      expect(bySubject(await latestRows(db.prisma, 'containers', ['no-copy']), (r) => r.containerId)).toEqual(bySubject(poll.containers, (r) => r.containerId));
+      expect(await latestRows(db.pool, 'system', ['no-copy'])).toEqual(poll.system.map((r) => ({ ...r, seq: expect.any(Number) })));
+      expect(await latestRows(db.pool, 'drives', ['no-copy'])).toEqual(bySubject(poll.drives, (r) => r.drive));
+      expect(bySubject(await latestRows(db.pool, 'containers', ['no-copy']), (r) => r.containerId)).toEqual(bySubject(poll.containers, (r) => r.containerId));
     } finally {
       await prisma.$disconnect();
       await closePool(pool);
