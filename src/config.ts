@@ -22,6 +22,9 @@ export const POLLING_INTERVAL_BOUNDS = {
   system: { min: 5, max: 86_400 },
   containers: { min: 5, max: 86_400 },
   drives: { min: 5, max: 7 * 86_400 },
+  storage: { min: 5, max: 86_400 },
+  sensors: { min: 5, max: 86_400 },
+  gpu: { min: 5, max: 86_400 },
 } as const satisfies Record<CollectorName, { min: number; max: number }>;
 
 const intervalOf = (collector: CollectorName, fallback: number) => int(fallback, POLLING_INTERVAL_BOUNDS[collector].min, POLLING_INTERVAL_BOUNDS[collector].max);
@@ -54,6 +57,9 @@ const schema = z.object({
   POLLING_CONTAINER_INTERVAL: intervalOf('containers', 30),
   POLLING_SYSTEM_METRICS_INTERVAL: intervalOf('system', 300),
   POLLING_DRIVE_HEALTH_INTERVAL: intervalOf('drives', 3600),
+  POLLING_STORAGE_INTERVAL: intervalOf('storage', 300),
+  POLLING_SENSORS_INTERVAL: intervalOf('sensors', 300),
+  POLLING_GPU_INTERVAL: intervalOf('gpu', 300),
   POLLING_MAX_CONCURRENT_DEVICES: int(10, 1, 10_000),
   POLLING_LEASE_SECONDS: int(30, 2, 3600),
   POLLING_LEASE_RENEW_SECONDS: int(10, 1, 1200),
@@ -128,6 +134,9 @@ function toConfig(e: Env) {
         containers: e.POLLING_CONTAINER_INTERVAL,
         system: e.POLLING_SYSTEM_METRICS_INTERVAL,
         drives: e.POLLING_DRIVE_HEALTH_INTERVAL,
+        storage: e.POLLING_STORAGE_INTERVAL,
+        sensors: e.POLLING_SENSORS_INTERVAL,
+        gpu: e.POLLING_GPU_INTERVAL,
       },
       maxConcurrentDevices: e.POLLING_MAX_CONCURRENT_DEVICES,
     },

@@ -28,6 +28,9 @@ function freshOnly(batch: SampleBatch, cutoff: number): SampleBatch {
     diskIo: batch.diskIo,
     drives: fresh(batch.drives),
     containers: fresh(batch.containers),
+    pools: fresh(batch.pools),
+    sensors: fresh(batch.sensors),
+    gpus: fresh(batch.gpus),
   };
 }
 

@@ -9,6 +9,10 @@
  *                                             per scanned drive in a shell loop
  *   containers  containers.ts + docker.ts     one exec: docker|podman ps -a, stats --no-stream,
  *                                             inspect of all ids
+ *   storage     pools.ts + storage.ts         one exec: /proc/mdstat, zpool list -Hp + status -p
+ *                                             (sudo -n only when refused), btrfs device stats
+ *   sensors     sensor-collector.ts + sensors.ts   one exec: a grep of every hwmon chip's attributes
+ *   gpu         gpu-collector.ts + gpu.ts     one exec: nvidia-smi --query-gpu
  *
  * Counters become rates in rates.ts (resets, reboots, new devices → null, never < 0).
  * parse-command.ts backs `infrapulse parse <kind> <file>`; synthetic.ts builds big polls for
@@ -32,17 +36,26 @@ import type { Collector, CollectorName, CollectorOptions } from './types.ts';
 import { systemCollector, type SystemState } from './system.ts';
 import { drivesCollector, type DrivesState } from './drives.ts';
 import { containersCollector, type ContainersState } from './containers.ts';
+import { storageCollector, type StorageState } from './pools.ts';
+import { sensorsCollector, type SensorsState } from './sensor-collector.ts';
+import { gpuCollector, type GpuState } from './gpu-collector.ts';
 
 export interface CollectorStates {
   system: SystemState;
   drives: DrivesState;
   containers: ContainersState;
+  storage: StorageState;
+  sensors: SensorsState;
+  gpu: GpuState;
 }
 
 export const collectors = {
   system: systemCollector,
   drives: drivesCollector,
   containers: containersCollector,
+  storage: storageCollector,
+  sensors: sensorsCollector,
+  gpu: gpuCollector,
 } satisfies { [K in CollectorName]: Collector<CollectorStates[K]> };
 
 /** Every collector's name, in the registry's order: the one list the poller, the API and the dashboard use. */

@@ -8,7 +8,7 @@ import { ParseError } from './types.ts';
 import { failIfNothingRead, fields, lines, skipLine, uint } from './text.ts';
 
 /** sbin is often missing from a non-login SSH session's PATH; zpool translates its labels. */
-const SBIN_C = 'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"; export PATH; LC_ALL=C; export LC_ALL';
+export const SBIN_C = 'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"; export PATH; LC_ALL=C; export LC_ALL';
 
 export const MDSTAT_COMMAND = 'cat /proc/mdstat';
 
@@ -212,7 +212,8 @@ export interface ZpoolListEntry {
 }
 
 /** Telegraf's column list: the same on Linux and FreeBSD, bytes exact with -p. */
-export const ZPOOL_LIST_COMMAND = `${SBIN_C}; zpool list -Hp -o name,health,size,alloc,free,fragmentation,capacity,dedupratio`;
+export const ZPOOL_LIST_ARGS = 'list -Hp -o name,health,size,alloc,free,fragmentation,capacity,dedupratio';
+export const ZPOOL_LIST_COMMAND = `${SBIN_C}; zpool ${ZPOOL_LIST_ARGS}`;
 
 type ZpoolColumns = Partial<Record<'size' | 'alloc' | 'free' | 'frag' | 'cap' | 'dedup', number>> & { health: number };
 
@@ -279,7 +280,8 @@ export function parseZpoolList(text: string): { pools: ZpoolListEntry[]; skipped
   return { pools, skipped };
 }
 
-export const ZPOOL_STATUS_COMMAND = `${SBIN_C}; zpool status -p`;
+export const ZPOOL_STATUS_ARGS = 'status -p';
+export const ZPOOL_STATUS_COMMAND = `${SBIN_C}; zpool ${ZPOOL_STATUS_ARGS}`;
 
 export interface ZpoolDevice {
   name: string;

@@ -2,7 +2,7 @@ import type { CommandRunner } from '../transport/types.ts';
 import type { SampleBatch } from '../storage/types.ts';
 
 /** The registry's keys (src/collectors/index.ts derives COLLECTOR_NAMES from it). */
-export type CollectorName = 'system' | 'drives' | 'containers';
+export type CollectorName = 'system' | 'drives' | 'containers' | 'storage' | 'sensors' | 'gpu';
 
 export interface CollectorOptions {
   /** Run smartctl through `sudo -n` (the device's setting). */

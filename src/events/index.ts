@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
-import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SystemMetricsRow } from '../storage/types.ts';
+import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, GpuSampleRow, NetworkRow, SensorReadingRow, StoragePoolRow, SystemMetricsRow } from '../storage/types.ts';
 
 /** A row as it travels: Dates become ISO strings. */
 export type Wire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
@@ -67,6 +67,31 @@ export interface DriveHealthEvent {
   at: string;
 }
 
+/** A pool's or array's state or health changed since the previous storage poll (or it appeared). */
+export interface PoolStateEvent {
+  deviceId: string;
+  kind: string;
+  name: string;
+  previousState: string | null;
+  state: string;
+  previousHealth: string | null;
+  health: string;
+  at: string;
+}
+
+/** A sensor's status changed (a fan stopped, a temperature reached its chip's max or crit, and back). */
+export interface SensorStatusEvent {
+  deviceId: string;
+  sensor: string;
+  chip: string | null;
+  kind: string;
+  label: string;
+  value: number | null;
+  previous: string | null;
+  current: string;
+  at: string;
+}
+
 export interface AlertEventPayload {
   alertId: string;
   ruleId: string;
@@ -109,6 +134,11 @@ export type Topics = {
   diskIoCollected: [SamplesEvent<DiskIoRow>];
   containersCollected: [SamplesEvent<ContainerRow>];
   drivesCollected: [SamplesEvent<DriveHealthRow>];
+  poolsCollected: [SamplesEvent<StoragePoolRow>];
+  sensorsCollected: [SamplesEvent<SensorReadingRow>];
+  gpusCollected: [SamplesEvent<GpuSampleRow>];
+  poolStateChanged: [PoolStateEvent];
+  sensorStatusChanged: [SensorStatusEvent];
   deviceListChanged: [DeviceListEvent];
   alertConfigChanged: [AlertConfigEvent];
 };

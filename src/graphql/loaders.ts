@@ -44,6 +44,9 @@ export function latestLoaders(ctx: Context): LatestLoaders {
       diskIo: loaderFor(ctx, 'diskIo'),
       drives: loaderFor(ctx, 'drives'),
       containers: loaderFor(ctx, 'containers'),
+      pools: loaderFor(ctx, 'pools'),
+      sensors: loaderFor(ctx, 'sensors'),
+      gpus: loaderFor(ctx, 'gpus'),
     };
     perContext.set(ctx, loaders);
   }

@@ -11,6 +11,7 @@ import './types/silences.ts';
 import './types/drives.ts';
 import './types/containers.ts';
 import './types/samples.ts';
+import './types/hardware.ts';
 import './types/credentials.ts';
 import './types/devices.ts';
 import './types/device-status.ts';

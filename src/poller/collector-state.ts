@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { COLLECTOR_NAMES } from '../collectors/index.ts';
 import { UNAVAILABLE_REASONS, type CollectorErrorReason, type CollectorName } from '../collectors/types.ts';
+import type { Device as DeviceRow } from '../db/generated/client.ts';
 import type { Intervals } from './scheduler.ts';
 import type { CollectorOutcome } from './status.ts';
 
@@ -40,6 +41,16 @@ export interface CollectorView {
   since: Date | null;
   enabled: boolean;
 }
+
+/** The database column holding each collector's own interval (null: the server's POLLING_*_INTERVAL). */
+export const INTERVAL_COLUMN = {
+  system: 'systemInterval',
+  containers: 'containerInterval',
+  drives: 'driveInterval',
+  storage: 'storageInterval',
+  sensors: 'sensorInterval',
+  gpu: 'gpuInterval',
+} as const satisfies Record<CollectorName, keyof DeviceRow>;
 
 /** How often an UNAVAILABLE collector is tried again: a tool being installed is rare, a poll of a missing one is waste. */
 export const REPROBE_SECONDS = 3600;

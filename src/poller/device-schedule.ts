@@ -6,7 +6,7 @@ import { COLLECTOR_NAMES } from '../collectors/index.ts';
 import type { CollectorName } from '../collectors/types.ts';
 import type { Config } from '../config.ts';
 import { backoffDelay } from '../transport/backoff.ts';
-import { scheduleIntervals } from './collector-state.ts';
+import { INTERVAL_COLUMN, scheduleIntervals } from './collector-state.ts';
 import type { Connections } from './connections.ts';
 import { isEnabled, type DeviceRuntime, type PollOutcome } from './poll-device.ts';
 import type { Intervals, Scheduler } from './scheduler.ts';
@@ -14,11 +14,7 @@ import type { Intervals, Scheduler } from './scheduler.ts';
 /** Per collector: the device's interval or the server's, none for one switched off, hourly for one UNAVAILABLE. */
 export function intervalsOf(defaults: Config['polling']['intervals'], rt: DeviceRuntime): Intervals {
   const d = rt.device;
-  const configured = {
-    system: d.systemInterval ?? defaults.system,
-    containers: d.containerInterval ?? defaults.containers,
-    drives: d.driveInterval ?? defaults.drives,
-  };
+  const configured = Object.fromEntries(COLLECTOR_NAMES.map((name) => [name, d[INTERVAL_COLUMN[name]] ?? defaults[name]])) as Record<CollectorName, number>;
   return scheduleIntervals(configured, d.disabledCollectors, rt.collectors);
 }
 

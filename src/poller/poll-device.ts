@@ -38,6 +38,9 @@ export interface DeviceRuntime {
   /** Previous poll's container state/health and drive health; undefined until the first committed poll. */
   containers: Map<string, { state: string; health: string | null }> | undefined;
   drives: Map<string, string> | undefined;
+  /** Previous storage poll's state/health per pool, and sensors poll's status per sensor (same baseline rule). */
+  pools: Map<string, { state: string; health: string }> | undefined;
+  sensors: Map<string, string> | undefined;
   /**
    * The device's status writes, one after another. A poll and a settings change (monitoring off
    * or on) decide statuses independently; written on two pool connections at once, their rows
@@ -60,6 +63,8 @@ export function newRuntime(device: PollDevice): DeviceRuntime {
     collectorsChanged: false,
     containers: undefined,
     drives: undefined,
+    pools: undefined,
+    sensors: undefined,
     statusWrites: Promise.resolve(),
   };
 }
@@ -366,5 +371,34 @@ function publishChanges(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch,
       }
     }
     rt.drives = next;
+  }
+  publishHardwareChanges(ctx, rt, batch, at, ok);
+}
+
+/** Pool/array state or health changes, and sensors crossing their chip's thresholds (or back). */
+function publishHardwareChanges(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch, at: string, ok: ReadonlySet<CollectorName>): void {
+  const deviceId = rt.device.id;
+  if (ok.has('storage')) {
+    const next = new Map<string, { state: string; health: string }>();
+    for (const p of batch.pools) {
+      const key = `${p.kind} ${p.name}`;
+      next.set(key, { state: p.state, health: p.health });
+      const prev = rt.pools?.get(key);
+      if (rt.pools && (!prev || prev.state !== p.state || prev.health !== p.health)) {
+        void ctx.events.publish('poolStateChanged', { deviceId, kind: p.kind, name: p.name, previousState: prev?.state ?? null, state: p.state, previousHealth: prev?.health ?? null, health: p.health, at });
+      }
+    }
+    rt.pools = next;
+  }
+  if (ok.has('sensors')) {
+    const next = new Map<string, string>();
+    for (const r of batch.sensors) {
+      next.set(r.sensor, r.status);
+      const prev = rt.sensors?.get(r.sensor);
+      if (rt.sensors && prev !== r.status) {
+        void ctx.events.publish('sensorStatusChanged', { deviceId, sensor: r.sensor, chip: r.chip, kind: r.kind, label: r.label, value: r.value, previous: prev ?? null, current: r.status, at });
+      }
+    }
+    rt.sensors = next;
   }
 }

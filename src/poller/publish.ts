@@ -19,6 +19,9 @@ const TOPIC = {
   diskIo: 'diskIoCollected',
   drives: 'drivesCollected',
   containers: 'containersCollected',
+  pools: 'poolsCollected',
+  sensors: 'sensorsCollected',
+  gpus: 'gpusCollected',
 } as const satisfies Record<GroupedKind, Topic>;
 
 export function publishCommitted(events: EventBus, batch: SampleBatch): void {

@@ -6,6 +6,10 @@ import { SYSTEM_COMMAND } from '../collectors/system.ts';
 import { DRIVES_COMMAND, DRIVES_COMMAND_SUDO } from '../collectors/drives.ts';
 import { CONTAINERS_COMMAND } from '../collectors/containers.ts';
 import { TOP_PROCESSES_COMMAND } from '../collectors/top-processes.ts';
+import { STORAGE_COMMAND } from '../collectors/pools.ts';
+import { HWMON_COMMAND } from '../collectors/sensors.ts';
+import { GPU_COMMAND } from '../collectors/gpu-collector.ts';
+import { renderGpu, renderHwmon, renderStorage } from './render-hardware.ts';
 import type { HostProfile } from './profile.ts';
 import { renderContainers } from './render-containers.ts';
 import { renderDriveReport, renderDrives, renderScan, type DriveClock } from './render-drives.ts';
@@ -29,7 +33,7 @@ export interface CommandResult {
   code: number;
 }
 
-export type CommandKind = 'system' | 'drives' | 'containers' | 'processes' | 'simple' | 'unknown';
+export type CommandKind = 'system' | 'drives' | 'containers' | 'processes' | 'storage' | 'sensors' | 'gpu' | 'simple' | 'unknown';
 
 export interface ExecTime {
   nowMs: number;
@@ -43,6 +47,9 @@ const EXACT = new Map<string, CommandKind>([
   [DRIVES_COMMAND_SUDO, 'drives'],
   [CONTAINERS_COMMAND, 'containers'],
   [TOP_PROCESSES_COMMAND, 'processes'],
+  [STORAGE_COMMAND, 'storage'],
+  [HWMON_COMMAND, 'sensors'],
+  [GPU_COMMAND, 'gpu'],
 ]);
 
 export function classifyCommand(command: string): CommandKind {
@@ -53,6 +60,9 @@ export function classifyCommand(command: string): CommandKind {
     if (command.includes('smartctl') && command.includes('--scan-open')) return 'drives';
     if (command.includes('@@ip:engine') && command.includes(' ps -a')) return 'containers';
     if (command.includes('@@ip:top-processes-clock')) return 'processes';
+    if (command.includes('@@ip:mdstat') && command.includes('zpool')) return 'storage';
+    if (command.includes('@@ip:no-hwmon')) return 'sensors';
+    if (command.includes('@@ip:no-nvidia-smi')) return 'gpu';
   }
   return SIMPLE.has(command.trim()) || /^(sudo -n )?smartctl\b/.test(command.trim()) ? 'simple' : 'unknown';
 }
@@ -101,6 +111,12 @@ export function runCommand(h: HostProfile, command: string, t: ExecTime): Comman
       return { stdout: renderContainers(h, t.nowMs, t.startMs), stderr: '', code: 0 };
     case 'processes':
       return { stdout: renderTopProcesses(h, t.nowMs), stderr: '', code: 0 };
+    case 'storage':
+      return { stdout: renderStorage(h, t), stderr: '', code: 0 };
+    case 'sensors':
+      return { stdout: renderHwmon(h, t), stderr: '', code: 0 };
+    case 'gpu':
+      return { stdout: renderGpu(h, t), stderr: '', code: 0 };
     case 'simple': {
       const trimmed = command.trim();
       const simple = SIMPLE.get(trimmed);

@@ -5,7 +5,7 @@
  * the median against 16 over pg (docs/benchmarks.md, *Queries*).
  */
 import type pg from 'pg';
-import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SystemMetricsRow } from './types.ts';
+import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, GpuSampleRow, NetworkRow, SensorReadingRow, StoragePoolRow, SystemMetricsRow } from './types.ts';
 import { TABLES, type TableSpec } from './tables.ts';
 
 type Kind = keyof typeof TABLES;
@@ -18,6 +18,9 @@ export interface LatestRows {
   diskIo: DiskIoRow;
   drives: DriveHealthRow;
   containers: ContainerRow;
+  pools: StoragePoolRow;
+  sensors: SensorReadingRow;
+  gpus: GpuSampleRow;
 }
 
 /** Column name → row key, computed once per name: rewriting every key of every row with a regex was a tenth of a busy API's CPU. */

@@ -20,6 +20,9 @@ export const RETENTION_TABLES: Record<string, keyof RetentionDays> = {
   disk_io_metrics: 'metrics',
   drive_health: 'drives',
   container_snapshots: 'containers',
+  storage_pools: 'metrics',
+  sensor_readings: 'metrics',
+  gpu_samples: 'metrics',
 };
 
 export interface RetentionOptions {

@@ -9,7 +9,7 @@ import type { PrismaClient } from '../db/generated/client.ts';
 import type { Stat } from './history.ts';
 import { TABLES } from './tables.ts';
 
-export type SeriesKind = 'filesystems' | 'networks' | 'diskIo' | 'drives' | 'containers';
+export type SeriesKind = 'filesystems' | 'networks' | 'diskIo' | 'drives' | 'containers' | 'pools' | 'sensors' | 'gpus';
 
 interface SeriesSpec {
   /** Averaged, with min and max: gauges and rates only (never cumulative counters). */
@@ -30,6 +30,9 @@ export const SERIES = {
     last: ['health', 'model', 'serial'],
   },
   containers: { stats: ['cpu_percent', 'mem_usage_bytes', 'mem_limit_bytes', 'pids', 'restart_count'], last: ['name', 'image', 'state', 'health'] },
+  pools: { stats: ['cap_percent', 'alloc_bytes', 'free_bytes', 'frag_percent', 'active_devices', 'read_errors', 'write_errors', 'cksum_errors', 'scan_percent'], last: ['kind', 'state', 'health'] },
+  sensors: { stats: ['value'], last: ['chip', 'kind', 'label', 'status'] },
+  gpus: { stats: ['temperature_c', 'utilization_percent', 'memory_utilization_percent', 'memory_used_bytes', 'power_draw_watts', 'fan_percent'], last: ['name'] },
 } as const satisfies Record<SeriesKind, SeriesSpec>;
 
 type StatColumn<K extends SeriesKind> = (typeof SERIES)[K]['stats'][number];

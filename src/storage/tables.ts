@@ -3,7 +3,7 @@
  * column, shared by the writer (staging.ts derives its COPY and INSERT … SELECT from them)
  * and the readers. A new table is a description here plus its entry in TABLES.
  */
-import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, NetworkRow, SampleBatch, SystemMetricsRow } from './types.ts';
+import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, GpuSampleRow, NetworkRow, SampleBatch, SensorReadingRow, StoragePoolRow, SystemMetricsRow } from './types.ts';
 
 /** The column's SQL type: staging.ts encodes get()'s value in that type's binary COPY format. */
 type ColumnKind = 'time' | 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'real[]' | 'jsonb';
@@ -24,6 +24,7 @@ export interface TableSpec<Row> {
 const col = <Row>(name: string, kind: ColumnKind, get: (row: Row) => unknown): Column<Row> => ({ name, kind, get });
 const time = <Row extends { time: Date }>(): Column<Row> => col('time', 'time', (r) => r.time);
 const device = <Row extends { deviceId: string }>(): Column<Row> => col('device_id', 'text', (r) => r.deviceId);
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
 export const systemMetrics: TableSpec<SystemMetricsRow> = {
   table: 'system_metrics',
@@ -129,7 +130,7 @@ export const driveHealth: TableSpec<DriveHealthRow> = {
     col('health', 'text', (r) => r.health),
     col('exit_status', 'int4', (r) => r.exitStatus),
     col('error', 'text', (r) => r.error),
-    col('attributes', 'jsonb', (r) => (r.attributes === undefined ? null : JSON.stringify(r.attributes))),
+    col('attributes', 'jsonb', (r) => json(r.attributes)),
   ],
 };
 
@@ -159,6 +160,74 @@ export const containerSnapshots: TableSpec<ContainerRow> = {
   ],
 };
 
+export const storagePools: TableSpec<StoragePoolRow> = {
+  table: 'storage_pools',
+  // The unique index is (device_id, time, kind, name); a ZFS pool and an md array never share a name in practice.
+  subject: 'name',
+  columns: [
+    time(),
+    device(),
+    col('kind', 'text', (r) => r.kind),
+    col('name', 'text', (r) => r.name),
+    col('state', 'text', (r) => r.state),
+    col('health', 'text', (r) => r.health),
+    col('level', 'text', (r) => r.level),
+    col('size_bytes', 'int8', (r) => r.sizeBytes),
+    col('alloc_bytes', 'int8', (r) => r.allocBytes),
+    col('free_bytes', 'int8', (r) => r.freeBytes),
+    col('frag_percent', 'float8', (r) => r.fragPercent),
+    col('cap_percent', 'float8', (r) => r.capPercent),
+    col('total_devices', 'int4', (r) => r.totalDevices),
+    col('active_devices', 'int4', (r) => r.activeDevices),
+    col('read_errors', 'int8', (r) => r.readErrors),
+    col('write_errors', 'int8', (r) => r.writeErrors),
+    col('cksum_errors', 'int8', (r) => r.cksumErrors),
+    col('scan_kind', 'text', (r) => r.scanKind),
+    col('scan_in_progress', 'bool', (r) => r.scanInProgress),
+    col('scan_percent', 'float8', (r) => r.scanPercent),
+    col('errors', 'text', (r) => r.errors),
+    col('devices', 'jsonb', (r) => json(r.devices)),
+  ],
+};
+
+export const sensorReadings: TableSpec<SensorReadingRow> = {
+  table: 'sensor_readings',
+  subject: 'sensor',
+  columns: [
+    time(),
+    device(),
+    col('sensor', 'text', (r) => r.sensor),
+    col('chip', 'text', (r) => r.chip),
+    col('kind', 'text', (r) => r.kind),
+    col('label', 'text', (r) => r.label),
+    col('value', 'float8', (r) => r.value),
+    col('min', 'float8', (r) => r.min),
+    col('max', 'float8', (r) => r.max),
+    col('crit', 'float8', (r) => r.crit),
+    col('status', 'text', (r) => r.status),
+  ],
+};
+
+export const gpuSamples: TableSpec<GpuSampleRow> = {
+  table: 'gpu_samples',
+  subject: 'gpu',
+  columns: [
+    time(),
+    device(),
+    col('gpu', 'text', (r) => r.gpu),
+    col('gpu_index', 'int4', (r) => r.gpuIndex),
+    col('name', 'text', (r) => r.name),
+    col('temperature_c', 'float8', (r) => r.temperatureC),
+    col('utilization_percent', 'float8', (r) => r.utilizationPercent),
+    col('memory_utilization_percent', 'float8', (r) => r.memoryUtilizationPercent),
+    col('memory_used_bytes', 'int8', (r) => r.memoryUsedBytes),
+    col('memory_total_bytes', 'int8', (r) => r.memoryTotalBytes),
+    col('power_draw_watts', 'float8', (r) => r.powerDrawWatts),
+    col('power_limit_watts', 'float8', (r) => r.powerLimitWatts),
+    col('fan_percent', 'float8', (r) => r.fanPercent),
+  ],
+};
+
 /** Every table, keyed by the batch field that feeds it. */
 export const TABLES = {
   system: systemMetrics,
@@ -167,4 +236,7 @@ export const TABLES = {
   diskIo: diskIoMetrics,
   drives: driveHealth,
   containers: containerSnapshots,
+  pools: storagePools,
+  sensors: sensorReadings,
+  gpus: gpuSamples,
 } satisfies { [K in keyof SampleBatch]: TableSpec<SampleBatch[K][number]> };

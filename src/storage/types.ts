@@ -122,6 +122,97 @@ export interface ContainerRow {
   pids: number | null;
 }
 
+/** Where a pool or array comes from. */
+export const POOL_KINDS = ['ZFS', 'MDRAID', 'BTRFS'] as const;
+export type PoolKind = (typeof POOL_KINDS)[number];
+
+/**
+ * A pool's or array's state in ZFS's words, which every kind maps to (collectors/pools.ts):
+ * an md array missing members is DEGRADED, an inactive one UNAVAIL.
+ */
+export const POOL_STATES = ['ONLINE', 'DEGRADED', 'FAULTED', 'OFFLINE', 'UNAVAIL', 'REMOVED', 'SUSPENDED', 'UNKNOWN'] as const;
+export type PoolState = (typeof POOL_STATES)[number];
+
+/** One ZFS pool, md array or mounted btrfs filesystem at one poll. */
+export interface StoragePoolRow {
+  time: Date;
+  deviceId: string;
+  kind: PoolKind;
+  /** Pool name, md device (md0) or the btrfs filesystem's mount point. */
+  name: string;
+  state: PoolState;
+  /** The drives' vocabulary: DEGRADED/OFFLINE or error counters → WARNING, FAULTED/UNAVAIL/… → CRITICAL. */
+  health: DriveHealth;
+  /** md level (raid1, …); null for ZFS and btrfs. */
+  level: string | null;
+  sizeBytes: number | null;
+  allocBytes: number | null;
+  freeBytes: number | null;
+  fragPercent: number | null;
+  capPercent: number | null;
+  /** Member devices (leaf vdevs, md slots, btrfs devices) and how many of them are in service. */
+  totalDevices: number | null;
+  activeDevices: number | null;
+  /** Summed over the member devices (ZFS READ/WRITE/CKSUM; btrfs read, write+flush, corruption+generation). */
+  readErrors: number | null;
+  writeErrors: number | null;
+  cksumErrors: number | null;
+  /** scrub/resilver (ZFS), resync/recovery/check/repair/reshape (md); null when none. */
+  scanKind: string | null;
+  scanInProgress: boolean;
+  scanPercent: number | null;
+  /** ZFS's "errors:" line; null for the other kinds. */
+  errors: string | null;
+  /** The vdev tree (ZFS), members (md) or devices with their counters (btrfs), as JSON. */
+  devices: unknown;
+}
+
+export const SENSOR_KINDS = ['TEMPERATURE', 'FAN'] as const;
+export type SensorKind = (typeof SENSOR_KINDS)[number];
+
+/**
+ * A reading against its chip's own thresholds: HIGH at or above tempN_max, CRITICAL at or above
+ * tempN_crit, LOW below fanN_min, STOPPED for a fan at 0 RPM, UNKNOWN without a reading.
+ */
+export const SENSOR_STATUSES = ['OK', 'HIGH', 'CRITICAL', 'LOW', 'STOPPED', 'UNKNOWN'] as const;
+export type SensorStatus = (typeof SENSOR_STATUSES)[number];
+
+export interface SensorReadingRow {
+  time: Date;
+  deviceId: string;
+  /** hwmonN/tempM: unique on the host until a reboot renumbers the chips. */
+  sensor: string;
+  /** The driver's chip name (coretemp, nct6779, nvme, …). */
+  chip: string | null;
+  kind: SensorKind;
+  label: string;
+  /** °C or RPM. */
+  value: number | null;
+  /** fanN_min (RPM); null for temperatures. */
+  min: number | null;
+  /** tempN_max and tempN_crit (°C); null for fans. */
+  max: number | null;
+  crit: number | null;
+  status: SensorStatus;
+}
+
+export interface GpuSampleRow {
+  time: Date;
+  deviceId: string;
+  /** The GPU's UUID, else its index as text. */
+  gpu: string;
+  gpuIndex: number | null;
+  name: string | null;
+  temperatureC: number | null;
+  utilizationPercent: number | null;
+  memoryUtilizationPercent: number | null;
+  memoryUsedBytes: number | null;
+  memoryTotalBytes: number | null;
+  powerDrawWatts: number | null;
+  powerLimitWatts: number | null;
+  fanPercent: number | null;
+}
+
 /** Everything one poll of one device produced; any list may be empty. */
 export interface SampleBatch {
   system: SystemMetricsRow[];
@@ -130,6 +221,9 @@ export interface SampleBatch {
   diskIo: DiskIoRow[];
   drives: DriveHealthRow[];
   containers: ContainerRow[];
+  pools: StoragePoolRow[];
+  sensors: SensorReadingRow[];
+  gpus: GpuSampleRow[];
 }
 
 export const emptyBatch = (): SampleBatch => ({
@@ -139,4 +233,7 @@ export const emptyBatch = (): SampleBatch => ({
   diskIo: [],
   drives: [],
   containers: [],
+  pools: [],
+  sensors: [],
+  gpus: [],
 });

@@ -158,5 +158,5 @@ export function fullPoll(deviceId: string, time: Date): SampleBatch {
     },
   ];
   const system = [systemRow(deviceId, time, { cpuPercent: null, corePercents: [0.5, 99.75, 12.25], memTotalBytes: 2 ** 40 + 1, memAvailableBytes: 2 ** 32 + 1, swapTotalBytes: 2 ** 31, swapFreeBytes: 2 ** 31 - 1, processCount: null, netRxBytesPerSec: null })];
-  return { system, filesystems, networks, diskIo, drives, containers };
+  return { system, filesystems, networks, diskIo, drives, containers, pools: [], sensors: [], gpus: [] };
 }

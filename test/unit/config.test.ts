@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     expect(c.host).toBe('127.0.0.1');
     expect(c.databaseUrl).toBeUndefined();
     expect(c.monitorLocalhost).toBe(true);
-    expect(c.polling).toEqual({ enabled: true, intervals: { containers: 30, system: 300, drives: 3600 }, maxConcurrentDevices: 10 });
+    expect(c.polling).toEqual({ enabled: true, intervals: { containers: 30, system: 300, drives: 3600, storage: 300, sensors: 300, gpu: 300 }, maxConcurrentDevices: 10 });
     expect(c.retentionDays).toEqual({ metrics: 30, drives: 365, containers: 30 });
     expect(c.dataDir.endsWith('.infrapulse')).toBe(true);
   });

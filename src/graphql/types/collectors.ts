@@ -7,7 +7,9 @@ import { collectors as registry, COLLECTOR_NAMES } from '../../collectors/index.
 import type { CollectorName } from '../../collectors/types.ts';
 import { POLLING_INTERVAL_BOUNDS } from '../../config.ts';
 import type { Device as DeviceRow } from '../../db/generated/client.ts';
-import { readStates, viewOf, type CollectorView } from '../../poller/collector-state.ts';
+import { INTERVAL_COLUMN, readStates, viewOf, type CollectorView } from '../../poller/collector-state.ts';
+
+export { INTERVAL_COLUMN };
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import type { Issues } from './validation.ts';
@@ -29,12 +31,6 @@ export const CollectorStatusEnum = builder.enumType('CollectorStatus', {
   } as const,
 });
 
-/** The database column holding each collector's own interval (null: the server's POLLING_*_INTERVAL). */
-export const INTERVAL_COLUMN = {
-  system: 'systemInterval',
-  containers: 'containerInterval',
-  drives: 'driveInterval',
-} as const satisfies Record<CollectorName, keyof DeviceRow>;
 
 interface CollectorStateView extends CollectorView {
   intervalSeconds: number;
@@ -93,6 +89,9 @@ export interface CollectorSettingsData {
   systemInterval?: number | null;
   containerInterval?: number | null;
   driveInterval?: number | null;
+  storageInterval?: number | null;
+  sensorInterval?: number | null;
+  gpuInterval?: number | null;
   /** Collectors switched on again: their stored state is forgotten. */
   reenabled: CollectorName[];
 }

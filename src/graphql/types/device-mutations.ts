@@ -11,6 +11,7 @@ import { builder } from '../builder.ts';
 import { DeviceRef, TransportEnum } from './devices.ts';
 import type { Context } from '../context.ts';
 import { COLLECTOR_NAMES } from '../../collectors/index.ts';
+import type { CollectorName } from '../../collectors/types.ts';
 import { checkCollectorSettings, checkInterval, CollectorSettingInput, INTERVAL_COLUMN, type CollectorSettingArg } from './collectors.ts';
 import { checkAndSeal, hasSecret } from './credentials.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
@@ -27,6 +28,9 @@ const IntervalsInput = builder.inputType('DeviceIntervalsInput', {
     system: t.int({ required: false }),
     containers: t.int({ required: false }),
     drives: t.int({ required: false }),
+    storage: t.int({ required: false }),
+    sensors: t.int({ required: false }),
+    gpu: t.int({ required: false }),
   }),
 });
 
@@ -78,13 +82,9 @@ const UpdateDeviceInput = builder.inputType('UpdateDeviceInput', {
   }),
 });
 
-interface IntervalsArg {
-  system?: number | null;
-  containers?: number | null;
-  drives?: number | null;
-}
+type IntervalsArg = { [K in CollectorName]?: number | null };
 
-type IntervalColumns = Partial<Pick<DeviceRow, 'systemInterval' | 'containerInterval' | 'driveInterval'>>;
+type IntervalColumns = Partial<Pick<DeviceRow, (typeof INTERVAL_COLUMN)[CollectorName]>>;
 
 function checkIntervals(issues: Issues, intervals: IntervalsArg | null | undefined): IntervalColumns {
   if (!intervals) return {};

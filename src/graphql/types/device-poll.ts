@@ -1,7 +1,8 @@
 /** pollDevice: one on-demand poll through the poller, answered with the rows it wrote. */
 import { DeviceNotFoundError, type PollOutcome } from '../../poller/index.ts';
 import type { CollectorOutcome, DeviceStatus } from '../../poller/status.ts';
-import { latestRows } from '../../storage/latest.ts';
+import { latestRows, type LatestRows } from '../../storage/latest.ts';
+import { GpuRef, SensorRef, StoragePoolRef } from './hardware.ts';
 import { builder } from '../builder.ts';
 import { DeviceRef, DeviceStatusEnum } from './devices.ts';
 import type { Context } from '../context.ts';
@@ -65,7 +66,7 @@ function toPollResult(o: PollOutcome, since: Date, want: Set<CollectorName>): Po
 }
 
 /** Rows of this poll only: a collector that failed leaves nothing newer than `since`. */
-async function fresh<K extends 'system' | 'filesystems' | 'networks' | 'diskIo' | 'drives' | 'containers'>(ctx: Context, r: PollResult, kind: K, from: CollectorName) {
+async function fresh<K extends keyof LatestRows>(ctx: Context, r: PollResult, kind: K, from: CollectorName) {
   if (!r.want.has(from)) return [];
   const rows = await latestRows(ctx.db.pool, kind, [r.deviceId]);
   return rows.filter((row) => row.time.getTime() >= r.since.getTime());
@@ -88,6 +89,9 @@ const PollResultRef = builder.objectRef<PollResult>('PollResult').implement({
     diskIo: t.field({ type: [DiskIoRef], resolve: (r, _a, ctx) => fresh(ctx, r, 'diskIo', 'system') }),
     drives: t.field({ type: [DriveRef], resolve: (r, _a, ctx) => fresh(ctx, r, 'drives', 'drives') }),
     containers: t.field({ type: [ContainerRef], resolve: (r, _a, ctx) => fresh(ctx, r, 'containers', 'containers') }),
+    pools: t.field({ type: [StoragePoolRef], description: 'ZFS pools, md arrays and btrfs filesystems.', resolve: (r, _a, ctx) => fresh(ctx, r, 'pools', 'storage') }),
+    sensors: t.field({ type: [SensorRef], resolve: (r, _a, ctx) => fresh(ctx, r, 'sensors', 'sensors') }),
+    gpus: t.field({ type: [GpuRef], resolve: (r, _a, ctx) => fresh(ctx, r, 'gpus', 'gpu') }),
   }),
 });
 

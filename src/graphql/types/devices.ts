@@ -11,9 +11,12 @@ import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { latestLoaders, latestSystem } from '../loaders.ts';
 import { ContainerRef } from './containers.ts';
-import { CollectorStateRef, collectorsOf } from './collectors.ts';
+import { CollectorStateRef, collectorsOf, INTERVAL_COLUMN } from './collectors.ts';
+import { COLLECTOR_NAMES } from '../../collectors/index.ts';
+import type { CollectorName } from '../../collectors/types.ts';
 import { CredentialRef, credentialViewSelect, toCredentialView } from './credentials.ts';
 import { DriveRef } from './drives.ts';
+import { GpuRef, SensorRef, StoragePoolRef } from './hardware.ts';
 import { DiskIoRef, FilesystemRef, NetworkInterfaceRef, SystemMetricsRef } from './metrics.ts';
 
 /* ---------------------------------------------------------------- enums */
@@ -56,18 +59,14 @@ export const DeviceRef = builder.loadableNodeRef('Device', {
 
 interface Intervals {
   device: DeviceRow;
-  defaults: { system: number; containers: number; drives: number };
+  defaults: Record<CollectorName, number>;
 }
 
 const DeviceIntervalsRef = builder.objectRef<Intervals>('DeviceIntervals').implement({
   description: 'Seconds between polls per collector family: the device\'s override, else the server\'s POLLING_*_INTERVAL.',
   fields: (t) => ({
-    system: t.int({ resolve: (i) => i.device.systemInterval ?? i.defaults.system }),
-    containers: t.int({ resolve: (i) => i.device.containerInterval ?? i.defaults.containers }),
-    drives: t.int({ resolve: (i) => i.device.driveInterval ?? i.defaults.drives }),
-    systemOverride: t.int({ nullable: true, resolve: (i) => i.device.systemInterval }),
-    containersOverride: t.int({ nullable: true, resolve: (i) => i.device.containerInterval }),
-    drivesOverride: t.int({ nullable: true, resolve: (i) => i.device.driveInterval }),
+    ...Object.fromEntries(COLLECTOR_NAMES.map((name) => [name, t.int({ resolve: (i) => i.device[INTERVAL_COLUMN[name]] ?? i.defaults[name] })])),
+    ...Object.fromEntries(COLLECTOR_NAMES.map((name) => [`${name}Override`, t.int({ nullable: true, resolve: (i) => i.device[INTERVAL_COLUMN[name]] })])),
   }),
 });
 
@@ -149,6 +148,18 @@ DeviceRef.implement({
     diskIo: t.field({ type: [DiskIoRef], resolve: (d, _args, ctx) => latestLoaders(ctx).diskIo.load(d.id) }),
     drives: t.field({ type: [DriveRef], description: 'The latest reading of each drive.', resolve: (d, _args, ctx) => latestLoaders(ctx).drives.load(d.id) }),
     containers: t.field({ type: [ContainerRef], description: 'Every container of the latest container poll.', resolve: (d, _args, ctx) => latestLoaders(ctx).containers.load(d.id) }),
+    pools: t.field({
+      type: [StoragePoolRef],
+      description: 'ZFS pools and btrfs filesystems of the latest storage poll, with the ZFS vdev tree.',
+      resolve: async (d, _args, ctx) => (await latestLoaders(ctx).pools.load(d.id)).filter((p) => p.kind !== 'MDRAID'),
+    }),
+    raidArrays: t.field({
+      type: [StoragePoolRef],
+      description: 'Linux software RAID (md) arrays of the latest storage poll, with their members.',
+      resolve: async (d, _args, ctx) => (await latestLoaders(ctx).pools.load(d.id)).filter((p) => p.kind === 'MDRAID'),
+    }),
+    sensors: t.field({ type: [SensorRef], description: 'Every hwmon temperature and fan of the latest sensors poll.', resolve: (d, _args, ctx) => latestLoaders(ctx).sensors.load(d.id) }),
+    gpus: t.field({ type: [GpuRef], description: 'Every GPU of the latest GPU poll.', resolve: (d, _args, ctx) => latestLoaders(ctx).gpus.load(d.id) }),
     statusChanges: t.loadableList({
       type: StatusChangeRef,
       description: 'Recent status transitions, newest first.',

@@ -57,7 +57,7 @@ interface Spec<Row> {
   what: string;
 }
 
-function defineSamples<Row>(spec: Spec<Row>): void {
+export function defineSamples<Row>(spec: Spec<Row>): void {
   const ref = builder.objectRef<Samples<Row>>(spec.type).implement({
     description: `Every ${spec.what} of one device from one poll, as stored.`,
     fields: (t) => ({

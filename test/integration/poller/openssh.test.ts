@@ -115,7 +115,7 @@ describe('poller against OpenSSH', () => {
     const device = await registerDevice('openssh-outage');
     const statuses = recordEvents(events, 'deviceStatusChanged');
     const poller = createPoller({
-      config: testConfig(dataDir, { enabled: true, intervals: { system: 1, containers: 3600, drives: 3600 } }),
+      config: testConfig(dataDir, { enabled: true, intervals: { system: 1, containers: 3600, drives: 3600, storage: 3600, sensors: 3600, gpu: 3600 } }),
       db,
       events,
       log,

@@ -39,10 +39,10 @@ afterAll(async () => {
 it('an UNAVAILABLE collector runs at most once per hour of the clock while the others keep their interval', async () => {
   const device = await db.prisma.device.create({ data: { name: 'reprobe', hostname: 'localhost', transport: 'LOCAL', port: 0, disabledCollectors: ['drives'] } });
   let clock = Date.now();
-  const runs = { system: 0, containers: 0, drives: 0 };
+  const runs = { system: 0, containers: 0, drives: 0, storage: 0, sensors: 0, gpu: 0 };
   const local = createLocalRunner();
   poller = createPoller({
-    config: testConfig(dir, { enabled: true, intervals: { system: 600, containers: 5, drives: 3600 } }),
+    config: testConfig(dir, { enabled: true, intervals: { system: 600, containers: 5, drives: 3600, storage: 3600, sensors: 3600, gpu: 3600 } }),
     db,
     events: newBus(),
     log: createLogger('silent'),

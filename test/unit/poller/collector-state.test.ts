@@ -29,10 +29,10 @@ describe('collector state machine', () => {
   });
 
   it('schedule: switched off → not scheduled; UNAVAILABLE → hourly at most; otherwise its own interval', () => {
-    const configured = { system: 300, containers: 30, drives: 7200 };
+    const configured = { system: 300, containers: 30, drives: 7200, storage: 300, sensors: 60, gpu: 120 };
     const states = new Map([['containers', state('UNAVAILABLE')], ['drives', state('UNAVAILABLE')]] as const);
     expect(scheduleIntervals(configured, [], new Map())).toEqual(configured);
-    expect(scheduleIntervals(configured, ['system'], states)).toEqual({ containers: REPROBE_SECONDS, drives: 7200 });
+    expect(scheduleIntervals(configured, ['system'], states)).toEqual({ containers: REPROBE_SECONDS, drives: 7200, storage: 300, sensors: 60, gpu: 120 });
   });
 
   it('views: DISABLED when switched off or monitoring is off; null state before the first run', () => {
