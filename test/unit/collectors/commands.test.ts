@@ -11,11 +11,13 @@ import { NVIDIA_SMI_COMMAND } from '../../../src/collectors/gpu.ts';
 import { PROC_PID_STAT_COMMAND, PS_COMMAND } from '../../../src/collectors/processes.ts';
 import { SYSTEMCTL_COMMAND, SYSTEMCTL_FAILED_COMMAND } from '../../../src/collectors/systemd.ts';
 import { TOP_PROCESSES_COMMAND } from '../../../src/collectors/top-processes.ts';
+import { STORAGE_COMMAND } from '../../../src/collectors/pools.ts';
+import { GPU_COMMAND } from '../../../src/collectors/gpu-collector.ts';
 
 const COMMANDS: Record<string, string> = {
   SYSTEM_COMMAND, DRIVES_COMMAND, DRIVES_COMMAND_SUDO, CONTAINERS_COMMAND, MDSTAT_COMMAND, ZPOOL_LIST_COMMAND,
   ZPOOL_STATUS_COMMAND, BTRFS_DEVICE_STATS_COMMAND, HWMON_COMMAND, NVIDIA_SMI_COMMAND, PS_COMMAND,
-  PROC_PID_STAT_COMMAND, SYSTEMCTL_COMMAND, SYSTEMCTL_FAILED_COMMAND, TOP_PROCESSES_COMMAND,
+  PROC_PID_STAT_COMMAND, SYSTEMCTL_COMMAND, SYSTEMCTL_FAILED_COMMAND, TOP_PROCESSES_COMMAND, STORAGE_COMMAND, GPU_COMMAND,
 };
 
 describe('commands run on hosts', () => {
