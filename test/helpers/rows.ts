@@ -10,7 +10,7 @@
  * 4096; batching.test.ts: memTotalBytes 16 GiB).
  */
 import { rng as random } from '../../src/random.ts';
-import { emptyBatch, type ContainerRow, type DiskIoRow, type DriveHealthRow, type FilesystemRow, type NetworkRow, type SampleBatch, type SystemMetricsRow } from '../../src/storage/types.ts';
+import { emptyBatch, type ContainerRow, type DiskIoRow, type DriveHealthRow, type FilesystemRow, type GpuSampleRow, type NetworkRow, type SampleBatch, type SensorReadingRow, type StoragePoolRow, type SystemMetricsRow } from '../../src/storage/types.ts';
 
 export { random };
 
@@ -159,4 +159,27 @@ export function fullPoll(deviceId: string, time: Date): SampleBatch {
   ];
   const system = [systemRow(deviceId, time, { cpuPercent: null, corePercents: [0.5, 99.75, 12.25], memTotalBytes: 2 ** 40 + 1, memAvailableBytes: 2 ** 32 + 1, swapTotalBytes: 2 ** 31, swapFreeBytes: 2 ** 31 - 1, processCount: null, netRxBytesPerSec: null })];
   return { system, filesystems, networks, diskIo, drives, containers, pools: [], sensors: [], gpus: [] };
+}
+
+/** One poll of the storage, sensors and GPU collectors, values chosen to stress types (bigints, nulls, jsonb). */
+export function hardwarePoll(deviceId: string, time: Date): SampleBatch {
+  const tree = { devices: [{ name: 'mirror-0', state: 'DEGRADED', read: 0, write: 0, cksum: 0, note: null, devices: [{ name: 'sdd', state: 'UNAVAIL', read: 3, write: 118, cksum: 0, note: 'cannot open "quoted" \\ é', devices: [] }] }], logs: [], cache: [], special: [], dedup: [], spares: [] };
+  const pools: StoragePoolRow[] = [
+    {
+      time, deviceId, kind: 'ZFS', name: 'tank', state: 'DEGRADED', health: 'WARNING', level: null, sizeBytes: 2 ** 53 - 1, allocBytes: 2 ** 40 + 1, freeBytes: 2 ** 32 + 7, fragPercent: 12, capPercent: 30.5,
+      totalDevices: 2, activeDevices: 1, readErrors: 3, writeErrors: 2 ** 33, cksumErrors: 0, scanKind: 'resilver', scanInProgress: true, scanPercent: 11.1, errors: 'No known data errors', devices: tree,
+    },
+    {
+      time, deviceId, kind: 'MDRAID', name: 'md0', state: 'ONLINE', health: 'HEALTHY', level: 'raid1', sizeBytes: 1_000_204_886_016, allocBytes: null, freeBytes: null, fragPercent: null, capPercent: null,
+      totalDevices: 2, activeDevices: 2, readErrors: null, writeErrors: null, cksumErrors: null, scanKind: null, scanInProgress: false, scanPercent: null, errors: null, devices: null,
+    },
+  ];
+  const sensors: SensorReadingRow[] = [
+    { time, deviceId, sensor: 'hwmon0/temp1', chip: 'coretemp', kind: 'TEMPERATURE', label: 'Package id 0', value: 48.5, min: null, max: 80, crit: 100, status: 'OK' },
+    { time, deviceId, sensor: 'hwmon1/fan2', chip: null, kind: 'FAN', label: 'fan2', value: 0, min: 200, max: null, crit: null, status: 'STOPPED' },
+  ];
+  const gpus: GpuSampleRow[] = [
+    { time, deviceId, gpu: 'GPU-1f0b7c2e', gpuIndex: 0, name: 'NVIDIA GeForce RTX 3090', temperatureC: 93, utilizationPercent: 100, memoryUtilizationPercent: 78, memoryUsedBytes: 23_900 * 2 ** 20, memoryTotalBytes: 24_576 * 2 ** 20, powerDrawWatts: 348.2, powerLimitWatts: 350, fanPercent: null },
+  ];
+  return { ...emptyBatch(), pools, sensors, gpus };
 }

@@ -20,7 +20,8 @@ import { closePool, createAdapter, createPool } from '../../../src/db/adapter.ts
 import { PrismaClient } from '../../../src/db/index.ts';
 import { batchSequences } from '../../../src/storage/index.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
-import { batchOf, containerRow, driveRow, filesystemRow, fullPoll, random, systemRow } from '../../helpers/rows.ts';
+import { batchOf, containerRow, driveRow, filesystemRow, fullPoll, hardwarePoll, random, systemRow } from '../../helpers/rows.ts';
+import { purgeDeviceHistory, subjectHistory } from '../../../src/storage/series.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
@@ -362,6 +363,32 @@ describe('systemHistory', () => {
   });
 });
 
+describe('pools, sensors and GPUs', () => {
+  test('round-trip exactly, the latest poll only, bucketed history per sensor, retention and purge', async () => {
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const old = hardwarePoll('hw', new Date(now - 31 * DAY));
+    const earlier = hardwarePoll('hw', new Date(now - 2 * 60_000));
+    earlier.sensors[0]!.value = 60;
+    const latest = hardwarePoll('hw', new Date(now - 60_000));
+    latest.pools.pop();
+    expect(await writeBatch(db.prisma, batchOf({ pools: [...old.pools, ...earlier.pools, ...latest.pools], sensors: [...old.sensors, ...earlier.sensors, ...latest.sensors], gpus: [...old.gpus, ...earlier.gpus, ...latest.gpus] }))).toBe(14);
+    // md0 is not in the latest storage poll: gone, as an unmounted filesystem is.
+    expect(await latestRows(db.prisma, 'pools', ['hw'])).toEqual(latest.pools);
+    expect(await latestRows(db.prisma, 'sensors', ['hw'])).toEqual(latest.sensors);
+    expect(await latestRows(db.prisma, 'gpus', ['hw'])).toEqual(latest.gpus);
+    const { rows } = await db.pool.query<{ note: string; write: string }>("SELECT devices->'devices'->0->'devices'->0->>'note' AS note, write_errors::text AS write FROM storage_pools WHERE device_id = 'hw' AND name = 'tank' ORDER BY time DESC LIMIT 1");
+    expect(rows).toEqual([{ note: 'cannot open "quoted" \\ é', write: String(2 ** 33) }]);
+
+    const series = await subjectHistory(db.prisma, 'sensors', { deviceId: 'hw', from: new Date(now - 10 * 60_000), to: new Date(now), bucketSeconds: 600, subject: 'hwmon0/temp1' });
+    expect(series).toHaveLength(1);
+    expect(series[0]!.buckets).toEqual([expect.objectContaining({ samples: 2, stats: { value: { avg: 54.25, min: 48.5, max: 60 } }, last: { chip: 'coretemp', kind: 'TEMPERATURE', label: 'Package id 0', status: 'OK' } })]);
+
+    const retention = applyRetention({ pool: db.pool, timescale: null }, { metrics: 30, drives: 365, containers: 30 }, log, { batchRows: 1000, pauseMs: 1 });
+    expect(await retention.sweep()).toMatchObject({ storage_pools: 2, sensor_readings: 2, gpu_samples: 1 });
+    expect(await purgeDeviceHistory(db.prisma, 'hw')).toMatchObject({ storage_pools: 3, sensor_readings: 4, gpu_samples: 2 });
+  });
+});
+
 describe('retention on plain PostgreSQL', () => {
   test('a sweep deletes rows older than each table\'s days, in batches, and keeps the rest', async () => {
     const now = Date.now();
@@ -382,6 +409,9 @@ describe('retention on plain PostgreSQL', () => {
       disk_io_metrics: 0,
       drive_health: 2,
       container_snapshots: expect.any(Number),
+      storage_pools: expect.any(Number),
+      sensor_readings: expect.any(Number),
+      gpu_samples: expect.any(Number),
     });
     expect(await count('system_metrics', 'ret')).toBe(10);
     expect(await count('drive_health', 'ret')).toBe(2);

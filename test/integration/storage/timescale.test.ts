@@ -13,9 +13,9 @@ import { latestRows, systemHistory, writeBatch, HISTORY_METRICS, type MetricBuck
 import { applyRetention } from '../../../src/storage/retention.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { startTimescale, type TimescaleServer } from '../../helpers/timescale.ts';
-import { batchOf, fullPoll, systemRow, systemSeries } from '../../helpers/rows.ts';
+import { batchOf, fullPoll, hardwarePoll, systemRow, systemSeries } from '../../helpers/rows.ts';
 
-const TABLES = ['system_metrics', 'filesystem_metrics', 'network_metrics', 'disk_io_metrics', 'drive_health', 'container_snapshots'];
+const TABLES = ['system_metrics', 'filesystem_metrics', 'network_metrics', 'disk_io_metrics', 'drive_health', 'container_snapshots', 'storage_pools', 'sensor_readings', 'gpu_samples'];
 const MIGRATIONS = fs
   .readdirSync(new URL('../../../prisma/migrations/', import.meta.url), { withFileTypes: true })
   .filter((e) => e.isDirectory())
@@ -75,7 +75,7 @@ describe('migrations on TimescaleDB', () => {
     expect(await detectTimescale(plain.pool)).toBeNull();
   });
 
-  test('the six time-series tables are hypertables with 1-day chunks on time', async () => {
+  test('the nine time-series tables are hypertables with 1-day chunks on time', async () => {
     const rows = await query<{ hypertable_name: string; column_name: string; one_day: boolean }>(
       `SELECT hypertable_name, column_name, time_interval = INTERVAL '1 day' AS one_day
          FROM timescaledb_information.dimensions WHERE hypertable_schema = 'public' ORDER BY hypertable_name`,
@@ -135,6 +135,15 @@ describe('storage on TimescaleDB', () => {
     expect(await latestRows(pool, 'diskIo', ['full'])).toEqual(poll.diskIo);
     expect(await latestRows(pool, 'drives', ['full'])).toEqual([...poll.drives].sort((a, b) => a.drive.localeCompare(b.drive)));
     expect(await latestRows(pool, 'containers', ['full'])).toEqual(poll.containers);
+  });
+
+  test('pools, sensors and GPUs: written to hypertables and read back exactly (jsonb vdev tree, bigints, nulls)', async () => {
+    const poll = hardwarePoll('hardware', new Date(END.getTime() - 2000));
+    expect(await writeBatch(prisma, poll)).toBe(5);
+    expect(await writeBatch(prisma, poll)).toBe(0);
+    expect(await latestRows(prisma, 'pools', ['hardware'])).toEqual([...poll.pools].sort((a, b) => a.name.localeCompare(b.name)));
+    expect(await latestRows(prisma, 'sensors', ['hardware'])).toEqual(poll.sensors);
+    expect(await latestRows(prisma, 'gpus', ['hardware'])).toEqual(poll.gpus);
   });
 
   test('the same rows are written to TimescaleDB and plain PostgreSQL', async () => {
