@@ -6,6 +6,7 @@ import { asStatus, DeviceRef, DeviceStatusEnum } from './devices.ts';
 import type { Context } from '../context.ts';
 import { ContainerStateChangeRef } from './containers.ts';
 import { DriveHealthChangeRef } from './drives.ts';
+import { PoolStateChangeRef, SensorStatusChangeRef } from './hardware.ts';
 import { liveEvents, scopeArgs } from './live.ts';
 
 /* ---------------------------------------------------------------- subscriptions */
@@ -36,6 +37,6 @@ builder.subscriptionField('deviceStatusChanged', (t) =>
 builder.objectField(ContainerStateChangeRef, 'device', (t) =>
   t.field({ type: DeviceRef, nullable: true, resolve: (e, _args, ctx) => loadDevice(ctx, e.deviceId) }),
 );
-builder.objectField(DriveHealthChangeRef, 'device', (t) =>
-  t.field({ type: DeviceRef, nullable: true, resolve: (e, _args, ctx) => loadDevice(ctx, e.deviceId) }),
-);
+for (const ref of [DriveHealthChangeRef, PoolStateChangeRef, SensorStatusChangeRef] as const) {
+  builder.objectField(ref, 'device', (t) => t.field({ type: DeviceRef, nullable: true, resolve: (e: { deviceId: string }, _args, ctx) => loadDevice(ctx, e.deviceId) }));
+}

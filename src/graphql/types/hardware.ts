@@ -148,7 +148,7 @@ export const GpuRef = builder.objectRef<Stored<GpuSampleRow>>('Gpu').implement({
   }),
 });
 
-const PoolStateChangeRef = builder.objectRef<PoolStateEvent>('PoolStateChange').implement({
+export const PoolStateChangeRef = builder.objectRef<PoolStateEvent>('PoolStateChange').implement({
   fields: (t) => ({
     deviceId: t.exposeID('deviceId'),
     kind: t.field({ type: PoolKindEnum, resolve: (e) => within<PoolKind>(POOL_KINDS, 'ZFS')(e.kind) }),
@@ -161,7 +161,7 @@ const PoolStateChangeRef = builder.objectRef<PoolStateEvent>('PoolStateChange').
   }),
 });
 
-const SensorStatusChangeRef = builder.objectRef<SensorStatusEvent>('SensorStatusChange').implement({
+export const SensorStatusChangeRef = builder.objectRef<SensorStatusEvent>('SensorStatusChange').implement({
   fields: (t) => ({
     deviceId: t.exposeID('deviceId'),
     sensor: t.exposeString('sensor'),
