@@ -18,6 +18,7 @@ import { createLocalRunner } from '../../../src/transport/local.ts';
 import type { CommandRunner } from '../../../src/transport/types.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { tempDir, testConfig } from './setup.ts';
+import { COLLECTOR_NAMES } from '../../../src/collectors/index.ts';
 
 const DAEMON_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 
@@ -219,7 +220,7 @@ describe('collector settings per device', { timeout: 120_000 }, () => {
     expect(await bad([{ name: 'SYSTEM', intervalSeconds: 4 }])).toEqual(['input.collectors.0.intervalSeconds']);
     expect(await bad([{ name: 'CONTAINERS', intervalSeconds: 86_401 }])).toEqual(['input.collectors.0.intervalSeconds']);
     expect(await bad([{ name: 'SYSTEM' }, { name: 'SYSTEM', enabled: false }])).toEqual(['input.collectors.1.name']);
-    expect(await bad([{ name: 'SYSTEM', enabled: false }, { name: 'CONTAINERS', enabled: false }, { name: 'DRIVES', enabled: false }])).toEqual(['input.collectors']);
+    expect(await bad(COLLECTOR_NAMES.map((name) => ({ name: name.toUpperCase(), enabled: false })))).toEqual(['input.collectors']);
     expect(await bad([{ name: 'SYSTEM', intervalSeconds: 60 }], { system: 120 })).toEqual(['input.intervals.system']);
     const create = await app.gql<{ createDevice: { __typename: string; issues: { path: string[] }[] } }>(CREATE, { input: { name: 'bad-create', transport: 'LOCAL', collectors: [{ name: 'DRIVES', intervalSeconds: 3 }] } });
     expect(create.body.data?.createDevice).toEqual({ __typename: 'ValidationError', issues: [{ path: ['input', 'collectors', '0', 'intervalSeconds'], message: expect.stringMatching(/5 to 604800/) }] });
