@@ -8,6 +8,7 @@ import { PARSE_KINDS, readKindInput } from '../../../src/collectors/parse-comman
 import { parseSystemOutput } from '../../../src/collectors/system.ts';
 import { parseDrivesOutput } from '../../../src/collectors/drives.ts';
 import { parseContainersOutput } from '../../../src/collectors/containers.ts';
+import { parseStorageOutput, storageRows } from '../../../src/collectors/pools.ts';
 import { parseDockerInspect } from '../../../src/collectors/docker.ts';
 import { parseProcPidStats } from '../../../src/collectors/processes.ts';
 import { parseTopProcesses } from '../../../src/collectors/top-processes.ts';
@@ -113,6 +114,8 @@ describe('parsers under random input', () => {
     onlyParseErrors(parseTopProcesses, mutations(captured('top-processes-nobody.txt'), r, 300), 'top-processes');
     const drives = `@@ip:scan 0\n/dev/sda -d sat\n@@ip:drive /dev/sda sat\n${caseInput('smartctl', 'ata-pending-sectors-written')}\n@@ip:rc 0\n@@ip:end\n`;
     onlyParseErrors(parseDrivesOutput, mutations(drives, r, 300), 'drives');
+    const storage = `@@ip:mdstat\n${caseInput('mdstat', 'raid5-spare-raid1-recovery-written')}@@ip:zpool-list 0\n${caseInput('zpool-list', 'command-two-pools-written')}@@ip:zpool-status\n${caseInput('zpool-status', 'resilver-replacing-spares-special-written')}@@ip:rc 0\n@@ip:btrfs\n${caseInput('btrfs-device-stats', 'command-two-filesystems')}@@ip:end\n`;
+    onlyParseErrors((text: string) => storageRows(parseStorageOutput(text), 'd', new Date(0)), mutations(storage, r, 400), 'storage');
   });
 
   it('JSON of the wrong shape is a ParseError or a report, never a TypeError', () => {
