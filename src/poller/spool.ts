@@ -20,7 +20,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Logger } from '../log.ts';
 import { batchSize } from '../storage/index.ts';
-import type { SampleBatch } from '../storage/types.ts';
+import { emptyBatch, type SampleBatch } from '../storage/types.ts';
 
 const MAGIC_PREFIX = Buffer.from('IPS', 'ascii');
 const HEADER_V1 = 12;
@@ -100,7 +100,8 @@ export function decodeBatch(payload: Buffer): SampleBatch {
       }
     }
   }
-  return parsed as unknown as SampleBatch;
+  // A record written by an older version lacks the tables added since: they are empty, not missing.
+  return { ...emptyBatch(), ...(parsed as unknown as Partial<SampleBatch>) };
 }
 
 export function encodeRecord(payload: Buffer, rows: number): Buffer {
