@@ -14,21 +14,7 @@ export const GPU_COMMAND = [
 ].join('\n');
 
 export function gpuRows(gpus: Gpu[], deviceId: string, time: Date): GpuSampleRow[] {
-  return gpus.map((g, i) => ({
-    time,
-    deviceId,
-    gpu: g.uuid ?? String(g.index ?? i),
-    gpuIndex: g.index,
-    name: g.name,
-    temperatureC: g.temperatureC,
-    utilizationPercent: g.utilizationPercent,
-    memoryUtilizationPercent: g.memoryUtilizationPercent,
-    memoryUsedBytes: g.memoryUsedBytes,
-    memoryTotalBytes: g.memoryTotalBytes,
-    powerDrawWatts: g.powerDrawWatts,
-    powerLimitWatts: g.powerLimitWatts,
-    fanPercent: g.fanPercent,
-  }));
+  return gpus.map(({ index, uuid, ...rest }, i) => ({ time, deviceId, gpu: uuid ?? String(index ?? i), gpuIndex: index, ...rest }));
 }
 
 const firstLine = (text: string): string => text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';

@@ -1,3 +1,5 @@
+import type { Gpu } from '../collectors/gpu.ts';
+
 /**
  * Rows of the time-series tables, as collectors produce them and storage writes them.
  * Byte counts are numbers in JS (exact below 2^53 = 8 PiB) and bigint in SQL.
@@ -196,22 +198,8 @@ export interface SensorReadingRow {
   status: SensorStatus;
 }
 
-export interface GpuSampleRow {
-  time: Date;
-  deviceId: string;
-  /** The GPU's UUID, else its index as text. */
-  gpu: string;
-  gpuIndex: number | null;
-  name: string | null;
-  temperatureC: number | null;
-  utilizationPercent: number | null;
-  memoryUtilizationPercent: number | null;
-  memoryUsedBytes: number | null;
-  memoryTotalBytes: number | null;
-  powerDrawWatts: number | null;
-  powerLimitWatts: number | null;
-  fanPercent: number | null;
-}
+/** A GPU as nvidia-smi reads it (collectors/gpu.ts), keyed by its UUID, else its index as text. */
+export type GpuSampleRow = { time: Date; deviceId: string; gpu: string; gpuIndex: number | null } & Omit<Gpu, 'index' | 'uuid'>;
 
 /** Everything one poll of one device produced; any list may be empty. */
 export interface SampleBatch {

@@ -16,6 +16,7 @@ import { startApp, type App } from '../../../src/main.ts';
 import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 import { hardwareFaults } from '../../../src/simulator/render-hardware.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
+import { until } from './setup.ts';
 
 const ADMIN = 'ipt_hardware_test_admin_0123456789abcdef';
 const START = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -52,14 +53,6 @@ function subscribe(query: string) {
     }
   })().catch(() => {});
   return { state, stop: async () => (controller.abort(), await done) };
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const DEVICE = `query ($id: ID!) { device(id: $id) {

@@ -10,6 +10,7 @@ import { createPoller, type Poller } from '../../../src/poller/index.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { startSshd, type TestSshd } from '../../helpers/sshd.ts';
 import { newBus, recordEvents, tempDir, testConfig, testSecrets, until } from './setup.ts';
+import { COLLECTOR_NAMES } from '../../../src/collectors/index.ts';
 
 const log = createLogger('silent');
 let sshd: TestSshd;
@@ -101,7 +102,9 @@ describe('poller against OpenSSH', () => {
     pollers.push(poller);
     await poller.start();
     const outcome = await poller.pollNow(device.id);
-    expect(outcome.outcomes.map((o) => o.collector).sort()).toEqual(['containers', 'drives', 'system']);
+    expect(outcome.outcomes.map((o) => o.collector).sort()).toEqual([...COLLECTOR_NAMES].sort());
+    // This machine has no md arrays, zpool, btrfs, hwmon or nvidia-smi: through real sshd those read as not offered here.
+    for (const name of ['storage', 'sensors', 'gpu'] as const) expect(outcome.outcomes.find((o) => o.collector === name)).toMatchObject({ kind: 'collector', reason: expect.stringMatching(/^(NOT_INSTALLED|NO_DEVICES)$/) });
     expect(outcome.outcomes.find((o) => o.collector === 'system')!.kind).toBe('ok');
     // Which of docker/smartctl this machine has varies; the rule does not: "cannot run here" on a first run is UNAVAILABLE and the device is not DEGRADED for it.
     const states = new Map(poller.collectorStates(device.id)!.map((c) => [c.name, c]));

@@ -5,23 +5,9 @@ import { DRIVES_COMMAND, DRIVES_COMMAND_SUDO } from '../../../src/collectors/dri
 import { CONTAINERS_COMMAND, classifyEngineFailure } from '../../../src/collectors/containers.ts';
 import { syntheticSystemOutput } from '../../../src/collectors/synthetic.ts';
 import { CollectorError, type CollectContext } from '../../../src/collectors/types.ts';
-import type { CommandRunner, ExecResult } from '../../../src/transport/types.ts';
+import type { CommandRunner } from '../../../src/transport/types.ts';
+import { fakeRunner } from '../../helpers/transport.ts';
 import { captured, caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
-
-/** Answers each exec with the next scripted result and remembers the commands. */
-function fakeRunner(...results: Partial<ExecResult>[]): CommandRunner & { commands: string[] } {
-  const commands: string[] = [];
-  return {
-    commands,
-    close: async () => {},
-    async exec(command) {
-      commands.push(command);
-      const r = results.shift();
-      if (r === undefined) throw new Error('unexpected exec');
-      return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.code ?? 0 };
-    },
-  };
-}
 
 function ctx<S>(runner: CommandRunner, state: NoInfer<S> | undefined, time: Date, sudo = false): CollectContext<S> {
   return {

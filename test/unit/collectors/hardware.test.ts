@@ -9,19 +9,10 @@ import { fanStatus, temperatureStatus } from '../../../src/collectors/sensor-col
 import { HWMON_COMMAND } from '../../../src/collectors/sensors.ts';
 import { CollectorError, UNAVAILABLE_REASONS, type CollectContext } from '../../../src/collectors/types.ts';
 import type { CommandRunner, ExecResult } from '../../../src/transport/types.ts';
+import { fakeRunner } from '../../helpers/transport.ts';
 import { caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
 
-function runner(result: Partial<ExecResult>): CommandRunner & { commands: string[] } {
-  const commands: string[] = [];
-  return {
-    commands,
-    close: async () => {},
-    async exec(command) {
-      commands.push(command);
-      return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', code: result.code ?? 0 };
-    },
-  };
-}
+const runner = (result: Partial<ExecResult>) => fakeRunner(result);
 
 const T = new Date('2026-12-02T06:00:00Z');
 const ctx = (r: CommandRunner): CollectContext<Record<string, never>> => ({ deviceId: 'dev-1', time: T, runner: r, options: defaultCollectorOptions, state: undefined, timeoutMs: 10_000 });
