@@ -15,7 +15,7 @@ import {
   type SelfTest,
   type SmartReport,
 } from './smartctl.ts';
-import { isObject, obj, splitSections, type JsonObject } from './text.ts';
+import { firstLine, isObject, obj, splitSections, type JsonObject } from './text.ts';
 import {
   CollectorError,
   ParseError,
@@ -64,16 +64,8 @@ export interface DrivesOutput {
   drives: DriveResult[];
 }
 
-const SUDO_DENIED = /a password is required|a terminal is required|not in the sudoers|may not run sudo|not allowed to execute/i;
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '') ?? ''
-  );
-}
+/** What sudo -n says when it will not run the command without a password. */
+export const SUDO_DENIED = /a password is required|a terminal is required|not in the sudoers|may not run sudo|not allowed to execute/i;
 
 /** Parses the whole output of DRIVES_COMMAND(_SUDO). Pure; one bad drive never fails the rest. */
 export function parseDrivesOutput(output: string): DrivesOutput {

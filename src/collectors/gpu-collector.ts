@@ -3,6 +3,7 @@ import type { GpuSampleRow } from '../storage/types.ts';
 import { emptyBatch } from '../storage/types.ts';
 import { NVIDIA_SMI_COMMAND, parseNvidiaSmi, type Gpu } from './gpu.ts';
 import { SBIN_C } from './storage.ts';
+import { firstLine } from './text.ts';
 import { CollectorError, ParseError, type CollectContext, type Collector, type CollectResult } from './types.ts';
 
 /** nvidia-smi's exit status follows its output, so a failing driver is told from a bad answer. */
@@ -16,8 +17,6 @@ export const GPU_COMMAND = [
 export function gpuRows(gpus: Gpu[], deviceId: string, time: Date): GpuSampleRow[] {
   return gpus.map(({ index, uuid, ...rest }, i) => ({ time, deviceId, gpu: uuid ?? String(index ?? i), gpuIndex: index, ...rest }));
 }
-
-const firstLine = (text: string): string => text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
 
 export type GpuState = Record<string, never>;
 

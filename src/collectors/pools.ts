@@ -19,7 +19,8 @@ import {
   type ZpoolListEntry,
   type ZpoolStatus,
 } from './storage.ts';
-import { splitSections, type Section } from './text.ts';
+import { SUDO_DENIED } from './drives.ts';
+import { firstLine, splitSections, type Section } from './text.ts';
 import { CollectorError, ParseError, type CollectContext, type Collector, type CollectorErrorReason, type CollectResult, type SkippedLine } from './types.ts';
 
 /**
@@ -61,8 +62,7 @@ export interface StorageOutput {
   complete: boolean;
 }
 
-const DENIED = /permission denied|operation not permitted|must be run as root|a password is required|a terminal is required|not in the sudoers|not allowed to execute/i;
-const firstLine = (text: string): string => text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+const DENIED = new RegExp(`permission denied|operation not permitted|must be run as root|${SUDO_DENIED.source}`, 'i');
 
 /** Runs one parser on one section; a ParseError becomes a problem, its skipped lines are kept. */
 function within<T extends { skipped: SkippedLine[] }>(out: StorageOutput, section: string, body: string, parse: (text: string) => T): T | null {

@@ -93,6 +93,11 @@ export function failIfNothingRead(skipped: readonly SkippedLine[], records: numb
   if (records === 0 && first !== undefined) throw new ParseError(first.reason, first.line);
 }
 
+/** The first non-blank line, trimmed: what a failed command said, for a one-line reason. */
+export function firstLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+}
+
 export function lines(text: string): string[] {
   const out = text.split('\n');
   if (out.length > 0 && out[out.length - 1] === '') out.pop();
