@@ -166,6 +166,16 @@ test('a degraded pool and array, a stopped fan and a hot GPU show in GraphQL, ar
   expect(sensorHistory).toHaveLength(1);
   expect(sensorHistory[0]!.buckets.map((b) => b.value.min)).toContain(0);
   expect(Math.max(...sensorHistory[0]!.buckets.map((b) => b.value.max))).toBe(820);
+  const { poolHistory, gpuHistory } = await gql<{ poolHistory: { name: string; buckets: { activeDevices: { min: number; max: number }; health: string }[] }[]; gpuHistory: { buckets: { temperatureC: { max: number; min: number } }[] }[] }>(
+    'query ($id: ID!, $from: DateTime!) { poolHistory(deviceId: $id, from: $from, bucketSeconds: 86400) { name buckets { activeDevices { min max } health } } gpuHistory(deviceId: $id, from: $from, bucketSeconds: 86400) { buckets { temperatureC { min max } } } }',
+    { id: deviceId, from: new Date(Date.now() - 3600_000).toISOString() },
+  );
+  expect(poolHistory.map((p) => p.name).sort()).toEqual(['md0', 'tank']);
+  // Buckets are whole UTC days: a run across midnight has two, so the range is taken over all of them.
+  const range = (values: { min: number; max: number }[]) => [Math.min(...values.map((v) => v.min)), Math.max(...values.map((v) => v.max))];
+  for (const p of poolHistory) expect(range(p.buckets.map((b) => b.activeDevices))).toEqual([1, 2]);
+  expect(poolHistory.every((p) => p.buckets.at(-1)!.health === 'HEALTHY')).toBe(true);
+  expect(range(gpuHistory[0]!.buckets.map((b) => b.temperatureC))).toEqual([46, 93]);
 }, 120_000);
 
 test('the real local transport on this machine: storage, sensors and GPU collectors are UNAVAILABLE, the device ONLINE', async () => {
