@@ -373,13 +373,13 @@ describe('pools, sensors and GPUs', () => {
     latest.pools.pop();
     expect(await writeBatch(db.prisma, batchOf({ pools: [...old.pools, ...earlier.pools, ...latest.pools], sensors: [...old.sensors, ...earlier.sensors, ...latest.sensors], gpus: [...old.gpus, ...earlier.gpus, ...latest.gpus] }))).toBe(14);
     // md0 is not in the latest storage poll: gone, as an unmounted filesystem is.
-    expect(await latestRows(db.prisma, 'pools', ['hw'])).toEqual(latest.pools);
-    expect(await latestRows(db.prisma, 'sensors', ['hw'])).toEqual(latest.sensors);
-    expect(await latestRows(db.prisma, 'gpus', ['hw'])).toEqual(latest.gpus);
+    expect(await latestRows(db.pool, 'pools', ['hw'])).toEqual(latest.pools);
+    expect(await latestRows(db.pool, 'sensors', ['hw'])).toEqual(latest.sensors);
+    expect(await latestRows(db.pool, 'gpus', ['hw'])).toEqual(latest.gpus);
     const { rows } = await db.pool.query<{ note: string; write: string }>("SELECT devices->'devices'->0->'devices'->0->>'note' AS note, write_errors::text AS write FROM storage_pools WHERE device_id = 'hw' AND name = 'tank' ORDER BY time DESC LIMIT 1");
     expect(rows).toEqual([{ note: 'cannot open "quoted" \\ é', write: String(2 ** 33) }]);
 
-    const series = await subjectHistory(db.prisma, 'sensors', { deviceId: 'hw', from: new Date(now - 10 * 60_000), to: new Date(now), bucketSeconds: 600, subject: 'hwmon0/temp1' });
+    const series = await subjectHistory(db.pool, 'sensors', { deviceId: 'hw', from: new Date(now - 10 * 60_000), to: new Date(now), bucketSeconds: 600, subject: 'hwmon0/temp1' });
     expect(series).toHaveLength(1);
     expect(series[0]!.buckets).toEqual([expect.objectContaining({ samples: 2, stats: { value: { avg: 54.25, min: 48.5, max: 60 } }, last: { chip: 'coretemp', kind: 'TEMPERATURE', label: 'Package id 0', status: 'OK' } })]);
 

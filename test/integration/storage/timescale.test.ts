@@ -141,9 +141,9 @@ describe('storage on TimescaleDB', () => {
     const poll = hardwarePoll('hardware', new Date(END.getTime() - 2000));
     expect(await writeBatch(prisma, poll)).toBe(5);
     expect(await writeBatch(prisma, poll)).toBe(0);
-    expect(await latestRows(prisma, 'pools', ['hardware'])).toEqual([...poll.pools].sort((a, b) => a.name.localeCompare(b.name)));
-    expect(await latestRows(prisma, 'sensors', ['hardware'])).toEqual(poll.sensors);
-    expect(await latestRows(prisma, 'gpus', ['hardware'])).toEqual(poll.gpus);
+    expect(await latestRows(pool, 'pools', ['hardware'])).toEqual([...poll.pools].sort((a, b) => a.name.localeCompare(b.name)));
+    expect(await latestRows(pool, 'sensors', ['hardware'])).toEqual(poll.sensors);
+    expect(await latestRows(pool, 'gpus', ['hardware'])).toEqual(poll.gpus);
   });
 
   test('the same rows are written to TimescaleDB and plain PostgreSQL', async () => {
