@@ -23,6 +23,7 @@ export const RETENTION_TABLES: Record<string, keyof RetentionDays> = {
   storage_pools: 'metrics',
   sensor_readings: 'metrics',
   gpu_samples: 'metrics',
+  check_results: 'metrics',
 };
 
 export interface RetentionOptions {
