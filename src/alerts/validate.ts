@@ -40,7 +40,7 @@ function checkName(issues: Issue[], path: string[], value: string): string {
   return name;
 }
 
-function checkIds(issues: Issue[], path: string[], ids: readonly string[]): string[] {
+export function checkIds(issues: Issue[], path: string[], ids: readonly string[]): string[] {
   if (ids.length > ALERT_LIMITS.idsMax) issues.push({ path, message: `at most ${ALERT_LIMITS.idsMax} ids` });
   ids.forEach((id, i) => {
     if (id.length < 1 || id.length > 100 || UNPRINTABLE.test(id)) issues.push({ path: [...path, String(i)], message: 'is not an id' });

@@ -25,6 +25,19 @@ export const CHECK_KINDS: readonly CheckKind[] = Object.values(CheckKind);
 export const CHECK_STATUSES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN', 'TIMEOUT'] as const;
 export type CheckStatus = (typeof CHECK_STATUSES)[number];
 
+/** What a check's definition may hold (src/graphql/types/checks.ts validates against these). */
+export const CHECK_LIMITS = {
+  intervalMin: 10,
+  intervalMax: 86_400,
+  intervalDefault: 300,
+  timeoutMin: 1,
+  timeoutMax: 300,
+  timeoutDefault: 10,
+  commandMax: 4096,
+  jsonPathsMax: 50,
+  jsonPathMax: 200,
+} as const;
+
 /** Output kept from one run: more is cut off and the result says TRUNCATED. */
 export const CHECK_MAX_OUTPUT_BYTES = 64 * 1024;
 /** Values kept from one run (a node_exporter textfile can hold thousands of series). */

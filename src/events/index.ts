@@ -121,6 +121,25 @@ export interface AlertConfigEvent {
   kind: 'rules' | 'silences' | 'channels';
 }
 
+/** A check's result on a device changed status (or the check gave its first result there), after the row committed. */
+export interface CheckResultEvent {
+  deviceId: string;
+  checkId: string;
+  /** The status before; null for the first result of the check on the device. */
+  previous: string | null;
+  status: string;
+  exitCode: number | null;
+  message: string;
+  values: Record<string, number>;
+  time: string;
+}
+
+/** A check was created, changed or deleted: every poller reloads its checks; `soon`: run it now rather than at its next slot. */
+export interface ChecksChangedEvent {
+  checkId: string;
+  soon: boolean;
+}
+
 export type Topics = {
   metricCollected: [MetricEvent];
   deviceStatusChanged: [DeviceStatusEvent];
@@ -141,6 +160,8 @@ export type Topics = {
   sensorStatusChanged: [SensorStatusEvent];
   deviceListChanged: [DeviceListEvent];
   alertConfigChanged: [AlertConfigEvent];
+  checkResultChanged: [CheckResultEvent];
+  checksChanged: [ChecksChangedEvent];
 };
 
 export type Topic = keyof Topics;

@@ -20,6 +20,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     Long: { Input: number; Output: number | bigint };
+    JSON: { Input: Record<string, number>; Output: Record<string, number> };
   };
   DefaultFieldNullability: false;
 }>({
@@ -85,6 +86,18 @@ builder.scalarType('Long', {
     const n = Number(ast.value);
     if (!Number.isSafeInteger(n)) throw new GraphQLError('Long must be a whole number within ±2^53');
     return n;
+  },
+});
+
+builder.scalarType('JSON', {
+  description: 'A JSON object of names to numbers (a check result\'s values), sent as it is.',
+  serialize: (v) => v,
+  parseValue: (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((n) => typeof n === 'number')) throw new GraphQLError('JSON must be an object of names to numbers');
+    return v as Record<string, number>;
+  },
+  parseLiteral: () => {
+    throw new GraphQLError('JSON is an output type here');
   },
 });
 

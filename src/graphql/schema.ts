@@ -19,6 +19,7 @@ import './types/device-mutations.ts';
 import './types/device-poll.ts';
 import './types/device-connection.ts';
 import './types/processes.ts';
+import './types/checks.ts';
 import './types/identity.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();

@@ -20,6 +20,7 @@
  *   device-schedule.ts   a device's intervals and what a poll changes in its schedule
  *   device-sync.ts       the in-memory devices kept in line with their rows
  *   device-commands.ts   pollNow, deviceChanged, trustHostKey, collectorStates, execOn
+ *   checks.ts            the checks (commands of an ADMIN's) on the devices polled here, over execOn
  *   ownership.ts         the devices this instance holds a lease on, renewal cycles
  *   stats.ts             what stats() reports
  */
@@ -33,6 +34,7 @@ import type { SampleBatch } from '../storage/types.ts';
 import type { ExecOptions, ExecResult } from '../transport/types.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
+import { createCheckRunner, type CheckRunnerStats } from './checks.ts';
 import type { CollectorView } from './collector-state.ts';
 import { createConnections, type RunnerFactory } from './connections.ts';
 import { createDeviceCommands } from './device-commands.ts';
@@ -98,6 +100,8 @@ export interface Poller {
    */
   execOn(deviceId: string, command: string, options: ExecOptions): Promise<ExecResult> | undefined;
   stats(): PollerStats;
+  /** The checks run by this instance (checks.ts). */
+  checkStats(): CheckRunnerStats;
 }
 
 export function createPoller(deps: PollerDeps): Poller {
@@ -146,6 +150,7 @@ export function createPoller(deps: PollerDeps): Poller {
   const reschedule = createReschedule({ scheduler, connections, intervalsOf: intervals, now, probe: { baseMs: t.probeBaseMs, maxMs: t.probeMaxMs } });
   const runPoll = createRunPoll({ ctx, runtimes, ownership, counts, reschedule });
   const commands = createDeviceCommands({ prisma, log, runtimes, scheduler, connections, ownership, devices, intervalsOf: intervals });
+  const checks = createCheckRunner({ prisma, log, events, runtimes, execOn: commands.execOn, maxConcurrent: config.polling.maxConcurrentDevices, now: () => now().getTime() });
 
   let started = false;
   return {
@@ -159,21 +164,29 @@ export function createPoller(deps: PollerDeps): Poller {
         { devices: runtimes.size, fleet: first.totalDevices, instanceId: ownership.instanceId, liveInstances: first.liveInstances, scheduled: scheduler.stats().devices, polling: config.polling.enabled },
         'poller started',
       );
-      if (config.polling.enabled) scheduler.start();
+      if (config.polling.enabled) {
+        scheduler.start();
+        await checks.start();
+      }
     },
 
     async stop() {
       if (!started) return;
       started = false;
       await ownership.stopRenewing();
+      const checksStopped = checks.stop();
       await scheduler.stop();
       await ownership.releaseAll();
       await writer.stop();
       await connections.closeAll();
+      // Closing the connections ended the checks still running (a check may hang until its timeout).
+      await checksStopped;
       log.info({ polls: counts.total }, 'poller stopped');
     },
 
     ...commands,
+
+    checkStats: () => checks.stats(),
 
     stats: () =>
       pollerStats({

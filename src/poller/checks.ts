@@ -1,0 +1,234 @@
+/**
+ * Runs the checks (src/collectors/checks.ts) on the devices this instance polls, over the
+ * connection their polls keep (Poller.execOn), beside the collectors' schedule rather than in it:
+ *
+ * - Each check+device has a stable phase inside the check's interval (FNV-1a of both ids, as the
+ *   collectors' slots), so a fleet's checks are spread; a check created or changed through the
+ *   API runs at once on its devices, then on its slots.
+ * - A check+device never overlaps itself (a slot that finds it still running is skipped and
+ *   counted). At most POLLING_MAX_CONCURRENT_DEVICES checks run at once, in slots of their own:
+ *   a check that hangs until its timeout never holds a slot a device's poll waits for, and it
+ *   never sits in the device's poll queue, so collectors never wait behind a check.
+ * - The command goes to the host exactly as stored; nothing (device name, hostname, tags) is
+ *   ever added to it. Past its timeout the remote command is killed (SSH signal, then close)
+ *   and the result is TIMEOUT; past CHECK_MAX_OUTPUT_BYTES it is killed too and the result is
+ *   UNKNOWN, "TRUNCATED: …". A host that cannot be reached gives no result (the device's status
+ *   says so already).
+ * - Results are written to check_results in small batches; once committed, a result whose
+ *   status differs from the pair's previous one (or its first) is published on
+ *   `checkResultChanged`.
+ */
+import { CHECK_MAX_OUTPUT_BYTES, evaluateCheck, type CheckKind, type CheckStatus } from '../collectors/checks.ts';
+import { inScope } from '../alerts/rules.ts';
+import type { Check, PrismaClient } from '../db/generated/client.ts';
+import type { EventBus } from '../events/index.ts';
+import type { Logger } from '../log.ts';
+import { createSemaphore } from '../semaphore.ts';
+import { latestCheckResults, writeCheckResults, type CheckResultRow } from '../storage/checks.ts';
+import { TransportError } from '../transport/types.ts';
+import type { Poller } from './index.ts';
+import type { DeviceRuntime } from './poll-device.ts';
+import { nextSlot, stableHash } from './scheduler.ts';
+
+/** How often due checks are looked for; check intervals are at least CHECK_LIMITS.intervalMin seconds. */
+export const CHECK_TICK_MS = 1000;
+/** Checks are re-read this often besides on `checksChanged` (a change made while Redis was away). */
+const RELOAD_MS = 60_000;
+/** Results wait at most this long to be written together. */
+const FLUSH_MS = 250;
+
+export type CheckDef = Pick<Check, 'id' | 'name' | 'command' | 'intervalSeconds' | 'timeoutSeconds' | 'deviceIds' | 'tags' | 'jsonPaths' | 'enabled'> & { kind: CheckKind };
+
+export interface CheckRunnerOptions {
+  prisma: PrismaClient;
+  log: Logger;
+  events: EventBus;
+  runtimes: ReadonlyMap<string, DeviceRuntime>;
+  execOn: Poller['execOn'];
+  maxConcurrent: number;
+  now?: () => number;
+}
+
+export interface CheckRunnerStats {
+  checks: number;
+  pairs: number;
+  inFlight: number;
+  runs: number;
+  skippedOverlaps: number;
+}
+
+export interface CheckRunner {
+  start(): Promise<void>;
+  /**
+   * Starts no more runs; resolves once the runs in flight ended and their results were
+   * written. A run ends by its timeout or when the poller closes its connection (no result).
+   */
+  stop(): Promise<void>;
+  /** Starts every due check+device; called by the timer, by tests directly. */
+  tick(): void;
+  /** Re-reads the checks; `soon`: that check runs at the next tick on each of its devices. */
+  reload(soon?: string): Promise<void>;
+  stats(): CheckRunnerStats;
+}
+
+interface Pair {
+  checkId: string;
+  deviceId: string;
+  next: number;
+  running: boolean;
+  /** The latest stored status; undefined until read from the database, null when the pair never ran. */
+  last: CheckStatus | null | undefined;
+}
+
+export const checkPhaseMs = (deviceId: string, checkId: string, intervalMs: number): number => stableHash(`${deviceId}\u0000check\u0000${checkId}`) % intervalMs;
+
+/** What a run that did not complete says; undefined: no result (the host was not reached). */
+function failedRun(err: unknown, check: CheckDef): { status: CheckStatus; message: string } | undefined {
+  if (!(err instanceof TransportError)) throw err;
+  if (err.kind === 'TIMEOUT') return { status: 'TIMEOUT', message: `TIMEOUT: the command ran past ${check.timeoutSeconds} s and was stopped` };
+  if (err.kind === 'OUTPUT_LIMIT') return { status: 'UNKNOWN', message: `TRUNCATED: the command printed more than ${CHECK_MAX_OUTPUT_BYTES / 1024} KB and was stopped` };
+  return undefined;
+}
+
+export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
+  const { prisma, log, events, runtimes } = options;
+  const now = options.now ?? Date.now;
+  const slots = createSemaphore(Math.max(1, options.maxConcurrent));
+  let checks = new Map<string, CheckDef>();
+  const pairs = new Map<string, Pair>();
+  const soon = new Set<string>();
+  const running = new Set<Promise<void>>();
+  const counts = { runs: 0, skippedOverlaps: 0 };
+  const pending: { pair: Pair; row: CheckResultRow }[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+  let timers: NodeJS.Timeout[] = [];
+  let unlisten: (() => void) | undefined;
+  let stopped = true;
+
+  const flush = (): Promise<void> => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const batch = pending.splice(0);
+    if (batch.length === 0) return flushing;
+    flushing = flushing.then(() => commit(batch));
+    return flushing;
+  };
+
+  /** Writes a batch, then publishes the changes it holds. Never throws: a lost write is logged. */
+  async function commit(batch: { pair: Pair; row: CheckResultRow }[]): Promise<void> {
+    try {
+      const unknown = batch.filter((b) => b.pair.last === undefined);
+      if (unknown.length > 0) {
+        const stored = await latestCheckResults(prisma, [...new Set(unknown.map((b) => b.pair.deviceId))], [...new Set(unknown.map((b) => b.pair.checkId))]);
+        for (const b of unknown) b.pair.last = stored.find((s) => s.deviceId === b.pair.deviceId && s.checkId === b.pair.checkId)?.status ?? null;
+      }
+      await writeCheckResults(prisma, batch.map((b) => b.row));
+    } catch (err) {
+      log.warn({ rows: batch.length, err: (err as Error).message }, 'could not store check results');
+      return;
+    }
+    for (const { pair, row } of batch) {
+      const previous = pair.last ?? null;
+      pair.last = row.status;
+      if (previous === row.status) continue;
+      log.info({ deviceId: row.deviceId, checkId: row.checkId, previous, status: row.status, message: row.message }, 'check status changed');
+      void events.publish('checkResultChanged', { ...row, previous, time: row.time.toISOString() });
+    }
+  }
+
+  async function run(pair: Pair, check: CheckDef): Promise<void> {
+    await slots.acquire();
+    let row: CheckResultRow | undefined;
+    try {
+      const time = new Date(now());
+      const exec = options.execOn(pair.deviceId, check.command, { timeoutMs: check.timeoutSeconds * 1000, maxOutputBytes: CHECK_MAX_OUTPUT_BYTES });
+      if (!exec) return;
+      counts.runs++;
+      const base = { time, deviceId: pair.deviceId, checkId: check.id };
+      try {
+        const result = await exec;
+        row = { ...base, ...evaluateCheck(check, result), exitCode: result.code };
+      } catch (err) {
+        const failed = failedRun(err, check);
+        if (!failed) log.debug({ deviceId: pair.deviceId, checkId: check.id, err: (err as Error).message }, 'check not run: host not reached');
+        else row = { ...base, ...failed, exitCode: null, values: {} };
+      }
+    } finally {
+      slots.release();
+    }
+    if (!row) return;
+    pending.push({ pair, row });
+    flushTimer ??= setTimeout(() => void flush(), FLUSH_MS);
+  }
+
+  const start = (pair: Pair, check: CheckDef): void => {
+    pair.running = true;
+    const p = run(pair, check)
+      .catch((err: unknown) => log.error({ deviceId: pair.deviceId, checkId: check.id, err: (err as Error).message }, 'check failed unexpectedly'))
+      .finally(() => {
+        pair.running = false;
+        running.delete(p);
+      });
+    running.add(p);
+  };
+
+  const runner: CheckRunner = {
+    tick() {
+      if (stopped) return;
+      const t = now();
+      const seen = new Set<string>();
+      for (const check of checks.values()) {
+        if (!check.enabled) continue;
+        const ms = check.intervalSeconds * 1000;
+        for (const rt of runtimes.values()) {
+          const deviceId = rt.device.id;
+          if (!rt.device.monitoringEnabled || !inScope(check, { id: deviceId, tags: rt.device.tags })) continue;
+          const key = `${deviceId}\u0000${check.id}`;
+          seen.add(key);
+          let pair = pairs.get(key);
+          if (!pair) {
+            pair = { checkId: check.id, deviceId, next: soon.has(check.id) ? t : nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms)), running: false, last: undefined };
+            pairs.set(key, pair);
+          } else if (soon.has(check.id)) pair.next = t;
+          if (pair.next > t) continue;
+          pair.next = nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms));
+          if (pair.running) counts.skippedOverlaps++;
+          else start(pair, check);
+        }
+      }
+      soon.clear();
+      for (const key of pairs.keys()) if (!seen.has(key)) pairs.delete(key);
+    },
+
+    async reload(soonId) {
+      const rows = await prisma.check.findMany({ where: { enabled: true } });
+      checks = new Map(rows.map((c) => [c.id, c]));
+      if (soonId) soon.add(soonId);
+    },
+
+    async start() {
+      if (!stopped) return;
+      stopped = false;
+      unlisten = events.listen('checksChanged', (e) => {
+        runner.reload(e.soon ? e.checkId : undefined).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not reload checks'));
+      });
+      await runner.reload().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not load checks'));
+      timers = [setInterval(() => runner.tick(), CHECK_TICK_MS), setInterval(() => void runner.reload().catch(() => undefined), RELOAD_MS)];
+      for (const timer of timers) timer.unref();
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      unlisten?.();
+      for (const timer of timers) clearInterval(timer);
+      timers = [];
+      while (running.size > 0) await Promise.allSettled([...running]);
+      await flush();
+    },
+
+    stats: () => ({ checks: checks.size, pairs: pairs.size, inFlight: slots.inUse, runs: counts.runs, skippedOverlaps: counts.skippedOverlaps }),
+  };
+  return runner;
+}
