@@ -15,6 +15,7 @@ import {
   type FilesystemRow,
   type SystemMetricsRow,
 } from '../../../src/storage/index.ts';
+import { writeCheckResults } from '../../../src/storage/checks.ts';
 import { applyRetention } from '../../../src/storage/retention.ts';
 import { closePool, createAdapter, createPool } from '../../../src/db/adapter.ts';
 import { PrismaClient } from '../../../src/db/index.ts';
@@ -399,6 +400,9 @@ describe('retention on plain PostgreSQL', () => {
       drives: [...fullPoll('ret', new Date(now - 366 * DAY)).drives, ...fullPoll('ret', new Date(now - 100 * DAY)).drives],
       containers: [...fullPoll('ret', new Date(now - 8 * DAY)).containers, ...fullPoll('ret', new Date(now - DAY)).containers],
     }));
+    // Check results follow the metrics' days.
+    const check = (days: number) => ({ time: new Date(now - days * DAY), deviceId: 'ret', checkId: 'backup', status: 'OK' as const, exitCode: 0, message: 'ok', values: {} });
+    await writeCheckResults(db.prisma, [check(31), check(32), check(29)]);
     const deletedElsewhere = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM system_metrics WHERE device_id <> 'ret' AND time < now() - interval '30 days'");
     const retention = applyRetention({ pool: db.pool, timescale: null }, { metrics: 30, drives: 365, containers: 7 }, log, { batchRows: 1000, pauseMs: 1 });
     const deleted = await retention.sweep();
@@ -412,8 +416,10 @@ describe('retention on plain PostgreSQL', () => {
       storage_pools: expect.any(Number),
       sensor_readings: expect.any(Number),
       gpu_samples: expect.any(Number),
+      check_results: 2,
     });
     expect(await count('system_metrics', 'ret')).toBe(10);
+    expect(await count('check_results', 'ret')).toBe(1);
     expect(await count('drive_health', 'ret')).toBe(2);
     expect(await count('container_snapshots', 'ret')).toBe(2);
     expect(await retention.sweep()).toMatchObject({ system_metrics: 0, drive_health: 0 });

@@ -10,12 +10,13 @@ import { createAdapter, createPool } from '../../../src/db/adapter.ts';
 import { detectTimescale, PrismaClient } from '../../../src/db/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { latestRows, systemHistory, writeBatch, HISTORY_METRICS, type MetricBucket } from '../../../src/storage/index.ts';
+import { checkResultHistory, latestCheckResults, writeCheckResults } from '../../../src/storage/checks.ts';
 import { applyRetention } from '../../../src/storage/retention.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { startTimescale, type TimescaleServer } from '../../helpers/timescale.ts';
 import { batchOf, fullPoll, hardwarePoll, systemRow, systemSeries } from '../../helpers/rows.ts';
 
-const TABLES = ['system_metrics', 'filesystem_metrics', 'network_metrics', 'disk_io_metrics', 'drive_health', 'container_snapshots', 'storage_pools', 'sensor_readings', 'gpu_samples'];
+const TABLES = ['system_metrics', 'filesystem_metrics', 'network_metrics', 'disk_io_metrics', 'drive_health', 'container_snapshots', 'storage_pools', 'sensor_readings', 'gpu_samples', 'check_results'];
 const MIGRATIONS = fs
   .readdirSync(new URL('../../../prisma/migrations/', import.meta.url), { withFileTypes: true })
   .filter((e) => e.isDirectory())
@@ -75,7 +76,7 @@ describe('migrations on TimescaleDB', () => {
     expect(await detectTimescale(plain.pool)).toBeNull();
   });
 
-  test('the nine time-series tables are hypertables with 1-day chunks on time', async () => {
+  test('the time-series tables are hypertables with 1-day chunks on time', async () => {
     const rows = await query<{ hypertable_name: string; column_name: string; one_day: boolean }>(
       `SELECT hypertable_name, column_name, time_interval = INTERVAL '1 day' AS one_day
          FROM timescaledb_information.dimensions WHERE hypertable_schema = 'public' ORDER BY hypertable_name`,
@@ -93,6 +94,8 @@ describe('migrations on TimescaleDB', () => {
     );
     expect(settings).toEqual(
       [...TABLES].sort().flatMap((t) => [
+        // A check's results compress per device and check.
+        ...(t === 'check_results' ? [{ hypertable_name: t, attname: 'check_id', segmentby_column_index: 2, orderby_asc: null }] : []),
         { hypertable_name: t, attname: 'device_id', segmentby_column_index: 1, orderby_asc: null },
         { hypertable_name: t, attname: 'time', segmentby_column_index: null, orderby_asc: false },
       ]),
@@ -124,6 +127,19 @@ describe('migrations on TimescaleDB', () => {
 });
 
 describe('storage on TimescaleDB', () => {
+  test('check results are written once and read back as the latest per device and check', async () => {
+    const at = (s: number) => new Date(END.getTime() - s * 1000);
+    const rows = [
+      { time: at(120), deviceId: 'full', checkId: 'c1', status: 'OK' as const, exitCode: 0, message: 'fine', values: { age: 1 } },
+      { time: at(60), deviceId: 'full', checkId: 'c1', status: 'CRITICAL' as const, exitCode: 2, message: 'late', values: { age: 9e4 } },
+      { time: at(60), deviceId: 'full', checkId: 'c2', status: 'TIMEOUT' as const, exitCode: null, message: 'TIMEOUT', values: {} },
+    ];
+    expect(await writeCheckResults(prisma, rows)).toBe(3);
+    expect(await writeCheckResults(prisma, rows)).toBe(0);
+    expect(await latestCheckResults(prisma, ['full', 'none'], ['c1', 'c2'])).toEqual([rows[1], rows[2]]);
+    expect(await checkResultHistory(prisma, { checkId: 'c1', deviceId: 'full', from: at(3600), to: END, limit: 10 })).toEqual([rows[1], rows[0]]);
+  });
+
   test('writeBatch writes every table, and latestRows reads it back', async () => {
     const time = new Date(END.getTime() - 1000);
     const poll = fullPoll('full', time);
