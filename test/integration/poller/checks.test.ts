@@ -9,9 +9,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
 import { loadConfig } from '../../../src/config.ts';
 import type { CheckResultEvent } from '../../../src/events/index.ts';
+import { activeSubscriptions } from '../../../src/graphql/types/live.ts';
 import { createLogger } from '../../../src/log.ts';
 import { startApp, type App } from '../../../src/main.ts';
 import { createApiToken } from '../../../src/tokens.ts';
@@ -142,13 +145,22 @@ describe('runs over the device\'s connection', () => {
     expect(stored.rows[0]!.n).toBeGreaterThanOrEqual(5);
   });
 
-  test('a command that hangs is TIMEOUT and its process is gone from the host', async () => {
+  test('a command that hangs is TIMEOUT and its process is gone from the host; the device\'s polls never wait for it', async () => {
     const pidFile = path.join(shared, 'hang.pid');
-    const id = await createCheck({ name: 'hangs', command: `sleep 300 & echo $! > ${pidFile}; wait`, timeoutSeconds: 1 });
+    const id = await createCheck({ name: 'hangs', command: `sleep 300 & echo $! > ${pidFile}; wait`, timeoutSeconds: 4 });
     const t0 = Date.now();
+    while (!fs.existsSync(pidFile) && Date.now() - t0 < 10_000) await new Promise((res) => setTimeout(res, 50));
+    // While the check hangs on the same connection, a poll of the device goes through at once.
+    const p0 = Date.now();
+    const poll = await post('mutation ($id: ID!) { pollDevice(id: $id, collectors: [SYSTEM]) { __typename ... on PollResult { status } } }', { id: deviceId });
+    expect(JSON.stringify(poll.data)).toContain('ONLINE');
+    expect(Date.now() - p0).toBeLessThan(2000);
+    // …and the check was still hanging then: no result yet.
+    const during = await post<{ device: { checks: Result[] } }>(CHECKS, { id: deviceId });
+    expect(during.data!.device.checks.map((c) => c.checkId)).not.toContain(id);
     const r = await resultOf(id);
-    expect(r).toMatchObject({ status: 'TIMEOUT', exitCode: null, message: expect.stringMatching(/^TIMEOUT: /) });
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r).toMatchObject({ status: 'TIMEOUT', exitCode: null, message: 'TIMEOUT: the command ran past 4 s and was stopped' });
+    expect(Date.now() - t0).toBeLessThan(12_000);
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     expect(pid).toBeGreaterThan(1);
     const deadline = Date.now() + 5000;
@@ -199,5 +211,27 @@ describe('runs over the device\'s connection', () => {
     expect(del.data?.deleteCheck.id).toBe(id);
     const after = await post<{ device: { checks: Result[] } }>(CHECKS, { id: deviceId });
     expect(after.data!.device.checks.map((c) => c.checkId)).not.toContain(id);
+  });
+
+  test('checkResultChanged over graphql-ws: the device\'s changes with their check, none for a tag it does not carry', async () => {
+    const client = createClient({ url: `${app.server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ADMIN}` }, retryAttempts: 0, lazy: true });
+    const SUB = 'subscription ($ids: [ID!], $tags: [String!]) { checkResultChanged(deviceIds: $ids, tags: $tags) { checkId deviceId status previousStatus exitCode message values check { name } device { id } } }';
+    const mine: Record<string, unknown>[] = [];
+    const others: unknown[] = [];
+    const sink = (into: unknown[]) => ({ next: (v: { data?: Record<string, unknown> | null }) => void into.push(v.data?.checkResultChanged), error: (e: unknown) => void into.push(e), complete: () => undefined });
+    const before = activeSubscriptions().checkResultChanged;
+    const stop = [client.subscribe({ query: SUB, variables: { ids: [deviceId] } }, sink(mine)), client.subscribe({ query: SUB, variables: { tags: ['elsewhere'] } }, sink(others))];
+    try {
+      const deadline = Date.now() + 10_000;
+      while (activeSubscriptions().checkResultChanged < before + 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      const id = await createCheck({ name: 'live', command: 'echo "LIVE WARNING | n=3"; exit 1' });
+      const until = Date.now() + 20_000;
+      while (mine.length === 0 && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+      expect(mine).toEqual([{ checkId: id, deviceId, status: 'WARNING', previousStatus: null, exitCode: 1, message: 'LIVE WARNING', values: { n: 3 }, check: { name: 'live' }, device: { id: deviceId } }]);
+      expect(others).toEqual([]);
+    } finally {
+      for (const s of stop) s();
+      await client.dispose();
+    }
   });
 });
