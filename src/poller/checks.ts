@@ -104,7 +104,8 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
   let flushing: Promise<void> = Promise.resolve();
   let timers: NodeJS.Timeout[] = [];
   let unlisten: (() => void) | undefined;
-  let stopped = true;
+  let started = false;
+  let stopped = false;
 
   const flush = (): Promise<void> => {
     clearTimeout(flushTimer);
@@ -208,8 +209,8 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
     },
 
     async start() {
-      if (!stopped) return;
-      stopped = false;
+      if (started || stopped) return;
+      started = true;
       unlisten = events.listen('checksChanged', (e) => {
         runner.reload(e.soon ? e.checkId : undefined).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not reload checks'));
       });
@@ -219,7 +220,6 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
     },
 
     async stop() {
-      if (stopped) return;
       stopped = true;
       unlisten?.();
       for (const timer of timers) clearInterval(timer);
