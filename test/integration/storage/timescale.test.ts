@@ -10,7 +10,7 @@ import { createAdapter, createPool } from '../../../src/db/adapter.ts';
 import { detectTimescale, PrismaClient } from '../../../src/db/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { latestRows, systemHistory, writeBatch, HISTORY_METRICS, type MetricBucket } from '../../../src/storage/index.ts';
-import { checkResultHistory, latestCheckResults, writeCheckResults } from '../../../src/storage/checks.ts';
+import { checkResultHistory, latestCheckResults, writeCheckResults, type CheckResultRow } from '../../../src/storage/checks.ts';
 import { applyRetention } from '../../../src/storage/retention.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { startTimescale, type TimescaleServer } from '../../helpers/timescale.ts';
@@ -129,10 +129,10 @@ describe('migrations on TimescaleDB', () => {
 describe('storage on TimescaleDB', () => {
   test('check results are written once and read back as the latest per device and check', async () => {
     const at = (s: number) => new Date(END.getTime() - s * 1000);
-    const rows = [
-      { time: at(120), deviceId: 'full', checkId: 'c1', status: 'OK' as const, exitCode: 0, message: 'fine', values: { age: 1 } },
-      { time: at(60), deviceId: 'full', checkId: 'c1', status: 'CRITICAL' as const, exitCode: 2, message: 'late', values: { age: 9e4 } },
-      { time: at(60), deviceId: 'full', checkId: 'c2', status: 'TIMEOUT' as const, exitCode: null, message: 'TIMEOUT', values: {} },
+    const rows: CheckResultRow[] = [
+      { time: at(120), deviceId: 'full', checkId: 'c1', status: 'OK', exitCode: 0, message: 'fine', values: { age: 1 } },
+      { time: at(60), deviceId: 'full', checkId: 'c1', status: 'CRITICAL', exitCode: 2, message: 'late', values: { age: 9e4 } },
+      { time: at(60), deviceId: 'full', checkId: 'c2', status: 'TIMEOUT', exitCode: null, message: 'TIMEOUT', values: {} },
     ];
     expect(await writeCheckResults(prisma, rows)).toBe(3);
     expect(await writeCheckResults(prisma, rows)).toBe(0);
