@@ -90,33 +90,16 @@ function failedRun(err: unknown, check: CheckDef): { status: CheckStatus; messag
   return undefined;
 }
 
-export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
-  const { prisma, log, events, runtimes } = options;
-  const now = options.now ?? Date.now;
-  const slots = createSemaphore(Math.max(1, options.maxConcurrent));
-  let checks = new Map<string, CheckDef>();
-  const pairs = new Map<string, Pair>();
-  const soon = new Set<string>();
-  const running = new Set<Promise<void>>();
-  const counts = { runs: 0, skippedOverlaps: 0 };
+/**
+ * Results wait up to FLUSH_MS and are written together; once committed, each whose status
+ * differs from its pair's previous one (read from the database the first time) is published.
+ * A write that fails is logged and its results are lost (they are not spooled like samples).
+ */
+function createResultWriter(prisma: PrismaClient, log: Logger, events: EventBus): { add(pair: Pair, row: CheckResultRow): void; flush(): Promise<void> } {
   const pending: { pair: Pair; row: CheckResultRow }[] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
-  let timers: NodeJS.Timeout[] = [];
-  let unlisten: (() => void) | undefined;
-  let started = false;
-  let stopped = false;
 
-  const flush = (): Promise<void> => {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    const batch = pending.splice(0);
-    if (batch.length === 0) return flushing;
-    flushing = flushing.then(() => commit(batch));
-    return flushing;
-  };
-
-  /** Writes a batch, then publishes the changes it holds. Never throws: a lost write is logged. */
   async function commit(batch: { pair: Pair; row: CheckResultRow }[]): Promise<void> {
     try {
       const unknown = batch.filter((b) => b.pair.last === undefined);
@@ -138,6 +121,67 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
     }
   }
 
+  const flush = (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = pending.splice(0);
+    if (batch.length > 0) flushing = flushing.then(() => commit(batch));
+    return flushing;
+  };
+
+  return {
+    add(pair, row) {
+      pending.push({ pair, row });
+      timer ??= setTimeout(() => void flush(), FLUSH_MS);
+    },
+    flush,
+  };
+}
+
+/**
+ * The check+device pairs due at `t` (each moved to its next slot), running ones included (the
+ * caller skips those); pairs no longer in scope are forgotten. `soon`: checks due now.
+ */
+function takeDue(checks: Iterable<CheckDef>, runtimes: ReadonlyMap<string, DeviceRuntime>, pairs: Map<string, Pair>, soon: ReadonlySet<string>, t: number): [Pair, CheckDef][] {
+  const due: [Pair, CheckDef][] = [];
+  const seen = new Set<string>();
+  for (const check of checks) {
+    if (!check.enabled) continue;
+    const ms = check.intervalSeconds * 1000;
+    for (const rt of runtimes.values()) {
+      const deviceId = rt.device.id;
+      if (!rt.device.monitoringEnabled || !inScope(check, { id: deviceId, tags: rt.device.tags })) continue;
+      const key = `${deviceId}\u0000${check.id}`;
+      seen.add(key);
+      let pair = pairs.get(key);
+      if (!pair) {
+        pair = { checkId: check.id, deviceId, next: soon.has(check.id) ? t : nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms)), running: false, last: undefined };
+        pairs.set(key, pair);
+      } else if (soon.has(check.id)) pair.next = t;
+      if (pair.next > t) continue;
+      pair.next = nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms));
+      due.push([pair, check]);
+    }
+  }
+  for (const key of pairs.keys()) if (!seen.has(key)) pairs.delete(key);
+  return due;
+}
+
+export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
+  const { prisma, log, events, runtimes } = options;
+  const now = options.now ?? Date.now;
+  const slots = createSemaphore(Math.max(1, options.maxConcurrent));
+  let checks = new Map<string, CheckDef>();
+  const pairs = new Map<string, Pair>();
+  const soon = new Set<string>();
+  const running = new Set<Promise<void>>();
+  const counts = { runs: 0, skippedOverlaps: 0 };
+  const results = createResultWriter(prisma, log, events);
+  let timers: NodeJS.Timeout[] = [];
+  let unlisten: (() => void) | undefined;
+  let started = false;
+  let stopped = false;
+
   async function run(pair: Pair, check: CheckDef): Promise<void> {
     await slots.acquire();
     let row: CheckResultRow | undefined;
@@ -158,9 +202,7 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
     } finally {
       slots.release();
     }
-    if (!row) return;
-    pending.push({ pair, row });
-    flushTimer ??= setTimeout(() => void flush(), FLUSH_MS);
+    if (row) results.add(pair, row);
   }
 
   const start = (pair: Pair, check: CheckDef): void => {
@@ -177,29 +219,11 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
   const runner: CheckRunner = {
     tick() {
       if (stopped) return;
-      const t = now();
-      const seen = new Set<string>();
-      for (const check of checks.values()) {
-        if (!check.enabled) continue;
-        const ms = check.intervalSeconds * 1000;
-        for (const rt of runtimes.values()) {
-          const deviceId = rt.device.id;
-          if (!rt.device.monitoringEnabled || !inScope(check, { id: deviceId, tags: rt.device.tags })) continue;
-          const key = `${deviceId}\u0000${check.id}`;
-          seen.add(key);
-          let pair = pairs.get(key);
-          if (!pair) {
-            pair = { checkId: check.id, deviceId, next: soon.has(check.id) ? t : nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms)), running: false, last: undefined };
-            pairs.set(key, pair);
-          } else if (soon.has(check.id)) pair.next = t;
-          if (pair.next > t) continue;
-          pair.next = nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms));
-          if (pair.running) counts.skippedOverlaps++;
-          else start(pair, check);
-        }
+      for (const [pair, check] of takeDue(checks.values(), runtimes, pairs, soon, now())) {
+        if (pair.running) counts.skippedOverlaps++;
+        else start(pair, check);
       }
       soon.clear();
-      for (const key of pairs.keys()) if (!seen.has(key)) pairs.delete(key);
     },
 
     async reload(soonId) {
@@ -225,7 +249,7 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
       for (const timer of timers) clearInterval(timer);
       timers = [];
       while (running.size > 0) await Promise.allSettled([...running]);
-      await flush();
+      await results.flush();
     },
 
     stats: () => ({ checks: checks.size, pairs: pairs.size, inFlight: slots.inUse, runs: counts.runs, skippedOverlaps: counts.skippedOverlaps }),
