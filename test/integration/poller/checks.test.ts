@@ -123,6 +123,14 @@ describe('only an ADMIN defines checks', () => {
     expect(r.data?.createCheck.__typename).toBe('ValidationError');
     expect(r.data!.createCheck.issues.map((i) => i.path.join('.')).sort()).toEqual(['input.command', 'input.intervalSeconds', 'input.jsonPaths', 'input.name', 'input.timeoutSeconds']);
   });
+
+  test('a taken name is a ConflictError; an unknown id a NotFoundError', async () => {
+    await createCheck({ name: 'taken', command: 'true', enabled: false });
+    const again = await post<{ createCheck: { __typename: string } }>(CREATE, { input: { name: 'taken', command: 'true' } });
+    expect(again.data?.createCheck.__typename).toBe('ConflictError');
+    const missing = await post<{ updateCheck: { __typename: string } }>('mutation { updateCheck(id: "nope", input: { enabled: true }) { __typename } }');
+    expect(missing.data?.updateCheck.__typename).toBe('NotFoundError');
+  });
 });
 
 describe('runs over the device\'s connection', () => {
