@@ -34,7 +34,7 @@ import type { SampleBatch } from '../storage/types.ts';
 import type { ExecOptions, ExecResult } from '../transport/types.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
-import { createCheckRunner, type CheckRunnerStats } from './checks.ts';
+import { createCheckRunner } from './checks.ts';
 import type { CollectorView } from './collector-state.ts';
 import { createConnections, type RunnerFactory } from './connections.ts';
 import { createDeviceCommands } from './device-commands.ts';
@@ -100,8 +100,6 @@ export interface Poller {
    */
   execOn(deviceId: string, command: string, options: ExecOptions): Promise<ExecResult> | undefined;
   stats(): PollerStats;
-  /** The checks run by this instance (checks.ts). */
-  checkStats(): CheckRunnerStats;
 }
 
 export function createPoller(deps: PollerDeps): Poller {
@@ -186,8 +184,6 @@ export function createPoller(deps: PollerDeps): Poller {
 
     ...commands,
 
-    checkStats: () => checks.stats(),
-
     stats: () =>
       pollerStats({
         runtimes,
@@ -197,6 +193,7 @@ export function createPoller(deps: PollerDeps): Poller {
         connectionsOpen: connections.openCount(),
         leases: ownership.stats(),
         leaseSkipped: ownership.skipped,
+        checks: checks.stats(),
       }),
   };
 }

@@ -3,6 +3,7 @@
  * read from the parts that own them (scheduler: slots and their lateness; writer; connections;
  * leases).
  */
+import type { CheckRunnerStats } from './checks.ts';
 import type { DeviceRuntime, PollOutcome } from './poll-device.ts';
 import type { SchedulerStats } from './scheduler.ts';
 import { DEVICE_STATUSES, type DeviceStatus } from './status.ts';
@@ -30,6 +31,8 @@ export interface PollerStats {
   /** SSH connections currently established. */
   connectionsOpen: number;
   leases: { instanceId: string; held: number; liveInstances: number };
+  /** The checks run here (checks.ts). */
+  checks: CheckRunnerStats;
 }
 
 /** Device polls finished here: since start, failed, and over the last minute. */
@@ -81,6 +84,7 @@ export interface StatsSources {
   connectionsOpen: number;
   leases: PollerStats['leases'];
   leaseSkipped: number;
+  checks: CheckRunnerStats;
 }
 
 export function pollerStats(s: StatsSources): PollerStats {
@@ -102,5 +106,6 @@ export function pollerStats(s: StatsSources): PollerStats {
     writer: s.writer,
     connectionsOpen: s.connectionsOpen,
     leases: s.leases,
+    checks: s.checks,
   };
 }

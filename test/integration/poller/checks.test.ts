@@ -208,6 +208,10 @@ describe('runs over the device\'s connection', () => {
     const upd = await post<{ updateCheck: { __typename: string } }>('mutation ($id: ID!) { updateCheck(id: $id, input: { timeoutSeconds: 5 }) { __typename } }', { id });
     expect(upd.data?.updateCheck.__typename).toBe('Check');
     expect(await resultOf(id, (r) => r.status === 'CRITICAL')).toMatchObject({ exitCode: 2, message: 'flag set' });
+    // The runs show on /metrics.
+    const scrape = await (await fetch(`${app.server.url}/metrics`)).text();
+    expect(Number(/^infrapulse_check_runs (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThanOrEqual(10);
+    expect(scrape).toMatch(/^infrapulse_checks_in_flight \d+$/m);
     expect(events.filter((e) => e.checkId === id).map((e) => [e.previous, e.status])).toEqual([
       [null, 'OK'],
       ['OK', 'CRITICAL'],
