@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CHECK_MAX_VALUES, evaluateCheck, parseJsonPath, parseJsonValues, parsePerfdata, parsePluginOutput, parsePrometheus, seriesKey, statusOfExitCode } from '../../../src/collectors/checks.ts';
 import { rng } from '../../../src/random.ts';
+import { captured } from '../../helpers/fixtures.ts';
 
 const exitCode = { kind: 'EXIT_CODE', jsonPaths: [] } as const;
 
@@ -65,6 +66,33 @@ rpc_duration_seconds{quantile="0.5"} 4773
 rpc_duration_seconds_sum 1.7560473e+07
 rpc_duration_seconds_count 2693
 `;
+
+describe('real plugins (monitoring-plugins-basic 2.3.3, captured: test/fixtures/captured/README.md)', () => {
+  it('check_disk: bytes with a unit, five fields, no space before |', () => {
+    expect(evaluateCheck(exitCode, { stdout: captured('check-plugin-check_disk.txt'), stderr: '', code: 0 })).toEqual({ status: 'OK', message: 'DISK OK - free space: / 77894MiB (74% inode=96%);', values: { '/': 27266121728 } });
+  });
+
+  it('check_load: empty thresholds and a trailing space; check_file_age: the 26-hour backup check gone CRITICAL', () => {
+    expect(evaluateCheck(exitCode, { stdout: captured('check-plugin-check_load.txt'), stderr: '', code: 1 })).toEqual({
+      status: 'WARNING',
+      message: 'LOAD WARNING - scaled load average: 3.78, 3.61, 3.19 - total load average: 7.56, 7.22, 6.39',
+      values: { load1: 7.56, scaled_load1: 3.78, load5: 7.22, scaled_load5: 3.61, load15: 6.39, scaled_load15: 3.195 },
+    });
+    expect(evaluateCheck(exitCode, { stdout: captured('check-plugin-check_file_age.txt'), stderr: '', code: 2 })).toEqual({
+      status: 'CRITICAL',
+      message: 'FILE_AGE CRITICAL: /tmp/ip-last-success is 108000 seconds old and 0 bytes',
+      values: { age: 108000, size: 0 },
+    });
+  });
+
+  it('prom-client\'s exposition (what /metrics serves): every sample, labelled series included', () => {
+    const text = captured('check-prometheus-prom-client.txt');
+    const values = parsePrometheus(text);
+    const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(Object.keys(values)).toHaveLength(samples.length);
+    expect(values).toMatchObject({ process_max_fds: expect.any(Number), 'nodejs_version_info{major="20",minor="20",patch="2",version="v20.20.2"}': 1 });
+  });
+});
 
 describe('PROMETHEUS: text exposition', () => {
   it('keys values by name and sorted labels, escapes label values, leaves out ±Inf, expands histograms and summaries', () => {
