@@ -201,7 +201,7 @@ function create() {
   pollerGauge('infrapulse_spool_skipped_rows', 'Rows in spool records skipped as torn or corrupt', (s) => s.writer.spool.skippedRows);
   pollerGauge('infrapulse_spool_quarantined_segments', 'Damaged spool segments kept as *.seg.corrupt', (s) => s.writer.spool.quarantinedSegments);
   pollerGauge('infrapulse_checks_in_flight', 'Checks running now (at most POLLING_MAX_CONCURRENT_DEVICES, in slots of their own)', (s) => s.checks.inFlight);
-  pollerGauge('infrapulse_check_runs', 'Check runs started since start', (s) => s.checks.runs);
+  pollerGauge('infrapulse_check_runs', 'Check runs ended since start', (s) => s.checks.runs);
   pollerGauge('infrapulse_check_overlaps_skipped', 'Check slots skipped since start because the same check was still running on the device', (s) => s.checks.skippedOverlaps);
   pollerGauge('infrapulse_leased_devices', 'Devices this instance holds a lease on', (s) => s.leases.held);
   pollerGauge('infrapulse_live_instances', 'Instances sharing the fleet, as seen by this one at its last lease renewal', (s) => s.leases.liveInstances);

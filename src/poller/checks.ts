@@ -8,7 +8,9 @@
  * - A check+device never overlaps itself (a slot that finds it still running is skipped and
  *   counted). At most POLLING_MAX_CONCURRENT_DEVICES checks run at once, in slots of their own:
  *   a check that hangs until its timeout never holds a slot a device's poll waits for, and it
- *   never sits in the device's poll queue, so collectors never wait behind a check.
+ *   never sits in the device's poll queue, so collectors never wait behind a check. One check
+ *   at a time per device (CHECKS_PER_DEVICE), so a check holds at most one of the device's SSH
+ *   channels and a poll's collectors keep the others.
  * - The command goes to the host exactly as stored; nothing (device name, hostname, tags) is
  *   ever added to it. Past its timeout the remote command is killed (SSH signal, then close)
  *   and the result is TIMEOUT; past CHECK_MAX_OUTPUT_BYTES it is killed too and the result is
@@ -23,7 +25,7 @@ import { inScope } from '../alerts/rules.ts';
 import type { Check, PrismaClient } from '../db/generated/client.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
-import { createSemaphore } from '../semaphore.ts';
+import { createSemaphore, type Semaphore } from '../semaphore.ts';
 import { latestCheckResults, writeCheckResults, type CheckResultRow } from '../storage/checks.ts';
 import { TransportError } from '../transport/types.ts';
 import type { Poller } from './index.ts';
@@ -34,6 +36,12 @@ import { nextSlot, stableHash } from './scheduler.ts';
 export const CHECK_TICK_MS = 1000;
 /** Checks are re-read this often besides on `checksChanged` (a change made while Redis was away). */
 const RELOAD_MS = 60_000;
+/**
+ * Checks running at once on one device. An SSH connection opens 4 session channels at a time
+ * (transport/ssh.ts): with one of them a check's, a poll's three collectors still run together
+ * even while a check hangs until its timeout.
+ */
+export const CHECKS_PER_DEVICE = 1;
 /** Results wait at most this long to be written together. */
 const FLUSH_MS = 250;
 
@@ -53,6 +61,7 @@ export interface CheckRunnerStats {
   checks: number;
   pairs: number;
   inFlight: number;
+  /** Runs ended since start (the command was sent). */
   runs: number;
   skippedOverlaps: number;
 }
@@ -88,6 +97,22 @@ function failedRun(err: unknown, check: CheckDef): { status: CheckStatus; messag
   if (err.kind === 'TIMEOUT') return { status: 'TIMEOUT', message: `TIMEOUT: the command ran past ${check.timeoutSeconds} s and was stopped` };
   if (err.kind === 'OUTPUT_LIMIT') return { status: 'UNKNOWN', message: `TRUNCATED: the command printed more than ${CHECK_MAX_OUTPUT_BYTES / 1024} KB and was stopped` };
   return undefined;
+}
+
+/** One run of a check on a device. `ran`: the command was sent (this instance polls the device, monitoring on); `row`: its result, none when the host was not reached. */
+async function runCheck(execOn: Poller['execOn'], check: CheckDef, deviceId: string, time: Date, log: Logger): Promise<{ ran: boolean; row?: CheckResultRow }> {
+  const exec = execOn(deviceId, check.command, { timeoutMs: check.timeoutSeconds * 1000, maxOutputBytes: CHECK_MAX_OUTPUT_BYTES });
+  if (!exec) return { ran: false };
+  const base = { time, deviceId, checkId: check.id };
+  try {
+    const result = await exec;
+    return { ran: true, row: { ...base, ...evaluateCheck(check, result), exitCode: result.code } };
+  } catch (err) {
+    const failed = failedRun(err, check);
+    if (failed) return { ran: true, row: { ...base, ...failed, exitCode: null, values: {} } };
+    log.debug({ deviceId, checkId: check.id, err: (err as Error).message }, 'check not run: host not reached');
+    return { ran: true };
+  }
 }
 
 /**
@@ -182,27 +207,31 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
   let started = false;
   let stopped = false;
 
+  /** One check at a time per device, waiting in order: the others wait here, not on the device's SSH channels. */
+  const deviceGates = new Map<string, Semaphore>();
+  const gateOf = (deviceId: string): Semaphore => {
+    let gate = deviceGates.get(deviceId);
+    if (!gate) deviceGates.set(deviceId, (gate = createSemaphore(CHECKS_PER_DEVICE)));
+    return gate;
+  };
+
   async function run(pair: Pair, check: CheckDef): Promise<void> {
-    await slots.acquire();
-    let row: CheckResultRow | undefined;
+    const gate = gateOf(pair.deviceId);
+    await gate.acquire();
     try {
-      const time = new Date(now());
-      const exec = options.execOn(pair.deviceId, check.command, { timeoutMs: check.timeoutSeconds * 1000, maxOutputBytes: CHECK_MAX_OUTPUT_BYTES });
-      if (!exec) return;
-      counts.runs++;
-      const base = { time, deviceId: pair.deviceId, checkId: check.id };
+      await slots.acquire();
+      let done: Awaited<ReturnType<typeof runCheck>>;
       try {
-        const result = await exec;
-        row = { ...base, ...evaluateCheck(check, result), exitCode: result.code };
-      } catch (err) {
-        const failed = failedRun(err, check);
-        if (!failed) log.debug({ deviceId: pair.deviceId, checkId: check.id, err: (err as Error).message }, 'check not run: host not reached');
-        else row = { ...base, ...failed, exitCode: null, values: {} };
+        done = await runCheck(options.execOn, check, pair.deviceId, new Date(now()), log);
+      } finally {
+        slots.release();
       }
+      if (done.ran) counts.runs++;
+      if (done.row) results.add(pair, done.row);
     } finally {
-      slots.release();
+      gate.release();
+      if (gate.inUse === 0 && gate.waiting === 0) deviceGates.delete(pair.deviceId);
     }
-    if (row) results.add(pair, row);
   }
 
   const start = (pair: Pair, check: CheckDef): void => {

@@ -82,9 +82,10 @@ describe('check runner', () => {
     f.runner.tick();
     await settle();
     expect(f.calls.map((x) => [x.deviceId, x.command, x.timeoutMs, x.maxOutputBytes])).toEqual([[web1, 'check_backup --max-age 26h', 10_000, 64 * 1024]]);
-    expect(f.runner.stats()).toMatchObject({ checks: 1, pairs: 1, runs: 1 });
+    expect(f.runner.stats()).toMatchObject({ checks: 1, pairs: 1, inFlight: 1, runs: 0 });
     f.calls[0]!.answer({ stdout: 'OK\n', stderr: '', code: 0 });
     await f.runner.stop();
+    expect(f.runner.stats()).toMatchObject({ inFlight: 0, runs: 1 });
     expect(await stored(c.id)).toEqual(['OK']);
   });
 
@@ -133,5 +134,24 @@ describe('check runner', () => {
     f.calls[1]!.answer({ stdout: 'OK\n', stderr: '', code: 0 });
     await f.runner.stop();
     expect(await stored(c.id)).toEqual(['OK', 'OK']);
+  });
+
+  test('one check at a time per device: the others wait their turn, not on its SSH channels', async () => {
+    const f = await fixture();
+    const checks = await Promise.all(['one', 'two', 'three'].map((n) => f.check(n, { tags: [], deviceIds: [] })));
+    for (const c of checks) await f.runner.reload(c.id);
+    f.runner.tick();
+    await settle();
+    // Two devices in scope, three checks each: one running per device.
+    expect(f.calls.map((x) => x.deviceId).sort()).toEqual([f.ids[0], f.ids[1]].sort());
+    for (let round = 1; round <= 2; round++) {
+      for (const x of f.calls.slice(-2)) x.answer({ stdout: 'OK\n', stderr: '', code: 0 });
+      await settle();
+      expect(f.calls).toHaveLength(2 + 2 * round);
+    }
+    for (const x of f.calls.slice(-2)) x.answer({ stdout: 'OK\n', stderr: '', code: 0 });
+    await f.runner.stop();
+    expect(f.calls.filter((x) => x.deviceId === f.ids[0])).toHaveLength(3);
+    expect(f.runner.stats().runs).toBe(6);
   });
 });
