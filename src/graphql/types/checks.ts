@@ -211,7 +211,8 @@ function merge(base: CheckFields, input: CheckInput): CheckFields {
     timeoutSeconds: keep(input.timeoutSeconds, base.timeoutSeconds),
     deviceIds: input.deviceIds ? input.deviceIds.map(String) : base.deviceIds,
     tags: input.tags ? [...input.tags] : base.tags,
-    jsonPaths: input.jsonPaths ? [...input.jsonPaths] : base.jsonPaths,
+    // Switching to another kind drops the paths rather than failing on them.
+    jsonPaths: input.jsonPaths ? [...input.jsonPaths] : input.kind && input.kind !== 'JSON' ? [] : base.jsonPaths,
     enabled: keep(input.enabled, base.enabled),
   };
 }

@@ -187,6 +187,10 @@ describe('runs over the device\'s connection', () => {
     const json = await createCheck({ name: 'json', kind: 'JSON', command: `echo '{"backup":{"age_seconds":3600,"ok":true},"disks":[{"temp":41}]}'`, jsonPaths: ['backup.age_seconds', 'disks[0].temp'] });
     expect(await resultOf(prom)).toMatchObject({ status: 'OK', exitCode: 0, values: { 'backup_last_success_timestamp_seconds{job="nightly"}': 1764600000, backup_files_total: 42 } });
     expect(await resultOf(json)).toMatchObject({ status: 'OK', exitCode: 0, values: { 'backup.age_seconds': 3600, 'disks[0].temp': 41 } });
+    // Another kind drops the paths.
+    const switched = await post<{ updateCheck: { __typename: string; kind?: string } }>('mutation ($id: ID!) { updateCheck(id: $id, input: { kind: EXIT_CODE, enabled: false }) { __typename ... on Check { kind } } }', { id: json });
+    expect(switched.data?.updateCheck).toEqual({ __typename: 'Check', kind: 'EXIT_CODE' });
+    expect((await app.db.prisma.check.findUniqueOrThrow({ where: { id: json } })).jsonPaths).toEqual([]);
   });
 
   test('the command reaches the host exactly as stored: the device\'s name, full of shell syntax, never does', async () => {
