@@ -1,11 +1,13 @@
 /**
  * check_results: one row per run of a check on a device (src/poller/checks.ts writes them,
- * GraphQL reads them). Written on their own, one small UNNEST insert per flush, outside the
- * sample writer: a check's result is not a poll's sample and never waits behind one.
+ * GraphQL reads them). Written on their own through the writer's flush (writeTables: COPY into
+ * staging, one Prisma raw INSERT … SELECT), outside the sample writer's batches: a check's
+ * result is not a poll's sample and never waits behind one.
  */
 import type { PrismaClient } from '../db/generated/client.ts';
 import type { CheckStatus, CheckValues } from '../collectors/checks.ts';
-import { columnLiterals, insertSql, type TableSpec } from './tables.ts';
+import { planOf, writeTables } from './index.ts';
+import type { TableSpec } from './tables.ts';
 
 export interface CheckResultRow {
   time: Date;
@@ -22,24 +24,24 @@ export const checkResults: TableSpec<CheckResultRow> = {
   table: 'check_results',
   subject: 'check_id',
   columns: [
-    { name: 'time', kind: 'time', get: (r) => r.time.getTime() },
+    { name: 'time', kind: 'time', get: (r) => r.time },
     { name: 'device_id', kind: 'text', get: (r) => r.deviceId },
     { name: 'check_id', kind: 'text', get: (r) => r.checkId },
     { name: 'status', kind: 'text', get: (r) => r.status },
     { name: 'exit_code', kind: 'int4', get: (r) => r.exitCode },
     { name: 'message', kind: 'text', get: (r) => r.message },
-    // Quoted: VALUES is a keyword.
-    { name: '"values"', kind: 'jsonb', get: (r) => JSON.stringify(r.values) },
+    // A keyword: staging.ts quotes every column name.
+    { name: 'values', kind: 'jsonb', get: (r) => JSON.stringify(r.values) },
   ],
 };
 
-const INSERT = insertSql(checkResults);
+const PLAN = planOf(checkResults as TableSpec<unknown>);
 
 /** Stores the rows (a row already stored is skipped); returns how many were inserted. */
 export async function writeCheckResults(prisma: PrismaClient, rows: readonly CheckResultRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const groups = await prisma.$queryRawUnsafe<{ n: number }[]>(INSERT, ...columnLiterals(checkResults, rows));
-  return groups.reduce((n, g) => n + g.n, 0);
+  const [answer] = await writeTables(prisma, [{ plan: PLAN, rows }]);
+  return answer?.n ?? 0;
 }
 
 interface RawResult {

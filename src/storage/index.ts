@@ -27,8 +27,8 @@ const COPY_CHUNK = 2000;
  */
 const TRANSACTION = { maxWait: 10_000, timeout: 120_000 };
 
-interface Plan {
-  key: keyof SampleBatch;
+/** A table's four statements, built once from its description. */
+export interface Plan {
   spec: TableSpec<unknown>;
   create: string;
   copy: string;
@@ -36,10 +36,11 @@ interface Plan {
   insert: string;
 }
 
-const PLANS: Plan[] = (Object.keys(TABLES) as (keyof SampleBatch)[]).map((key) => {
-  const spec = TABLES[key] as TableSpec<unknown>;
-  return { key, spec, create: createStagingSql(spec), copy: copySql(spec), populate: populateStagingSql(spec), insert: insertSql(spec) };
-});
+export function planOf(spec: TableSpec<unknown>): Plan {
+  return { spec, create: createStagingSql(spec), copy: copySql(spec), populate: populateStagingSql(spec), insert: insertSql(spec) };
+}
+
+const PLANS = (Object.keys(TABLES) as (keyof SampleBatch)[]).map((key) => ({ key, ...planOf(TABLES[key] as TableSpec<unknown>) }));
 
 /** Per pool connection: the staging tables a committed transaction created on it. */
 const staged = new WeakMap<pg.PoolClient, Set<string>>();
@@ -87,21 +88,39 @@ export function batchSequences(batch: SampleBatch): BatchSequences | undefined {
 export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Promise<number> {
   const work = PLANS.filter((p) => batch[p.key].length > 0);
   if (work.length === 0) return 0;
+  const answers = await writeTables(prisma, work.map((plan) => ({ plan, rows: batch[plan.key] })));
+  const seqs = Object.fromEntries(Object.keys(TABLES).map((k) => [k, new Map<string, number>()])) as BatchSequences;
+  let inserted = 0;
+  answers.forEach((answer, i) => {
+    inserted += answer.n;
+    const map = seqs[work[i]!.key];
+    for (const [deviceId, ms, seq] of JSON.parse(answer.groups) as InsertedGroup[]) if (seq !== null) map.set(`${deviceId} ${ms}`, seq);
+  });
+  sequences.set(batch, seqs);
+  return inserted;
+}
+
+/**
+ * The flush itself, for any tables: one transaction on the connection Prisma's adapter took,
+ * per table a COPY into its staging table (created on the connection's first use) and the
+ * Prisma raw INSERT … SELECT; answers per table in the order given.
+ */
+export async function writeTables(prisma: PrismaClient, work: readonly { plan: Plan; rows: readonly unknown[] }[]): Promise<Inserted[]> {
   let created: { client: pg.PoolClient; tables: string[] } | undefined;
   const answers = await onTransactionConnection(
     prisma,
     async (tx, { client, copyFromStdin }) => {
       const have = staged.get(client);
-      const missing = work.filter((p) => !have?.has(p.spec.table));
+      const missing = work.filter(({ plan }) => !have?.has(plan.spec.table));
       if (missing.length > 0) {
-        await client.query(missing.map((p) => p.create).join(';\n'));
-        created = { client, tables: missing.map((p) => p.spec.table) };
+        await client.query(missing.map(({ plan }) => plan.create).join(';\n'));
+        created = { client, tables: missing.map(({ plan }) => plan.spec.table) };
       }
       const out: Inserted[] = [];
-      for (const p of work) {
-        if (copyFromStdin) await copyRows(client, p, batch[p.key]);
-        else await client.query(p.populate, [stagingJson(p.spec.columns, batch[p.key])]);
-        out.push((await tx.$queryRawUnsafe<Inserted[]>(p.insert))[0]!);
+      for (const { plan, rows } of work) {
+        if (copyFromStdin) await copyRows(client, plan, rows);
+        else await client.query(plan.populate, [stagingJson(plan.spec.columns, rows)]);
+        out.push((await tx.$queryRawUnsafe<Inserted[]>(plan.insert))[0]!);
       }
       return out;
     },
@@ -113,15 +132,7 @@ export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Prom
     for (const t of created.tables) set.add(t);
     staged.set(created.client, set);
   }
-  const seqs = Object.fromEntries(Object.keys(TABLES).map((k) => [k, new Map<string, number>()])) as BatchSequences;
-  let inserted = 0;
-  answers.forEach((answer, i) => {
-    inserted += answer.n;
-    const map = seqs[work[i]!.key];
-    for (const [deviceId, ms, seq] of JSON.parse(answer.groups) as InsertedGroup[]) if (seq !== null) map.set(`${deviceId} ${ms}`, seq);
-  });
-  sequences.set(batch, seqs);
-  return inserted;
+  return answers;
 }
 
 export { latestRows, type LatestRows } from './latest.ts';

@@ -8,7 +8,8 @@ import type { Column, TableSpec } from './tables.ts';
 
 export const stagingTable = (spec: TableSpec<unknown>): string => `staging_${spec.table}`;
 
-const names = (spec: TableSpec<unknown>): string => spec.columns.map((c) => c.name).join(', ');
+/** Quoted: a column may be named by a keyword (check_results.values). */
+const names = (spec: TableSpec<unknown>): string => spec.columns.map((c) => `"${c.name}"`).join(', ');
 
 /**
  * A temporary table per session with the hypertable's column types (and none of its
