@@ -5,7 +5,7 @@
  */
 import type { DeviceStatusEvent } from '../events/index.ts';
 import type { SampleBatch } from '../storage/types.ts';
-import { inScope, metricFamily, observe, reportedSubjects, RestartHistory, type MetricFamily } from './rules.ts';
+import { inScope, metricFamily, observe, reportedSubjects, RestartHistory, SpinningFans, type MetricFamily } from './rules.ts';
 import { alertKey, type AlertState } from './state.ts';
 import type { createTransitions } from './transitions.ts';
 
@@ -37,6 +37,7 @@ function freshOnly(batch: SampleBatch, cutoff: number): SampleBatch {
 export function createEvaluations({ state, transitions, now, staleMs, refreshMs }: EvaluationDeps) {
   const { apply, resolve, closeOrphan } = transitions;
   const restarts = new RestartHistory();
+  const fans = new SpinningFans();
   let lastRefresh = 0;
 
   /** Reloads everything; closes alerts whose rule was disabled/deleted or no longer covers the device; re-reads device statuses. */
@@ -50,6 +51,7 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
     for (const a of [...state.open.values()]) {
       const rule = state.rulesById.get(a.ruleId);
       const dev = state.devices.get(a.deviceId);
+      if (rule?.metric === 'FAN_RPM') fans.mark(a.deviceId, a.subject); // a stopped fan stays observed after a restart
       if (!dev) state.open.delete(alertKey(a.ruleId, a.deviceId, a.subject));
       else if (!rule) await closeOrphan(a, at, 'rule disabled or deleted');
       else if (!inScope(rule, dev)) await resolve(rule, dev, a, null, at, 'device no longer in the rule\'s scope');
@@ -71,7 +73,7 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
       const family = metricFamily(rule.metric);
       if (family === 'status') continue;
       families.add(family);
-      for (const obs of observe(rule.metric, batch, restarts, at.getTime(), state.baselines)) {
+      for (const obs of observe(rule.metric, batch, restarts, at.getTime(), state.baselines, fans)) {
         const dev = await state.device(obs.deviceId);
         if (dev && inScope(rule, dev)) await apply(rule, dev, obs, at);
       }

@@ -6,7 +6,7 @@
  */
 import { DeviceStatus, type AlertMetric, type AlertState, type Comparator, type Severity } from '../db/generated/enums.ts';
 import { counterIncrease, driveCounters, type DriveCounters } from '../collectors/drives.ts';
-import type { ContainerRow, DriveHealthRow, SampleBatch } from '../storage/types.ts';
+import { POOL_STATES, type ContainerRow, type DriveHealthRow, type GpuSampleRow, type SampleBatch, type SensorReadingRow, type StoragePoolRow } from '../storage/types.ts';
 
 export type { AlertMetric, AlertState, Comparator, Severity };
 
@@ -28,10 +28,15 @@ export const ALERT_METRICS = [
   'CONTAINER_RESTARTS',
   'DEVICE_STATUS',
   'DRIVE_COUNTER_INCREASE',
+  'POOL_STATE',
+  'ARRAY_STATE',
+  'SENSOR_TEMPERATURE_C',
+  'FAN_RPM',
+  'GPU_TEMPERATURE_C',
 ] as const satisfies readonly AlertMetric[];
 
 /** Metrics compared as strings (EQ / NEQ against `rule.value`). */
-export const STATE_METRICS: ReadonlySet<AlertMetric> = new Set<AlertMetric>(['DRIVE_HEALTH', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'DEVICE_STATUS']);
+export const STATE_METRICS: ReadonlySet<AlertMetric> = new Set<AlertMetric>(['DRIVE_HEALTH', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'DEVICE_STATUS', 'POOL_STATE', 'ARRAY_STATE']);
 
 /** The values a state metric can take, for validation and docs. */
 export const STATE_VALUES: Partial<Record<AlertMetric, readonly string[]>> = {
@@ -39,6 +44,9 @@ export const STATE_VALUES: Partial<Record<AlertMetric, readonly string[]>> = {
   CONTAINER_STATE: ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'],
   CONTAINER_HEALTH: ['healthy', 'unhealthy', 'starting'],
   DEVICE_STATUS: Object.values(DeviceStatus),
+  // The state word (ZFS's, which md arrays map to: ONLINE, DEGRADED, UNAVAIL when inactive), not the health.
+  POOL_STATE: POOL_STATES,
+  ARRAY_STATE: POOL_STATES,
 };
 
 /** CONTAINER_RESTARTS counts restarts within this window. */
@@ -77,7 +85,7 @@ export interface Observation {
 }
 
 /** Where a metric's observations come from: the sample families, or status events. */
-export type MetricFamily = 'system' | 'filesystems' | 'drives' | 'containers' | 'status';
+export type MetricFamily = 'system' | 'filesystems' | 'drives' | 'containers' | 'status' | 'pools' | 'sensors' | 'gpus';
 
 export function metricFamily(metric: AlertMetric): MetricFamily {
   switch (metric) {
@@ -93,12 +101,55 @@ export function metricFamily(metric: AlertMetric): MetricFamily {
       return 'containers';
     case 'DEVICE_STATUS':
       return 'status';
+    case 'POOL_STATE':
+    case 'ARRAY_STATE':
+      return 'pools';
+    case 'SENSOR_TEMPERATURE_C':
+    case 'FAN_RPM':
+      return 'sensors';
+    case 'GPU_TEMPERATURE_C':
+      return 'gpus';
     default:
       return 'system';
   }
 }
 
 export const driveSubject = (d: Pick<DriveHealthRow, 'serial' | 'drive'>): string => d.serial || d.drive;
+
+/** ARRAY_STATE covers md arrays; POOL_STATE ZFS pools and btrfs filesystems. */
+const isArray = (p: Pick<StoragePoolRow, 'kind'>): boolean => p.kind === 'MDRAID';
+
+/** "chip/label" ("nct6779/fan2"); two sensors of a device sharing both (two NVMe "Composite") add their hwmon id. */
+export function sensorSubjects(rows: readonly SensorReadingRow[]): Map<SensorReadingRow, string> {
+  const base = (r: SensorReadingRow) => `${r.deviceId}\u0000${r.chip ?? ''}/${r.label}`;
+  const ids = new Map<string, Set<string>>();
+  for (const r of rows) ids.set(base(r), (ids.get(base(r)) ?? new Set()).add(r.sensor));
+  return new Map(rows.map((r) => {
+    const name = `${r.chip ?? r.sensor.split('/')[0]}/${r.label}`;
+    return [r, ids.get(base(r))!.size > 1 ? `${name} (${r.sensor.split('/')[0]})` : name];
+  }));
+}
+
+/** "0/NVIDIA GeForce RTX 3090": the GPU's index (its UUID when unknown) and name. */
+export const gpuSubject = (g: Pick<GpuSampleRow, 'gpu' | 'gpuIndex' | 'name'>): string => `${g.gpuIndex ?? g.gpu}${g.name ? `/${g.name}` : ''}`;
+
+/**
+ * Fans seen spinning, by `baselineKey(deviceId, subject)`: a fan at 0 RPM (sensor status STOPPED)
+ * is observed for FAN_RPM only when it has a minimum set (fanN_min) or was seen spinning, since a
+ * header with no fan plugged in reads 0 too. The evaluator also marks the fans of open alerts.
+ */
+export class SpinningFans {
+  private readonly seen = new Set<string>();
+  mark(deviceId: string, subject: string): void {
+    this.seen.add(baselineKey(deviceId, subject));
+  }
+  /** Whether the reading counts: a turning fan (remembered), or a stopped one that has a minimum or was seen turning. */
+  counts(r: Pick<SensorReadingRow, 'deviceId' | 'value' | 'min' | 'status'>, subject: string): boolean {
+    if (r.value === null) return false;
+    if (r.status !== 'STOPPED') return (this.mark(r.deviceId, subject), true);
+    return (r.min !== null && r.min > 0) || this.seen.has(baselineKey(r.deviceId, subject));
+  }
+}
 
 /** Acknowledged drive counters by `baselineKey(deviceId, driveSubject)`. */
 export type DriveBaselines = ReadonlyMap<string, Partial<DriveCounters>>;
@@ -148,6 +199,29 @@ function containerObservation(metric: AlertMetric, c: ContainerRow, restarts: Re
   }
 }
 
+/** POOL_STATE, ARRAY_STATE, SENSOR_TEMPERATURE_C, FAN_RPM, GPU_TEMPERATURE_C: the hardware families' observations. */
+function hardwareObservations(metric: AlertMetric, batch: SampleBatch, fans: SpinningFans): Observation[] {
+  switch (metric) {
+    case 'POOL_STATE':
+    case 'ARRAY_STATE':
+      return batch.pools.filter((p) => isArray(p) === (metric === 'ARRAY_STATE')).map((p) => ({ deviceId: p.deviceId, subject: p.name, value: p.state }));
+    case 'SENSOR_TEMPERATURE_C':
+    case 'FAN_RPM': {
+      const kind = metric === 'FAN_RPM' ? 'FAN' : 'TEMPERATURE';
+      const out: Observation[] = [];
+      for (const [r, subject] of sensorSubjects(batch.sensors)) {
+        if (r.kind !== kind || r.value === null || (kind === 'FAN' && !fans.counts(r, subject))) continue;
+        out.push({ deviceId: r.deviceId, subject, value: r.value });
+      }
+      return out;
+    }
+    case 'GPU_TEMPERATURE_C':
+      return batch.gpus.flatMap((g) => (g.temperatureC === null ? [] : [{ deviceId: g.deviceId, subject: gpuSubject(g), value: g.temperatureC }]));
+    default:
+      return [];
+  }
+}
+
 const SYSTEM_FIELD = {
   CPU_PERCENT: 'cpuPercent',
   MEM_USED_PERCENT: 'memUsedPercent',
@@ -165,7 +239,8 @@ const SYSTEM_FIELD = {
  * devices and several polls of one device). Null values (rates on a first poll) yield nothing.
  * DEVICE_STATUS comes from status events, never from a batch.
  */
-export function observe(metric: AlertMetric, batch: SampleBatch, restarts: RestartHistory, now: number, baselines: DriveBaselines = new Map()): Observation[] {
+export function observe(metric: AlertMetric, batch: SampleBatch, restarts: RestartHistory, now: number, baselines: DriveBaselines = new Map(), fans = new SpinningFans()): Observation[] {
+  if (metricFamily(metric) === 'pools' || metricFamily(metric) === 'sensors' || metricFamily(metric) === 'gpus') return hardwareObservations(metric, batch, fans);
   const out: Observation[] = [];
   if (metric in SYSTEM_FIELD) {
     const field = SYSTEM_FIELD[metric as keyof typeof SYSTEM_FIELD];
@@ -216,6 +291,9 @@ export function reportedSubjects(family: MetricFamily, batch: SampleBatch): Map<
   if (family === 'filesystems') for (const r of batch.filesystems) add(r.deviceId, r.mount);
   if (family === 'drives') for (const r of batch.drives) add(r.deviceId, driveSubject(r));
   if (family === 'containers') for (const r of batch.containers) add(r.deviceId, r.name);
+  if (family === 'pools') for (const r of batch.pools) add(r.deviceId, r.name);
+  if (family === 'sensors') for (const [r, subject] of sensorSubjects(batch.sensors)) add(r.deviceId, subject);
+  if (family === 'gpus') for (const r of batch.gpus) add(r.deviceId, gpuSubject(r));
   return out;
 }
 
@@ -325,6 +403,11 @@ export const METRIC_LABEL: Record<AlertMetric, string> = {
   CONTAINER_RESTARTS: 'container restarts in 10 min',
   DEVICE_STATUS: 'device status',
   DRIVE_COUNTER_INCREASE: 'drive error counters above the acknowledged values',
+  POOL_STATE: 'pool state',
+  ARRAY_STATE: 'RAID array state',
+  SENSOR_TEMPERATURE_C: 'sensor temperature °C',
+  FAN_RPM: 'fan RPM',
+  GPU_TEMPERATURE_C: 'GPU temperature °C',
 };
 
 export function formatValue(value: number | string): string {
@@ -342,7 +425,9 @@ export function describe(rule: RuleSpec, subject: string, value: number | string
 /** What every built-in rule shares: all devices, no channels (add some), no delay. */
 const EVERY_DEVICE = { clearThreshold: null, forSeconds: 0, deviceIds: [] as string[], tags: [] as string[], channelIds: [] as string[] };
 const equals = (value: string) => ({ comparator: 'EQ', threshold: null, value }) as const;
+const differs = (value: string) => ({ comparator: 'NEQ', threshold: null, value }) as const;
 const above = (comparator: 'GT' | 'GTE', threshold: number) => ({ comparator, threshold, value: null }) as const;
+const below = (comparator: 'LT' | 'LTE', threshold: number) => ({ comparator, threshold, value: null }) as const;
 
 /** Shipped with every installation, created at start when absent (by name); disable rather than delete. */
 export const BUILTIN_RULES: Omit<RuleSpec, 'id' | 'builtin' | 'enabled'>[] = [
@@ -351,6 +436,11 @@ export const BUILTIN_RULES: Omit<RuleSpec, 'id' | 'builtin' | 'enabled'>[] = [
   { ...EVERY_DEVICE, name: 'Drive error counters rising', metric: 'DRIVE_COUNTER_INCREASE', ...above('GT', 0), repeatSeconds: 86_400, severity: 'WARNING' },
   { ...EVERY_DEVICE, name: 'Device offline', metric: 'DEVICE_STATUS', ...equals('OFFLINE'), repeatSeconds: 3_600, severity: 'CRITICAL' },
   { ...EVERY_DEVICE, name: 'Filesystem almost full', metric: 'FILESYSTEM_USED_PERCENT', ...above('GT', 90), clearThreshold: 85, repeatSeconds: 86_400, severity: 'WARNING' },
+  // Any state but ONLINE: DEGRADED, and FAULTED/UNAVAIL/… too, which a CRITICAL rule of one's own can rate higher.
+  { ...EVERY_DEVICE, name: 'Pool degraded', metric: 'POOL_STATE', ...differs('ONLINE'), repeatSeconds: 86_400, severity: 'WARNING' },
+  { ...EVERY_DEVICE, name: 'RAID array degraded', metric: 'ARRAY_STATE', ...differs('ONLINE'), repeatSeconds: 86_400, severity: 'WARNING' },
+  // FAN_RPM observes a fan at 0 only when it has a minimum set or was seen spinning (SpinningFans): an empty header is not a dead fan.
+  { ...EVERY_DEVICE, name: 'Fan stopped', metric: 'FAN_RPM', ...below('LTE', 0), repeatSeconds: 3_600, severity: 'WARNING' },
   { ...EVERY_DEVICE, name: 'Container restart loop', metric: 'CONTAINER_RESTARTS', ...above('GTE', 3), repeatSeconds: 3_600, severity: 'WARNING' },
 ];
 

@@ -275,7 +275,10 @@ describe('alert evaluation', () => {
       ['Device offline', 'DEVICE_STATUS', 'EQ', 'OFFLINE', null],
       ['Drive error counters rising', 'DRIVE_COUNTER_INCREASE', 'GT', 0, null],
       ['Drive health critical', 'DRIVE_HEALTH', 'EQ', 'CRITICAL', null],
+      ['Fan stopped', 'FAN_RPM', 'LTE', 0, null],
       ['Filesystem almost full', 'FILESYSTEM_USED_PERCENT', 'GT', 90, 85],
+      ['Pool degraded', 'POOL_STATE', 'NEQ', 'ONLINE', null],
+      ['RAID array degraded', 'ARRAY_STATE', 'NEQ', 'ONLINE', null],
     ]);
   });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_RULES, clears, describe as describeAlert, inScope, observe, RestartHistory, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
-import { emptyBatch, type ContainerRow, type SampleBatch } from '../../../src/storage/types.ts';
+import { BUILTIN_RULES, clears, describe as describeAlert, inScope, observe, reportedSubjects, RestartHistory, SpinningFans, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
+import { fanStatus } from '../../../src/collectors/sensor-collector.ts';
+import { hardwarePoll } from '../../helpers/rows.ts';
+import { emptyBatch, type ContainerRow, type SampleBatch, type SensorReadingRow } from '../../../src/storage/types.ts';
 
 const rule = (over: Partial<RuleSpec> = {}): RuleSpec => ({
   id: 'r1',
@@ -131,6 +133,47 @@ describe('observations', () => {
     const loop = BUILTIN_RULES.find((r) => r.metric === 'CONTAINER_RESTARTS')!;
     // The message says why it fires, not "restarts is 0 (≥ 3)".
     expect(describeAlert({ ...loop, id: 'r', builtin: true, enabled: true }, 'web', 'restarting')).toBe('container web is in a restart loop (state restarting)');
+  });
+});
+
+describe('hardware observations', () => {
+  const r = new RestartHistory();
+  const fan = (sensor: string, rpm: number, min: number | null, chip = 'nct6779', label = sensor.split('/')[1]!): SensorReadingRow => ({
+    time: new Date(0), deviceId: 'd1', sensor, chip, kind: 'FAN', label, value: rpm, min, max: null, crit: null, status: fanStatus({ rpm, minRpm: min }),
+  });
+
+  it('POOL_STATE is the ZFS/btrfs state word, ARRAY_STATE the md one; temperatures by chip/label; GPUs by index/name', () => {
+    const batch = hardwarePoll('d1', new Date(0));
+    expect(observe('POOL_STATE', batch, r, 0)).toEqual([{ deviceId: 'd1', subject: 'tank', value: 'DEGRADED' }]);
+    expect(observe('ARRAY_STATE', batch, r, 0)).toEqual([{ deviceId: 'd1', subject: 'md0', value: 'ONLINE' }]);
+    expect(observe('SENSOR_TEMPERATURE_C', batch, r, 0)).toEqual([{ deviceId: 'd1', subject: 'coretemp/Package id 0', value: 48.5 }]);
+    expect(observe('GPU_TEMPERATURE_C', batch, r, 0)).toEqual([{ deviceId: 'd1', subject: '0/NVIDIA GeForce RTX 3090', value: 93 }]);
+    // A chip without a name goes by its hwmon id; the fan has a minimum, so 0 RPM counts.
+    expect(observe('FAN_RPM', batch, r, 0)).toEqual([{ deviceId: 'd1', subject: 'hwmon1/fan2', value: 0 }]);
+    expect(reportedSubjects('pools', batch).get('d1')).toEqual(new Set(['tank', 'md0']));
+    expect(reportedSubjects('gpus', batch).get('d1')).toEqual(new Set(['0/NVIDIA GeForce RTX 3090']));
+  });
+
+  it('the built-in pool and array rules fire on any state but ONLINE', () => {
+    const pool = { ...BUILTIN_RULES.find((b) => b.metric === 'POOL_STATE')!, id: 'p', builtin: true, enabled: true };
+    expect(['ONLINE', 'DEGRADED', 'FAULTED', 'UNAVAIL'].map((value) => triggers(pool, { value }))).toEqual([false, true, true, true]);
+    expect(describeAlert(pool, 'tank', 'DEGRADED')).toBe('pool state of tank is DEGRADED (≠ ONLINE)');
+  });
+
+  it('a fan at 0 RPM counts when it has a minimum or was seen spinning, not on an empty header', () => {
+    const fans = new SpinningFans();
+    const at = (...rows: SensorReadingRow[]) => observe('FAN_RPM', { ...emptyBatch(), sensors: rows }, r, 0, new Map(), fans).map((o) => [o.subject, o.value]);
+    expect(at(fan('hwmon1/fan1', 0, null), fan('hwmon1/fan3', 0, 0))).toEqual([]); // never turned, no minimum: nothing plugged in
+    expect(at(fan('hwmon1/fan1', 900, null))).toEqual([['nct6779/fan1', 900]]);
+    expect(at(fan('hwmon1/fan1', 0, null), fan('hwmon1/fan3', 0, 0))).toEqual([['nct6779/fan1', 0]]); // it turned before: a dead fan
+    const builtin = { ...BUILTIN_RULES.find((b) => b.metric === 'FAN_RPM')!, id: 'f', builtin: true, enabled: true };
+    expect([triggers(builtin, { value: 0 }), triggers(builtin, { value: 300 })]).toEqual([true, false]);
+  });
+
+  it('two sensors of a device sharing chip and label keep apart by their hwmon id', () => {
+    const t = (sensor: string): SensorReadingRow => ({ time: new Date(0), deviceId: 'd1', sensor, chip: 'nvme', kind: 'TEMPERATURE', label: 'Composite', value: 40, min: null, max: null, crit: null, status: 'OK' });
+    const batch = { ...emptyBatch(), sensors: [t('hwmon2/temp1'), t('hwmon3/temp1'), t('hwmon2/temp1')] };
+    expect(observe('SENSOR_TEMPERATURE_C', batch, r, 0).map((o) => o.subject)).toEqual(['nvme/Composite (hwmon2)', 'nvme/Composite (hwmon3)', 'nvme/Composite (hwmon2)']);
   });
 });
 
