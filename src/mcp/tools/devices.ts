@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { bytes, duration, num, pct, rate, section, when } from '../format.ts';
 import { enumValues, operation, run, ToolError, TYPED_ERROR_FIELDS, unwrap, type ToolContext, type TypedError } from '../graphql.ts';
 import { answer, toolConfig } from './define.ts';
+import { HARDWARE_FIELDS, hardwareSections, type Hardware } from './hardware.ts';
 
 /* ---------------------------------------------------------------- shapes the operations select */
 
@@ -25,7 +26,7 @@ interface DeviceRow {
   latestMetrics: Metrics | null;
 }
 
-export interface DeviceDetail extends DeviceRow {
+export interface DeviceDetail extends DeviceRow, Hardware {
   port: number;
   username: string | null;
   transport: string;
@@ -58,6 +59,7 @@ export const DEVICE_DETAIL_FRAGMENT = `fragment McpDeviceDetail on Device {
   filesystems { mount filesystem fsType sizeBytes usedBytes availableBytes usedPercent }
   drives { drive model serial health temperatureC percentUsed powerOnHours reallocatedSectors pendingSectors error }
   containers { name image state health cpuPercent memUsageBytes restartCount }
+  ${HARDWARE_FIELDS}
   statusChanges(limit: $history) { previous current at reason }
   collectors { name state reason }
 }`;
@@ -136,6 +138,7 @@ export function deviceSummary(d: DeviceDetail, now = Date.now()): string {
       `${c.name} ${c.state}${c.health ? ` ${c.health}` : ''} (${c.image})${c.state === 'running' ? `, cpu ${pct(c.cpuPercent)}, mem ${bytes(c.memUsageBytes)}` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`,
     ),
   );
+  out.push(...hardwareSections(d));
   out.push(...section('status history (newest first)', d.statusChanges, 20, (s) => `${s.at} ${s.previous} → ${s.current}${s.reason ? `: ${s.reason}` : ''}`));
   return out.join('\n');
 }
@@ -202,7 +205,7 @@ export function registerDeviceTools(server: McpServer, ctx: ToolContext): void {
     'get_device',
     toolConfig({
       title: 'Get a device',
-      description: 'One device in detail: status, latest metrics, filesystems, drives (SMART), containers and recent status changes.',
+      description: 'One device in detail: status, latest metrics, filesystems, drives (SMART), containers, pools and RAID arrays, sensors (stopped fans, hot readings), GPUs and recent status changes.',
       readOnly: true,
       inputSchema: {
         device: z.string().min(1).max(200).describe('The device\'s id or name'),

@@ -5,6 +5,7 @@ import { bytes, num, pct, section } from '../format.ts';
 import { enumValues, operation, run, type ToolContext } from '../graphql.ts';
 import { alertLine, LIST_ALERTS, type AlertPage, type AlertRow } from './alerts.ts';
 import { answer, toolConfig } from './define.ts';
+import { gpuLine, HARDWARE_FIELDS, hottestFirst, poolLine, poolTrouble, sensorLine, sensorTrouble, type GpuView, type Hardware } from './hardware.ts';
 
 const FLEET = operation(`query McpFleet($first: Int, $after: String, $tag: String) {
   devices(first: $first, after: $after, tag: $tag) {
@@ -14,11 +15,12 @@ const FLEET = operation(`query McpFleet($first: Int, $after: String, $tag: Strin
       latestMetrics { cpuPercent memUsedPercent load1 }
       filesystems { mount usedPercent sizeBytes availableBytes }
       drives { drive model health temperatureC }
+      ${HARDWARE_FIELDS}
     } }
   }
 }`);
 
-interface FleetDevice {
+interface FleetDevice extends Hardware {
   id: string;
   name: string;
   status: string;
@@ -67,6 +69,9 @@ export interface FleetSummary {
   fullestFilesystems: { deviceId: string; device: string; mount: string; usedPercent: number; availableBytes: number; sizeBytes: number }[];
   hottestDrives: { deviceId: string; device: string; drive: string; model: string | null; health: string; temperatureC: number }[];
   busiestHosts: { deviceId: string; device: string; cpuPercent: number; memUsedPercent: number; load1: number }[];
+  /** Pools and arrays not HEALTHY, stopped fans and sensors at their high mark, as get_device words them. */
+  hardwareTrouble: { deviceId: string; device: string; what: string }[];
+  hottestGpus: ({ deviceId: string; device: string } & GpuView)[];
   firingAlerts: { count: number; bySeverity: Record<string, number>; mostSevere: AlertRow[] };
 }
 
@@ -87,6 +92,8 @@ export async function fleetSummary(ctx: ToolContext, n: number, tag: string | un
     fullestFilesystems: top(filesystems, (f) => f.usedPercent, n),
     hottestDrives: top(drives, (v) => v.temperatureC, n).map((v) => ({ ...v, temperatureC: v.temperatureC! })),
     busiestHosts: top(hosts, (h) => h.cpuPercent, n),
+    hardwareTrouble: devices.flatMap((d) => [...[...d.pools, ...d.raidArrays].filter(poolTrouble).map(poolLine), ...d.sensors.filter(sensorTrouble).map(sensorLine)].map((what) => ({ deviceId: d.id, device: d.name, what }))),
+    hottestGpus: hottestFirst(devices.flatMap((d) => d.gpus.map((g) => ({ deviceId: d.id, device: d.name, ...g })))).slice(0, n),
     firingAlerts: { count: firing.length, bySeverity, mostSevere: [...firing].sort((a, b) => rank(b.severity) - rank(a.severity)).slice(0, n) },
   };
 }
@@ -99,6 +106,8 @@ function text(s: FleetSummary, tag: string | undefined): string {
     ...section(`firing alerts: ${s.firingAlerts.count}${severities.length ? ` (${severities.join(', ')}), most severe first` : ''}`, s.firingAlerts.mostSevere, s.firingAlerts.mostSevere.length, alertLine),
     ...section('fullest filesystems', s.fullestFilesystems, s.fullestFilesystems.length, (f) => `${f.device} ${f.mount} ${pct(f.usedPercent)} used, ${bytes(f.availableBytes)} free of ${bytes(f.sizeBytes)}`),
     ...section('hottest drives', s.hottestDrives, s.hottestDrives.length, (v) => `${v.device} ${v.drive} ${num(v.temperatureC, 0)} °C ${v.health}${v.model ? ` (${v.model})` : ''}`),
+    ...section('hardware trouble (pools, arrays, fans, sensors)', s.hardwareTrouble, 20, (t) => `${t.device} ${t.what}`),
+    ...section('hottest GPUs', s.hottestGpus, s.hottestGpus.length, (g) => `${g.device} ${gpuLine(g)}`),
     ...section('busiest hosts (CPU)', s.busiestHosts, s.busiestHosts.length, (h) => `${h.device} cpu ${pct(h.cpuPercent)}, mem ${pct(h.memUsedPercent)}, load ${num(h.load1)}`),
   ].join('\n');
 }
@@ -108,7 +117,7 @@ export function registerFleetTool(server: McpServer, ctx: ToolContext): void {
     'fleet_summary',
     toolConfig({
       title: 'Fleet summary',
-      description: 'The fleet at a glance: devices per status, firing alerts, the fullest filesystems, the hottest drives and the busiest hosts (latest samples).',
+      description: 'The fleet at a glance: devices per status, firing alerts, the fullest filesystems, the hottest drives, degraded pools and arrays, stopped fans, the hottest GPUs and the busiest hosts (latest samples).',
       readOnly: true,
       inputSchema: {
         top: z.number().int().min(1).max(50).default(5).describe('How many entries per "top" list'),

@@ -2,7 +2,8 @@
  * Hardware alerts end to end (issue 19): the app polls a simulated host over SSH whose GPU runs
  * hot, whose ZFS mirror and md RAID1 lose a disk, and whose fan stops, on the simulator's clock;
  * the built-in rules (pool / array not ONLINE, fan stopped) and a GPU temperature rule written
- * through GraphQL fire, reach a real webhook receiver, and resolve when the fault clears.
+ * through GraphQL fire, reach a real webhook receiver, and resolve when the fault clears; MCP's
+ * get_device and fleet_summary tell each fault while it is on.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { registerDevices, startSimulator, type Simulator } from '../../../src/si
 import { hardwareFaults, type HardwareFaults } from '../../../src/simulator/render-hardware.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { until } from '../poller/setup.ts';
+import { call, connect, ok, textOf, type Connected } from '../../e2e/mcp/support.ts';
 import { startHttpReceiver, type HttpReceiver } from './receivers.ts';
 
 const ADMIN = 'ipt_hwalerts_test_admin_0123456789abcdef';
@@ -26,6 +28,14 @@ let app: App;
 let hook: HttpReceiver;
 let dataDir: string;
 let deviceId: string;
+let mcp: Connected;
+
+/** get_device's text and fleet_summary's hardware trouble, through the MCP client. */
+async function assistantSees(): Promise<{ device: string; trouble: string[]; gpus: string }> {
+  const device = textOf(await call(mcp, 'get_device', { device: deviceId }));
+  const fleet = await call(mcp, 'fleet_summary', {});
+  return { device, trouble: ok<{ hardwareTrouble: { what: string }[] }>(fleet).hardwareTrouble.map((t) => t.what), gpus: textOf(fleet) };
+}
 
 async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(`${app.server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ query, variables }) });
@@ -68,10 +78,12 @@ beforeAll(async () => {
   app = await startApp(config, createLogger('silent'));
   const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
   expect(reg.failed).toEqual([]);
+  mcp = await connect(app.server.url, ADMIN);
   deviceId = (await gql<{ devices: { edges: { node: { id: string } }[] } }>('{ devices(first: 10) { edges { node { id } } } }')).devices.edges[0]!.node.id;
 }, 120_000);
 
 afterAll(async () => {
+  await mcp?.client.close();
   await app?.stop();
   await sim?.stop();
   await hook?.close();
@@ -93,12 +105,21 @@ test('the simulator\'s hot GPU, degraded pool and array and stopped fan fire the
   await until(async () => (await gql<{ device: { pools: unknown[] } }>('query ($id: ID!) { device(id: $id) { pools { name } } }', { id: deviceId })).device.pools.length > 0, 'the first hardware poll');
   expect(received()).toEqual([]);
 
+  expect((await assistantSees()).trouble).toEqual([]);
   await pollAt((f) => f.gpuHot, ['FIRING GPU hot 0/NVIDIA GeForce RTX 3090 93']);
+  const hot = await assistantSees();
+  expect(hot.device).toContain('GPUs (1, hottest first):\n  - 0 NVIDIA GeForce RTX 3090 93 °C, 100.0 % busy, 348 W of 350 W');
+  expect(hot.gpus).toContain('hottest GPUs:\n  - ' + sim.usernames[0] + ' 0 NVIDIA GeForce RTX 3090 93 °C');
   await pollAt((f) => f.diskLost, ['RESOLVED GPU hot 0/NVIDIA GeForce RTX 3090 46', 'FIRING Pool degraded tank DEGRADED', 'FIRING RAID array degraded md0 DEGRADED']);
+  const degraded = await assistantSees();
+  expect(degraded.trouble).toEqual(['tank ZFS DEGRADED (WARNING), 1 of 2 devices in service', 'md0 raid1 DEGRADED (WARNING), 1 of 2 devices in service']);
+  expect(degraded.device).toContain('pools and RAID arrays (2, not HEALTHY first):\n  - tank ZFS DEGRADED (WARNING)');
   // The pool is ONLINE again while it resilvers; the md array stays DEGRADED until its recovery ends.
   await pollAt((f) => f.fanStopped, ['RESOLVED Pool degraded tank ONLINE', 'RESOLVED RAID array degraded md0 ONLINE', 'FIRING Fan stopped nct6779/fan2 0']);
+  expect((await assistantSees()).device).toContain('stopped fans and hot readings only):\n  - nct6779/fan2 STOPPED at 0 RPM\n');
   await pollAt((f) => !f.gpuHot && !f.diskLost && f.resilverPercent === null && !f.fanStopped, ['RESOLVED Fan stopped nct6779/fan2 820']);
 
+  expect((await assistantSees()).trouble).toEqual([]);
   const firing = hardwareHooks().filter((h) => h.state === 'FIRING');
   expect(firing.map((h) => `${h.rule.name} ${h.severity}`).sort()).toEqual(['Fan stopped WARNING', 'GPU hot WARNING', 'Pool degraded WARNING', 'RAID array degraded WARNING']);
   // The running fan 1 and the hwmon temperatures fired nothing; every alert is closed.
