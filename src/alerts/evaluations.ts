@@ -51,7 +51,6 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
     for (const a of [...state.open.values()]) {
       const rule = state.rulesById.get(a.ruleId);
       const dev = state.devices.get(a.deviceId);
-      if (rule?.metric === 'FAN_RPM') fans.mark(a.deviceId, a.subject); // a stopped fan stays observed after a restart
       if (!dev) state.open.delete(alertKey(a.ruleId, a.deviceId, a.subject));
       else if (!rule) await closeOrphan(a, at, 'rule disabled or deleted');
       else if (!inScope(rule, dev)) await resolve(rule, dev, a, null, at, 'device no longer in the rule\'s scope');

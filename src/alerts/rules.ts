@@ -136,17 +136,15 @@ export const gpuSubject = (g: Pick<GpuSampleRow, 'gpu' | 'gpuIndex' | 'name'>): 
 /**
  * Fans seen spinning, by `baselineKey(deviceId, subject)`: a fan at 0 RPM (sensor status STOPPED)
  * is observed for FAN_RPM only when it has a minimum set (fanN_min) or was seen spinning, since a
- * header with no fan plugged in reads 0 too. The evaluator also marks the fans of open alerts.
+ * header with no fan plugged in reads 0 too. After a restart the memory is empty: an open alert on
+ * a dead fan stays open (the fan is still reported) and resolves when it turns again.
  */
 export class SpinningFans {
   private readonly seen = new Set<string>();
-  mark(deviceId: string, subject: string): void {
-    this.seen.add(baselineKey(deviceId, subject));
-  }
   /** Whether the reading counts: a turning fan (remembered), or a stopped one that has a minimum or was seen turning. */
   counts(r: Pick<SensorReadingRow, 'deviceId' | 'value' | 'min' | 'status'>, subject: string): boolean {
     if (r.value === null) return false;
-    if (r.status !== 'STOPPED') return (this.mark(r.deviceId, subject), true);
+    if (r.status !== 'STOPPED') return (this.seen.add(baselineKey(r.deviceId, subject)), true);
     return (r.min !== null && r.min > 0) || this.seen.has(baselineKey(r.deviceId, subject));
   }
 }
