@@ -10,6 +10,7 @@ import { STORAGE_COMMAND } from '../collectors/pools.ts';
 import { HWMON_COMMAND } from '../collectors/sensors.ts';
 import { GPU_COMMAND } from '../collectors/gpu-collector.ts';
 import { renderGpu, renderHwmon, renderStorage } from './render-hardware.ts';
+import { answerCheck } from './render-checks.ts';
 import type { HostProfile } from './profile.ts';
 import { renderContainers } from './render-containers.ts';
 import { renderDriveReport, renderDrives, renderScan, type DriveClock } from './render-drives.ts';
@@ -33,7 +34,7 @@ export interface CommandResult {
   code: number;
 }
 
-export type CommandKind = 'system' | 'drives' | 'containers' | 'processes' | 'storage' | 'sensors' | 'gpu' | 'simple' | 'unknown';
+export type CommandKind = 'system' | 'drives' | 'containers' | 'processes' | 'storage' | 'sensors' | 'gpu' | 'checks' | 'simple' | 'unknown';
 
 export interface ExecTime {
   nowMs: number;
@@ -64,8 +65,12 @@ export function classifyCommand(command: string): CommandKind {
     if (command.includes('@@ip:no-hwmon')) return 'sensors';
     if (command.includes('@@ip:no-nvidia-smi')) return 'gpu';
   }
-  return SIMPLE.has(command.trim()) || /^(sudo -n )?smartctl\b/.test(command.trim()) ? 'simple' : 'unknown';
+  if (SIMPLE.has(command.trim()) || /^(sudo -n )?smartctl\b/.test(command.trim())) return 'simple';
+  return CHECK_COMMAND.test(command) ? 'checks' : 'unknown';
 }
+
+/** What render-checks.ts may know: systemctl, a file test, a Monitoring-Plugins plugin by name (optionally negated with `!`). */
+const CHECK_COMMAND = /^\s*(!\s+)?(systemctl\s|test\s|\[\s|(\S*\/)?check_(disk|load|file_age)(\s|$))/;
 
 type Simple = (h: HostProfile, c: HostClock, t: ExecTime) => string;
 
@@ -122,6 +127,10 @@ export function runCommand(h: HostProfile, command: string, t: ExecTime): Comman
       const simple = SIMPLE.get(trimmed);
       if (simple !== undefined) return { stdout: simple(h, hostClock(h, t.nowMs), t), stderr: '', code: 0 };
       return smartctl(h, trimmed, t);
+    }
+    case 'checks': {
+      const r = answerCheck(h, command, t);
+      return r === undefined ? { stdout: '', stderr: `infrapulse simulator: no answer for this form of the command: ${command.trim()}\n`, code: 3 } : { ...r, stderr: '' };
     }
     case 'unknown':
       return notFound(command);

@@ -4,13 +4,15 @@
  * credentials are accepted. Each host is drawn from (seed, index) in profile.ts and answers
  * the collectors' commands from pure functions of wall-clock time (render-*.ts): counters grow
  * between polls, hosts reboot now and then, drives degrade, containers crash-loop, and on a
- * 30-minute cycle GPUs run hot, ZFS mirrors and md arrays lose a disk and resilver, fans stop.
+ * 30-minute cycle GPUs run hot, ZFS mirrors and md arrays lose a disk and resilver, fans stop,
+ * and what checks look at fails and recovers (a systemd unit, the backup, a pending reboot).
  *
  *   server.ts     startSimulator(): TCP (TCP_NODELAY) → ssh2, auth, exec dispatch
  *   commands.ts   which command is which (exact collector text, then section markers); 127 otherwise
  *   profile.ts    HostProfile: CPUs, memory, NICs, drives and their fate, filesystems, containers
  *   render-system.ts / render-drives.ts / render-containers.ts   output in the real tools' formats
  *   render-hardware.ts   zpool/mdstat, hwmon and nvidia-smi answers, and the fault cycle (hardwareFaults)
+ *   render-checks.ts     what checks run: systemctl, the reboot flag, check_disk/check_load/check_file_age
  *   register.ts   createDevice through the GraphQL API (--register)
  *   cli.ts        runSimulate(argv)
  */

@@ -40,8 +40,13 @@ export function hardwareOf(h: HostProfile): HostHardware {
   };
 }
 
+/** Seconds into the host's fault cycle at `t` (0 ≤ s < FAULT_CYCLE_S): hardware and check faults share it. */
+export function cycleSecond(h: HostProfile, t: { nowMs: number; startMs: number }): number {
+  return (((t.nowMs - t.startMs) / 1000 + hardwareOf(h).offsetS) % FAULT_CYCLE_S + FAULT_CYCLE_S) % FAULT_CYCLE_S;
+}
+
 export function hardwareFaults(h: HostProfile, t: { nowMs: number; startMs: number }): HardwareFaults {
-  const s = (((t.nowMs - t.startMs) / 1000 + hardwareOf(h).offsetS) % FAULT_CYCLE_S + FAULT_CYCLE_S) % FAULT_CYCLE_S;
+  const s = cycleSecond(h, t);
   const inside = ([from, to]: readonly [number, number]) => s >= from && s < to;
   const [rFrom, rTo] = WINDOWS.resilver;
   return {

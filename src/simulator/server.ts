@@ -140,7 +140,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const stats: SimulatorStats = {
     connections: 0,
     openConnections: 0,
-    execs: { system: 0, drives: 0, containers: 0, processes: 0, storage: 0, sensors: 0, gpu: 0, simple: 0, unknown: 0 },
+    execs: { system: 0, drives: 0, containers: 0, processes: 0, storage: 0, sensors: 0, gpu: 0, checks: 0, simple: 0, unknown: 0 },
   };
 
   // Accepted sockets by peer address, so an SSH connection can find its own socket.
