@@ -14,7 +14,8 @@ import { loadConfig } from '../src/config.ts';
 import { createAdapter, createPool } from '../src/db/adapter.ts';
 import { PrismaClient, detectTimescale } from '../src/db/index.ts';
 import { createSecretBox } from '../src/db/secrets.ts';
-import { createEventBus } from '../src/events/index.ts';
+import { createEventBus, type EventBus } from '../src/events/index.ts';
+import { BACKUP_MARK } from '../src/simulator/render-checks.ts';
 import type { Services } from '../src/graphql/context.ts';
 import type { Logger } from '../src/log.ts';
 import { createPoller } from '../src/poller/index.ts';
@@ -104,12 +105,30 @@ async function main(start: PollerStart): Promise<void> {
     token = (await createApiToken(prisma, { name: `bench memory ${run}`, role: 'VIEWER' })).token;
   }
   await poller.start();
+  const checkIds: string[] = [];
   process.on('message', (m: ToPoller) => {
     if (m.type === 'stop') {
       void poller.stop().finally(() => {
         fs.rmSync(spoolDir, { recursive: true, force: true });
         process.exit(0);
       });
+      return;
+    }
+    if (m.type === 'add-checks') {
+      addChecks(prisma, events, credential.id, run, m.intervalSec).then(
+        (ids) => {
+          checkIds.push(...ids);
+          send({ type: 'checks-added', checks: ids.length, intervalSec: m.intervalSec });
+        },
+        (e: unknown) => send({ type: 'error', message: (e as Error).stack ?? String(e) }),
+      );
+      return;
+    }
+    if (m.type === 'check-statuses') {
+      prisma.$queryRawUnsafe<{ status: string; n: number }[]>('SELECT status, count(*)::int AS n FROM check_results WHERE check_id = ANY($1::text[]) GROUP BY status', checkIds).then(
+        (rows) => send({ type: 'check-statuses', statuses: Object.fromEntries(rows.map((r) => [r.status, r.n])) }),
+        (e: unknown) => send({ type: 'error', message: (e as Error).stack ?? String(e) }),
+      );
       return;
     }
     if (m.gc) (globalThis as { gc?: () => void }).gc?.();
@@ -134,6 +153,7 @@ async function main(start: PollerStart): Promise<void> {
       collectorRuns,
       lastFailure,
       subscriptions: subscriptions(),
+      checkRuns: s.checks.runs,
     });
     pollMs = [];
     collectMs = [];
@@ -142,6 +162,27 @@ async function main(start: PollerStart): Promise<void> {
     loop.reset();
   });
   send({ type: 'ready', devices: start.sim.usernames.length, port, token });
+}
+
+/**
+ * What the poll part's checks run: the docs' one-plugin backup check and a check_disk, both
+ * answered by the simulator (src/simulator/render-checks.ts; the backup fails now and then).
+ */
+export const BENCH_CHECKS = [
+  { name: 'backup age', command: `/usr/lib/nagios/plugins/check_file_age -w 93600 -c 93600 -f ${BACKUP_MARK}` },
+  { name: 'root filesystem', command: '/usr/lib/nagios/plugins/check_disk -w 20% -c 10% -p /' },
+] as const;
+
+/** Creates BENCH_CHECKS scoped to this run's devices and has the check runner start them at once (as createCheck does). */
+async function addChecks(prisma: PrismaClient, events: EventBus, credentialId: string, run: string, intervalSec: number): Promise<string[]> {
+  const devices = await prisma.device.findMany({ where: { credentialId }, select: { id: true } });
+  const ids: string[] = [];
+  for (const c of BENCH_CHECKS) {
+    const check = await prisma.check.create({ data: { name: `${c.name} ${run}`, command: c.command, kind: 'EXIT_CODE', intervalSeconds: intervalSec, timeoutSeconds: Math.min(10, intervalSec), deviceIds: devices.map((d) => d.id) } });
+    ids.push(check.id);
+    await events.publish('checksChanged', { checkId: check.id, soon: true });
+  }
+  return ids;
 }
 
 process.once('message', (m: PollerStart) => {

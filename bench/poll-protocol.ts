@@ -39,7 +39,21 @@ export interface PollerUsage {
   /** The latest "poll had failures" record, for diagnosis. */
   lastFailure: string | null;
   subscriptions: number;
+  /** Check runs ended since start (the check runner's own count: the command was sent). */
+  checkRuns: number;
 }
 
-export type ToPoller = { type: 'usage'; gc?: boolean } | { type: 'stop' };
-export type FromPoller = { type: 'ready'; devices: number; port: number | null; token: string | null } | PollerUsage | { type: 'error'; message: string };
+/** The checks the poll part adds halfway (bench/poll.ts), one run of each per device every intervalSec. */
+export interface ChecksAdded {
+  type: 'checks-added';
+  checks: number;
+  intervalSec: number;
+}
+/** Stored results of the bench's checks by status, after the windows. */
+export interface CheckStatusCounts {
+  type: 'check-statuses';
+  statuses: Record<string, number>;
+}
+
+export type ToPoller = { type: 'usage'; gc?: boolean } | { type: 'stop' } | { type: 'add-checks'; intervalSec: number } | { type: 'check-statuses' };
+export type FromPoller = { type: 'ready'; devices: number; port: number | null; token: string | null } | PollerUsage | ChecksAdded | CheckStatusCounts | { type: 'error'; message: string };

@@ -6,6 +6,7 @@
  * coalesced write). The `scale` part runs the same measurement at 100 to 10,000 devices
  * (bigger fleets at a longer interval) and reads the poller's RSS and slot lateness too.
  */
+import { CHECK_LIMITS } from '../src/collectors/checks.ts';
 import { Child } from './child.ts';
 import type { FromPoller, FromSim, PollerStart, PollerUsage, ToPoller, ToSim } from './poll-protocol.ts';
 import { quantile, round, stat, type Stat } from './stats.ts';
@@ -33,6 +34,27 @@ export interface PollPoint {
   failedShare: number;
   /** The latest failure seen, when there were any. */
   lastFailure?: string;
+  /** The `poll` part only: the same fleet with checks added (measureChecks). */
+  checks?: CheckCost;
+}
+
+/**
+ * The poll part's checks: after the windows above, BENCH_CHECKS (bench/poll-poller.ts) are added
+ * on every device, each run every `intervalSec`, and as many windows again measure them.
+ * `cpuMsPerCheckRun` is each window's poller CPU minus what its collector runs cost at the
+ * windows without checks (their median CPU per collector run), divided by the window's check runs.
+ */
+export interface CheckCost {
+  checks: number;
+  intervalSec: number;
+  /** Check runs ended in the measured windows. */
+  checkRuns: number;
+  checkRunsPerSec: Stat;
+  cpuMsPerCheckRun: Stat;
+  /** Poller CPU per full device-poll in the same windows, checks included (compare cpuMsPerPoll). */
+  cpuMsPerPollWithChecks: Stat;
+  /** Stored results by status at the end (the simulated backup fails now and then). */
+  statuses: Record<string, number>;
 }
 
 export interface Fleet {
@@ -83,9 +105,40 @@ export async function waitAllOnline(f: Fleet, devices: number, timeoutMs: number
 
 const COLLECTORS = 3;
 
+async function measureChecks(fleet: Fleet, o: { runs: number; windowSec: number; pollIntervalSec: number; cpuMsPerCollectorRun: number; label: string; progress: (l: string) => void }): Promise<CheckCost> {
+  // Checks run at most every CHECK_LIMITS.intervalMin seconds; otherwise as often as the collectors.
+  const intervalSec = Math.max(CHECK_LIMITS.intervalMin, o.pollIntervalSec);
+  const added = await fleet.poller.request({ type: 'add-checks', intervalSec }, 'checks-added');
+  // They start at once (as after createCheck): past that burst, runs follow each pair's phase.
+  await sleep(Math.min(intervalSec, o.windowSec) * 1000);
+  const cpu: number[] = [];
+  const perPoll: number[] = [];
+  const rate: number[] = [];
+  let checkRuns = 0;
+  let u0 = await pollerUsage(fleet);
+  for (let run = 0; run < o.runs; run++) {
+    const t0 = performance.now();
+    await sleep(o.windowSec * 1000);
+    const u1 = await pollerUsage(fleet);
+    const secs = (performance.now() - t0) / 1000;
+    const runs = u1.checkRuns - u0.checkRuns;
+    const cpuMs = (u1.cpuUs - u0.cpuUs) / 1000;
+    const collectorRuns = u1.collectorRuns - u0.collectorRuns;
+    if (runs > 0) cpu.push((cpuMs - collectorRuns * o.cpuMsPerCollectorRun) / runs);
+    if (collectorRuns > 0) perPoll.push(cpuMs / (collectorRuns / COLLECTORS));
+    rate.push(runs / secs);
+    checkRuns += runs;
+    o.progress(`poll: ${o.label} with ${added.checks} checks every ${intervalSec} s, window ${run + 1}/${o.runs}: ${runs} check runs, ${cpu.length > 0 && runs > 0 ? round(cpu.at(-1)!) : '–'} ms CPU/check run`);
+    u0 = u1;
+  }
+  if (checkRuns === 0) throw new Error(`no check ran in ${o.runs} windows of ${o.windowSec} s`);
+  const { statuses } = await fleet.poller.request({ type: 'check-statuses' }, 'check-statuses');
+  return { checks: added.checks, intervalSec, checkRuns, checkRunsPerSec: stat(rate), cpuMsPerCheckRun: stat(cpu), cpuMsPerPollWithChecks: stat(perPoll), statuses };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleets: { devices: number; intervalSec: number }[]; runs: number; windowSec: number; part: string; progress: (l: string) => void; notes: string[] }): Promise<PollPoint[]> {
+export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleets: { devices: number; intervalSec: number }[]; runs: number; windowSec: number; part: string; progress: (l: string) => void; notes: string[]; checks?: boolean }): Promise<PollPoint[]> {
   const { notes, part } = o;
   const points: PollPoint[] = [];
   for (const { devices, intervalSec } of o.fleets) {
@@ -154,6 +207,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
         simulatorCpuMsPerPoll: stat(simCpu),
         failedShare: round(failed / polls),
         ...(lastFailure ? { lastFailure } : {}),
+        ...(o.checks ? { checks: await measureChecks(fleet, { runs: o.runs, windowSec: o.windowSec, pollIntervalSec: intervalSec, cpuMsPerCollectorRun: quantile(perRun, 0.5), label: `${devices} devices`, progress: o.progress }) } : {}),
       });
     } finally {
       await fleet.stop();

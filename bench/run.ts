@@ -93,7 +93,7 @@ const RUNNERS: Record<Part, Runner> = {
     const db = await ctx.database();
     const p = ctx.sizes.poll;
     const fleets = p.devices.map((devices) => ({ devices, intervalSec: p.intervalSec }));
-    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets, runs: ctx.sizes.runs, windowSec: p.windowSec, part: 'poll', progress: ctx.progress, notes: ctx.notes });
+    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets, runs: ctx.sizes.runs, windowSec: p.windowSec, part: 'poll', progress: ctx.progress, notes: ctx.notes, checks: true });
   },
   async scale(ctx, report) {
     const db = await ctx.database();
@@ -155,6 +155,12 @@ export function table(report: BenchReport): string {
     rows.push(row('poll', `${p.devices} devices: polls/s (scheduled ${p.scheduledPollsPerSec})`, fmt(p.pollsPerSec)));
     rows.push(row('poll', `${p.devices} devices: p99 poll duration`, fmt(p.p99PollMs, ' ms')));
     rows.push(row('poll', `${p.devices} devices: simulator CPU per poll`, fmt(p.simulatorCpuMsPerPoll, ' ms')));
+    const c = p.checks;
+    if (c) {
+      const statuses = Object.entries(c.statuses).map(([k, v]) => `${k} ${v}`).join(', ');
+      rows.push(row('poll', `${p.devices} devices + ${c.checks} checks every ${c.intervalSec} s: poller CPU per check run (${c.checkRuns} runs; ${statuses})`, fmt(c.cpuMsPerCheckRun, ' ms')));
+      rows.push(row('poll', `${p.devices} devices + checks: poller CPU per device-poll, checks included`, fmt(c.cpuMsPerPollWithChecks, ' ms')));
+    }
   }
   for (const p of report.scale ?? []) {
     const at = `${p.devices} devices every ${p.intervalSec} s`;
