@@ -128,6 +128,12 @@ export interface DiskIo {
   writeBytesPerSec: number | null;
   utilPercent: number | null;
 }
+export interface DriveSelfTest {
+  kind: string;
+  status: string;
+  passed: boolean | null;
+  lifetimeHours: number | null;
+}
 export interface Drive {
   drive: string;
   model: string | null;
@@ -138,6 +144,11 @@ export interface Drive {
   temperatureC: number | null;
   powerOnHours: number | null;
   percentUsed: number | null;
+  /** The SMART self-test log, newest first. */
+  selfTests: DriveSelfTest[];
+  /** How far the error counters rose above the acknowledged ones (above zero when never acknowledged). */
+  counterIncrease: number;
+  acknowledged: { acknowledgedAt: string; acknowledgedBy: string | null } | null;
 }
 export interface Container {
   containerId: string;
@@ -195,7 +206,8 @@ export interface DeviceDetail {
 const FILESYSTEM = `mount filesystem fsType sizeBytes usedBytes usedPercent`;
 const INTERFACE = `name rxBytesPerSec txBytesPerSec rxErrorsPerSec txErrorsPerSec`;
 const DISK = `disk readBytesPerSec writeBytesPerSec utilPercent`;
-const DRIVE = `drive model serial capacityBytes health healthReasons temperatureC powerOnHours percentUsed`;
+const DRIVE = `drive model serial capacityBytes health healthReasons temperatureC powerOnHours percentUsed
+  selfTests { kind status passed lifetimeHours } counterIncrease acknowledged { acknowledgedAt acknowledgedBy }`;
 const CONTAINER = `containerId name image state health restartCount cpuPercent memUsageBytes memLimitBytes`;
 export const DEVICE = `query Device($id: ID!) {
   device(id: $id) {
@@ -456,6 +468,97 @@ export interface ExpireSilenceResult {
   updateSilence: ApiError | { __typename: 'Silence'; id: string; endsAt: string };
 }
 
+/* ---------------------------------------------------------------- one device: checks and hardware health */
+
+export type { CheckStatus } from '../../../src/collectors/checks.ts';
+import type { CheckStatus } from '../../../src/collectors/checks.ts';
+export interface CheckResult {
+  checkId: string;
+  /** Null once the check is deleted. */
+  check: { name: string } | null;
+  status: CheckStatus;
+  exitCode: number | null;
+  message: string;
+  time: string;
+}
+const CHECK_RESULT = `checkId check { name } status exitCode message time`;
+
+export interface StoragePool {
+  name: string;
+  kind: 'ZFS' | 'MDRAID' | 'BTRFS';
+  state: string;
+  health: Drive['health'];
+  level: string | null;
+  sizeBytes: number | null;
+  capPercent: number | null;
+  scanInProgress: boolean;
+  scanKind: string | null;
+  scanPercent: number | null;
+  errors: string | null;
+  totalDevices: number | null;
+  activeDevices: number | null;
+}
+const POOL = `name kind state health level sizeBytes capPercent scanInProgress scanKind scanPercent errors totalDevices activeDevices`;
+export interface Sensor {
+  sensor: string;
+  chip: string | null;
+  label: string;
+  kind: 'TEMPERATURE' | 'FAN';
+  value: number | null;
+  status: string;
+}
+const SENSOR = `sensor chip label kind value status`;
+export interface Gpu {
+  gpu: string;
+  name: string | null;
+  temperatureC: number | null;
+  utilizationPercent: number | null;
+  memoryUsedBytes: number | null;
+  memoryTotalBytes: number | null;
+  powerDrawWatts: number | null;
+}
+const GPU = `gpu name temperatureC utilizationPercent memoryUsedBytes memoryTotalBytes powerDrawWatts`;
+
+export interface DeviceHealth {
+  checks: CheckResult[];
+  pools: StoragePool[];
+  raidArrays: StoragePool[];
+  sensors: Sensor[];
+  gpus: Gpu[];
+}
+export const DEVICE_HEALTH = `query DeviceHealth($id: ID!) {
+  device(id: $id) { checks { ${CHECK_RESULT} } pools { ${POOL} } raidArrays { ${POOL} } sensors { ${SENSOR} } gpus { ${GPU} } }
+}`;
+export interface DeviceHealthResult {
+  device: DeviceHealth | null;
+}
+/** checkResultChanged fires on a change of status (and a check's first result). */
+export const DEVICE_CHECK_RESULTS = `subscription DeviceCheckResults($id: ID!) { checkResultChanged(deviceId: $id) { ${CHECK_RESULT} } }`;
+export interface DeviceCheckResults {
+  checkResultChanged: CheckResult;
+}
+/** Every kind of pool in one event: md arrays among them. */
+export const DEVICE_POOLS = `subscription DevicePools($id: ID!) { poolsCollected(deviceId: $id) { pools { ${POOL} } } }`;
+export interface DevicePools {
+  poolsCollected: { pools: StoragePool[] };
+}
+export const DEVICE_SENSORS = `subscription DeviceSensors($id: ID!) { sensorsCollected(deviceId: $id) { sensors { ${SENSOR} } } }`;
+export interface DeviceSensors {
+  sensorsCollected: { sensors: Sensor[] };
+}
+export const DEVICE_GPUS = `subscription DeviceGpus($id: ID!) { gpusCollected(deviceId: $id) { gpus { ${GPU} } } }`;
+export interface DeviceGpus {
+  gpusCollected: { gpus: Gpu[] };
+}
+
+/** OPERATOR: the drive's current error counters become its baseline. `drive`: its serial, else its path. */
+export const ACKNOWLEDGE_DRIVE = `mutation AcknowledgeDriveCounters($id: ID!, $drive: String!) {
+  acknowledgeDriveCounters(deviceId: $id, drive: $drive) { __typename ${ERROR} ... on DriveBaseline { drive acknowledgedAt acknowledgedBy } }
+}`;
+export interface AcknowledgeDriveResult {
+  acknowledgeDriveCounters: ApiError | { __typename: 'DriveBaseline'; drive: string; acknowledgedAt: string; acknowledgedBy: string | null };
+}
+
 /** Every document above, for the schema test. */
 export const ALL_DOCUMENTS: Record<string, string> = {
   ME,
@@ -487,6 +590,12 @@ export const ALL_DOCUMENTS: Record<string, string> = {
   SILENCES,
   CREATE_SILENCE,
   EXPIRE_SILENCE,
+  DEVICE_HEALTH,
+  DEVICE_CHECK_RESULTS,
+  DEVICE_POOLS,
+  DEVICE_SENSORS,
+  DEVICE_GPUS,
+  ACKNOWLEDGE_DRIVE,
 };
 
 export type { ProcessOrder } from '../../../src/collectors/top-processes.ts';

@@ -1,9 +1,9 @@
-/** A device's latest filesystems, interfaces, disks, drives, containers and status history. */
-import type { Container, DeviceDetail, DiskIo, Drive, Filesystem, NetworkInterface, StatusChange } from '../api/documents.ts';
+/** A device's latest filesystems, interfaces, disks, containers and status history (drives: device-drives.tsx). */
+import type { Container, DeviceDetail, DiskIo, Filesystem, NetworkInterface, StatusChange } from '../api/documents.ts';
 import { StatusBadge, UsageBar } from '../components/common.tsx';
 import { bytes, dateTime, percent, rate } from '../format.ts';
 
-function Section({ title, empty, children }: { title: string; empty: boolean; children: preact.ComponentChildren }) {
+export function Section({ title, empty, children }: { title: string; empty: boolean; children: preact.ComponentChildren }) {
   return (
     <section class="card" aria-label={title}>
       <h2>{title}</h2>
@@ -73,52 +73,6 @@ export function Interfaces({ nics, disks }: { nics: NetworkInterface[]; disks: D
               <td class="num">{rate(d.readBytesPerSec)}</td>
               <td class="num">{rate(d.writeBytesPerSec)}</td>
               <td class="num">{percent(d.utilPercent)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </Section>
-  );
-}
-
-export function Drives({ list }: { list: Drive[] }) {
-  return (
-    <Section title="Drives" empty={list.length === 0}>
-      <table>
-        <thead>
-          <tr>
-            <th>Drive</th>
-            <th>Health</th>
-            <th>Why</th>
-            <th class="num">Temp.</th>
-            <th class="num">Power-on</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.map((d) => (
-            <tr key={d.serial ?? d.drive}>
-              <td>
-                {d.drive}
-                <div class="muted">
-                  {[d.model, d.serial, d.capacityBytes ? bytes(d.capacityBytes) : null].filter(Boolean).join(' · ')}
-                </div>
-              </td>
-              <td>
-                <StatusBadge status={d.health} />
-              </td>
-              <td>
-                {d.health === 'HEALTHY' ? (
-                  <span class="muted">–</span>
-                ) : (
-                  <ul class="reasons">
-                    {d.healthReasons.map((r) => (
-                      <li key={r}>{r}</li>
-                    ))}
-                  </ul>
-                )}
-              </td>
-              <td class="num">{d.temperatureC === null ? '–' : `${d.temperatureC} °C`}</td>
-              <td class="num">{d.powerOnHours === null ? '–' : `${d.powerOnHours} h`}</td>
             </tr>
           ))}
         </tbody>

@@ -1,6 +1,6 @@
 /**
- * One device: its name as the heading, status, live charts, latest tables, status history,
- * host key and (for an OPERATOR) its controls. Loaded once, then kept current by the device's
+ * One device: its name as the heading, status, live charts, latest tables, checks and hardware
+ * health, status history, host key and (for an OPERATOR) its controls. Loaded once, then kept current by the device's
  * subscriptions: samples, status changes, and each poll's filesystems, interfaces, disks,
  * drives and containers. After a reconnect (events may have been missed) it loads again.
  */
@@ -31,7 +31,9 @@ import { DeviceCharts } from './device-charts.tsx';
 import { DeviceActions, HostKey } from './device-admin.tsx';
 import { Collectors } from './device-collectors.tsx';
 import { TopProcesses } from './device-processes.tsx';
-import { Containers, Drives, Filesystems, Interfaces, StatusHistory } from './device-tables.tsx';
+import { Drives } from './device-drives.tsx';
+import { DeviceHealthCards } from './device-health.tsx';
+import { Containers, Filesystems, Interfaces, StatusHistory } from './device-tables.tsx';
 
 function useDevice(id: string): { device: DeviceDetail | null | undefined; error: string | null; reload: () => void } {
   const { api } = useSession();
@@ -151,8 +153,9 @@ export function DevicePage({ id }: { id: string }) {
       <div class="cards">
         <Filesystems list={device.filesystems} />
         <Interfaces nics={device.networkInterfaces} disks={device.diskIo} />
-        <Drives list={device.drives} />
+        <Drives deviceId={device.id} list={device.drives} canEdit={canEdit} onChanged={reload} />
         <Containers list={device.containers} />
+        <DeviceHealthCards id={device.id} />
         <Collectors device={device} canEdit={canEdit} onChanged={reload} />
         {canEdit && <TopProcesses id={device.id} />}
         <StatusHistory list={device.statusChanges} />
