@@ -138,6 +138,7 @@ async function main(start: PollerStart): Promise<void> {
       type: 'usage',
       cpuUs: u.user + u.system,
       rss: process.memoryUsage.rss(),
+      sshHandshakes: s.sshHandshakes,
       pollsTotal: s.pollsTotal,
       pollsFailed: s.pollsFailed,
       skippedOverlaps: s.skippedOverlaps,

@@ -16,6 +16,8 @@ export interface PollerUsage {
   type: 'usage';
   cpuUs: number;
   rss: number;
+  /** SSH handshakes since start (PollerStats.sshHandshakes). */
+  sshHandshakes: number;
   pollsTotal: number;
   pollsFailed: number;
   skippedOverlaps: number;

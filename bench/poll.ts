@@ -32,6 +32,8 @@ export interface PollPoint {
   simulatorCpuMsPerPoll: Stat;
   /** Polls in which a collector failed, over all windows. */
   failedShare: number;
+  /** SSH handshakes the poller completed during the measured windows: 0 when every connection is kept. */
+  handshakesInWindows: number;
   /** The latest failure seen, when there were any. */
   lastFailure?: string;
   /** The `poll` part only: the same fleet with checks added (measureChecks). */
@@ -159,6 +161,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
       let lastFailure: string | null = null;
       let failed = 0;
       let u0 = await pollerUsage(fleet);
+      const handshakesBefore = u0.sshHandshakes;
       let s0 = await simUsage(fleet);
       // A window in which no poll succeeded is reported and skipped; at most two such windows.
       let skipped = 0;
@@ -206,6 +209,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
         cpuMsPerCollectorRun: stat(perRun),
         simulatorCpuMsPerPoll: stat(simCpu),
         failedShare: round(failed / polls),
+        handshakesInWindows: u0.sshHandshakes - handshakesBefore,
         ...(lastFailure ? { lastFailure } : {}),
         ...(o.checks ? { checks: await measureChecks(fleet, { runs: o.runs, windowSec: o.windowSec, pollIntervalSec: intervalSec, cpuMsPerCollectorRun: quantile(perRun, 0.5), label: `${devices} devices`, progress: o.progress }) } : {}),
       });

@@ -155,6 +155,7 @@ export function table(report: BenchReport): string {
     rows.push(row('poll', `${p.devices} devices: polls/s (scheduled ${p.scheduledPollsPerSec})`, fmt(p.pollsPerSec)));
     rows.push(row('poll', `${p.devices} devices: p99 poll duration`, fmt(p.p99PollMs, ' ms')));
     rows.push(row('poll', `${p.devices} devices: simulator CPU per poll`, fmt(p.simulatorCpuMsPerPoll, ' ms')));
+    rows.push(row('poll', `${p.devices} devices: SSH handshakes during the windows`, String(p.handshakesInWindows), '0'));
     const c = p.checks;
     if (c) {
       const statuses = Object.entries(c.statuses).map(([k, v]) => `${k} ${v}`).join(', ');

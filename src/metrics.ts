@@ -184,6 +184,7 @@ function create() {
   subscriptionGauge('infrapulse_subscriptions', 'Open GraphQL subscriptions (every transport)', (s) => s.members);
   subscriptionGauge('infrapulse_subscription_groups', 'Distinct subscriptions executed once per event for all their subscribers', (s) => s.groups);
   pollerGauge('infrapulse_ssh_connections_open', 'SSH connections currently established', (s) => s.connectionsOpen);
+  pollerGauge('infrapulse_ssh_handshakes', 'SSH handshakes completed since start: flat in a steady fleet, since connections are kept', (s) => s.sshHandshakes);
   pollerGauge('infrapulse_polls_in_flight', 'Device polls holding a concurrency slot', (s) => s.inFlight);
   pollerGauge('infrapulse_polls_waiting', 'Device polls waiting for a concurrency slot (POLLING_MAX_CONCURRENT_DEVICES)', (s) => s.waiting);
   pollerGauge('infrapulse_poll_overlaps_skipped', 'Slots skipped since start because the previous poll of the same collector was still running or waiting', (s) => s.skippedOverlaps);

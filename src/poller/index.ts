@@ -31,6 +31,7 @@ import type { SecretBox } from '../db/secrets.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import type { SampleBatch } from '../storage/types.ts';
+import { sshHandshakes } from '../transport/ssh-connection.ts';
 import type { ExecOptions, ExecResult } from '../transport/types.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
@@ -191,6 +192,7 @@ export function createPoller(deps: PollerDeps): Poller {
         scheduler: scheduler.stats(),
         writer: writer.stats(),
         connectionsOpen: connections.openCount(),
+        sshHandshakes: sshHandshakes(),
         leases: ownership.stats(),
         leaseSkipped: ownership.skipped,
         checks: checks.stats(),

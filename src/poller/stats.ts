@@ -30,6 +30,8 @@ export interface PollerStats {
   writer: WriterStats;
   /** SSH connections currently established. */
   connectionsOpen: number;
+  /** SSH handshakes completed since start (the process's, ssh-connection.ts): flat while every connection is kept. */
+  sshHandshakes: number;
   leases: { instanceId: string; held: number; liveInstances: number };
   /** The checks run here (checks.ts). */
   checks: CheckRunnerStats;
@@ -82,6 +84,7 @@ export interface StatsSources {
   scheduler: SchedulerStats;
   writer: WriterStats;
   connectionsOpen: number;
+  sshHandshakes: number;
   leases: PollerStats['leases'];
   leaseSkipped: number;
   checks: CheckRunnerStats;
@@ -105,6 +108,7 @@ export function pollerStats(s: StatsSources): PollerStats {
     leaseSkipped: s.leaseSkipped,
     writer: s.writer,
     connectionsOpen: s.connectionsOpen,
+    sshHandshakes: s.sshHandshakes,
     leases: s.leases,
     checks: s.checks,
   };

@@ -133,6 +133,10 @@ function connectConfig(target: ConnectTarget, sock: net.Socket, onHostKeyRefused
   };
 }
 
+let handshakes = 0;
+/** SSH handshakes (key exchange and authentication) this process completed since start: a steady fleet adds none. */
+export const sshHandshakes = (): number => handshakes;
+
 /** Starts connecting at once; `ready` settles when the handshake and authentication have. */
 export function openConnection(target: ConnectTarget, hooks: ConnectionHooks): Connection {
   const sock = new net.Socket();
@@ -159,6 +163,7 @@ export function openConnection(target: ConnectTarget, hooks: ConnectionHooks): C
       firstError ??= err;
     });
     client.once('ready', () => {
+      handshakes++;
       conn.isReady = true;
       resolve();
     });

@@ -62,7 +62,7 @@ function fakePoller(calls: string[]): PollerApi {
       devices: 3, scheduledDevices: 3, byStatus: { UNKNOWN: 0, ONLINE: 3, DEGRADED: 0, OFFLINE: 0, AUTH_FAILED: 0, HOST_KEY_MISMATCH: 0, DISABLED: 0 },
       inFlight: 1, waiting: 0, pollsLastMinute: 42, pollsTotal: 1000, pollsFailed: 7, skippedOverlaps: 0, slotsStarted: 0, slotsLate: 0, leaseSkipped: 0, checks: { checks: 0, pairs: 0, inFlight: 0, runs: 0, skippedOverlaps: 0 },
       writer: { queuedRows: 12, bufferedRows: 0, outage: false, committedRows: 0, flushes: 0, droppedRows: 0, spool: { segments: 1, records: 2, rows: 2, bytes: 4096, corruptRecords: 0, skippedRows: 0, quarantinedSegments: 0 } },
-      connectionsOpen: 0, leases: { instanceId: 'test', held: 3, liveInstances: 1 },
+      connectionsOpen: 0, sshHandshakes: 0, leases: { instanceId: 'test', held: 3, liveInstances: 1 },
     }),
   };
 }

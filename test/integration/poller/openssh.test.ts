@@ -56,8 +56,10 @@ describe('poller against OpenSSH', () => {
     pollers.push(poller);
     await poller.start();
 
+    const handshakesBefore = poller.stats().sshHandshakes;
     const first = await poller.pollNow(device.id, ['system']);
     expect(first.outcomes).toEqual([{ collector: 'system', kind: 'ok', problems: expect.any(Array) }]);
+    expect(poller.stats().sshHandshakes).toBe(handshakesBefore + 1);
     expect(first.write).toBe('committed');
     expect(first.status).toBe('ONLINE');
 
@@ -79,6 +81,7 @@ describe('poller against OpenSSH', () => {
 
     const second = await poller.pollNow(device.id, ['system']);
     expect(second.outcomes[0]!.kind).toBe('ok');
+    expect(poller.stats().sshHandshakes).toBe(handshakesBefore + 1); // the connection was kept
     const { rows } = await db.pool.query<{ cpu_percent: number | null }>(
       'SELECT cpu_percent FROM system_metrics WHERE device_id = $1 ORDER BY time',
       [device.id],
