@@ -96,7 +96,7 @@ async function startOwned(config: Config, log: Logger, owner: OwnerLock): Promis
     await alerts.start();
     stack.push(() => alerts.stop());
     if (config.polling.enabled) {
-      const p = createPoller({ config, db, events: services.events, log, secrets, onBatchWritten: alerts.onBatchWritten, observer: pollerObserver() });
+      const p = createPoller({ config, db, events: services.events, log, secrets, onBatchWritten: alerts.onBatchWritten, onCheckResults: alerts.onCheckResults, observer: pollerObserver() });
       poller = p;
       services.poller = p;
       await p.start();

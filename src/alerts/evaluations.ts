@@ -4,8 +4,9 @@
  * configuration. Each applies observations to alerts through transitions.ts.
  */
 import type { DeviceStatusEvent } from '../events/index.ts';
+import type { NamedCheckResult } from '../storage/checks.ts';
 import type { SampleBatch } from '../storage/types.ts';
-import { inScope, metricFamily, observe, reportedSubjects, RestartHistory, SpinningFans, type MetricFamily } from './rules.ts';
+import { inScope, metricFamily, observe, observeChecks, reportedSubjects, RestartHistory, SpinningFans, type MetricFamily, type Observation, type RuleSpec } from './rules.ts';
 import { alertKey, type AlertState } from './state.ts';
 import type { createTransitions } from './transitions.ts';
 
@@ -34,6 +35,9 @@ function freshOnly(batch: SampleBatch, cutoff: number): SampleBatch {
   };
 }
 
+/** A rule that names a subject watches only that one. */
+const watches = (rule: RuleSpec, obs: Observation): boolean => rule.subject === null || rule.subject === obs.subject;
+
 export function createEvaluations({ state, transitions, now, staleMs, refreshMs }: EvaluationDeps) {
   const { apply, resolve, closeOrphan } = transitions;
   const restarts = new RestartHistory();
@@ -44,6 +48,7 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
   async function reload(): Promise<void> {
     await state.loadRules();
     await state.loadBaselines();
+    await state.loadChecks();
     const statuses = await state.loadDevices();
     await state.loadSilences(now());
     lastRefresh = Date.now();
@@ -54,6 +59,11 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
       if (!dev) state.open.delete(alertKey(a.ruleId, a.deviceId, a.subject));
       else if (!rule) await closeOrphan(a, at, 'rule disabled or deleted');
       else if (!inScope(rule, dev)) await resolve(rule, dev, a, null, at, 'device no longer in the rule\'s scope');
+      else if (rule.subject !== null && rule.subject !== a.subject) await resolve(rule, dev, a, null, at, `the rule no longer watches ${a.subject}`);
+      else if (metricFamily(rule.metric) === 'checks') {
+        const check = state.checkOf(rule.metric, a.subject);
+        if (!check || !inScope(check, dev)) await resolve(rule, dev, a, null, at, `${a.subject}: the check no longer runs on this device`);
+      }
     }
     // A new DEVICE_STATUS rule, or statuses that changed while this instance was down.
     for (const rule of state.rules.filter((r) => r.metric === 'DEVICE_STATUS')) {
@@ -70,9 +80,10 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
     const families = new Set<MetricFamily>();
     for (const rule of state.rules) {
       const family = metricFamily(rule.metric);
-      if (family === 'status') continue;
+      if (family === 'status' || family === 'checks') continue;
       families.add(family);
       for (const obs of observe(rule.metric, batch, restarts, at.getTime(), state.baselines, fans)) {
+        if (!watches(rule, obs)) continue;
         const dev = await state.device(obs.deviceId);
         if (dev && inScope(rule, dev)) await apply(rule, dev, obs, at);
       }
@@ -91,6 +102,30 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
       }
     }
     restarts.prune(at.getTime());
+  }
+
+  /** Results of checks just stored by this instance's runner (every run, not only changes). */
+  async function evaluateChecks(raw: readonly NamedCheckResult[]): Promise<void> {
+    const at = now();
+    const rows = raw.filter((r) => r.time.getTime() >= at.getTime() - staleMs);
+    for (const rule of state.rules) {
+      if (metricFamily(rule.metric) !== 'checks') continue;
+      for (const obs of observeChecks(rule.metric, rows)) {
+        const dev = watches(rule, obs) ? await state.device(obs.deviceId) : null;
+        if (dev && inScope(rule, dev)) await apply(rule, dev, obs, at);
+      }
+    }
+    // A value the check no longer prints resolves; a result without values (a TIMEOUT) says nothing about them.
+    for (const r of rows) {
+      if (Object.keys(r.values).length === 0) continue;
+      for (const a of [...state.open.values()]) {
+        const rule = state.rulesById.get(a.ruleId);
+        if (rule?.metric !== 'CHECK_VALUE' || a.deviceId !== r.deviceId || state.checkOf(rule.metric, a.subject)?.name !== r.checkName) continue;
+        if (a.subject.slice(r.checkName.length + 1) in r.values) continue;
+        const dev = await state.device(a.deviceId);
+        if (dev) await resolve(rule, dev, a, null, at, `${a.subject} is no longer reported`);
+      }
+    }
   }
 
   async function evaluateStatus(evt: DeviceStatusEvent): Promise<void> {
@@ -115,5 +150,5 @@ export function createEvaluations({ state, transitions, now, staleMs, refreshMs 
     }
   }
 
-  return { reload, evaluateBatch, evaluateStatus, evaluateTick };
+  return { reload, evaluateBatch, evaluateChecks, evaluateStatus, evaluateTick };
 }

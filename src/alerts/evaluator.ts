@@ -9,6 +9,7 @@ import type { Database, PrismaClient } from '../db/index.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { DeviceStatusEvent, EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
+import type { NamedCheckResult } from '../storage/checks.ts';
 import type { SampleBatch } from '../storage/types.ts';
 import { withCulprits, type ExecOn } from './culprits.ts';
 import { createNotifier, type Notifier } from './notifiers.ts';
@@ -55,6 +56,8 @@ export interface AlertEvaluator {
   stop(): Promise<void>;
   /** For the poller's `onBatchWritten`: queues and returns at once. */
   onBatchWritten(batch: SampleBatch): void;
+  /** For the check runner: results it stored (every run), evaluated by the instance that ran them, as samples are. */
+  onCheckResults(rows: readonly NamedCheckResult[]): void;
   /** A device status transition (already followed on the bus unless subscribeToStatus is false). */
   onStatusChange(evt: DeviceStatusEvent): void;
   /** Reloads rules, devices and silences now. */
@@ -82,7 +85,7 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
   const ownsNotifier = !deps.notifier;
   const state = createAlertState(prisma);
   const transitions = createTransitions({ prisma, events, notifier, log, state });
-  const { reload, evaluateBatch, evaluateStatus, evaluateTick } = createEvaluations({ state, transitions, now, staleMs: t.staleMs, refreshMs: t.refreshMs });
+  const { reload, evaluateBatch, evaluateChecks, evaluateStatus, evaluateTick } = createEvaluations({ state, transitions, now, staleMs: t.staleMs, refreshMs: t.refreshMs });
   const queue = createSerialQueue(t.maxQueue, log);
   let tickTimer: NodeJS.Timeout | undefined;
   const cleanups: (() => void)[] = [];
@@ -109,6 +112,8 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
       await reload();
       queue.running = true;
       cleanups.push(events.listen('alertConfigChanged', () => queue.enqueue(reload, 'reload')));
+      // A check deleted, disabled or narrowed: its alerts on devices it no longer runs on resolve.
+      cleanups.push(events.listen('checksChanged', () => queue.enqueue(reload, 'reload')));
       if (t.subscribeToStatus) followStatus();
       if (t.tickMs > 0) {
         tickTimer = setInterval(() => queue.enqueue(evaluateTick, 'tick'), t.tickMs);
@@ -126,6 +131,9 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
     },
     onBatchWritten(batch) {
       queue.enqueue(() => evaluateBatch(batch), 'batch');
+    },
+    onCheckResults(rows) {
+      if (rows.length > 0) queue.enqueue(() => evaluateChecks(rows), 'checks');
     },
     onStatusChange(evt) {
       queue.enqueue(() => evaluateStatus(evt), 'status');

@@ -6,6 +6,7 @@
  */
 import { DeviceStatus, type AlertMetric, type AlertState, type Comparator, type Severity } from '../db/generated/enums.ts';
 import { counterIncrease, driveCounters, type DriveCounters } from '../collectors/drives.ts';
+import { CHECK_STATUSES } from '../collectors/check-statuses.ts';
 import { POOL_STATES, type ContainerRow, type DriveHealthRow, type GpuSampleRow, type SampleBatch, type SensorReadingRow, type StoragePoolRow } from '../storage/types.ts';
 
 export type { AlertMetric, AlertState, Comparator, Severity };
@@ -33,10 +34,12 @@ export const ALERT_METRICS = [
   'SENSOR_TEMPERATURE_C',
   'FAN_RPM',
   'GPU_TEMPERATURE_C',
+  'CHECK_STATUS',
+  'CHECK_VALUE',
 ] as const satisfies readonly AlertMetric[];
 
 /** Metrics compared as strings (EQ / NEQ against `rule.value`). */
-export const STATE_METRICS: ReadonlySet<AlertMetric> = new Set<AlertMetric>(['DRIVE_HEALTH', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'DEVICE_STATUS', 'POOL_STATE', 'ARRAY_STATE']);
+export const STATE_METRICS: ReadonlySet<AlertMetric> = new Set<AlertMetric>(['DRIVE_HEALTH', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'DEVICE_STATUS', 'POOL_STATE', 'ARRAY_STATE', 'CHECK_STATUS']);
 
 /** The values a state metric can take, for validation and docs. */
 export const STATE_VALUES: Partial<Record<AlertMetric, readonly string[]>> = {
@@ -47,6 +50,7 @@ export const STATE_VALUES: Partial<Record<AlertMetric, readonly string[]>> = {
   // The state word (ZFS's, which md arrays map to: ONLINE, DEGRADED, UNAVAIL when inactive), not the health.
   POOL_STATE: POOL_STATES,
   ARRAY_STATE: POOL_STATES,
+  CHECK_STATUS: CHECK_STATUSES,
 };
 
 /** CONTAINER_RESTARTS counts restarts within this window. */
@@ -60,6 +64,8 @@ export interface RuleFields {
   threshold: number | null;
   value: string | null;
   clearThreshold: number | null;
+  /** Only this subject (SUBJECT_METRICS); null: every subject. */
+  subject: string | null;
   forSeconds: number;
   repeatSeconds: number | null;
   severity: Severity;
@@ -82,10 +88,15 @@ export interface Observation {
   value: number | string;
   /** Set when the observation decides the condition by itself (a container in `restarting`). */
   holds?: boolean;
+  /** Said after the value in the alert's message: a check's own message. */
+  detail?: string;
 }
 
 /** Where a metric's observations come from: the sample families, or status events. */
-export type MetricFamily = 'system' | 'filesystems' | 'drives' | 'containers' | 'status' | 'pools' | 'sensors' | 'gpus';
+export type MetricFamily = 'system' | 'filesystems' | 'drives' | 'containers' | 'status' | 'pools' | 'sensors' | 'gpus' | 'checks';
+
+/** Metrics whose observations have a subject a rule may name (`RuleFields.subject`); CHECK_VALUE must name one. */
+export const SUBJECT_METRICS: ReadonlySet<AlertMetric> = new Set<AlertMetric>(['FILESYSTEM_USED_PERCENT', 'DRIVE_TEMPERATURE_C', 'DRIVE_HEALTH', 'DRIVE_COUNTER_INCREASE', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'CONTAINER_RESTARTS', 'CHECK_STATUS', 'CHECK_VALUE']);
 
 export function metricFamily(metric: AlertMetric): MetricFamily {
   switch (metric) {
@@ -109,6 +120,9 @@ export function metricFamily(metric: AlertMetric): MetricFamily {
       return 'sensors';
     case 'GPU_TEMPERATURE_C':
       return 'gpus';
+    case 'CHECK_STATUS':
+    case 'CHECK_VALUE':
+      return 'checks';
     default:
       return 'system';
   }
@@ -278,6 +292,25 @@ export function observe(metric: AlertMetric, batch: SampleBatch, restarts: Resta
   return out;
 }
 
+/** CHECK_VALUE's subject: "backup/age". */
+export const checkValueSubject = (checkName: string, key: string): string => `${checkName}/${key}`;
+
+/** What a check metric reads of a stored result (storage/checks.ts NamedCheckResult; not imported: the dashboard bundles this file). */
+export interface CheckReading {
+  deviceId: string;
+  checkName: string;
+  status: string;
+  message: string;
+  values: Readonly<Record<string, number>>;
+}
+
+/** The observations of a check metric in results of checks (every result, not only changes), in row order. */
+export function observeChecks(metric: AlertMetric, rows: readonly CheckReading[]): Observation[] {
+  if (metric === 'CHECK_STATUS') return rows.map((r) => ({ deviceId: r.deviceId, subject: r.checkName, value: r.status, detail: r.message }));
+  if (metric !== 'CHECK_VALUE') return [];
+  return rows.flatMap((r) => Object.entries(r.values).map(([key, value]) => ({ deviceId: r.deviceId, subject: checkValueSubject(r.checkName, key), value, detail: r.message })));
+}
+
 /** Subjects each device reported in the batch for a family, so alerts on vanished subjects (a removed container) resolve. */
 export function reportedSubjects(family: MetricFamily, batch: SampleBatch): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
@@ -406,22 +439,26 @@ export const METRIC_LABEL: Record<AlertMetric, string> = {
   SENSOR_TEMPERATURE_C: 'sensor temperature °C',
   FAN_RPM: 'fan RPM',
   GPU_TEMPERATURE_C: 'GPU temperature °C',
+  CHECK_STATUS: 'check',
+  CHECK_VALUE: 'check value',
 };
 
 export function formatValue(value: number | string): string {
   return typeof value === 'number' ? String(Math.round(value * 100) / 100) : value;
 }
 
-/** "filesystem used % of / is 93.5 (> 90)" */
-export function describe(rule: RuleSpec, subject: string, value: number | string): string {
+/** "filesystem used % of / is 93.5 (> 90)"; "check backup is CRITICAL: <the check's message>" */
+export function describe(rule: RuleSpec, subject: string, value: number | string, detail?: string): string {
   if (rule.metric === 'CONTAINER_RESTARTS' && value === 'restarting') return `container ${subject} is in a restart loop (state restarting)`;
-  const what = subject ? `${METRIC_LABEL[rule.metric]} of ${subject}` : METRIC_LABEL[rule.metric];
+  const tail = detail ? `: ${detail}` : '';
+  if (rule.metric === 'CHECK_STATUS') return `check ${subject} is ${value}${tail}`;
+  const what = subject ? `${METRIC_LABEL[rule.metric]} ${rule.metric === 'CHECK_VALUE' ? '' : 'of '}${subject}` : METRIC_LABEL[rule.metric];
   const ref = reference(rule);
-  return `${what} is ${formatValue(value)}${ref === null ? '' : ` (${COMPARATOR_TEXT[rule.comparator]} ${formatValue(ref)})`}`;
+  return `${what} is ${formatValue(value)}${ref === null ? '' : ` (${COMPARATOR_TEXT[rule.comparator]} ${formatValue(ref)})`}${tail}`;
 }
 
 /** What every built-in rule shares: all devices, no channels (add some), no delay. */
-const EVERY_DEVICE = { clearThreshold: null, forSeconds: 0, deviceIds: [] as string[], tags: [] as string[], channelIds: [] as string[] };
+const EVERY_DEVICE = { clearThreshold: null, subject: null, forSeconds: 0, deviceIds: [] as string[], tags: [] as string[], channelIds: [] as string[] };
 const equals = (value: string) => ({ comparator: 'EQ', threshold: null, value }) as const;
 const differs = (value: string) => ({ comparator: 'NEQ', threshold: null, value }) as const;
 const above = (comparator: 'GT' | 'GTE', threshold: number) => ({ comparator, threshold, value: null }) as const;

@@ -35,6 +35,7 @@ export function toRuleSpec(r: RuleRow): RuleSpec {
     threshold: r.threshold,
     value: r.value,
     clearThreshold: r.clearThreshold,
+    subject: r.subject,
     forSeconds: r.forSeconds,
     repeatSeconds: r.repeatSeconds,
     severity: r.severity,
@@ -44,6 +45,13 @@ export function toRuleSpec(r: RuleRow): RuleSpec {
     enabled: r.enabled,
     builtin: r.builtin,
   };
+}
+
+/** An enabled check as CHECK_STATUS / CHECK_VALUE alerts need it: which devices it runs on. */
+export interface CheckScope {
+  name: string;
+  deviceIds: string[];
+  tags: string[];
 }
 
 export type AlertState = ReturnType<typeof createAlertState>;
@@ -56,6 +64,7 @@ export function createAlertState(prisma: PrismaClient) {
     silences: [] as SilenceSpec[],
     open: new Map<string, OpenAlert>(),
     baselines: new Map() as DriveBaselines,
+    checks: new Map<string, CheckScope>(),
 
     async loadRules(): Promise<void> {
       state.rules = (await prisma.alertRule.findMany({ where: { enabled: true }, orderBy: { createdAt: 'asc' } })).map(toRuleSpec);
@@ -74,6 +83,20 @@ export function createAlertState(prisma: PrismaClient) {
     async loadBaselines(): Promise<void> {
       const rows = await prisma.driveBaseline.findMany();
       state.baselines = new Map(rows.map((b) => [baselineKey(b.deviceId, b.drive), b.counters as Partial<DriveCounters>]));
+    },
+
+    /** Enabled checks by name, reloaded with the rules and on `checksChanged`: alerts of a check that no longer runs on a device resolve. */
+    async loadChecks(): Promise<void> {
+      const rows = await prisma.check.findMany({ where: { enabled: true }, select: { name: true, deviceIds: true, tags: true } });
+      state.checks = new Map(rows.map((c) => [c.name, c]));
+    },
+
+    /** The check a CHECK_STATUS / CHECK_VALUE alert's subject belongs to (the longest name before a "/" for a value), if it is enabled. */
+    checkOf(metric: string, subject: string): CheckScope | undefined {
+      if (metric === 'CHECK_STATUS') return state.checks.get(subject);
+      let found: CheckScope | undefined;
+      for (const c of state.checks.values()) if (subject.startsWith(`${c.name}/`) && c.name.length > (found?.name.length ?? -1)) found = c;
+      return found;
     },
 
     async loadSilences(at: Date): Promise<void> {

@@ -34,7 +34,7 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
     return Boolean(s);
   }
 
-  function message(event: NotificationEvent, rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, alertState: NotificationMessage['state'], value: Value, at: Date): NotificationMessage {
+  function message(event: NotificationEvent, rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, alertState: NotificationMessage['state'], value: Value, at: Date, detail?: string): NotificationMessage {
     return {
       event,
       alertId: a.alertId,
@@ -44,18 +44,18 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
       device: { id: dev.id, name: dev.name },
       subject: a.subject,
       value: value === null ? null : formatValue(value),
-      message: value === null ? `${rule.name}: resolved` : describe(rule, a.subject, value),
+      message: value === null ? `${rule.name}: resolved` : describe(rule, a.subject, value, detail),
       at: at.toISOString(),
       firedAt: a.track.firedAt === null ? null : new Date(a.track.firedAt).toISOString(),
       resolvedAt: alertState === 'RESOLVED' ? at.toISOString() : null,
     };
   }
 
-  const described = (rule: RuleSpec, subject: string, value: Value) => (value === null ? {} : { value: formatValue(value), message: describe(rule, subject, value) });
+  const described = (rule: RuleSpec, subject: string, value: Value, detail?: string) => (value === null ? {} : { value: formatValue(value), message: describe(rule, subject, value, detail) });
 
-  async function resolve(rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, value: Value, at: Date, why?: string): Promise<void> {
+  async function resolve(rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, value: Value, at: Date, why?: string, detail?: string): Promise<void> {
     state.open.delete(alertKey(a.ruleId, a.deviceId, a.subject));
-    const msg = why ?? (value === null ? 'resolved' : describe(rule, a.subject, value));
+    const msg = why ?? (value === null ? 'resolved' : describe(rule, a.subject, value, detail));
     const { count } = await prisma.alert.updateMany({
       where: { id: a.alertId, state: { not: 'RESOLVED' } },
       data: { state: 'RESOLVED', resolvedAt: at, message: msg, ...(value === null ? {} : { value: formatValue(value) }) },
@@ -64,7 +64,7 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
     publish(a, 'RESOLVED', at);
     // Only alerts someone was told about get a resolution message.
     if (a.track.firedAt !== null && a.track.lastNotifiedAt !== null && !silenced(rule, dev, at)) {
-      notifier.notify(message('resolved', rule, dev, a, 'RESOLVED', value, at), rule.channelIds);
+      notifier.notify(message('resolved', rule, dev, a, 'RESOLVED', value, at, detail), rule.channelIds);
     }
   }
 
@@ -75,7 +75,7 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
     if (count) publish(a, 'RESOLVED', at);
   }
 
-  async function open(rule: RuleSpec, dev: DeviceInfo, subject: string, alertState: 'PENDING' | 'FIRING', value: Value, at: Date): Promise<void> {
+  async function open(rule: RuleSpec, dev: DeviceInfo, subject: string, alertState: 'PENDING' | 'FIRING', value: Value, at: Date, detail?: string): Promise<void> {
     const ms = at.getTime();
     const firing = alertState === 'FIRING';
     const willNotify = firing && !silenced(rule, dev, at);
@@ -83,7 +83,7 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
     const k = alertKey(rule.id, dev.id, subject);
     try {
       const row = await prisma.alert.create({
-        data: { ruleId: rule.id, deviceId: dev.id, subject, state: alertState, severity: rule.severity, value: null, message: null, ...described(rule, subject, value), pendingSince: at, firedAt: firing ? at : null, lastNotifiedAt: willNotify ? at : null },
+        data: { ruleId: rule.id, deviceId: dev.id, subject, state: alertState, severity: rule.severity, value: null, message: null, ...described(rule, subject, value, detail), pendingSince: at, firedAt: firing ? at : null, lastNotifiedAt: willNotify ? at : null },
       });
       a.alertId = row.id;
     } catch (e) {
@@ -97,24 +97,24 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
     }
     state.open.set(k, a);
     publish(a, alertState, at);
-    if (willNotify) notifier.notify(message('firing', rule, dev, a, 'FIRING', value, at), rule.channelIds);
+    if (willNotify) notifier.notify(message('firing', rule, dev, a, 'FIRING', value, at, detail), rule.channelIds);
   }
 
-  async function fire(rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, value: Value, at: Date): Promise<void> {
+  async function fire(rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, value: Value, at: Date, detail?: string): Promise<void> {
     const ms = at.getTime();
     const willNotify = !silenced(rule, dev, at);
     a.track = { ...a.track, state: 'FIRING', firedAt: ms, lastNotifiedAt: willNotify ? ms : null };
     const { count } = await prisma.alert.updateMany({
       where: { id: a.alertId, state: 'PENDING' },
-      data: { state: 'FIRING', firedAt: at, ...described(rule, a.subject, value), lastNotifiedAt: willNotify ? at : null },
+      data: { state: 'FIRING', firedAt: at, ...described(rule, a.subject, value, detail), lastNotifiedAt: willNotify ? at : null },
     });
     if (count === 0) return void state.open.delete(alertKey(a.ruleId, a.deviceId, a.subject));
     publish(a, 'FIRING', at);
-    if (willNotify) notifier.notify(message('firing', rule, dev, a, 'FIRING', value, at), rule.channelIds);
+    if (willNotify) notifier.notify(message('firing', rule, dev, a, 'FIRING', value, at, detail), rule.channelIds);
   }
 
   /** A repeat, or the first notice of an alert that fired while silenced. */
-  async function renotify(rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, value: Value, at: Date): Promise<void> {
+  async function renotify(rule: RuleSpec, dev: DeviceInfo, a: OpenAlert, value: Value, at: Date, detail?: string): Promise<void> {
     if (silenced(rule, dev, at)) return;
     const row = await prisma.alert.findUnique({ where: { id: a.alertId }, select: { state: true, value: true } });
     if (!row || row.state === 'RESOLVED') return void state.open.delete(alertKey(a.ruleId, a.deviceId, a.subject));
@@ -124,8 +124,8 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
     }
     const event: NotificationEvent = a.track.lastNotifiedAt === null ? 'firing' : 'repeat';
     a.track = { ...a.track, lastNotifiedAt: at.getTime() };
-    await prisma.alert.update({ where: { id: a.alertId }, data: { lastNotifiedAt: at, ...described(rule, a.subject, value) } });
-    notifier.notify(message(event, rule, dev, a, 'FIRING', value ?? row.value, at), rule.channelIds);
+    await prisma.alert.update({ where: { id: a.alertId }, data: { lastNotifiedAt: at, ...described(rule, a.subject, value, detail) } });
+    notifier.notify(message(event, rule, dev, a, 'FIRING', value ?? row.value, at, detail), rule.channelIds);
   }
 
   /** Applies one observation (or, with none, the passage of time) to the rule's alert on this device and subject. */
@@ -133,11 +133,12 @@ export function createTransitions({ prisma, events, notifier, log, state }: Tran
     const current = state.open.get(alertKey(rule.id, dev.id, subject)) ?? null;
     const action = step(rule, current?.track ?? null, obs, at.getTime());
     const value = obs?.value ?? null;
+    const detail = obs?.detail;
     if (action.kind === 'none') return;
-    if (action.kind === 'open') return open(rule, dev, subject, action.state, value, at);
-    if (action.kind === 'resolve') return resolve(rule, dev, current!, value, at);
-    if (action.kind === 'fire') return fire(rule, dev, current!, value, at);
-    return renotify(rule, dev, current!, value, at);
+    if (action.kind === 'open') return open(rule, dev, subject, action.state, value, at, detail);
+    if (action.kind === 'resolve') return resolve(rule, dev, current!, value, at, undefined, detail);
+    if (action.kind === 'fire') return fire(rule, dev, current!, value, at, detail);
+    return renotify(rule, dev, current!, value, at, detail);
   }
 
   return { apply, resolve, closeOrphan };

@@ -6,7 +6,7 @@
  */
 import type { ChannelKind } from '../db/generated/enums.ts';
 import { literalRefusal } from './channels/destination.ts';
-import { STATE_METRICS, STATE_VALUES, type RuleFields, type Severity } from './rules.ts';
+import { STATE_METRICS, STATE_VALUES, SUBJECT_METRICS, type RuleFields, type Severity } from './rules.ts';
 
 export type { RuleFields };
 
@@ -26,6 +26,7 @@ export const ALERT_LIMITS = {
   secretMax: 4096,
   recipientsMax: 50,
   commentMax: 1000,
+  subjectMax: 300,
   silenceMaxDays: 366,
 } as const;
 
@@ -56,6 +57,18 @@ function checkTags(issues: Issue[], path: string[], tags: readonly string[]): st
   return [...new Set(tags)];
 }
 
+/** `subject`: the one subject a rule watches; CHECK_VALUE watches one value of one check ("backup/age"), CHECK_STATUS may name its check. */
+function checkSubject(issues: Issue[], path: string[], r: RuleFields): string | null {
+  const subject = r.subject?.trim() || null;
+  if (subject === null) {
+    if (r.metric === 'CHECK_VALUE') issues.push({ path, message: 'CHECK_VALUE watches one value: give subject as "<check name>/<value key>", e.g. backup/age' });
+    return null;
+  }
+  if (!SUBJECT_METRICS.has(r.metric)) issues.push({ path, message: `${r.metric} is about the device itself: it has no subject` });
+  else if (subject.length > ALERT_LIMITS.subjectMax || UNPRINTABLE.test(subject)) issues.push({ path, message: `must be 1 to ${ALERT_LIMITS.subjectMax} printable characters` });
+  else if (r.metric === 'CHECK_VALUE' && !/^[^/]+\/./.test(subject)) issues.push({ path, message: 'must be "<check name>/<value key>", e.g. backup/age' });
+  return subject;
+}
 
 /** A whole rule (create, or an update merged over the stored rule). */
 export function validateRule(r: RuleFields, path: string[] = ['input']): { issues: Issue[]; rule: RuleFields } {
@@ -93,10 +106,11 @@ export function validateRule(r: RuleFields, path: string[] = ['input']): { issue
   if (r.repeatSeconds !== null && (!Number.isInteger(r.repeatSeconds) || r.repeatSeconds < ALERT_LIMITS.repeatSecondsMin || r.repeatSeconds > ALERT_LIMITS.repeatSecondsMax)) {
     issues.push({ path: at('repeatSeconds'), message: `must be null (never) or a whole number from ${ALERT_LIMITS.repeatSecondsMin} to ${ALERT_LIMITS.repeatSecondsMax}` });
   }
+  const subject = checkSubject(issues, at('subject'), r);
   const deviceIds = checkIds(issues, at('deviceIds'), r.deviceIds);
   const channelIds = checkIds(issues, at('channelIds'), r.channelIds);
   const tags = checkTags(issues, at('tags'), r.tags);
-  return { issues, rule: { ...r, name, value, deviceIds, channelIds, tags } };
+  return { issues, rule: { ...r, name, value, subject, deviceIds, channelIds, tags } };
 }
 
 export interface ChannelFields {

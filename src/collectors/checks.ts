@@ -21,9 +21,9 @@ export type { CheckKind };
 /** Every check kind, in the schema's order: the one list, from Prisma's enum. */
 export const CHECK_KINDS: readonly CheckKind[] = Object.values(CheckKind);
 
-/** What a run of a check says; TIMEOUT: the command ran past the check's timeout and was stopped. */
-export const CHECK_STATUSES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN', 'TIMEOUT'] as const;
-export type CheckStatus = (typeof CHECK_STATUSES)[number];
+import type { CheckStatus } from './check-statuses.ts';
+
+export { CHECK_STATUSES, type CheckStatus } from './check-statuses.ts';
 
 /** What a check's definition may hold (src/graphql/types/checks.ts validates against these). */
 export const CHECK_LIMITS = {

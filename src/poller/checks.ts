@@ -16,8 +16,9 @@
  *   and the result is TIMEOUT; past CHECK_MAX_OUTPUT_BYTES it is killed too and the result is
  *   UNKNOWN, "TRUNCATED: …". A host that cannot be reached gives no result (the device's status
  *   says so already).
- * - Results are written to check_results in small batches; once committed, a result whose
- *   status differs from the pair's previous one (or its first) is published on
+ * - Results are written to check_results in small batches; once committed, every result goes to
+ *   `onResults` (the alert evaluator of this instance: CHECK_STATUS, CHECK_VALUE) and a result
+ *   whose status differs from the pair's previous one (or its first) is published on
  *   `checkResultChanged`.
  */
 import { CHECK_MAX_OUTPUT_BYTES, evaluateCheck, type CheckKind, type CheckStatus } from '../collectors/checks.ts';
@@ -26,7 +27,7 @@ import type { Check, PrismaClient } from '../db/generated/client.ts';
 import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import { createSemaphore, type Semaphore } from '../semaphore.ts';
-import { latestCheckResults, writeCheckResults, type CheckResultRow } from '../storage/checks.ts';
+import { latestCheckResults, writeCheckResults, type CheckResultRow, type NamedCheckResult } from '../storage/checks.ts';
 import { TransportError } from '../transport/types.ts';
 import type { Poller } from './index.ts';
 import type { DeviceRuntime } from './poll-device.ts';
@@ -54,6 +55,8 @@ export interface CheckRunnerOptions {
   runtimes: ReadonlyMap<string, DeviceRuntime>;
   execOn: Poller['execOn'];
   maxConcurrent: number;
+  /** Every stored result with its check's name (the alert evaluator's onCheckResults). */
+  onResults?: (rows: readonly NamedCheckResult[]) => void;
   now?: () => number;
 }
 
@@ -120,12 +123,12 @@ async function runCheck(execOn: Poller['execOn'], check: CheckDef, deviceId: str
  * differs from its pair's previous one (read from the database the first time) is published.
  * A write that fails is logged and its results are lost (they are not spooled like samples).
  */
-function createResultWriter(prisma: PrismaClient, log: Logger, events: EventBus): { add(pair: Pair, row: CheckResultRow): void; flush(): Promise<void> } {
-  const pending: { pair: Pair; row: CheckResultRow }[] = [];
+function createResultWriter(prisma: PrismaClient, log: Logger, events: EventBus, onResults?: CheckRunnerOptions['onResults']): { add(pair: Pair, row: NamedCheckResult): void; flush(): Promise<void> } {
+  const pending: { pair: Pair; row: NamedCheckResult }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
 
-  async function commit(batch: { pair: Pair; row: CheckResultRow }[]): Promise<void> {
+  async function commit(batch: { pair: Pair; row: NamedCheckResult }[]): Promise<void> {
     try {
       const unknown = batch.filter((b) => b.pair.last === undefined);
       if (unknown.length > 0) {
@@ -137,7 +140,8 @@ function createResultWriter(prisma: PrismaClient, log: Logger, events: EventBus)
       log.warn({ rows: batch.length, err: (err as Error).message }, 'could not store check results');
       return;
     }
-    for (const { pair, row } of batch) {
+    onResults?.(batch.map((b) => b.row));
+    for (const { pair, row: { checkName: _name, ...row } } of batch) {
       const previous = pair.last ?? null;
       pair.last = row.status;
       if (previous === row.status) continue;
@@ -201,7 +205,7 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
   const soon = new Set<string>();
   const running = new Set<Promise<void>>();
   const counts = { runs: 0, skippedOverlaps: 0 };
-  const results = createResultWriter(prisma, log, events);
+  const results = createResultWriter(prisma, log, events, options.onResults);
   let timers: NodeJS.Timeout[] = [];
   let unlisten: (() => void) | undefined;
   let started = false;
@@ -227,7 +231,7 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
         slots.release();
       }
       if (done.ran) counts.runs++;
-      if (done.row) results.add(pair, done.row);
+      if (done.row) results.add(pair, { ...done.row, checkName: check.name });
     } finally {
       gate.release();
       if (gate.inUse === 0 && gate.waiting === 0) deviceGates.delete(pair.deviceId);

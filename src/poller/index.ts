@@ -36,6 +36,7 @@ import type { ExecOptions, ExecResult } from '../transport/types.ts';
 import { sshIdentity } from '../security/ssh-identity.ts';
 import { createAfterCommit } from './after-commit.ts';
 import { createCheckRunner } from './checks.ts';
+import type { NamedCheckResult } from '../storage/checks.ts';
 import type { CollectorView } from './collector-state.ts';
 import { createConnections, type RunnerFactory } from './connections.ts';
 import { createDeviceCommands } from './device-commands.ts';
@@ -70,6 +71,8 @@ export interface PollerDeps {
   now?: () => Date;
   /** After each write committed, live or replayed after an outage (alert evaluation). */
   onBatchWritten?: (batch: SampleBatch) => void;
+  /** Every check result this instance stored (alert evaluation of CHECK_STATUS, CHECK_VALUE). */
+  onCheckResults?: (rows: readonly NamedCheckResult[]) => void;
   tuning?: Partial<PollerTuning>;
   /** Instrumentation (src/metrics.ts): collector and poll outcomes, writer flushes. */
   observer?: PollerObserver;
@@ -149,7 +152,7 @@ export function createPoller(deps: PollerDeps): Poller {
   const reschedule = createReschedule({ scheduler, connections, intervalsOf: intervals, now, probe: { baseMs: t.probeBaseMs, maxMs: t.probeMaxMs } });
   const runPoll = createRunPoll({ ctx, runtimes, ownership, counts, reschedule });
   const commands = createDeviceCommands({ prisma, log, runtimes, scheduler, connections, ownership, devices, intervalsOf: intervals });
-  const checks = createCheckRunner({ prisma, log, events, runtimes, execOn: commands.execOn, maxConcurrent: config.polling.maxConcurrentDevices, now: () => now().getTime() });
+  const checks = createCheckRunner({ prisma, log, events, runtimes, execOn: commands.execOn, maxConcurrent: config.polling.maxConcurrentDevices, onResults: deps.onCheckResults, now: () => now().getTime() });
 
   let started = false;
   return {

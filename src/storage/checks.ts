@@ -20,6 +20,9 @@ export interface CheckResultRow {
   values: CheckValues;
 }
 
+/** A stored result with its check's name, as the alert evaluator sees it (CHECK_STATUS, CHECK_VALUE). */
+export type NamedCheckResult = CheckResultRow & { checkName: string };
+
 export const checkResults: TableSpec<CheckResultRow> = {
   table: 'check_results',
   subject: 'check_id',

@@ -16,7 +16,7 @@ import { liveEvents, scopeArgs } from './live.ts';
 /* ---------------------------------------------------------------- enums */
 
 export const AlertMetricEnum = builder.enumType('AlertMetric', {
-  description: 'What a rule watches. Numeric metrics compare `threshold`; DRIVE_HEALTH, CONTAINER_STATE, CONTAINER_HEALTH and DEVICE_STATUS compare `value` (EQ/NEQ).',
+  description: 'What a rule watches. Numeric metrics compare `threshold`; DRIVE_HEALTH, CONTAINER_STATE, CONTAINER_HEALTH, DEVICE_STATUS and CHECK_STATUS compare `value` (EQ/NEQ).',
   values: Object.fromEntries(ALERT_METRICS.map((m) => [m, { description: STATE_METRICS.has(m) ? 'A state (compare `value`).' : undefined }])) as Record<(typeof ALERT_METRICS)[number], { description?: string }>,
 });
 
@@ -33,6 +33,8 @@ export const AlertStateEnum = builder.enumType('AlertState', {
 
 /* ---------------------------------------------------------------- AlertRule */
 
+const SUBJECT_TEXT = 'Only this subject: a check\'s name (CHECK_STATUS), "<check name>/<value key>" (CHECK_VALUE, required), a mount point, drive or container; null: every subject.';
+
 export const AlertRuleRef = builder.objectRef<AlertRule>('AlertRule').implement({
   description: 'A condition on a metric of the devices in scope. An open alert exists per rule, device and subject (mount point, drive, container).',
   fields: (t) => ({
@@ -43,6 +45,7 @@ export const AlertRuleRef = builder.objectRef<AlertRule>('AlertRule').implement(
     threshold: t.exposeFloat('threshold', { nullable: true, description: 'Numeric metrics: fires when `value <comparator> threshold`.' }),
     value: t.exposeString('value', { nullable: true, description: 'State metrics: the state compared with EQ/NEQ.' }),
     clearThreshold: t.exposeFloat('clearThreshold', { nullable: true, description: 'Hysteresis: an open alert resolves only when the condition no longer holds against this (default: threshold).' }),
+    subject: t.exposeString('subject', { nullable: true, description: SUBJECT_TEXT }),
     forSeconds: t.exposeInt('forSeconds', { description: 'How long the condition must hold (across samples) before FIRING.' }),
     repeatSeconds: t.exposeInt('repeatSeconds', { nullable: true, description: 'Re-notify while FIRING this often; null: once.' }),
     severity: t.field({ type: SeverityEnum, resolve: (r) => r.severity }),
@@ -64,6 +67,7 @@ const CreateAlertRuleInput = builder.inputType('CreateAlertRuleInput', {
     threshold: t.float({ required: false, description: 'Numeric metrics only.' }),
     value: t.string({ required: false, description: 'State metrics only, e.g. OFFLINE, CRITICAL, exited, unhealthy.' }),
     clearThreshold: t.float({ required: false, description: 'Default: threshold. GT/GTE: at most threshold; LT/LTE: at least threshold.' }),
+    subject: t.string({ required: false, description: SUBJECT_TEXT }),
     forSeconds: t.int({ required: false, description: 'Default 0 (fire on the first matching sample).' }),
     repeatSeconds: t.int({ required: false, description: 'Default null (notify once).' }),
     severity: t.field({ type: SeverityEnum, required: false, description: 'Default WARNING.' }),
@@ -75,7 +79,7 @@ const CreateAlertRuleInput = builder.inputType('CreateAlertRuleInput', {
 });
 
 const UpdateAlertRuleInput = builder.inputType('UpdateAlertRuleInput', {
-  description: 'Only the fields given change; null clears threshold, value, clearThreshold or repeatSeconds.',
+  description: 'Only the fields given change; null clears threshold, value, clearThreshold, subject or repeatSeconds.',
   fields: (t) => ({
     name: t.string({ required: false }),
     metric: t.field({ type: AlertMetricEnum, required: false }),
@@ -83,6 +87,7 @@ const UpdateAlertRuleInput = builder.inputType('UpdateAlertRuleInput', {
     threshold: t.float({ required: false }),
     value: t.string({ required: false }),
     clearThreshold: t.float({ required: false }),
+    subject: t.string({ required: false }),
     forSeconds: t.int({ required: false }),
     repeatSeconds: t.int({ required: false }),
     severity: t.field({ type: SeverityEnum, required: false }),
@@ -100,6 +105,7 @@ interface RuleInput {
   threshold?: number | null;
   value?: string | null;
   clearThreshold?: number | null;
+  subject?: string | null;
   forSeconds?: number | null;
   repeatSeconds?: number | null;
   severity?: RuleFields['severity'] | null;
@@ -120,6 +126,7 @@ function merge(base: RuleFields, input: RuleInput): RuleFields {
     threshold: nullable(input.threshold, base.threshold),
     value: nullable(input.value, base.value),
     clearThreshold: nullable(input.clearThreshold, base.clearThreshold),
+    subject: nullable(input.subject, base.subject),
     forSeconds: keep(input.forSeconds, base.forSeconds),
     repeatSeconds: nullable(input.repeatSeconds, base.repeatSeconds),
     severity: keep(input.severity, base.severity),
@@ -176,6 +183,7 @@ const DEFAULT_RULE: Omit<RuleFields, 'name' | 'metric' | 'comparator'> = {
   threshold: null,
   value: null,
   clearThreshold: null,
+  subject: null,
   forSeconds: 0,
   repeatSeconds: null,
   severity: 'WARNING',

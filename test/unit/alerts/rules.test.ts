@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_RULES, clears, describe as describeAlert, inScope, observe, reportedSubjects, RestartHistory, SpinningFans, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
+import { BUILTIN_RULES, clears, describe as describeAlert, inScope, observe, observeChecks, reportedSubjects, RestartHistory, SpinningFans, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
 import { fanStatus } from '../../../src/collectors/sensor-collector.ts';
 import { hardwarePoll } from '../../helpers/rows.ts';
 import { emptyBatch, type ContainerRow, type SampleBatch, type SensorReadingRow } from '../../../src/storage/types.ts';
@@ -12,6 +12,7 @@ const rule = (over: Partial<RuleSpec> = {}): RuleSpec => ({
   threshold: 90,
   value: null,
   clearThreshold: 85,
+  subject: null,
   forSeconds: 0,
   repeatSeconds: null,
   severity: 'WARNING',
@@ -183,5 +184,26 @@ describe('scope', () => {
     expect(inScope({ deviceIds: ['a'], tags: [] }, { id: 'b', tags: [] })).toBe(false);
     expect(inScope({ deviceIds: ['a'], tags: ['prod'] }, { id: 'b', tags: ['prod'] })).toBe(true);
     expect(inScope({ deviceIds: [], tags: ['prod'] }, { id: 'b', tags: ['dev'] })).toBe(false);
+  });
+});
+
+describe('check observations', () => {
+  const result = { deviceId: 'd1', checkName: 'backup', status: 'CRITICAL', message: 'FILE_AGE CRITICAL - /srv/backup/last is 93784 seconds old', values: { age: 93784, size: 10 } };
+
+  it('CHECK_STATUS: the status per check, CHECK_VALUE: each value as "<check>/<key>", both carrying the message', () => {
+    expect(observeChecks('CHECK_STATUS', [result])).toEqual([{ deviceId: 'd1', subject: 'backup', value: 'CRITICAL', detail: result.message }]);
+    expect(observeChecks('CHECK_VALUE', [result]).map((o) => [o.subject, o.value])).toEqual([
+      ['backup/age', 93784],
+      ['backup/size', 10],
+    ]);
+    expect(observeChecks('CPU_PERCENT', [result])).toEqual([]);
+  });
+
+  it('the alert text says the check and its own message', () => {
+    const status = rule({ metric: 'CHECK_STATUS', comparator: 'EQ', threshold: null, clearThreshold: null, value: 'CRITICAL' });
+    expect(describeAlert(status, 'backup', 'CRITICAL', result.message)).toBe('check backup is CRITICAL: FILE_AGE CRITICAL - /srv/backup/last is 93784 seconds old');
+    const value = rule({ metric: 'CHECK_VALUE', threshold: 86_400, clearThreshold: null });
+    expect(describeAlert(value, 'backup/age', 93784, 'x')).toBe('check value backup/age is 93784 (> 86400): x');
+    expect(triggers(status, { value: 'critical' })).toBe(true);
   });
 });

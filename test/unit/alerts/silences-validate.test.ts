@@ -36,7 +36,7 @@ describe('silences', () => {
 });
 
 describe('rule validation', () => {
-  const base: RuleFields = { name: 'cpu', metric: 'CPU_PERCENT', comparator: 'GT', threshold: 90, value: null, clearThreshold: 80, forSeconds: 60, repeatSeconds: 3600, severity: 'WARNING', deviceIds: [], tags: [], channelIds: [], enabled: true };
+  const base: RuleFields = { name: 'cpu', metric: 'CPU_PERCENT', comparator: 'GT', threshold: 90, value: null, clearThreshold: 80, subject: null, forSeconds: 60, repeatSeconds: 3600, severity: 'WARNING', deviceIds: [], tags: [], channelIds: [], enabled: true };
   const paths = (r: RuleFields) => validateRule(r).issues.map((i) => i.path.join('.'));
 
   it('accepts a sound rule and normalises state values', () => {
@@ -58,6 +58,18 @@ describe('rule validation', () => {
     expect(paths({ ...base, comparator: 'LT', threshold: 10, clearThreshold: 5 })).toEqual(['input.clearThreshold']);
     expect(paths({ ...base, metric: 'DRIVE_HEALTH', comparator: 'GT', value: 'BROKEN' })).toEqual(['input.comparator', 'input.threshold', 'input.clearThreshold', 'input.value']);
     expect(paths({ ...base, value: 'x' })).toEqual(['input.value']);
+  });
+
+  it('a subject only where observations have one; CHECK_VALUE needs "<check>/<key>"', () => {
+    const value: RuleFields = { ...base, metric: 'CHECK_VALUE', clearThreshold: null, subject: 'backup/age' };
+    expect(paths(value)).toEqual([]);
+    expect(paths({ ...value, subject: null })).toEqual(['input.subject']);
+    expect(paths({ ...value, subject: 'backup' })).toEqual(['input.subject']);
+    expect(paths({ ...base, subject: '/' })).toEqual(['input.subject']);
+    const status = validateRule({ ...base, metric: 'CHECK_STATUS', comparator: 'EQ', threshold: null, clearThreshold: null, value: 'timeout', subject: ' backup ' });
+    expect(status.issues).toEqual([]);
+    expect(status.rule).toMatchObject({ value: 'TIMEOUT', subject: 'backup' });
+    expect(validateRule({ ...status.rule, subject: '  ' }).rule.subject).toBeNull();
   });
 });
 
