@@ -8,7 +8,9 @@ import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import { inScope } from '../../alerts/rules.ts';
 import { checkIds } from '../../alerts/validate.ts';
+import { BUILTIN_CHECKS, BUILTIN_DEFAULTS, builtinCommand, builtinIssues, type BuiltinCheck, type BuiltinCheckKind } from '../../collectors/builtin-checks.ts';
 import { CHECK_KINDS, CHECK_LIMITS, CHECK_STATUSES, parseJsonPath, type CheckKind, type CheckStatus } from '../../collectors/checks.ts';
+import { Prisma } from '../../db/generated/client.ts';
 import { isUniqueViolation, type Check, type Device as DeviceRow } from '../../db/index.ts';
 import type { CheckResultEvent } from '../../events/index.ts';
 import { checkResultHistory, latestCheckResults, type CheckResultRow } from '../../storage/checks.ts';
@@ -17,7 +19,7 @@ import type { Context } from '../context.ts';
 import { DeviceRef } from './devices.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { liveEvents, scopeArgs } from './live.ts';
-import { checkName, checkTags, Issues } from './validation.ts';
+import { checkName, checkTags, isValidHostname, Issues } from './validation.ts';
 
 /* ---------------------------------------------------------------- types */
 
@@ -37,6 +39,42 @@ export const CheckStatusEnum = builder.enumType('CheckStatus', {
     UNKNOWN: { description: 'Any other exit code, output that could not be read, or output past 64 KB (message starts with TRUNCATED).' },
     TIMEOUT: { description: 'The command ran past the check\'s timeout and was killed.' },
   } satisfies Record<CheckStatus, { description: string }>,
+});
+
+export const BuiltinCheckKindEnum = builder.enumType('BuiltinCheckKind', {
+  description: 'Built-in checks (docs/checks.md): templates whose command infrapulse writes; they run only on the devices or tags they are scoped to.',
+  values: {
+    FAILED_UNITS: { description: 'systemctl list-units --state=failed: CRITICAL naming the failed units; value `failed`.' },
+    UNIT_ACTIVE: { description: 'systemctl is-active <unit>: active OK, activating/reloading WARNING, inactive/failed CRITICAL.' },
+    REBOOT_REQUIRED: { description: '/var/run/reboot-required, or needs-restarting -r where present: WARNING.' },
+    CERT_EXPIRY: { description: `A certificate file, or what host:port serves (host default ${BUILTIN_DEFAULTS.host}): value \`days_left\`; WARNING below warnDays (${BUILTIN_DEFAULTS.warnDays}), CRITICAL below critDays (${BUILTIN_DEFAULTS.critDays}).` },
+  } satisfies Record<BuiltinCheckKind, { description: string }>,
+});
+
+const BuiltinCheckRef = builder.objectRef<BuiltinCheck>('BuiltinCheck').implement({
+  description: 'The template a built-in check\'s command was built from, and its parameters.',
+  fields: (t) => ({
+    kind: t.field({ type: BuiltinCheckKindEnum, resolve: (b) => b.kind }),
+    unit: t.exposeString('unit', { nullable: true }),
+    file: t.exposeString('file', { nullable: true }),
+    host: t.exposeString('host', { nullable: true }),
+    port: t.exposeInt('port', { nullable: true }),
+    warnDays: t.exposeInt('warnDays', { nullable: true }),
+    critDays: t.exposeInt('critDays', { nullable: true }),
+  }),
+});
+
+const BuiltinCheckInput = builder.inputType('BuiltinCheckInput', {
+  description: 'A built-in check instead of a command: the command is written from the template; parameters are checked against strict patterns.',
+  fields: (t) => ({
+    kind: t.field({ type: BuiltinCheckKindEnum, required: true }),
+    unit: t.string({ required: false, description: 'UNIT_ACTIVE: a systemd unit name, e.g. nginx.service.' }),
+    file: t.string({ required: false, description: 'CERT_EXPIRY: an absolute path to a PEM certificate on the host.' }),
+    host: t.string({ required: false, description: `CERT_EXPIRY with port: the name to connect to and to send as SNI (default ${BUILTIN_DEFAULTS.host}).` }),
+    port: t.int({ required: false, description: 'CERT_EXPIRY: a TLS port on the host, instead of file.' }),
+    warnDays: t.int({ required: false, description: `CERT_EXPIRY: default ${BUILTIN_DEFAULTS.warnDays}.` }),
+    critDays: t.int({ required: false, description: `CERT_EXPIRY: default ${BUILTIN_DEFAULTS.critDays}.` }),
+  }),
 });
 
 const asCheckStatus = (v: string): CheckStatus => ((CHECK_STATUSES as readonly string[]).includes(v) ? (v as CheckStatus) : 'UNKNOWN');
@@ -60,6 +98,7 @@ CheckRef.implement({
     deviceIds: t.exposeIDList('deviceIds', { description: 'Scope: these devices (or any device with one of `tags`); neither given: every device.' }),
     tags: t.exposeStringList('tags'),
     jsonPaths: t.exposeStringList('jsonPaths', { description: 'JSON kind: where the values are (a.b[0].c); empty: every number in the document.' }),
+    builtin: t.field({ type: BuiltinCheckRef, nullable: true, description: 'Built-in checks: the template the command was written from; null for a command an ADMIN wrote.', resolve: (c) => c.builtin as BuiltinCheck | null }),
     enabled: t.exposeBoolean('enabled'),
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
     updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt }),
@@ -157,18 +196,35 @@ interface CheckFields {
   tags: string[];
   jsonPaths: string[];
   enabled: boolean;
+  builtin: BuiltinCheck | null;
 }
 
 const whole = (issues: Issues, path: string[], v: number, min: number, max: number): void => {
   if (!Number.isInteger(v) || v < min || v > max) issues.add(path, `must be a whole number from ${min} to ${max}`);
 };
 
-/** A whole check (create, or an update merged over the stored one). The command is kept exactly as given. */
-function validateCheck(c: CheckFields): CheckFields {
+/**
+ * A built-in check: its command is (re)written from the template; it runs only where scoped.
+ * `typed`: the input also gave a command.
+ */
+function fromTemplate(issues: Issues, c: CheckFields, typed: boolean): CheckFields {
+  const b = c.builtin!;
+  const found = builtinIssues(b, ['input', 'builtin'], isValidHostname);
+  for (const i of found) issues.add(i.path, i.message);
+  if (typed) issues.add(['input', 'command'], 'give a command or builtin, not both');
+  if (c.kind !== 'EXIT_CODE') issues.add(['input', 'kind'], 'built-in checks are EXIT_CODE checks');
+  if (c.deviceIds.length === 0 && c.tags.length === 0) issues.add(['input', 'deviceIds'], 'a built-in check runs only where enabled: give deviceIds or tags');
+  return found.length === 0 ? { ...c, command: builtinCommand(b) } : c;
+}
+
+/** A whole check (create, or an update merged over the stored one). A command given is kept exactly as given. */
+function validateCheck(given: CheckFields, typed = false): CheckFields {
   const issues = new Issues();
   const at = (field: string) => ['input', field];
+  const c = given.builtin ? fromTemplate(issues, given, typed) : given;
   const name = checkName(issues, at('name'), c.name);
-  if (c.command.trim() === '') issues.add(at('command'), 'must not be empty');
+  // A template's own problems are said under builtin.
+  if (!given.builtin && c.command.trim() === '') issues.add(at('command'), 'must not be empty (or give builtin)');
   else if (c.command.length > CHECK_LIMITS.commandMax) issues.add(at('command'), `must be at most ${CHECK_LIMITS.commandMax} characters`);
   else if (c.command.includes('\0')) issues.add(at('command'), 'must not contain NUL');
   whole(issues, at('intervalSeconds'), c.intervalSeconds, CHECK_LIMITS.intervalMin, CHECK_LIMITS.intervalMax);
@@ -186,7 +242,8 @@ function validateCheck(c: CheckFields): CheckFields {
 
 const inputFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0], required: boolean) => ({
   name: t.string({ required }),
-  command: t.string({ required, description: `Run verbatim by the device's login shell (at most ${CHECK_LIMITS.commandMax} characters); nothing is ever added to it.` }),
+  command: t.string({ required: false, description: `Run verbatim by the device's login shell (at most ${CHECK_LIMITS.commandMax} characters); nothing is ever added to it. Required unless builtin is given.` }),
+  builtin: t.field({ type: BuiltinCheckInput, required: false, description: 'A built-in check instead of a command (off until scoped: give deviceIds or tags). Giving a command later makes it an ordinary check.' }),
   kind: t.field({ type: CheckKindEnum, required: false, description: 'Default EXIT_CODE.' }),
   intervalSeconds: t.int({ required: false, description: `${CHECK_LIMITS.intervalMin} to ${CHECK_LIMITS.intervalMax}; default ${CHECK_LIMITS.intervalDefault}.` }),
   timeoutSeconds: t.int({ required: false, description: `${CHECK_LIMITS.timeoutMin} to ${CHECK_LIMITS.timeoutMax} and at most intervalSeconds; default ${CHECK_LIMITS.timeoutDefault}.` }),
@@ -201,6 +258,9 @@ const UpdateCheckInput = builder.inputType('UpdateCheckInput', { description: 'O
 
 type CheckInput = { [K in keyof CheckFields]?: (K extends 'deviceIds' ? readonly (string | number)[] : CheckFields[K] extends string[] ? readonly string[] : CheckFields[K]) | null };
 
+/** Only the parameters given, as stored in checks.builtin. */
+const templateOf = (b: BuiltinCheck): BuiltinCheck => Object.fromEntries(Object.entries(b).filter(([, v]) => v !== null && v !== undefined)) as unknown as BuiltinCheck;
+
 function merge(base: CheckFields, input: CheckInput): CheckFields {
   const keep = <T>(v: T | null | undefined, old: T): T => (v === undefined || v === null ? old : v);
   return {
@@ -214,15 +274,21 @@ function merge(base: CheckFields, input: CheckInput): CheckFields {
     // Switching to another kind drops the paths rather than failing on them.
     jsonPaths: input.jsonPaths ? [...input.jsonPaths] : input.kind && input.kind !== 'JSON' ? [] : base.jsonPaths,
     enabled: keep(input.enabled, base.enabled),
+    // A command given makes a built-in check an ordinary one.
+    builtin: input.builtin ? templateOf(input.builtin) : input.command ? null : base.builtin,
   };
 }
 
-const DEFAULTS: CheckFields = { name: '', command: '', kind: CHECK_KINDS[0]!, intervalSeconds: CHECK_LIMITS.intervalDefault, timeoutSeconds: CHECK_LIMITS.timeoutDefault, deviceIds: [], tags: [], jsonPaths: [], enabled: true };
+const DEFAULTS: CheckFields = { name: '', command: '', kind: CHECK_KINDS[0]!, intervalSeconds: CHECK_LIMITS.intervalDefault, timeoutSeconds: CHECK_LIMITS.timeoutDefault, deviceIds: [], tags: [], jsonPaths: [], enabled: true, builtin: null };
+
+const fieldsOf = (c: Check): CheckFields => ({ ...c, builtin: c.builtin as BuiltinCheck | null });
+const typedBoth = (input: CheckInput): boolean => Boolean(input.builtin && input.command);
 
 /** Stores a validated check; a taken name is a ConflictError. The poller runs it at once (`soon`). */
 async function save(ctx: Context, fields: CheckFields, id?: string): Promise<Check> {
   try {
-    const row = id ? await ctx.db.prisma.check.update({ where: { id }, data: fields }) : await ctx.db.prisma.check.create({ data: fields });
+    const data = { ...fields, builtin: fields.builtin ? { ...fields.builtin } : Prisma.DbNull };
+    const row = id ? await ctx.db.prisma.check.update({ where: { id }, data }) : await ctx.db.prisma.check.create({ data });
     ctx.log.info({ checkId: row.id, name: row.name, kind: row.kind, by: ctx.auth?.tokenId }, id ? 'check updated' : 'check created');
     void ctx.events.publish('checksChanged', { checkId: row.id, soon: row.enabled });
     return row;
@@ -241,7 +307,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, ConflictError] },
     description: 'ADMIN only: a check runs its command on every device in scope.',
     args: { input: t.arg({ type: CreateCheckInput, required: true }) },
-    resolve: (_r, { input }, ctx) => save(ctx, validateCheck(merge(DEFAULTS, input))),
+    resolve: (_r, { input }, ctx) => save(ctx, validateCheck(merge(DEFAULTS, input), typedBoth(input))),
   }),
   updateCheck: t.field({
     type: CheckRef,
@@ -251,7 +317,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { id, input }, ctx) => {
       const current = await ctx.db.prisma.check.findUnique({ where: { id: String(id) } });
       if (!current) throw new NotFoundError('Check', String(id));
-      return save(ctx, validateCheck(merge(current, input)), current.id);
+      return save(ctx, validateCheck(merge(fieldsOf(current), input), typedBoth(input)), current.id);
     },
   }),
   deleteCheck: t.field({

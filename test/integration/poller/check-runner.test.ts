@@ -57,7 +57,7 @@ async function fixture(options: { maxConcurrent?: number } = {}) {
         calls.push({ deviceId, command, ...opts, answer: (r) => (r instanceof TransportError ? reject(r) : resolve(r)) });
       }),
   });
-  const check = (name: string, data: Partial<Check> = {}) => db.prisma.check.create({ data: { name: `${name}-${suffix}`, command: 'check_backup --max-age 26h', intervalSeconds: 60, tags: ['web'], ...data } });
+  const check = (name: string, data: Partial<Omit<Check, 'builtin'>> = {}) => db.prisma.check.create({ data: { name: `${name}-${suffix}`, command: 'check_backup --max-age 26h', intervalSeconds: 60, tags: ['web'], ...data } });
   return { runner, runtimes, ids, calls, published, check, setClock: (t: number) => void (clock = t), clock: () => clock };
 }
 
