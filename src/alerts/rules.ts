@@ -64,7 +64,7 @@ export interface RuleFields {
   threshold: number | null;
   value: string | null;
   clearThreshold: number | null;
-  /** Only this subject (SUBJECT_METRICS); null: every subject. */
+  /** Only this subject (metrics with `hasSubjects`); null: every subject. */
   subject: string | null;
   forSeconds: number;
   repeatSeconds: number | null;
@@ -95,8 +95,6 @@ export interface Observation {
 /** Where a metric's observations come from: the sample families, or status events. */
 export type MetricFamily = 'system' | 'filesystems' | 'drives' | 'containers' | 'status' | 'pools' | 'sensors' | 'gpus' | 'checks';
 
-/** Metrics whose observations have a subject a rule may name (`RuleFields.subject`); CHECK_VALUE must name one. */
-export const SUBJECT_METRICS: ReadonlySet<AlertMetric> = new Set<AlertMetric>(['FILESYSTEM_USED_PERCENT', 'DRIVE_TEMPERATURE_C', 'DRIVE_HEALTH', 'DRIVE_COUNTER_INCREASE', 'CONTAINER_STATE', 'CONTAINER_HEALTH', 'CONTAINER_RESTARTS', 'CHECK_STATUS', 'CHECK_VALUE']);
 
 export function metricFamily(metric: AlertMetric): MetricFamily {
   switch (metric) {
@@ -127,6 +125,9 @@ export function metricFamily(metric: AlertMetric): MetricFamily {
       return 'system';
   }
 }
+
+/** Whether a metric's observations have a subject a rule may name (`RuleFields.subject`): all but those about the device itself. */
+export const hasSubjects = (metric: AlertMetric): boolean => metricFamily(metric) !== 'system' && metricFamily(metric) !== 'status';
 
 export const driveSubject = (d: Pick<DriveHealthRow, 'serial' | 'drive'>): string => d.serial || d.drive;
 

@@ -6,7 +6,7 @@
  */
 import type { ChannelKind } from '../db/generated/enums.ts';
 import { literalRefusal } from './channels/destination.ts';
-import { STATE_METRICS, STATE_VALUES, SUBJECT_METRICS, type RuleFields, type Severity } from './rules.ts';
+import { hasSubjects, STATE_METRICS, STATE_VALUES, type RuleFields, type Severity } from './rules.ts';
 
 export type { RuleFields };
 
@@ -64,7 +64,7 @@ function checkSubject(issues: Issue[], path: string[], r: RuleFields): string | 
     if (r.metric === 'CHECK_VALUE') issues.push({ path, message: 'CHECK_VALUE watches one value: give subject as "<check name>/<value key>", e.g. backup/age' });
     return null;
   }
-  if (!SUBJECT_METRICS.has(r.metric)) issues.push({ path, message: `${r.metric} is about the device itself: it has no subject` });
+  if (!hasSubjects(r.metric)) issues.push({ path, message: `${r.metric} is about the device itself: it has no subject` });
   else if (subject.length > ALERT_LIMITS.subjectMax || UNPRINTABLE.test(subject)) issues.push({ path, message: `must be 1 to ${ALERT_LIMITS.subjectMax} printable characters` });
   else if (r.metric === 'CHECK_VALUE' && !/^[^/]+\/./.test(subject)) issues.push({ path, message: 'must be "<check name>/<value key>", e.g. backup/age' });
   return subject;

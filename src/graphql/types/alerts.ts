@@ -36,7 +36,7 @@ export const AlertStateEnum = builder.enumType('AlertState', {
 const SUBJECT_TEXT = 'Only this subject: a check\'s name (CHECK_STATUS), "<check name>/<value key>" (CHECK_VALUE, required), a mount point, drive or container; null: every subject.';
 
 export const AlertRuleRef = builder.objectRef<AlertRule>('AlertRule').implement({
-  description: 'A condition on a metric of the devices in scope. An open alert exists per rule, device and subject (mount point, drive, container).',
+  description: 'A condition on a metric of the devices in scope. An open alert exists per rule, device and subject (mount point, drive, container, check, check value).',
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
