@@ -4,7 +4,7 @@
  * Devices are referenced by id (`deviceId`, a Device's id everywhere).
  */
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { ALERT_METRICS, STATE_METRICS } from '../../alerts/rules.ts';
+import { ALERT_METRICS, metricFamily, STATE_METRICS } from '../../alerts/rules.ts';
 import { validateRule, type Issue, type RuleFields } from '../../alerts/validate.ts';
 import type { AlertEventPayload } from '../../events/index.ts';
 import { isUniqueViolation, type Alert, type AlertRule, type Prisma, type PrismaClient } from '../../db/index.ts';
@@ -137,8 +137,13 @@ function merge(base: RuleFields, input: RuleInput): RuleFields {
   };
 }
 
-/** Devices and channels named by a rule must exist. */
+/** Devices and channels named by a rule must exist, and so must the check its subject names (a typo would never fire). */
 async function checkReferences(prisma: PrismaClient, r: RuleFields, issues: Issue[]): Promise<void> {
+  if (r.subject !== null && metricFamily(r.metric) === 'checks') {
+    const names = (await prisma.check.findMany({ select: { name: true } })).map((c) => c.name);
+    const known = r.metric === 'CHECK_STATUS' ? names.includes(r.subject) : names.some((n) => r.subject!.startsWith(`${n}/`));
+    if (!known) issues.push({ path: ['input', 'subject'], message: r.metric === 'CHECK_STATUS' ? `no check named "${r.subject}"` : `no check named "${r.subject.split('/')[0]}" (subject is "<check name>/<value key>")` });
+  }
   if (r.deviceIds.length) {
     const found = new Set((await prisma.device.findMany({ where: { id: { in: r.deviceIds } }, select: { id: true } })).map((d) => d.id));
     r.deviceIds.forEach((id, i) => found.has(id) || issues.push({ path: ['input', 'deviceIds', String(i)], message: `no device ${id}` }));

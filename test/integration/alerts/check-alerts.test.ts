@@ -115,16 +115,20 @@ describe('a backup check alerts through a webhook', () => {
     });
     const channelIds = [channel.data!.createNotificationChannel.id];
     expect(channelIds[0], JSON.stringify(channel)).toBeTruthy();
-    const status = await post<{ createAlertRule: { __typename: string; subject: string } }>(RULE, { input: { name: 'Backup failed', metric: 'CHECK_STATUS', comparator: 'EQ', value: 'critical', subject: 'backup', severity: 'CRITICAL', channelIds } });
-    expect(status.data?.createAlertRule, JSON.stringify(status)).toMatchObject({ __typename: 'AlertRule', subject: 'backup' });
-    const age = await post<{ createAlertRule: { __typename: string } }>(RULE, { input: { name: 'Backup age', metric: 'CHECK_VALUE', comparator: 'GT', threshold: 93_600, subject: 'backup/age', channelIds } });
-    expect(age.data?.createAlertRule.__typename, JSON.stringify(age)).toBe('AlertRule');
-
     const check = await post<{ createCheck: { __typename: string; id: string } }>('mutation ($input: CreateCheckInput!) { createCheck(input: $input) { __typename ... on Check { id } ... on Error { message } } }', {
       input: { name: 'backup', command: backupCommand(file), kind: 'EXIT_CODE', intervalSeconds: 3600, deviceIds: [deviceId] },
     });
     expect(check.data?.createCheck.__typename, JSON.stringify(check)).toBe('Check');
     checkId = check.data!.createCheck.id;
+    const typo = await post<{ createAlertRule: { issues: { path: string[]; message: string }[] } }>(RULE, { input: { name: 'typo', metric: 'CHECK_STATUS', comparator: 'EQ', value: 'CRITICAL', subject: 'bakcup' } });
+    expect(typo.data?.createAlertRule.issues).toEqual([{ path: ['input', 'subject'], message: 'no check named "bakcup"' }]);
+    const typoValue = await post<{ createAlertRule: { issues: { path: string[] }[] } }>(RULE, { input: { name: 'typo', metric: 'CHECK_VALUE', comparator: 'GT', threshold: 1, subject: 'bakcup/age' } });
+    expect(typoValue.data?.createAlertRule.issues.map((i) => i.path.join('.'))).toEqual(['input.subject']);
+    const status = await post<{ createAlertRule: { __typename: string; subject: string } }>(RULE, { input: { name: 'Backup failed', metric: 'CHECK_STATUS', comparator: 'EQ', value: 'critical', subject: 'backup', severity: 'CRITICAL', channelIds } });
+    expect(status.data?.createAlertRule, JSON.stringify(status)).toMatchObject({ __typename: 'AlertRule', subject: 'backup' });
+    const age = await post<{ createAlertRule: { __typename: string } }>(RULE, { input: { name: 'Backup age', metric: 'CHECK_VALUE', comparator: 'GT', threshold: 93_600, subject: 'backup/age', channelIds } });
+    expect(age.data?.createAlertRule.__typename, JSON.stringify(age)).toBe('AlertRule');
+
     // Fresh: the check runs at once, OK, and nobody is told anything.
     await expect.poll(() => app.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM check_results`.then((r) => r[0]!.n), { timeout: 20_000 }).toBeGreaterThan(0);
     await new Promise((res) => setTimeout(res, 500));
