@@ -10,6 +10,7 @@ import type { DriveHealthEvent } from '../../events/index.ts';
 import { latestRows } from '../../storage/latest.ts';
 import type { DriveHealth, DriveHealthRow } from '../../storage/types.ts';
 import { builder } from '../builder.ts';
+import type { Context } from '../context.ts';
 import { NotFoundError } from './errors.ts';
 import { liveEvents, scopeArgs } from './live.ts';
 import { defineSubjectHistory, type Stored } from './metrics.ts';
@@ -70,6 +71,21 @@ const SelfTestRef = builder.objectRef<SelfTest>('DriveSelfTest').implement({
 
 const toBaseline = (b: { deviceId: string; drive: string; counters: unknown; acknowledgedAt: Date; acknowledgedBy: string | null }): Baseline => ({ ...b, counters: b.counters as Partial<DriveCounters> });
 
+/**
+ * One read of a drive's baseline per reading, however many of its fields (acknowledged,
+ * counterIncrease) ask for it. Keyed by the row, not the request: a subscription's context
+ * outlives many readings and must not serve an old baseline.
+ */
+const baselines = new WeakMap<object, Promise<Baseline | null>>();
+function baselineOf(ctx: Context, r: Stored<DriveHealthRow>): Promise<Baseline | null> {
+  let b = baselines.get(r);
+  if (!b) {
+    b = ctx.db.prisma.driveBaseline.findUnique({ where: { deviceId_drive: { deviceId: r.deviceId, drive: driveSubject(r) } } }).then((row) => (row ? toBaseline(row) : null));
+    baselines.set(r, b);
+  }
+  return b;
+}
+
 export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').implement({
   description: 'A drive\'s latest SMART reading. Drives are polled rarely (POLLING_DRIVE_HEALTH_INTERVAL).',
   fields: (t) => ({
@@ -101,18 +117,12 @@ export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').imple
       type: DriveBaselineRef,
       nullable: true,
       description: 'The counters last acknowledged for this drive (acknowledgeDriveCounters); null when never.',
-      resolve: async (r, _args, ctx) => {
-        const b = await ctx.db.prisma.driveBaseline.findUnique({ where: { deviceId_drive: { deviceId: r.deviceId, drive: driveSubject(r) } } });
-        return b ? toBaseline(b) : null;
-      },
+      resolve: (r, _args, ctx) => baselineOf(ctx, r),
     }),
     counterIncrease: t.field({
       type: 'Long',
       description: 'How far the error counters rose above the acknowledged ones (above zero when never acknowledged), summed: what DRIVE_COUNTER_INCREASE compares.',
-      resolve: async (r, _args, ctx) => {
-        const b = await ctx.db.prisma.driveBaseline.findUnique({ where: { deviceId_drive: { deviceId: r.deviceId, drive: driveSubject(r) } } });
-        return counterIncrease(driveCounters(r), b ? toBaseline(b).counters : undefined);
-      },
+      resolve: async (r, _args, ctx) => counterIncrease(driveCounters(r), (await baselineOf(ctx, r))?.counters),
     }),
     attributesJson: t.string({
       nullable: true,
