@@ -11,6 +11,7 @@ COPY prisma.config.ts ./
 COPY src/db/adapter.ts ./src/db/adapter.ts
 # npm ci's prepare script (scripts/build.ts) builds the dashboard (web/ → web/dist) with these.
 COPY scripts/build.ts ./scripts/build.ts
+COPY bin ./bin
 COPY src/dashboard/build.ts ./src/dashboard/build.ts
 COPY web ./web
 RUN npm ci --omit=dev --no-audit --no-fund

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newestMtime } from '../../bin/fresh.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const WEB_DIR = path.join(ROOT, 'web');
@@ -21,15 +22,7 @@ export interface BuildResult {
 }
 
 /** Newest modification time of the sources the bundle is made from (web/ minus its output). */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (full === DIST_DIR || entry.name.startsWith('dist.')) continue;
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
+const newestSource = (dir: string): number => newestMtime(dir, (full) => full === DIST_DIR || path.basename(full).startsWith('dist.'));
 
 /** True when web/dist holds a build at least as new as every source file. */
 export function isBuildFresh(webDir = WEB_DIR, outDir = DIST_DIR): boolean {
