@@ -1,8 +1,21 @@
-/** A TypeScript module forked as a child process (through tsx) with typed IPC. */
+/**
+ * A bench module forked as a child process with typed IPC. The children are the servers and
+ * pollers the bench measures, so they run compiled (dist-bench/ over dist/, as `npm start`
+ * runs the server) once bench/main.ts has built them: through tsx a server holds about 75 MB
+ * more and pays the transform. Without a build (`useCompiledChildren` not called) they run
+ * through tsx.
+ */
 import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TSX = import.meta.resolve('tsx');
+
+let compiledDir: string | undefined;
+/** Children started after this run `dir`/<module>.js with plain Node. */
+export function useCompiledChildren(dir: string): void {
+  compiledDir = dir;
+}
 
 let cpuProfileDir: string | undefined;
 /** Children started after this write a V8 CPU profile into `dir` when they exit (bench --cpu-prof DIR). */
@@ -17,8 +30,9 @@ export class Child<To extends object, From extends { type: string }> {
   private exited: Error | null = null;
 
   constructor(module: string, readonly name: string, { gc = false }: { gc?: boolean } = {}) {
-    this.proc = fork(fileURLToPath(new URL(module, import.meta.url)), [], {
-      execArgv: ['--import', TSX, ...(gc ? ['--expose-gc'] : []), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
+    const file = compiledDir ? path.join(compiledDir, path.basename(module).replace(/\.ts$/, '.js')) : fileURLToPath(new URL(module, import.meta.url));
+    this.proc = fork(file, [], {
+      execArgv: [...(compiledDir ? [] : ['--import', TSX]), ...(gc ? ['--expose-gc'] : []), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

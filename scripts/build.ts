@@ -11,6 +11,9 @@
  *   tsx scripts/build.ts            build both (npm ci's prepare)
  *   tsx scripts/build.ts server     the server only (npm run build)
  *   tsx scripts/build.ts web        the dashboard only (npm run build:web)
+ *
+ * The benchmark suite compiles its own modules with `buildBench` (bench/ → dist-bench/, importing
+ * dist/), so the servers and pollers it measures run as `npm start` runs them, without tsx.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,41 +24,59 @@ import { buildDashboard } from '../src/dashboard/build.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
 export const SERVER_DIST = path.join(ROOT, 'dist');
+const BENCH = path.join(ROOT, 'bench');
+/** Beside bench/ (same depth), so `../bin/…` and paths a bench module takes from its own location still resolve. */
+export const BENCH_DIST = path.join(ROOT, 'dist-bench');
 /** bin/fresh.js: dist/ is used while this file is newer than every source. */
 const STAMP = '.build.json';
 
-/** Relative imports stay imports of the sibling module, renamed from .ts to .js; packages stay packages. */
-const keepModules: esbuild.Plugin = {
+/**
+ * Relative imports stay imports of the sibling module, renamed from .ts to .js; packages stay
+ * packages. `rename` maps a specifier further (the bench's `../src/x.ts` → `../dist/x.js`).
+ */
+const keepModules = (rename: (specifier: string) => string = (s) => s): esbuild.Plugin => ({
   name: 'keep-modules',
   setup(build) {
-    build.onResolve({ filter: /^\./ }, (a) => (a.kind === 'entry-point' ? undefined : { path: a.path.replace(/\.tsx?$/, '.js'), external: true }));
+    build.onResolve({ filter: /^\./ }, (a) => (a.kind === 'entry-point' ? undefined : { path: rename(a.path).replace(/\.tsx?$/, '.js'), external: true }));
   },
-};
+});
 
-/** Compiles into a fresh directory, then swaps it in, so a starting server never reads half a build. */
-export async function buildServer(): Promise<{ files: number; ms: number }> {
-  const started = performance.now();
-  const entryPoints = fs.readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => /\.tsx?$/.test(f)).map((f) => path.join(SRC, f));
-  const tmp = `${SERVER_DIST}.${process.pid}.${Date.now()}`;
+/** One .js module per .ts file of `from`, into a fresh directory swapped in for `to`, so a starting process never reads half a build. */
+async function compileTree(from: string, to: string, plugin: esbuild.Plugin, { stamp = false } = {}): Promise<number> {
+  const entryPoints = fs.readdirSync(from, { recursive: true, encoding: 'utf8' }).filter((f) => /\.tsx?$/.test(f)).map((f) => path.join(from, f));
+  const tmp = `${to}.${process.pid}.${Date.now()}`;
   await esbuild.build({
     entryPoints,
     outdir: tmp,
-    outbase: SRC,
+    outbase: from,
     bundle: true, // with every import external (plugin and `packages`): resolves specifiers, bundles nothing
     packages: 'external',
-    plugins: [keepModules],
+    plugins: [plugin],
     platform: 'node',
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
     logLevel: 'warning',
   });
-  fs.writeFileSync(path.join(tmp, STAMP), `${JSON.stringify({ builtAt: new Date().toISOString(), files: entryPoints.length })}\n`);
-  const old = `${SERVER_DIST}.old.${process.pid}.${Date.now()}`;
-  if (fs.existsSync(SERVER_DIST)) fs.renameSync(SERVER_DIST, old);
-  fs.renameSync(tmp, SERVER_DIST);
+  if (stamp) fs.writeFileSync(path.join(tmp, STAMP), `${JSON.stringify({ builtAt: new Date().toISOString(), files: entryPoints.length })}\n`);
+  const old = `${to}.old.${process.pid}.${Date.now()}`;
+  if (fs.existsSync(to)) fs.renameSync(to, old);
+  fs.renameSync(tmp, to);
   fs.rmSync(old, { recursive: true, force: true });
-  return { files: entryPoints.length, ms: performance.now() - started };
+  return entryPoints.length;
+}
+
+export async function buildServer(): Promise<{ files: number; ms: number }> {
+  const started = performance.now();
+  const files = await compileTree(SRC, SERVER_DIST, keepModules(), { stamp: true });
+  return { files, ms: performance.now() - started };
+}
+
+/** bench/ → dist-bench/, its imports of src/ pointed at dist/ (which must be fresh: see bench/main.ts). */
+export async function buildBench(): Promise<{ files: number; ms: number }> {
+  const started = performance.now();
+  const files = await compileTree(BENCH, BENCH_DIST, keepModules((s) => s.replace(/^\.\.\/src\//, '../dist/')));
+  return { files, ms: performance.now() - started };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
