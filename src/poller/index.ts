@@ -1,8 +1,8 @@
 /**
  * Poller: schedules every monitored device's collectors (scheduler.ts), polls them over one
  * kept connection per device (connections.ts, poll-device.ts), decides device status
- * (status.ts), writes samples in coalesced batches that survive database outages (writer.ts,
- * spool.ts) and publishes sample events after the commit (after-commit.ts: live and replayed
+ * (status.ts, stored in batches by status-writer.ts), writes samples in coalesced batches that
+ * survive database outages (writer.ts, spool.ts) and publishes sample events after the commit (after-commit.ts: live and replayed
  * alike) and status events as they happen.
  *
  *   createPoller(deps) → { start, stop, pollNow, deviceChanged, trustHostKey, stats }
@@ -46,6 +46,7 @@ import { createOwnership } from './ownership.ts';
 import type { DeviceRuntime, PollContext, PollObserver, PollOutcome } from './poll-device.ts';
 import { createRunPoll } from './run-poll.ts';
 import { createScheduler } from './scheduler.ts';
+import { createStatusWriter } from './status-writer.ts';
 import { createPollCounts, pollerStats, type PollerStats } from './stats.ts';
 import { resolveTuning, type PollerTuning } from './tuning.ts';
 import { createWriter } from './writer.ts';
@@ -136,7 +137,8 @@ export function createPoller(deps: PollerDeps): Poller {
     onHostKey: createHostKeyRecorder(runtimes, prisma, log),
     ownKey: () => sshIdentity(config.dataDir, deps.secrets).privateKey,
   });
-  const ctx: PollContext = { prisma, events, log, writer, connections, now, execTimeoutMs: t.execTimeoutMs, offlineAfter: t.offlineAfter, observer: deps.observer };
+  const statusWriter = createStatusWriter({ prisma, log, flushMs: t.flushMs });
+  const ctx: PollContext = { prisma, events, log, writer, statusWriter, lastSeenEveryMs: t.lastSeenEveryMs, connections, now, execTimeoutMs: t.execTimeoutMs, offlineAfter: t.offlineAfter, observer: deps.observer };
   const intervals = (rt: DeviceRuntime) => intervalsOf(config.polling.intervals, rt);
   const counts = createPollCounts();
 
@@ -179,6 +181,7 @@ export function createPoller(deps: PollerDeps): Poller {
       const checksStopped = checks.stop();
       await scheduler.stop();
       await ownership.releaseAll();
+      await statusWriter.stop();
       await writer.stop();
       await connections.closeAll();
       // Closing the connections ended the checks still running (a check may hang until its timeout).

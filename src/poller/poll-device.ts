@@ -18,6 +18,7 @@ import { TransportError, type CommandRunner } from '../transport/types.ts';
 import type { Connections, PollDevice } from './connections.ts';
 import { nextCollectorState, readStates, writeStates, type CollectorRunState } from './collector-state.ts';
 import { isUnreachable, nextStatus, type CollectorOutcome, type DeviceStatus } from './status.ts';
+import type { StatusRow, StatusWriter } from './status-writer.ts';
 import { mergeBatches, type Writer, type WriteResult } from './writer.ts';
 
 /** What the poller remembers about a device between polls (memory only). */
@@ -96,6 +97,9 @@ export interface PollContext {
   events: EventBus;
   log: Logger;
   writer: Writer;
+  statusWriter: StatusWriter;
+  /** lastSeenAt is rewritten at most this often when nothing else changed (PollerTuning). */
+  lastSeenEveryMs: number;
   connections: Connections;
   now: () => Date;
   execTimeoutMs: number;
@@ -112,9 +116,6 @@ export interface PollObserver {
   /** One device poll finished (not called for polls skipped in backoff or while disabled). */
   pollDone?(outcome: PollOutcome): void;
 }
-
-/** lastSeenAt is rewritten at most this often when nothing else changed: one UPDATE per poll per device is waste. */
-const LAST_SEEN_EVERY_MS = 30_000;
 
 function outcomeOf(collector: CollectorName, err: unknown, log: Logger, deviceId: string): { outcome: CollectorOutcome; error?: TransportError } {
   if (err instanceof TransportError) {
@@ -290,7 +291,7 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
   const deviceId = rt.device.id;
   const previous = rt.status;
   const changed = d.status !== previous;
-  const seenStale = d.seen && time.getTime() - rt.lastSeenWrittenAt >= LAST_SEEN_EVERY_MS;
+  const seenStale = d.seen && time.getTime() - rt.lastSeenWrittenAt >= ctx.lastSeenEveryMs;
   const dirty = changed || seenStale || rt.collectorsChanged || d.consecutiveFailures !== rt.consecutiveFailures || d.lastError !== rt.lastError || pendingHostKey !== undefined;
   rt.status = d.status;
   rt.consecutiveFailures = d.consecutiveFailures;
@@ -301,38 +302,26 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
   if (d.seen) rt.lastSeenWrittenAt = time.getTime();
   rt.collectorsChanged = false;
 
-  const data = {
+  const row: StatusRow = {
     status: d.status,
     lastError: d.lastError,
     consecutiveFailures: d.consecutiveFailures,
     ...(d.seen ? { lastSeenAt: time } : {}),
     ...(pendingHostKey ? { pendingHostKey } : {}),
-    // Rides along with every write (lastRunAt at most LAST_SEEN_EVERY_MS old); a state change forces one.
+    // Rides along with every write (lastRunAt at most lastSeenEveryMs old); a state change forces one.
     collectorStates: writeStates(rt.collectors),
   };
-  const write = rt.statusWrites.then(() => storeStatus(ctx, deviceId, data, changed ? { previous, current: d.status, reason: d.reason, at: time } : null));
-  rt.statusWrites = write;
-  await write;
-}
-
-type StatusData = Parameters<PollContext['prisma']['device']['update']>[0]['data'];
-
-/** One status write (and, for a change, its StatusChange row and its one event); never throws. */
-async function storeStatus(ctx: PollContext, deviceId: string, data: StatusData, change: { previous: DeviceStatus; current: DeviceStatus; reason: string | null; at: Date } | null): Promise<void> {
-  try {
-    if (change) {
-      await ctx.prisma.$transaction([ctx.prisma.device.update({ where: { id: deviceId }, data }), ctx.prisma.statusChange.create({ data: { deviceId, ...change } })]);
-    } else {
-      await ctx.prisma.device.update({ where: { id: deviceId }, data });
-    }
-  } catch (err) {
-    // Deleted meanwhile, or the database is down: the status still changed, subscribers still hear it.
-    ctx.log.warn({ deviceId, err: (err as Error).message }, 'could not store device status');
-  }
-  if (change) {
+  const change = changed ? { previous, current: d.status, reason: d.reason, at: time } : null;
+  // A transition (or a host key to record) is written at once; the rest is batched across devices (status-writer.ts).
+  const write = rt.statusWrites.then(async () => {
+    if (!change && !pendingHostKey) return ctx.statusWriter.write(deviceId, row);
+    await ctx.statusWriter.writeNow(deviceId, row, change);
+    if (!change) return;
     ctx.log.info({ deviceId, previous: change.previous, current: change.current, reason: change.reason }, 'device status changed');
     void ctx.events.publish('deviceStatusChanged', { deviceId, ...change, at: change.at.toISOString() });
-  }
+  });
+  rt.statusWrites = write;
+  await write;
 }
 
 const containerKey = (c: ContainerRow): string => c.containerId;

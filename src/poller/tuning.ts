@@ -13,8 +13,11 @@ export interface PollerTuning {
   sshBackoff: Partial<BackoffOptions>;
   /** Consecutive unreachable polls before OFFLINE (default 3). */
   offlineAfter: number;
+  /** Samples and status rows are written at most this long after a poll (default 250 ms). */
   flushMs: number;
   flushRows: number;
+  /** lastSeenAt is rewritten at most this often when nothing else about the device changed (default 30 s). */
+  lastSeenEveryMs: number;
   /** Rows kept in memory during a database outage that the spool has not taken (yet) before new ones are dropped. */
   memoryRows: number;
   /** During an outage, samples reach the fsynced spool within this (group commit). */
@@ -37,6 +40,7 @@ export function resolveTuning(dataDir: string, over: Partial<PollerTuning> | und
     offlineAfter: DEFAULT_OFFLINE_AFTER,
     flushMs: 250,
     flushRows: 1000,
+    lastSeenEveryMs: 30_000,
     memoryRows: 50_000,
     spoolCommitMs: 500,
     spoolDir: path.join(dataDir, 'spool'),

@@ -132,7 +132,7 @@ DeviceRef.implement({
       resolve: (d) => d.credentialId,
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (d) => d.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (d) => d.updatedAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When its settings last changed. Polls leave it alone: they move lastSeenAt, status and the collector states.', resolve: (d) => d.updatedAt }),
     latestMetrics: t.field({
       type: SystemMetricsRef,
       nullable: true,

@@ -1,0 +1,78 @@
+// A poll's status bookkeeping (lastSeenAt, failures, collector states) against the real database:
+// batched across devices, and never mistaken for a change of the device's settings.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Database } from '../../../src/db/index.ts';
+import { createLogger } from '../../../src/log.ts';
+import { createPoller } from '../../../src/poller/index.ts';
+import { createLocalRunner } from '../../../src/transport/local.ts';
+import { createTestDatabase } from '../../helpers/db.ts';
+import { newBus, tempDir, testConfig, testSecrets } from './setup.ts';
+
+const log = createLogger('silent');
+let db: Database & { name: string };
+let dataDir: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = tempDir('infrapulse-status-writes-');
+});
+afterAll(async () => {
+  await db?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+const makePoller = (spool: string, lastSeenEveryMs: number) =>
+  createPoller({
+    config: testConfig(dataDir),
+    db,
+    events: newBus(),
+    log,
+    secrets: testSecrets(),
+    runnerFactory: () => createLocalRunner(),
+    tuning: { spoolDir: `${dataDir}/${spool}`, lastSeenEveryMs },
+  });
+
+describe('status bookkeeping', () => {
+  it('leaves updatedAt alone: it says when the settings changed, and lease renewals compare it to find edited devices', async () => {
+    const device = await db.prisma.device.create({ data: { name: 'settings-stamp', hostname: 'h', username: 'x' } });
+    const poller = makePoller('spool-stamp', 0);
+    await poller.start();
+    try {
+      const first = await poller.pollNow(device.id, ['system']);
+      expect(first.status).toBe('ONLINE'); // UNKNOWN → ONLINE: a transition, with its StatusChange row
+      await poller.pollNow(device.id, ['system']); // no transition: lastSeenAt and collector states only
+      const row = await db.prisma.device.findUniqueOrThrow({ where: { id: device.id }, include: { statusChanges: true } });
+      expect(row.status).toBe('ONLINE');
+      expect(row.lastSeenAt!.getTime()).toBeGreaterThan(first.time.getTime());
+      expect(row.statusChanges.map((c) => c.current)).toEqual(['ONLINE']);
+      expect(row.updatedAt.getTime()).toBe(device.updatedAt.getTime());
+    } finally {
+      await poller.stop();
+    }
+  });
+
+  it('devices polled together store their status in one statement, each row its own values', async () => {
+    const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.device.create({ data: { name: `batch-${i}`, hostname: 'h', username: 'x' } })));
+    const poller = makePoller('spool-batch', 0);
+    await poller.start();
+    try {
+      await Promise.all(devices.map((d) => poller.pollNow(d.id, ['system'])));
+      const statements = vi.spyOn(db.prisma, '$executeRawUnsafe');
+      const second = await Promise.all(devices.map((d) => poller.pollNow(d.id, ['system'])));
+      const updates = statements.mock.calls.filter(([sql]) => /^\s*UPDATE devices/i.test(sql));
+      statements.mockRestore();
+      expect(updates.length).toBeGreaterThan(0);
+      expect(updates.length).toBeLessThanOrEqual(3); // one per flush; the 12 polls end within a flush or two
+      const rows = await db.prisma.device.findMany({ where: { id: { in: devices.map((d) => d.id) } } });
+      for (const o of second) {
+        const row = rows.find((r) => r.id === o.deviceId)!;
+        expect(row.lastSeenAt!.getTime()).toBe(o.time.getTime());
+        expect(row.consecutiveFailures).toBe(0);
+        expect(row.collectorStates).toMatchObject({ system: expect.objectContaining({ state: 'OK' }) });
+      }
+    } finally {
+      await poller.stop();
+    }
+  });
+});
