@@ -162,6 +162,21 @@ function openChannel(exec: Exec, attempt: number): void {
   }
 }
 
+/**
+ * ssh2's `Channel.destroy()` is `end(); close()`, and streams call it once both sides are done,
+ * when the writable side has long finished: `end()` then builds an ERR_STREAM_ALREADY_FINISHED
+ * error, stack trace included, that nobody reads. One per exec was 8 % of the poller's CPU at
+ * 1,000 devices (docs/benchmarks.md). Same effect without it: close only.
+ */
+function skipEndWhenEnded(stream: ClientChannel): void {
+  const destroy = stream.destroy.bind(stream);
+  stream.destroy = () => {
+    if (!stream.writableEnded) return destroy();
+    stream.close();
+    return stream;
+  };
+}
+
 function channelRefused(exec: Exec, err: Error, attempt: number): void {
   // OpenSSH frees a session only after it has seen our reply to its channel close, so an open sent right
   // behind that reply can be refused for MaxSessions; it succeeds a moment later.
@@ -177,6 +192,7 @@ function channelRefused(exec: Exec, err: Error, attempt: number): void {
 
 function channelOpened(exec: Exec, stream: ClientChannel): void {
   exec.channel = stream;
+  skipEndWhenEnded(stream);
   if (exec.settled) {
     // Timed out while the channel was opening.
     abandon(exec, timeoutError(exec));
