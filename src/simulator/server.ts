@@ -1,11 +1,13 @@
 // One ssh2.Server impersonating a fleet: the SSH username picks the host (host-0001 …), any
 // password or key is accepted, and every exec is answered from that host's profile at the
-// current time. No timers run per host; the only work is done when an exec arrives.
+// current time. No timers run per host; the only work is done when an exec arrives. A batched
+// exec (several collectors' commands in one, transport/batch.ts) is answered section by section.
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { Algorithms, Connection, ServerChannel } from 'ssh2';
 import { buildHostProfile, expectedDriveHealth, usernameFor, type ContainerHealth, type ContainerState, type DriveFate, type DriveKind, type HostProfile } from './profile.ts';
-import { classifyCommand, runCommand, type CommandKind } from './commands.ts';
+import { classifyCommand, runCommand, type CommandKind, type CommandResult } from './commands.ts';
+import { parseBatchScript, renderBatchOutput } from '../transport/batch.ts';
 import type { DriveHealth } from '../storage/types.ts';
 import { seededHostKey } from './host-key.ts';
 import { generateEd25519Key as generateHostKey, keyFingerprint as hostKeyFingerprint } from '../transport/keys.ts';
@@ -69,6 +71,9 @@ export interface SimulatedHost {
 export interface SimulatorStats {
   connections: number;
   openConnections: number;
+  /** Exec requests (session channels) answered: a batched poll (transport/batch.ts) is one. */
+  execRequests: number;
+  /** Commands answered by kind; each section of a batched exec counts as its own command. */
   execs: Record<CommandKind, number>;
 }
 
@@ -140,6 +145,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const stats: SimulatorStats = {
     connections: 0,
     openConnections: 0,
+    execRequests: 0,
     execs: { system: 0, drives: 0, containers: 0, processes: 0, storage: 0, sensors: 0, gpu: 0, checks: 0, simple: 0, unknown: 0 },
   };
 
@@ -147,9 +153,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const sockets = new Map<string, net.Socket>();
   const peer = (address: string | undefined, port: number | undefined) => `${address}|${port}`;
 
-  const answer = (profile: HostProfile, command: string, channel: ServerChannel): void => {
+  const one = (profile: HostProfile, command: string, nowMs: number): CommandResult => {
     stats.execs[classifyCommand(command)]++;
-    const r = runCommand(profile, command, { nowMs: clock(), startMs });
+    return runCommand(profile, command, { nowMs, startMs });
+  };
+  const answer = (profile: HostProfile, command: string, channel: ServerChannel): void => {
+    stats.execRequests++;
+    const nowMs = clock();
+    const batch = parseBatchScript(command);
+    const r = batch === undefined ? one(profile, command, nowMs) : renderBatchOutput(batch.nonce, batch.commands.map((c) => one(profile, c, nowMs)));
     if (r.stdout !== '') channel.write(r.stdout);
     if (r.stderr !== '') channel.stderr.write(r.stderr);
     channel.exit(r.code);
