@@ -3,11 +3,14 @@
  * at due times, so a tick that never fired (a stalled event loop) only delays work, it never
  * queues a backlog.
  *
- * - Each device+collector has a stable phase inside its interval (FNV-1a of the device id and
- *   collector name): slots are `phase + k × interval` on the epoch clock, so a fleet registered
- *   at once is still spread over the interval after its first poll. (One phase per device, so
- *   that a device's collectors share visits, was tried: every visit then waits for its slowest
- *   collector while holding a concurrency slot, and fewer slots started per second.)
+ * - Each device has a stable phase inside each interval (FNV-1a of the device id, modulo the
+ *   interval): slots are `phase + k × interval` on the epoch clock, so a fleet registered at once
+ *   is still spread over the interval after its first poll, and a device's collectors whose
+ *   intervals divide one another (30 s, 300 s, 3600 s) come due at the same slots: one visit, and
+ *   their commands go out as one exec (transport/batch.ts). (Until 2026-12-02 each collector had
+ *   its own phase: a visit per collector, one exec each. One phase per device had been tried
+ *   before batching and reverted, as every visit then waited for its slowest collector while
+ *   holding a concurrency slot; with one exec per visit the slowest collector is the exec.)
  * - The first poll of a device comes at the first tick after it is added (or re-added with `soon`).
  * - A device+collector never overlaps itself: if it is still running (or waiting for a slot)
  *   when its next slot comes, that slot is skipped and counted (`skippedOverlaps`).
@@ -99,8 +102,9 @@ export function stableHash(text: string): number {
   return h >>> 0;
 }
 
-export function phaseMs(deviceId: string, collector: CollectorName, intervalMs: number): number {
-  return stableHash(`${deviceId}\u0000${collector}`) % intervalMs;
+/** The device's phase in an interval: the same hash for every interval, so dividing intervals share slots. */
+export function phaseMs(deviceId: string, intervalMs: number): number {
+  return stableHash(deviceId) % intervalMs;
 }
 
 /** Tick period: slots are checked this often, so a slot starts at most this late on an idle machine. */
@@ -228,10 +232,10 @@ function placeSlots<R>(deviceId: string, d: DeviceEntry<R>, t: number, isNew: bo
   for (const [c, seconds] of Object.entries(intervals) as [CollectorName, number][]) {
     if (isNew && polledUntil !== undefined) {
       const ms = seconds * 1000;
-      const upcoming = nextSlot(t, ms, phaseMs(deviceId, c, ms));
+      const upcoming = nextSlot(t, ms, phaseMs(deviceId, ms));
       d.next.set(c, upcoming - ms > polledUntil ? t : upcoming);
     } else if (isNew || soon || !d.next.has(c)) d.next.set(c, t);
-    else if (previous[c] !== seconds) d.next.set(c, nextSlot(t, seconds * 1000, phaseMs(deviceId, c, seconds * 1000)));
+    else if (previous[c] !== seconds) d.next.set(c, nextSlot(t, seconds * 1000, phaseMs(deviceId, seconds * 1000)));
   }
 }
 
@@ -242,7 +246,7 @@ function takeDue<R>(deviceId: string, d: DeviceEntry<R>, t: number): { due: Map<
   for (const [c, at] of d.next) {
     if (at > t) continue;
     const ms = (d.intervals[c] ?? 0) * 1000;
-    d.next.set(c, ms > 0 ? nextSlot(t, ms, phaseMs(deviceId, c, ms)) : Number.POSITIVE_INFINITY);
+    d.next.set(c, ms > 0 ? nextSlot(t, ms, phaseMs(deviceId, ms)) : Number.POSITIVE_INFINITY);
     if (busyWith(d, c)) overlaps++;
     else due.set(c, at);
   }
