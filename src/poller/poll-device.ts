@@ -1,9 +1,9 @@
 /**
  * One poll of one device: run the due collectors on the device's runner (concurrently, each
- * failing alone), hand the rows to the writer (which publishes the samples once they are
- * committed: after-commit.ts), and once they are committed publish the change events that
- * compare with the previous poll; then decide the status (status.ts), persist it and publish
- * a transition once.
+ * failing alone; their first commands go out as one exec, transport/batch.ts), hand the rows to
+ * the writer (which publishes the samples once they are committed: after-commit.ts), and once
+ * they are committed publish the change events that compare with the previous poll; then decide
+ * the status (status.ts), persist it and publish a transition once.
  * Never throws for anything a host can do: every fault ends in the returned outcome.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import type { EventBus } from '../events/index.ts';
 import type { Logger } from '../log.ts';
 import { batchSize } from '../storage/index.ts';
 import { emptyBatch, type ContainerRow, type DriveHealthRow, type SampleBatch } from '../storage/types.ts';
+import { createExecBatch } from '../transport/batch.ts';
 import { TransportError, type CommandRunner } from '../transport/types.ts';
 import type { Connections, PollDevice } from './connections.ts';
 import { nextCollectorState, readStates, writeStates, type CollectorRunState } from './collector-state.ts';
@@ -212,7 +213,9 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, request
   try {
     const runner = ctx.connections.get(device);
     attemptsBefore = ctx.connections.attempts(deviceId);
-    const results = await Promise.all(names.map((name) => runCollector(ctx, rt, name, runner, time)));
+    // The collectors' first commands go out as one exec (transport/batch.ts): one session channel per poll, not one per collector.
+    const batch = createExecBatch(runner, names.length);
+    const results = await Promise.all(names.map((name, i) => runCollector(ctx, rt, name, batch.runner(i), time).finally(() => batch.done(i))));
     for (const r of results) {
       outcomes.push(r.outcome);
       if ('batch' in r && r.batch) batches.push(r.batch);
