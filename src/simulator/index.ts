@@ -7,7 +7,9 @@
  * 30-minute cycle GPUs run hot, ZFS mirrors and md arrays lose a disk and resilver, fans stop,
  * and what checks look at fails and recovers (a systemd unit, the backup, a pending reboot).
  *
- *   server.ts     startSimulator(): TCP (TCP_NODELAY) → ssh2, auth, exec dispatch
+ *   server.ts     startSimulator(): TCP (TCP_NODELAY) → ssh2, auth, exec dispatch; a batched exec
+ *                 (transport/batch.ts, one per poll) answered section by section; stats() counts exec
+ *                 requests (`execRequests`) apart from the commands in them (`execs` by kind)
  *   commands.ts   which command is which (exact collector text, then section markers); 127 otherwise
  *   profile.ts    HostProfile: CPUs, memory, NICs, drives and their fate, filesystems, containers
  *   render-system.ts / render-drives.ts / render-containers.ts   output in the real tools' formats
