@@ -36,7 +36,7 @@ export interface PollerUsage {
   pollMs: number[];
   /** Durations (ms) of each collector's run (exec round trip and parse: the time a poll holds its slot), same period. */
   collectMs: number[];
-  /** Collector runs in successful polls since start (a poll runs the collectors that are due, usually one). */
+  /** Collector runs in successful polls since start (a poll runs the collectors that are due: here all three, one phase per device). */
   collectorRuns: number;
   /** The latest "poll had failures" record, for diagnosis. */
   lastFailure: string | null;

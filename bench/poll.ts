@@ -20,7 +20,7 @@ export interface PollPoint {
   cpuMsPerPoll: Stat;
   /** Full device-polls per second (collector runs ÷ 3). */
   pollsPerSec: Stat;
-  /** p99 duration of the poller's polls (each runs the collectors due then, usually one, with its write). */
+  /** p99 duration of the poller's polls (each runs the collectors due then, here all three in one exec, with its write). */
   p99PollMs: Stat;
   /** p99 of how late a collector's slot started against its phase, per window. */
   lateP99Ms: Stat;
