@@ -6,6 +6,7 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import type { Device as DeviceRow, Prisma } from '../../db/generated/client.ts';
+import { deviceRows } from '../../db/devices.ts';
 import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -53,7 +54,7 @@ export const DeviceRef = builder.loadableNodeRef('Device', {
   // Loads still batch within a tick; nothing is memoised, so a long-lived subscription
   // context never serves a stale device.
   loaderOptions: { cache: false },
-  load: async (ids: string[], ctx: Context) => ctx.db.prisma.device.findMany({ where: { id: { in: [...new Set(ids)] } } }),
+  load: async (ids: string[], ctx: Context) => deviceRows(ctx.db.pool, ids),
   sort: (d) => d.id,
 });
 
@@ -217,11 +218,14 @@ builder.queryField('devices', (t) =>
             const name: Prisma.StringFilter = {};
             if (after) name.gt = decodeCursor(after);
             if (before) name.lt = decodeCursor(before);
-            return ctx.db.prisma.device.findMany({
+            // Prisma filters, orders and pages (ids only); the rows come over pg (src/db/devices.ts).
+            const page = await ctx.db.prisma.device.findMany({
               where: after || before ? { AND: [where, { name }] } : where,
               orderBy: { name: inverted ? 'desc' : 'asc' },
               take: limit,
+              select: { id: true },
             });
+            return deviceRows(ctx.db.pool, page.map((d) => d.id));
           },
         );
         return { ...connection, where };
