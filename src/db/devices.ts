@@ -12,7 +12,7 @@
  * against Prisma's, so a column that breaks the rule fails there.
  */
 import pg from 'pg';
-import { toRow } from '../storage/latest.ts';
+import { toRows } from '../storage/latest.ts';
 import type { Device } from './generated/client.ts';
 
 /** `timestamp without time zone`: pg's own parser would read it in the process's time zone. */
@@ -29,12 +29,9 @@ const BY_IDS = 'SELECT * FROM devices WHERE id = ANY($1::text[])';
 /** The devices with these ids, in the order of `ids` (an id with no device is left out). */
 export async function deviceRows(pool: pg.Pool, ids: readonly string[]): Promise<Device[]> {
   if (ids.length === 0) return [];
-  const { rows } = await pool.query<Record<string, unknown>>({ text: BY_IDS, values: [[...new Set(ids)]], types });
+  const rows = toRows<Device>(await pool.query<unknown[]>({ text: BY_IDS, values: [[...new Set(ids)]], types, rowMode: 'array' }));
   const byId = new Map<string, Device>();
-  for (const raw of rows) {
-    const row = toRow<Device>(raw);
-    byId.set(row.id, row);
-  }
+  for (const row of rows) byId.set(row.id, row);
   const out: Device[] = [];
   for (const id of ids) {
     const row = byId.get(id);

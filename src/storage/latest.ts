@@ -67,9 +67,29 @@ export function toRow<T>(raw: Record<string, unknown>): T {
   return out as T;
 }
 
+/**
+ * toRow for a pg result read with `rowMode: 'array'`: each column's key and int8-ness are
+ * looked up once per result rather than once per row and field, and no intermediate object
+ * per row (toRow of 500 system rows was 6 % of the query server's CPU).
+ */
+export function toRows<T>(result: pg.QueryResult<unknown[]>): T[] {
+  const keys = result.fields.map((f) => keyOf(f.name));
+  const int8 = result.fields.map((f) => INT8.has(f.name));
+  const out: T[] = new Array<T>(result.rows.length);
+  for (let r = 0; r < result.rows.length; r++) {
+    const raw = result.rows[r]!;
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const v = raw[i];
+      row[keys[i]!] = v !== null && (int8[i] || typeof v === 'bigint') ? Number(v) : v;
+    }
+    out[r] = row as T;
+  }
+  return out;
+}
+
 export async function latestRows<K extends Kind>(pool: pg.Pool, kind: K, deviceIds: readonly string[], lookbackDays = 30): Promise<LatestRows[K][]> {
   if (deviceIds.length === 0) return [];
   const params = TABLES[kind].subject ? [[...deviceIds], kind === 'drives' ? Math.max(lookbackDays, 7) : lookbackDays] : [[...deviceIds]];
-  const { rows } = await pool.query<Record<string, unknown>>(SQL[kind], params);
-  return rows.map((r) => toRow<LatestRows[K]>(r));
+  return toRows<LatestRows[K]>(await pool.query<unknown[]>({ text: SQL[kind], values: params, rowMode: 'array' }));
 }
