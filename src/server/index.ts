@@ -13,7 +13,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
-import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createDashboardRoute } from '../dashboard/index.ts';
 import type { Services } from '../graphql/context.ts';
 import { attachSubscriptionStats, observabilityPlugin } from '../metrics.ts';
@@ -28,6 +27,7 @@ import { createOperationCore, type OperationCore } from './operation.ts';
 import { healthRoute, metricsRoute, type BodyRoute, type Route } from './routes.ts';
 import { createSse } from './sse.ts';
 import { createWsServer } from './ws.ts';
+import { jitPlugin } from './jit.ts';
 import { createYogaApp } from './yoga.ts';
 
 export { MAX_SUBSCRIPTIONS_PER_SOCKET, WS_CLOSE_SLOW_CONSUMER, WS_CLOSE_TOKEN_INVALID } from './ws.ts';
@@ -57,10 +57,7 @@ export function buildServer(services: Services): ServerHandle {
     mutationRateLimitPlugin(createRateLimiter(config.limits.mutationsPerMinute)) as Plugin,
     observabilityPlugin(log),
     databaseUnavailablePlugin(),
-    // Queries and mutations run compiled (graphql-jit, cached per document): graphql-js's
-    // executor allocated ~9 MB per devices(first: 500), a scavenge per request. Only onExecute:
-    // subscriptions keep graphql-js (groups.ts and resume.ts execute each event with it).
-    { onExecute: useGraphQlJit().onExecute } as Plugin,
+    jitPlugin(), // queries and mutations run compiled (jit.ts)
   ];
   const yoga = createYogaApp(services, plugins);
   const core = createOperationCore(services, yoga);
