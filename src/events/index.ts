@@ -6,10 +6,9 @@
  * Payloads are plain JSON-safe objects (times as ISO strings) so the Redis target carries
  * them unchanged.
  */
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, GpuSampleRow, NetworkRow, SensorReadingRow, StoragePoolRow, SystemMetricsRow } from '../storage/types.ts';
 
@@ -237,6 +236,8 @@ export async function openEventBus(options: EventBusOptions = {}): Promise<Event
   const { redisUrl, log, onPublish } = options;
   if (!redisUrl) return { bus: counting(createEventBus(new EventTarget(), log), onPublish), kind: 'memory', close: async () => {} };
 
+  // Imported here, not at the top: a server without REDIS_URL never holds the Redis client's modules (issue #16: idle memory).
+  const [{ Redis }, { createRedisEventTarget }] = await Promise.all([import('ioredis'), import('@graphql-yoga/redis-event-target')]);
   const connect = async (role: string): Promise<Redis> => {
     const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: options.connectTimeoutMs ?? 10_000 });
     let lastError = '';

@@ -8,7 +8,6 @@
  * the SMTP reply code, never the server's text.
  */
 import net from 'node:net';
-import nodemailer from 'nodemailer';
 import { text, title } from '../message.ts';
 import { DestinationRefused, resolveDestination } from './destination.ts';
 import { configString, type Sender } from './types.ts';
@@ -32,6 +31,8 @@ export const sendEmail: Sender = async (channel, message, { timeoutMs, allowPriv
   } catch (e) {
     throw new Error(`${where} refused: ${e instanceof DestinationRefused ? e.message : ((e as SmtpError).code ?? 'cannot resolve')}`);
   }
+  // Imported on the first email, not at start: most servers never send one (issue #16: idle memory).
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: address,
     port: u.port ? Number(u.port) : secure ? 465 : 587,
