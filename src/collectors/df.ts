@@ -1,7 +1,7 @@
 // Pure parser for `df -P` style output: `df -PTB1` (what the system collector runs), and
 // the 1K-blocks / 1024-blocks variants (busybox, plain GNU df), with or without a Type column.
 import { ParseError, type SkippedLine } from './types.ts';
-import { failIfNothingRead, fields, lines, skipLine, uint } from './text.ts';
+import { failIfNothingRead, fields, lines, ownString, skipLine, uint } from './text.ts';
 
 export interface DfEntry {
   filesystem: string;
@@ -91,9 +91,9 @@ function dfEntry(line: string, starts: number[], numbersAt: number, hasType: boo
   const usedBytes = used * block;
   const availableBytes = avail * block;
   return {
-    filesystem: t[0]!,
-    fsType: hasType ? t[1]! : null,
-    mount: line.slice(starts[numbersAt + 4]!).trimEnd(),
+    filesystem: ownString(t[0]!),
+    fsType: hasType ? ownString(t[1]!) : null,
+    mount: ownString(line.slice(starts[numbersAt + 4]!).trimEnd()),
     sizeBytes: size * block,
     usedBytes,
     availableBytes,

@@ -1,7 +1,7 @@
 // Pure parsers for the /proc files the system collector reads. No I/O; each takes the file's
 // text and throws ParseError (1-based line) on input it cannot read.
 import { ParseError, type SkippedLine } from './types.ts';
-import { decimal, failIfNothingRead, fields, lines, nextToken, readUints, skipLine, uint } from './text.ts';
+import { decimal, failIfNothingRead, fields, lines, nextToken, ownString, readUints, skipLine, uint } from './text.ts';
 
 export interface CpuTimes {
   user: number;
@@ -262,7 +262,7 @@ export function parseNetDev(text: string): { interfaces: NetDevCounters[]; skipp
       continue;
     }
     interfaces.push({
-      name,
+      name: ownString(name),
       rxBytes: c[0]!,
       rxPackets: c[1]!,
       rxErrors: c[2]!,
