@@ -17,7 +17,11 @@ export type Wire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extend
 
 export function toWire<T extends object>(row: T): Wire<T> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = v instanceof Date ? v.toISOString() : v;
+  // for…in, not Object.entries: no [key, value] array per field (every published row passes here; rows are plain objects).
+  for (const k in row) {
+    const v: unknown = row[k];
+    out[k] = v instanceof Date ? v.toISOString() : v;
+  }
   return out as Wire<T>;
 }
 
