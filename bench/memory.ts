@@ -1,7 +1,8 @@
 /**
  * memory: RSS of one process holding the API server and the poller over one event bus (as the
  * app composes them) while it polls `devices` simulated hosts and `subscribers` graphql-ws
- * clients receive every metricCollected event. Sampled after GC, a few seconds apart.
+ * clients receive every metricCollected event. Sampled a few seconds apart, each time as it runs
+ * and then right after a forced GC (the floor; the issue's figure).
  */
 import { Child } from './child.ts';
 import { FANOUT_QUERY, type ClientsStart, type FromClients, type ToClients } from './fanout-protocol.ts';
@@ -12,6 +13,8 @@ export interface MemoryResult {
   devices: number;
   subscribers: number;
   rssMB: Stat;
+  /** RSS as the process runs, sampled just before each forced GC: what `top` shows, garbage and V8's heap growth included. */
+  runningRssMB: Stat;
   /** metricCollected messages the subscribers received while sampling (shows the events flowed). */
   deliveredMessages: number;
 }
@@ -39,13 +42,15 @@ export async function benchMemory(o: { databaseUrl: string; dataDir: string; dev
     await zero;
     received = 0;
     const rss: number[] = [];
+    const running: number[] = [];
     for (let i = 0; i < o.runs; i++) {
       await new Promise((r) => setTimeout(r, 3000));
+      running.push((await pollerUsage(fleet)).rss / 2 ** 20);
       const u = await pollerUsage(fleet, true);
       if (u.subscriptions < o.subscribers) throw new Error(`only ${u.subscriptions} of ${o.subscribers} subscriptions are active`);
       rss.push(u.rss / 2 ** 20);
     }
-    return { devices: o.devices, subscribers: o.subscribers, rssMB: stat(rss), deliveredMessages: received };
+    return { devices: o.devices, subscribers: o.subscribers, rssMB: stat(rss), runningRssMB: stat(running), deliveredMessages: received };
   } finally {
     await clients.kill({ type: 'stop' });
     await fleet.stop();

@@ -203,6 +203,7 @@ export function table(report: BenchReport): string {
   if (idle) rows.push(row('memory', 'idle server RSS 15 s after start: as started / through tsx', `${fmt(idle.rssMB, ' MB')} / ${fmt(idle.sourcesRssMB, ' MB')}`, '< 100 MB'));
   const mem = report.memory;
   if (mem) rows.push(row('memory', `server+poller RSS, ${mem.devices} devices polled, ${mem.subscribers} subscribers`, fmt(mem.rssMB, ' MB'), '< 300 MB'));
+  if (mem) rows.push(row('memory', 'the same as it runs, before each forced GC', fmt(mem.runningRssMB, ' MB')));
   const d = report.dashboard;
   if (d) {
     rows.push(row('dashboard', `first load of / to the first rows, ${d.devices} devices`, fmt(d.firstRowsMs, ' ms'), '< 1000 ms'));
