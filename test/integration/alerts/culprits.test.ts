@@ -4,23 +4,17 @@
  * not run anything on the host. The app polls the fleet simulator (whose hosts answer the
  * top-processes command) and notifies a real webhook receiver on loopback.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadConfig } from '../../../src/config.ts';
-import { createLogger } from '../../../src/log.ts';
-import { startApp, type App } from '../../../src/main.ts';
-import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
-import { createTestDatabase } from '../../helpers/db.ts';
+import type { App } from '../../../src/main.ts';
+import type { Simulator } from '../../../src/simulator/index.ts';
+import { startSimulatedApp, type SimulatedApp } from '../../helpers/simulated-app.ts';
 import { startHttpReceiver, type HttpReceiver } from './receivers.ts';
 
 const ADMIN = 'ipt_culprits_test_admin_0123456789abcdef';
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: SimulatedApp;
 let sim: Simulator;
 let app: App;
 let rx: HttpReceiver;
-let dataDir: string;
 
 async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(`${app.server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ query, variables }) });
@@ -30,22 +24,17 @@ async function gql<T>(query: string, variables: Record<string, unknown> = {}): P
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sim = await startSimulator({ devices: 1, seed: 41 });
   rx = await startHttpReceiver();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-culprits-'));
-  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: dataDir, INFRAPULSE_ADMIN_TOKEN: ADMIN, MONITOR_LOCALHOST: 'false', NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true', POLLING_SYSTEM_METRICS_INTERVAL: '5' });
-  app = await startApp(config, createLogger('silent'));
-  const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
-  expect(reg.failed).toEqual([]);
+  fleet = await startSimulatedApp({
+    simulator: { devices: 1, seed: 41 },
+    env: { INFRAPULSE_ADMIN_TOKEN: ADMIN, NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true', POLLING_SYSTEM_METRICS_INTERVAL: '5' },
+  });
+  ({ sim, app } = fleet);
 }, 120_000);
 
 afterAll(async () => {
-  await app?.stop();
-  await sim?.stop();
+  await fleet?.stop();
   await rx?.close();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 test('a firing CPU alert names the top three processes; a filesystem alert runs nothing on the host', async () => {

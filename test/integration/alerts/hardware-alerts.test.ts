@@ -5,16 +5,11 @@
  * through GraphQL fire, reach a real webhook receiver, and resolve when the fault clears; MCP's
  * get_device and fleet_summary tell each fault while it is on.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadConfig } from '../../../src/config.ts';
-import { createLogger } from '../../../src/log.ts';
-import { startApp, type App } from '../../../src/main.ts';
-import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import type { App } from '../../../src/main.ts';
+import type { Simulator } from '../../../src/simulator/index.ts';
+import { startSimulatedApp, type SimulatedApp } from '../../helpers/simulated-app.ts';
 import { hardwareFaults, type HardwareFaults } from '../../../src/simulator/render-hardware.ts';
-import { createTestDatabase } from '../../helpers/db.ts';
 import { until } from '../poller/setup.ts';
 import { call, connect, ok, textOf, type Connected } from '../../e2e/mcp/support.ts';
 import { startHttpReceiver, type HttpReceiver } from './receivers.ts';
@@ -22,11 +17,10 @@ import { startHttpReceiver, type HttpReceiver } from './receivers.ts';
 const ADMIN = 'ipt_hwalerts_test_admin_0123456789abcdef';
 const START = Date.UTC(2026, 11, 1, 12, 0, 0);
 let simNow = START + 100_000;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: SimulatedApp;
 let sim: Simulator;
 let app: App;
 let hook: HttpReceiver;
-let dataDir: string;
 let deviceId: string;
 let mcp: Connected;
 
@@ -70,25 +64,20 @@ async function pollAt(faults: (f: HardwareFaults) => boolean, expected: string[]
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   hook = await startHttpReceiver();
-  sim = await startSimulator({ devices: 1, seed: 41, clock: () => simNow, startMs: START });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-hwalerts-'));
-  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: dataDir, INFRAPULSE_ADMIN_TOKEN: ADMIN, MONITOR_LOCALHOST: 'false', NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'silent' });
-  app = await startApp(config, createLogger('silent'));
-  const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
-  expect(reg.failed).toEqual([]);
+  fleet = await startSimulatedApp({
+    simulator: { devices: 1, seed: 41, clock: () => simNow, startMs: START },
+    env: { INFRAPULSE_ADMIN_TOKEN: ADMIN, NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'silent' },
+  });
+  ({ sim, app } = fleet);
   mcp = await connect(app.server.url, ADMIN);
   deviceId = (await gql<{ devices: { edges: { node: { id: string } }[] } }>('{ devices(first: 10) { edges { node { id } } } }')).devices.edges[0]!.node.id;
 }, 120_000);
 
 afterAll(async () => {
   await mcp?.client.close();
-  await app?.stop();
-  await sim?.stop();
+  await fleet?.stop();
   await hook?.close();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 test('the simulator\'s hot GPU, degraded pool and array and stopped fan fire their rules, reach a webhook, and resolve', async () => {

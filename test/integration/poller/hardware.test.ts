@@ -6,25 +6,19 @@
  * app also monitors this machine through the real local transport, which has no md arrays, zpool,
  * btrfs, hwmon or nvidia-smi: those collectors are UNAVAILABLE there, and the device stays ONLINE.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadConfig } from '../../../src/config.ts';
-import { createLogger } from '../../../src/log.ts';
-import { startApp, type App } from '../../../src/main.ts';
-import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import type { App } from '../../../src/main.ts';
+import type { Simulator } from '../../../src/simulator/index.ts';
+import { startSimulatedApp, type SimulatedApp } from '../../helpers/simulated-app.ts';
 import { hardwareFaults } from '../../../src/simulator/render-hardware.ts';
-import { createTestDatabase } from '../../helpers/db.ts';
 import { until } from './setup.ts';
 
 const ADMIN = 'ipt_hardware_test_admin_0123456789abcdef';
 const START = Date.UTC(2026, 11, 1, 12, 0, 0);
 let simNow = START + 100_000;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: SimulatedApp;
 let sim: Simulator;
 let app: App;
-let dataDir: string;
 let deviceId: string;
 
 async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -85,22 +79,15 @@ function when(wanted: (f: ReturnType<typeof hardwareFaults>) => boolean): number
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sim = await startSimulator({ devices: 1, seed: 41, clock: () => simNow, startMs: START });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-hardware-'));
-  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: dataDir, INFRAPULSE_ADMIN_TOKEN: ADMIN, MONITOR_LOCALHOST: 'true', LOG_LEVEL: 'silent' });
-  app = await startApp(config, createLogger('silent'));
-  const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
-  expect(reg.failed).toEqual([]);
+  fleet = await startSimulatedApp({
+    simulator: { devices: 1, seed: 41, clock: () => simNow, startMs: START },
+    env: { INFRAPULSE_ADMIN_TOKEN: ADMIN, MONITOR_LOCALHOST: 'true', LOG_LEVEL: 'silent' },
+  });
+  ({ sim, app } = fleet);
   deviceId = (await deviceIds()).find((d) => d.name !== 'local')!.id;
 }, 120_000);
 
-afterAll(async () => {
-  await app?.stop();
-  await sim?.stop();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => fleet?.stop(), 60_000);
 
 test('a degraded pool and array, a stopped fan and a hot GPU show in GraphQL, are announced, and recover', async () => {
   // The first poll of a new device runs every collector: a healthy host.

@@ -4,22 +4,16 @@
  * event per change; the mutation answers with the status the poller left. Switched off and on
  * again quickly (as a user double-checking does), the stored status ends where the poller's is.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadConfig } from '../../../src/config.ts';
 import type { DeviceStatusEvent } from '../../../src/events/index.ts';
-import { createLogger } from '../../../src/log.ts';
-import { startApp, type App } from '../../../src/main.ts';
+import type { App } from '../../../src/main.ts';
 import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
-import { createTestDatabase } from '../../helpers/db.ts';
+import { startSimulatedApp, type SimulatedApp } from '../../helpers/simulated-app.ts';
 
 const ADMIN = 'ipt_monitoring_switch_test_admin_0123456789';
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: SimulatedApp;
 let sim: Simulator;
 let app: App;
-let dataDir: string;
 let deviceId: string;
 const events: DeviceStatusEvent[] = [];
 
@@ -45,24 +39,17 @@ async function setMonitoring(on: boolean): Promise<string> {
 const stored = async () => (await app.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).status;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sim = await startSimulator({ devices: 1, seed: 31 });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-switch-'));
-  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: dataDir, INFRAPULSE_ADMIN_TOKEN: ADMIN, MONITOR_LOCALHOST: 'false', POLLING_SYSTEM_METRICS_INTERVAL: '5', POLLING_CONTAINER_INTERVAL: '5', POLLING_DRIVE_HEALTH_INTERVAL: '5' });
-  app = await startApp(config, createLogger('silent'));
-  app.services.events.listen('deviceStatusChanged', (e) => void events.push(e));
-  const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
-  expect(reg.failed).toEqual([]);
+  fleet = await startSimulatedApp({
+    simulator: { devices: 1, seed: 31 },
+    env: { INFRAPULSE_ADMIN_TOKEN: ADMIN, POLLING_SYSTEM_METRICS_INTERVAL: '5', POLLING_CONTAINER_INTERVAL: '5', POLLING_DRIVE_HEALTH_INTERVAL: '5' },
+    beforeRegister: (a) => a.services.events.listen('deviceStatusChanged', (e) => void events.push(e)),
+  });
+  ({ sim, app } = fleet);
   deviceId = (await app.db.prisma.device.findFirstOrThrow()).id;
   await until('the device ONLINE', async () => (await stored()) === 'ONLINE');
 }, 120_000);
 
-afterAll(async () => {
-  await app?.stop();
-  await sim?.stop();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => fleet?.stop(), 60_000);
 
 test('switching monitoring off and on: the poller writes each status once, with one event and one row each', async () => {
   const seen = events.length;

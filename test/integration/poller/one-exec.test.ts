@@ -4,40 +4,27 @@
  * together, and their commands go out as one batched exec (transport/batch.ts). Counted on the
  * simulator: exec requests (session channels) against the commands answered, per kind.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadConfig } from '../../../src/config.ts';
-import { createLogger } from '../../../src/log.ts';
-import { startApp, type App } from '../../../src/main.ts';
-import { registerDevices, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
-import { createTestDatabase } from '../../helpers/db.ts';
+import type { App } from '../../../src/main.ts';
+import type { Simulator } from '../../../src/simulator/index.ts';
+import { startSimulatedApp, type SimulatedApp } from '../../helpers/simulated-app.ts';
 import { until } from './setup.ts';
 
 const ADMIN = 'ipt_one_exec_test_admin_0123456789abcdef';
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: SimulatedApp;
 let sim: Simulator;
 let app: App;
-let dataDir: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sim = await startSimulator({ devices: 2, seed: 7 });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-one-exec-'));
-  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: dataDir, INFRAPULSE_ADMIN_TOKEN: ADMIN, MONITOR_LOCALHOST: 'false', POLLING_SYSTEM_METRICS_INTERVAL: '5', POLLING_CONTAINER_INTERVAL: '5', POLLING_DRIVE_HEALTH_INTERVAL: '5' });
-  app = await startApp(config, createLogger('silent'));
-  const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
-  expect(reg.failed).toEqual([]);
+  fleet = await startSimulatedApp({
+    simulator: { devices: 2, seed: 7 },
+    env: { INFRAPULSE_ADMIN_TOKEN: ADMIN, POLLING_SYSTEM_METRICS_INTERVAL: '5', POLLING_CONTAINER_INTERVAL: '5', POLLING_DRIVE_HEALTH_INTERVAL: '5' },
+  });
+  ({ sim, app } = fleet);
   await until(async () => (await app.db.prisma.device.count({ where: { status: 'ONLINE' } })) === 2, 'both devices ONLINE', 60_000);
 }, 120_000);
 
-afterAll(async () => {
-  await app?.stop();
-  await sim?.stop();
-  await db?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => fleet?.stop(), 60_000);
 
 test('each scheduled device-poll of system, containers and drives is one exec, on the connection already open', { timeout: 60_000 }, async () => {
   const before = sim.stats();
