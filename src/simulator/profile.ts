@@ -152,23 +152,23 @@ const NVME_MODELS: readonly (readonly [string, number])[] = [
 ];
 const KERNELS = ['6.1.0-18-amd64', '6.8.0-45-generic', '5.15.0-119-generic', '6.6.44-1-lts', '5.14.0-427.el9.x86_64'];
 const SERVICES: readonly (readonly [string, string, string, string])[] = [
-  // name, image, command, ports
-  ['nginx', 'nginx:1.27', '"/docker-entrypoint.…"', '0.0.0.0:80->80/tcp, [::]:80->80/tcp'],
-  ['postgres', 'postgres:16', '"docker-entrypoint.s…"', '5432/tcp'],
-  ['redis', 'redis:7-alpine', '"docker-entrypoint.s…"', '6379/tcp'],
+  // name, image, command (whole, as `docker ps --no-trunc` prints it), ports
+  ['nginx', 'nginx:1.27', `"/docker-entrypoint.sh nginx -g 'daemon off;'"`, '0.0.0.0:80->80/tcp, [::]:80->80/tcp'],
+  ['postgres', 'postgres:16', '"docker-entrypoint.sh postgres"', '5432/tcp'],
+  ['redis', 'redis:7-alpine', '"docker-entrypoint.sh redis-server"', '6379/tcp'],
   ['grafana', 'grafana/grafana:11.2.0', '"/run.sh"', '0.0.0.0:3000->3000/tcp'],
-  ['prometheus', 'prom/prometheus:v2.54.1', '"/bin/prometheus --c…"', '9090/tcp'],
+  ['prometheus', 'prom/prometheus:v2.54.1', '"/bin/prometheus --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus"', '9090/tcp'],
   ['node-exporter', 'prom/node-exporter:v1.8.2', '"/bin/node_exporter"', ''],
-  ['traefik', 'traefik:v3.1', '"/entrypoint.sh trae…"', '0.0.0.0:443->443/tcp'],
+  ['traefik', 'traefik:v3.1', '"/entrypoint.sh traefik"', '0.0.0.0:443->443/tcp'],
   ['app', 'ghcr.io/example/app:2.3.1', '"node server.js"', '8080/tcp'],
   ['worker', 'ghcr.io/example/worker:2.3.1', '"/app/worker"', ''],
-  ['mariadb', 'mariadb:11', '"docker-entrypoint.s…"', '3306/tcp'],
-  ['minio', 'minio/minio:latest', '"/usr/bin/docker-ent…"', '9000-9001/tcp'],
+  ['mariadb', 'mariadb:11', '"docker-entrypoint.sh mariadbd"', '3306/tcp'],
+  ['minio', 'minio/minio:latest', '"/usr/bin/docker-entrypoint.sh server /data --console-address :9001"', '9000-9001/tcp'],
   ['home-assistant', 'ghcr.io/home-assistant/home-assistant:stable', '"/init"', ''],
   ['jellyfin', 'jellyfin/jellyfin:10.9', '"/jellyfin/jellyfin"', '8096/tcp'],
   ['watchtower', 'containrrr/watchtower', '"/watchtower"', '8080/tcp'],
-  ['loki', 'grafana/loki:3.1.1', '"/usr/bin/loki -conf…"', '3100/tcp'],
-  ['rabbitmq', 'rabbitmq:3-management', '"docker-entrypoint.s…"', '5672/tcp, 15672/tcp'],
+  ['loki', 'grafana/loki:3.1.1', '"/usr/bin/loki -config.file=/etc/loki/local-config.yaml"', '3100/tcp'],
+  ['rabbitmq', 'rabbitmq:3-management', '"docker-entrypoint.sh rabbitmq-server"', '5672/tcp, 15672/tcp'],
 ];
 
 export function usernameFor(index: number, devices: number): string {

@@ -8,6 +8,7 @@ import { parseDiskstats, parseNetDev, parseProcStat, cpuTotal } from '../../../s
 import { parseSystemOutput } from '../../../src/collectors/system.ts';
 import { buildHostProfile, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 import { hostClock, renderSystem } from '../../../src/simulator/render-system.ts';
+import { renderContainers } from '../../../src/simulator/render-containers.ts';
 import { TransportError } from '../../../src/transport/types.ts';
 import type { SshRunner } from '../../../src/transport/ssh.ts';
 import { manualClock, runnerFor } from './helpers.ts';
@@ -110,6 +111,26 @@ describe('simulator behaviour', () => {
     expect(checked).toBeGreaterThan(10_000);
     // Over a day most hosts do not reboot; a few may.
     expect(reboots).toBeLessThan(20);
+  });
+
+  it('prints container commands whole, as docker ps --no-trunc does: no "…" and nothing outside ASCII', () => {
+    // A truncated command was not what the collector asks for, and its one "…" made the whole
+    // batched answer of the poll a two-byte string in the poller (twice the bytes to decode, parse and copy).
+    const t0 = Date.UTC(2026, 2, 1, 8, 0, 0);
+    let commands = 0;
+    for (let i = 1; i <= 200; i++) {
+      const h = buildHostProfile(i, { devices: 200, seed: 5 });
+      const output = renderContainers(h, t0, t0 - 3_600_000);
+      expect(output).toMatch(/^[\x00-\x7f]*$/);
+      for (const line of output.split('\n')) {
+        if (!line.startsWith('{"Command"')) continue;
+        const command = (JSON.parse(line) as { Command: string }).Command;
+        commands++;
+        expect(command).toMatch(/^".+"$/);
+        expect(command).not.toContain('…');
+      }
+    }
+    expect(commands).toBeGreaterThan(100);
   });
 
   it('reboots a host on schedule: uptime and counters restart, btime moves, rates resume without going negative', async () => {
