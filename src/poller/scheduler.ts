@@ -130,6 +130,8 @@ interface Job<R> {
 interface DeviceEntry<R> {
   intervals: Intervals;
   next: Map<CollectorName, number>;
+  /** The earliest of `next` and the probe's time: a tick passes the device by before it without looking further. */
+  wake: number;
   queue: Job<R>[];
   /** Collectors of the job running now. */
   running: Set<CollectorName>;
@@ -237,34 +239,46 @@ function placeSlots<R>(deviceId: string, d: DeviceEntry<R>, t: number, isNew: bo
     } else if (isNew || soon || !d.next.has(c)) d.next.set(c, t);
     else if (previous[c] !== seconds) d.next.set(c, nextSlot(t, seconds * 1000, phaseMs(deviceId, seconds * 1000)));
   }
+  updateWake(d);
 }
 
-/** The device's collectors due at `t` with their slots, each moved to its next slot; `overlaps`: due ones still busy, skipped. */
-function takeDue<R>(deviceId: string, d: DeviceEntry<R>, t: number): { due: Map<CollectorName, number>; overlaps: number } {
-  const due = new Map<CollectorName, number>();
-  let overlaps = 0;
+const updateWake = <R>(d: DeviceEntry<R>): void => {
+  let wake = d.probe?.at ?? Number.POSITIVE_INFINITY;
+  for (const at of d.next.values()) if (at < wake) wake = at;
+  d.wake = wake;
+};
+
+/**
+ * The device's collectors due at `t` with their slots (undefined: none), each moved to its
+ * next slot; due ones still busy are skipped and counted in `skipped.overlaps`. Allocates
+ * nothing for a device with nothing due: a tick visits every device five times a second.
+ */
+function takeDue<R>(deviceId: string, d: DeviceEntry<R>, t: number, skipped: { overlaps: number }): Map<CollectorName, number> | undefined {
+  if (d.wake > t) return undefined;
+  let due: Map<CollectorName, number> | undefined;
   for (const [c, at] of d.next) {
     if (at > t) continue;
     const ms = (d.intervals[c] ?? 0) * 1000;
     d.next.set(c, ms > 0 ? nextSlot(t, ms, phaseMs(deviceId, ms)) : Number.POSITIVE_INFINITY);
-    if (busyWith(d, c)) overlaps++;
-    else due.set(c, at);
+    if (busyWith(d, c)) skipped.overlaps++;
+    else (due ??= new Map()).set(c, at);
   }
   if (d.probe && d.probe.at <= t) {
-    for (const c of d.probe.collectors) if (!due.has(c) && !busyWith(d, c)) due.set(c, d.probe.at);
+    for (const c of d.probe.collectors) if (!due?.has(c) && !busyWith(d, c)) (due ??= new Map()).set(c, d.probe.at);
     d.probe = undefined;
   }
-  return { due, overlaps };
+  updateWake(d);
+  return due;
 }
 
 export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
   const now = options.now ?? Date.now;
   const devices = new Map<string, DeviceEntry<R>>();
-  let skippedOverlaps = 0;
+  const skipped = { overlaps: 0 };
   let stopped = false;
   let task: NodeJS.Timeout | undefined;
   const jobs = createJobRunner(options, now, () => stopped);
-  const newEntry = (intervals: Intervals, removed: boolean): DeviceEntry<R> => ({ intervals, next: new Map(), queue: [], running: new Set(), active: false, removed });
+  const newEntry = (intervals: Intervals, removed: boolean): DeviceEntry<R> => ({ intervals, next: new Map(), wake: Number.POSITIVE_INFINITY, queue: [], running: new Set(), active: false, removed });
 
   const scheduler: Scheduler<R> = {
     setDevice(deviceId, intervals, when = {}) {
@@ -294,16 +308,17 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
 
     probe(deviceId, atMs, collectors) {
       const d = devices.get(deviceId);
-      if (d) d.probe = { at: atMs, collectors };
+      if (!d) return;
+      d.probe = { at: atMs, collectors };
+      updateWake(d);
     },
 
     tick() {
       if (stopped) return;
       const t = now();
       for (const [deviceId, d] of devices) {
-        const { due, overlaps } = takeDue(deviceId, d, t);
-        skippedOverlaps += overlaps;
-        if (due.size > 0) jobs.enqueue(deviceId, d, [...due.keys()], 'scheduled', due);
+        const due = takeDue(deviceId, d, t, skipped);
+        if (due) jobs.enqueue(deviceId, d, [...due.keys()], 'scheduled', due);
       }
     },
 
@@ -323,7 +338,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
       devices: devices.size,
       inFlight: jobs.semaphore.inUse,
       waiting: jobs.semaphore.waiting,
-      skippedOverlaps,
+      skippedOverlaps: skipped.overlaps,
       slotsStarted: jobs.counts.slotsStarted,
       slotsLate: jobs.counts.slotsLate,
       completed: jobs.counts.completed,
