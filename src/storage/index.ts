@@ -5,8 +5,8 @@
  * latest rows for many devices in one query (a LATERAL probe of the (device_id, time DESC)
  * index per device), and bucketed history.
  */
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { onTransactionConnection } from '../db/adapter.ts';
@@ -45,16 +45,25 @@ const PLANS = (Object.keys(TABLES) as (keyof SampleBatch)[]).map((key) => ({ key
 /** Per pool connection: the staging tables a committed transaction created on it. */
 const staged = new WeakMap<pg.PoolClient, Set<string>>();
 
+/**
+ * Written to the COPY stream directly: stream.pipeline built an AbortController per call and
+ * aborted it on success, and the abort built a DOMException with a stack trace, per table per
+ * flush (1 % of the poller's CPU at 1,000 devices). A row that cannot be encoded destroys the
+ * stream, which fails the COPY.
+ */
 async function copyRows(client: pg.PoolClient, plan: Plan, rows: readonly unknown[]): Promise<void> {
   const stream = client.query(copyFrom(plan.copy));
-  const columns = plan.spec.columns;
-  async function* lines() {
+  const done = finished(stream);
+  try {
     for (let i = 0; i < rows.length; i += COPY_CHUNK) {
       const end = Math.min(rows.length, i + COPY_CHUNK);
-      yield copyBinary(columns, rows, i, end, end === rows.length);
+      if (!stream.write(copyBinary(plan.spec.columns, rows, i, end, end === rows.length))) await once(stream, 'drain');
     }
+    stream.end();
+  } catch (err) {
+    stream.destroy(err instanceof Error ? err : new Error(String(err)));
   }
-  await pipeline(Readable.from(lines()), stream);
+  await done;
 }
 
 export function batchSize(batch: SampleBatch): number {

@@ -198,6 +198,23 @@ describe('writeBatch', () => {
     }
   });
 
+  test('a row the COPY cannot encode (int4 out of range, in a later chunk) fails the whole write with its reason, and the connection goes on working', async () => {
+    const pool = createPool(db.url, { max: 1 });
+    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    try {
+      const time = Date.now() - 8 * DAY;
+      const system = Array.from({ length: 5000 }, (_, i) => systemRow('unencodable', new Date(time + i * 1000)));
+      const bad = { ...systemRow('unencodable', new Date(time - 1000)), cpuCount: 2 ** 40 };
+      await expect(writeBatch(prisma, batchOf({ system: [...system, bad] }))).rejects.toThrow(/not a valid int4/);
+      expect(await count('system_metrics', 'unencodable')).toBe(0);
+      expect(await writeBatch(prisma, batchOf({ system: system.slice(0, 3) }))).toBe(3);
+      expect(await count('system_metrics', 'unencodable')).toBe(3);
+    } finally {
+      await prisma.$disconnect();
+      await closePool(pool);
+    }
+  });
+
   test('concurrent writes, each on its own connection, store each row once with distinct sequence numbers', async () => {
     const time = Date.now() - 8 * DAY;
     const batches = Array.from({ length: 6 }, (_, b) => batchOf({ system: Array.from({ length: 500 }, (_, i) => systemRow(`conc-${b}`, new Date(time + i * 1000))) }));
