@@ -178,25 +178,59 @@ export interface EventBus extends PubSub<Topics> {
    * inside the publisher's dispatch). A listener that throws is logged, never rethrown.
    */
   listen<T extends Topic>(topic: T, listener: (payload: Payload<T>) => void): () => void;
+  /**
+   * Whether an event of `topic` published now can reach anyone: in this process, whether a
+   * subscription or listener is open on it; across instances (Redis), always. A publisher may
+   * skip building an event nobody would receive (the poller's sample events when no
+   * subscription is open).
+   */
+  listening(topic: Topic): boolean;
 }
 
 /** In-process only: tests, benchmarks, a lone instance. */
 export function createEventBus(eventTarget: EventTarget = new EventTarget(), log?: Logger): EventBus {
   // Every subscriber is a listener on one event type; Node's EventTarget warns past 10.
   setMaxListeners(0, eventTarget);
-  return withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as ListenTarget, log);
+  const target = trackListeners(eventTarget as unknown as BusTarget);
+  return withListen(createPubSub<Topics>({ eventTarget: target as never }), target, log, (topic) => target.listenersOf(topic) > 0);
 }
 
-/** What `listen` needs of an event target (Yoga's Redis target is not a full EventTarget). */
-interface ListenTarget {
+/** What the bus needs of an event target (Yoga's Redis target is not a full EventTarget). */
+interface BusTarget {
   addEventListener(type: string, listener: (event: CustomEvent) => void): void;
   removeEventListener(type: string, listener: (event: CustomEvent) => void): void;
+  dispatchEvent(event: CustomEvent): boolean;
 }
 
-function withListen(pubsub: PubSub<Topics>, target: ListenTarget, log: Logger | undefined): EventBus {
+/**
+ * The target with a count of its listeners per event type, kept as an EventTarget keeps them:
+ * adding a listener twice adds it once, removing one never added changes nothing. Yoga's
+ * subscriptions and `listen` both add theirs through it.
+ */
+function trackListeners(target: BusTarget): BusTarget & { listenersOf(type: string): number } {
+  const listeners = new Map<string, Set<(event: CustomEvent) => void>>();
+  return {
+    addEventListener(type, listener) {
+      let set = listeners.get(type);
+      if (!set) listeners.set(type, (set = new Set()));
+      set.add(listener);
+      target.addEventListener(type, listener);
+    },
+    removeEventListener(type, listener) {
+      const set = listeners.get(type);
+      if (set?.delete(listener) && set.size === 0) listeners.delete(type);
+      target.removeEventListener(type, listener);
+    },
+    dispatchEvent: (event) => target.dispatchEvent(event),
+    listenersOf: (type) => listeners.get(type)?.size ?? 0,
+  };
+}
+
+function withListen(pubsub: PubSub<Topics>, target: BusTarget, log: Logger | undefined, listening: (topic: Topic) => boolean): EventBus {
   return {
     publish: pubsub.publish,
     subscribe: pubsub.subscribe,
+    listening,
     listen(topic, listener) {
       const handler = (event: CustomEvent): void => {
         try {
@@ -272,7 +306,8 @@ export async function openEventBus(options: EventBusOptions = {}): Promise<Event
     throw e;
   }
   const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
-  const bus = counting(withListen(createPubSub<Topics>({ eventTarget }), eventTarget, log), onPublish);
+  // Another instance may have subscribers to anything: every event is published.
+  const bus = counting(withListen(createPubSub<Topics>({ eventTarget }), eventTarget as unknown as BusTarget, log, () => true), onPublish);
   log?.info({ redis: redactUrl(redisUrl) }, 'events go through Redis pub/sub');
   return {
     bus,
@@ -292,6 +327,7 @@ function counting(inner: EventBus, onPublish: ((topic: Topic) => void) | undefin
     },
     subscribe: inner.subscribe,
     listen: inner.listen,
+    listening: inner.listening,
   };
 }
 

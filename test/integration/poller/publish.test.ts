@@ -11,6 +11,8 @@ import { emptyBatch } from '../../../src/storage/types.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { systemRow } from '../../helpers/rows.ts';
+import { openEventBus, type Topic } from '../../../src/events/index.ts';
+import { fullPoll } from '../../helpers/rows.ts';
 import { newBus, recordEvents, tempDir, testConfig, testSecrets, until } from './setup.ts';
 
 const log = createLogger('silent');
@@ -69,5 +71,30 @@ describe('after-commit sample events', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(heard.seen).toHaveLength(1);
     await heard.stop();
+  });
+
+  it('builds no event nobody in this process would receive: none with no subscription open, only the subscribed topic with one, none again once it closed', async () => {
+    const published: Topic[] = [];
+    const { bus } = await openEventBus({ onPublish: (topic) => published.push(topic) });
+    const pollAt = async (ms: number) => {
+      const batch = fullPoll('listening', new Date(Date.UTC(2026, 10, 28, 9, 0, 0, ms)));
+      await writeBatch(db.prisma, batch);
+      publishCommitted(bus, batch);
+    };
+    await pollAt(0);
+    expect(published).toEqual([]);
+
+    const drives = recordEvents(bus, 'drivesCollected');
+    await until(() => bus.listening('drivesCollected'), 'the subscription to be open');
+    expect(bus.listening('metricCollected')).toBe(false);
+    await pollAt(1);
+    await until(() => drives.seen.length === 1, 'the drives event');
+    expect(new Set(published)).toEqual(new Set(['drivesCollected']));
+
+    await drives.stop();
+    expect(bus.listening('drivesCollected')).toBe(false);
+    published.length = 0;
+    await pollAt(2);
+    expect(published).toEqual([]);
   });
 });
