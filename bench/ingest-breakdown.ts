@@ -75,7 +75,7 @@ const variants: Record<string, { table: string; run(r: SystemMetricsRow[]): Prom
     run: (r) => inTx(async (c) => {
       await c.query(createStagingSql(spec));
       await copyToStaging(c, r);
-      await c.query(insertSql(spec));
+      await c.query(insertSql([spec]));
     }),
   },
   'staging created per flush (ON COMMIT DROP), plain pg': {
@@ -83,7 +83,7 @@ const variants: Record<string, { table: string; run(r: SystemMetricsRow[]): Prom
     run: (r) => inTx(async (c) => {
       await c.query(createStagingSql(spec).replace('IF NOT EXISTS ', '').replace(stagingTable(spec), `${stagingTable(spec)}_once`).replace('DELETE ROWS', 'DROP'));
       await pipeline(Readable.from([copyBinary(spec.columns, r, 0, r.length, true)]), c.query(copyFrom(copySql(spec).replace(stagingTable(spec), `${stagingTable(spec)}_once`))));
-      await c.query(insertSql(spec).replace(`FROM ${stagingTable(spec)}`, `FROM ${stagingTable(spec)}_once`));
+      await c.query(insertSql([spec]).replace(`FROM ${stagingTable(spec)}`, `FROM ${stagingTable(spec)}_once`));
     }),
   },
   'COPY straight into the table': { table: 'system_metrics', run: async (r) => void (await copySystemRows(pool, r)) },

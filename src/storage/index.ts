@@ -27,17 +27,25 @@ const COPY_CHUNK = 2000;
  */
 const TRANSACTION = { maxWait: 10_000, timeout: 120_000 };
 
-/** A table's four statements, built once from its description. */
+/** A table's staging statements, built once from its description. */
 export interface Plan {
   spec: TableSpec<unknown>;
   create: string;
   copy: string;
   populate: string;
-  insert: string;
 }
 
 export function planOf(spec: TableSpec<unknown>): Plan {
-  return { spec, create: createStagingSql(spec), copy: copySql(spec), populate: populateStagingSql(spec), insert: insertSql(spec) };
+  return { spec, create: createStagingSql(spec), copy: copySql(spec), populate: populateStagingSql(spec) };
+}
+
+/** The INSERT for each set of tables a flush has touched, built once per set (at most 2^tables, in practice a handful). */
+const inserts = new Map<string, string>();
+function insertFor(plans: readonly Plan[]): string {
+  const key = plans.map((p) => p.spec.table).join(' ');
+  let sql = inserts.get(key);
+  if (sql === undefined) inserts.set(key, (sql = insertSql(plans.map((p) => p.spec))));
+  return sql;
 }
 
 const PLANS = (Object.keys(TABLES) as (keyof SampleBatch)[]).map((key) => ({ key, ...planOf(TABLES[key] as TableSpec<unknown>) }));
@@ -90,9 +98,10 @@ export function batchSequences(batch: SampleBatch): BatchSequences | undefined {
 
 /**
  * Writes every row of the batch in one transaction; returns the number of rows inserted.
- * Statements: BEGIN, per table with rows a COPY into its staging table and one INSERT … SELECT
- * (the hypertable's write, a Prisma raw statement), COMMIT; on a connection's first flush also
- * one multi-statement CREATE of the staging tables it lacks. At most 2 × tables + 3.
+ * Statements: BEGIN, per table with rows a COPY into its staging table, one INSERT … SELECT
+ * for all of them (the hypertables' write, a Prisma raw statement), COMMIT; on a connection's
+ * first flush also one multi-statement CREATE of the staging tables it lacks. At most
+ * tables + 4.
  */
 export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Promise<number> {
   const work = PLANS.filter((p) => batch[p.key].length > 0);
@@ -111,8 +120,8 @@ export async function writeBatch(prisma: PrismaClient, batch: SampleBatch): Prom
 
 /**
  * The flush itself, for any tables: one transaction on the connection Prisma's adapter took,
- * per table a COPY into its staging table (created on the connection's first use) and the
- * Prisma raw INSERT … SELECT; answers per table in the order given.
+ * per table a COPY into its staging table (created on the connection's first use), then one
+ * Prisma raw INSERT … SELECT for all of them; answers per table in the order given.
  */
 export async function writeTables(prisma: PrismaClient, work: readonly { plan: Plan; rows: readonly unknown[] }[]): Promise<Inserted[]> {
   let created: { client: pg.PoolClient; tables: string[] } | undefined;
@@ -125,13 +134,16 @@ export async function writeTables(prisma: PrismaClient, work: readonly { plan: P
         await client.query(missing.map(({ plan }) => plan.create).join(';\n'));
         created = { client, tables: missing.map(({ plan }) => plan.spec.table) };
       }
-      const out: Inserted[] = [];
       for (const { plan, rows } of work) {
         if (copyFromStdin) await copyRows(client, plan, rows);
         else await client.query(plan.populate, [stagingJson(plan.spec.columns, rows)]);
-        out.push((await tx.$queryRawUnsafe<Inserted[]>(plan.insert))[0]!);
       }
-      return out;
+      const answers = await tx.$queryRawUnsafe<(Inserted & { i: number })[]>(insertFor(work.map((w) => w.plan)));
+      return work.map((_, i) => {
+        const answer = answers.find((a) => a.i === i);
+        if (!answer) throw new Error(`the flush's INSERT gave no answer for table ${work[i]!.plan.spec.table}`);
+        return { n: answer.n, groups: answer.groups };
+      });
     },
     TRANSACTION,
   );

@@ -198,6 +198,37 @@ describe('writeBatch', () => {
     }
   });
 
+  test('a flush sends one INSERT for all its tables, after one COPY per table with rows, and every table gets its answer', async () => {
+    const pool = createPool(db.url, { max: 1 });
+    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    const statements: string[] = [];
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const first = args[0] as string | { text?: string } | undefined;
+        const text = typeof first === 'string' ? first : (first?.text ?? '');
+        statements.push(text.trim().split(/\s+/)[0]!.toUpperCase());
+        return query(...args);
+      };
+    });
+    try {
+      const time = new Date(Date.now() - 9 * DAY);
+      const batch = fullPoll('one-insert', time);
+      await writeBatch(prisma, batchOf({ system: [systemRow('one-insert', new Date(time.getTime() - 1000))] })); // the connection's staging tables exist from here on
+      statements.length = 0;
+      const tables = Object.values(batch).filter((rows) => rows.length > 0).length;
+      expect(tables).toBeGreaterThan(3);
+      expect(await writeBatch(prisma, batch)).toBe(Object.values(batch).reduce((n, rows) => n + rows.length, 0));
+      expect(statements.filter((s) => s === 'COPY')).toHaveLength(tables);
+      expect(statements.filter((s) => s === 'WITH' || s === 'INSERT')).toHaveLength(1);
+      const seqs = batchSequences(batch)!;
+      for (const [kind, rows] of Object.entries(batch)) if (rows.length > 0) expect(seqs[kind as keyof typeof seqs].get(`one-insert ${time.getTime()}`), kind).toEqual(expect.any(Number));
+    } finally {
+      await prisma.$disconnect();
+      await closePool(pool);
+    }
+  });
+
   test('a row the COPY cannot encode (int4 out of range, in a later chunk) fails the whole write with its reason, and the connection goes on working', async () => {
     const pool = createPool(db.url, { max: 1 });
     const prisma = new PrismaClient({ adapter: createAdapter(pool) });
@@ -234,10 +265,11 @@ describe('writeBatch', () => {
       await blocker.query('LOCK TABLE filesystem_metrics IN EXCLUSIVE MODE');
       const write = writeBatch(db.prisma, batch);
       write.catch(() => undefined);
-      // The flush has copied its staging tables and written system_metrics; its INSERT into filesystem_metrics waits for the lock.
+      // The flush has copied its staging tables; its INSERT (one statement for both tables) waits for the lock on filesystem_metrics.
+      // (pg_stat_activity keeps the first 1 KB of a statement: the INSERT INTO filesystem_metrics part is further in.)
       let pid: number | undefined;
       for (let i = 0; i < 200 && pid === undefined; i++) {
-        const { rows } = await db.pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO filesystem_metrics%'");
+        const { rows } = await db.pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH i0 AS (INSERT INTO%'");
         pid = rows[0]?.pid;
         if (pid === undefined) await new Promise((r) => setTimeout(r, 25));
       }
