@@ -90,6 +90,27 @@ export function createConnections(options: ConnectionsOptions): Connections {
       backoff: options.backoff,
     });
 
+  /**
+   * The hooks live as long as the runner, across every later copy of the device row: they close
+   * over the id only, or each device kept its first row (≈ 1.6 KB) besides the current one.
+   */
+  const runnerHooks = (deviceId: string, entry: Held): RunnerHooks => ({
+    onHostKey: (fingerprint) => {
+      entry.learned = fingerprint;
+      if (held.get(deviceId) !== entry) return;
+      options.onHostKey(deviceId, fingerprint);
+    },
+    onStateChange: (state, error) => {
+      entry.state = state;
+      if (state === 'connecting') entry.attempts++;
+      if (held.get(deviceId) !== entry) return;
+      if (state === 'ready') log.debug({ deviceId }, 'connected');
+      else if (state === 'backoff' || (state === 'idle' && error)) {
+        log.info({ deviceId, kind: error?.kind, err: error?.message }, 'connection failed');
+      }
+    },
+  });
+
   return {
     get(device) {
       const key = connectionKey(device);
@@ -107,23 +128,7 @@ export function createConnections(options: ConnectionsOptions): Connections {
         log.debug({ deviceId: device.id }, 'connection settings changed: new runner');
       }
       const entry: Held = { key, runner: undefined as unknown as CommandRunner, attempts: 0, state: undefined };
-      const hooks: RunnerHooks = {
-        onHostKey: (fingerprint) => {
-          entry.learned = fingerprint;
-          if (held.get(device.id) !== entry) return;
-          options.onHostKey(device.id, fingerprint);
-        },
-        onStateChange: (state, error) => {
-          entry.state = state;
-          if (state === 'connecting') entry.attempts++;
-          if (held.get(device.id) !== entry) return;
-          if (state === 'ready') log.debug({ deviceId: device.id }, 'connected');
-          else if (state === 'backoff' || (state === 'idle' && error)) {
-            log.info({ deviceId: device.id, kind: error?.kind, err: error?.message }, 'connection failed');
-          }
-        },
-      };
-      entry.runner = (options.factory ?? build)(device, hooks);
+      entry.runner = (options.factory ?? build)(device, runnerHooks(device.id, entry));
       held.set(device.id, entry);
       return entry.runner;
     },
