@@ -18,7 +18,7 @@
  * `close()` is final (`closed`).
  */
 import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES } from './local.ts';
-import { createSemaphore } from '../semaphore.ts';
+import { createSemaphore, type Semaphore } from '../semaphore.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { createHostKeyPolicy } from './host-key.ts';
 import type { Connection } from './ssh-connection.ts';
@@ -91,43 +91,63 @@ export function createSshRunner(options: SshRunnerOptions): SshRunner {
     graceMs: options.channelCloseGraceMs ?? 5_000,
     owner: lifecycle,
   };
-  const slots = createSemaphore(Math.max(1, options.maxChannels ?? 4));
+  return new Runner(lifecycle, hostKey, execContext, createSemaphore(Math.max(1, options.maxChannels ?? 4)));
+}
 
-  return {
-    get state() {
-      return lifecycle.state;
-    },
-    get hostKeyFingerprint() {
-      return hostKey.presented;
-    },
-    get lastError() {
-      return lifecycle.lastError;
-    },
-    resetBackoff() {
-      lifecycle.resetBackoff();
-    },
-    async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
-      if (lifecycle.isClosed()) throw lifecycle.closedError();
-      await slots.acquire();
-      // close() may have run while this exec waited for a slot.
-      if (lifecycle.isClosed()) {
-        slots.release();
-        throw lifecycle.closedError();
-      }
-      let conn: Connection;
-      try {
-        conn = await lifecycle.connection();
-      } catch (err) {
-        slots.release();
-        throw err;
-      }
-      return runOnConnection(execContext, conn, command, execOptions, slots.release);
-    },
-    async close() {
-      if (lifecycle.isClosed()) return;
-      lifecycle.markClosed();
-      slots.failAll(lifecycle.closedError());
-      await lifecycle.endAll();
-    },
-  };
+/**
+ * A class rather than a literal of closures and getters: one lives per polled device for as long
+ * as it is polled, and the literal (six closures, a context, accessors that put it in dictionary
+ * mode) took ≈ 1 KB of heap per device against ≈ 50 bytes for an instance.
+ */
+class Runner implements SshRunner {
+  private readonly release = (): void => this.slots.release();
+
+  constructor(
+    private readonly lifecycle: ConnectionLifecycle,
+    private readonly hostKey: ReturnType<typeof createHostKeyPolicy>,
+    private readonly execContext: ExecContext,
+    private readonly slots: Semaphore,
+  ) {}
+
+  get state(): SshRunnerState {
+    return this.lifecycle.state;
+  }
+
+  get hostKeyFingerprint(): string | undefined {
+    return this.hostKey.presented;
+  }
+
+  get lastError(): TransportError | undefined {
+    return this.lifecycle.lastError;
+  }
+
+  resetBackoff(): void {
+    this.lifecycle.resetBackoff();
+  }
+
+  async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
+    const { lifecycle, slots } = this;
+    if (lifecycle.isClosed()) throw lifecycle.closedError();
+    await slots.acquire();
+    // close() may have run while this exec waited for a slot.
+    if (lifecycle.isClosed()) {
+      slots.release();
+      throw lifecycle.closedError();
+    }
+    let conn: Connection;
+    try {
+      conn = await lifecycle.connection();
+    } catch (err) {
+      slots.release();
+      throw err;
+    }
+    return runOnConnection(this.execContext, conn, command, execOptions, this.release);
+  }
+
+  async close(): Promise<void> {
+    if (this.lifecycle.isClosed()) return;
+    this.lifecycle.markClosed();
+    this.slots.failAll(this.lifecycle.closedError());
+    await this.lifecycle.endAll();
+  }
 }
