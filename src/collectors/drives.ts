@@ -2,7 +2,7 @@
 // with `smartctl -j -x` in a shell loop. Device names come from the host's scan and reach
 // smartctl only as quoted shell variables after a `case` allow-list: nothing is interpolated
 // into the command text, which stays constant (one variant with `sudo -n`, one without).
-import type { DriveHealthRow } from '../storage/types.ts';
+import type { DriveHealthRow, JsonText } from '../storage/types.ts';
 import { emptyBatch } from '../storage/types.ts';
 import {
   ataRaw,
@@ -52,7 +52,8 @@ export interface DriveResult {
   drive: string;
   deviceType: string;
   report: SmartReport | null;
-  raw: unknown;
+  /** smartctl's output as it printed it, when it parsed as smartctl JSON (its parsed tree is not kept). */
+  json: string | null;
   exitStatus: number | null;
   error: string | null;
 }
@@ -88,7 +89,7 @@ export function parseDrivesOutput(output: string): DrivesOutput {
         drive: driveKey(name, type),
         deviceType: type,
         report: null,
-        raw: null,
+        json: null,
         exitStatus: Number.isInteger(rc) ? rc : null,
         error: null,
       };
@@ -96,9 +97,10 @@ export function parseDrivesOutput(output: string): DrivesOutput {
       const body = s.body.trim();
       if (body.startsWith('{')) {
         try {
-          const { report, raw } = parseSmartctl(body);
+          // The parsed tree is read once, here, and dropped: it dies young (issue 16).
+          const { report } = parseSmartctl(body);
           result.report = report;
-          result.raw = raw;
+          result.json = body;
           result.error = report.error;
         } catch (err) {
           if (!(err instanceof ParseError)) throw err;
@@ -119,7 +121,7 @@ export function parseDrivesOutput(output: string): DrivesOutput {
       drive: key,
       deviceType: d.type,
       report: null,
-      raw: null,
+      json: null,
       exitStatus: null,
       error: `open failed: ${d.openError}`,
     });
@@ -149,11 +151,48 @@ export function driveRow(d: DriveResult, deviceId: string, time: Date): DriveHea
     health: r?.health ?? 'UNKNOWN',
     exitStatus: r?.exitStatus ?? d.exitStatus,
     error: d.error,
-    attributes:
-      r === null
-        ? null
-        : { smartctl: d.raw, exitBits: r.exitBits, healthReasons: r.healthReasons },
+    attributes: r === null || d.json === null ? null : attributesText(d.json, r),
   };
+}
+
+/**
+ * The row's attributes as JSON text, smartctl's output embedded as it printed it: it parsed as
+ * JSON (parseSmartctl), so the whole is JSON, and the jsonb column stores smartctl's own numbers.
+ */
+function attributesText(smartctl: string, r: SmartReport): JsonText {
+  return `{"smartctl":${smartctl},"exitBits":${JSON.stringify(r.exitBits)},"healthReasons":${JSON.stringify(r.healthReasons)}}` as JsonText;
+}
+
+/** Live rows' attributes parsed, per row object: the fields of one Drive (or one alert pass) parse the text once. */
+const parsedAttributes = new WeakMap<object, JsonObject | null>();
+
+/**
+ * A drive row's attributes as an object, whichever shape the row carries: the object pg parsed
+ * from jsonb (a stored row), or the collector's JSON text (a live row: parsed here on first use).
+ * The one way to read them.
+ */
+export function driveAttributes(row: Pick<DriveHealthRow, 'attributes'>): JsonObject | null {
+  const a = row.attributes;
+  if (typeof a !== 'string') return isObject(a) ? a : null;
+  let parsed = parsedAttributes.get(row);
+  if (parsed === undefined) {
+    const v: unknown = JSON.parse(a);
+    parsed = isObject(v) ? v : null;
+    parsedAttributes.set(row, parsed);
+  }
+  return parsed;
+}
+
+/** The attributes as JSON text: a live row's text as it is, a stored row's object serialised. */
+export function driveAttributesJson(row: Pick<DriveHealthRow, 'attributes'>): string | null {
+  const a = row.attributes;
+  return typeof a === 'string' ? a : a === null || a === undefined ? null : JSON.stringify(a);
+}
+
+/** Why the collector judged the drive as it did (stored beside smartctl's output), null when not there. */
+export function driveHealthReasons(row: Pick<DriveHealthRow, 'attributes'>): string[] | null {
+  const reasons = driveAttributes(row)?.healthReasons;
+  return Array.isArray(reasons) ? reasons.filter((x): x is string => typeof x === 'string') : null;
 }
 
 export type DrivesState = Record<string, never>;
@@ -218,7 +257,7 @@ export type DriveCounters = Record<(typeof DRIVE_COUNTERS)[number], number | nul
 
 /** smartctl's own JSON as driveRow stored it in `attributes`, if it is there. */
 function storedSmartctl(row: Pick<DriveHealthRow, 'attributes'>): JsonObject | undefined {
-  return isObject(row.attributes) ? obj(row.attributes, 'smartctl') : undefined;
+  return obj(driveAttributes(row), 'smartctl');
 }
 
 export function driveCounters(row: Pick<DriveHealthRow, 'reallocatedSectors' | 'pendingSectors' | 'uncorrectableErrors' | 'mediaErrors' | 'attributes'>): DriveCounters {

@@ -3,7 +3,7 @@
  * column, shared by the writer (staging.ts derives its COPY and INSERT … SELECT from them)
  * and the readers. A new table is a description here plus its entry in TABLES.
  */
-import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, GpuSampleRow, NetworkRow, SampleBatch, SensorReadingRow, StoragePoolRow, SystemMetricsRow } from './types.ts';
+import type { ContainerRow, DiskIoRow, DriveHealthRow, FilesystemRow, GpuSampleRow, JsonText, NetworkRow, SampleBatch, SensorReadingRow, StoragePoolRow, SystemMetricsRow } from './types.ts';
 
 /** The column's SQL type: staging.ts encodes get()'s value in that type's binary COPY format. */
 type ColumnKind = 'time' | 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'real[]' | 'jsonb';
@@ -25,6 +25,8 @@ const col = <Row>(name: string, kind: ColumnKind, get: (row: Row) => unknown): C
 const time = <Row extends { time: Date }>(): Column<Row> => col('time', 'time', (r) => r.time);
 const device = <Row extends { deviceId: string }>(): Column<Row> => col('device_id', 'text', (r) => r.deviceId);
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+/** JSON text goes into the jsonb column as it is (smartctl's own output inside); an object is serialised. */
+const jsonText = (v: JsonText | object | null) => (typeof v === 'string' ? v : json(v));
 
 export const systemMetrics: TableSpec<SystemMetricsRow> = {
   table: 'system_metrics',
@@ -130,7 +132,7 @@ export const driveHealth: TableSpec<DriveHealthRow> = {
     col('health', 'text', (r) => r.health),
     col('exit_status', 'int4', (r) => r.exitStatus),
     col('error', 'text', (r) => r.error),
-    col('attributes', 'jsonb', (r) => json(r.attributes)),
+    col('attributes', 'jsonb', (r) => jsonText(r.attributes)),
   ],
 };
 

@@ -73,6 +73,9 @@ export interface DiskIoRow {
 
 export type DriveHealth = 'HEALTHY' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
+/** Text known to be one JSON value: a jsonb column stores it as it is (tables.ts). */
+export type JsonText = string & { readonly __json: true };
+
 export interface DriveHealthRow {
   time: Date;
   deviceId: string;
@@ -96,8 +99,15 @@ export interface DriveHealthRow {
   exitStatus: number | null;
   /** Why the drive could not be read fully, for people. */
   error: string | null;
-  /** Everything else smartctl reported (attributes, logs), kept verbatim. */
-  attributes: unknown;
+  /**
+   * Everything else smartctl reported (attributes, logs), kept verbatim: `{"smartctl": <its
+   * output>, "exitBits": …, "healthReasons": …}`. A collected row carries it as JSON text with
+   * smartctl's output embedded as smartctl printed it (never parsed and re-serialised: that
+   * rewrote numbers, and the parsed tree of every row waiting for a flush kept the young
+   * generation busy, issue 16); a row read back from PostgreSQL as the object pg parsed from
+   * the jsonb. Read it through driveAttributes (collectors/drives.ts), which takes both.
+   */
+  attributes: JsonText | Record<string, unknown> | null;
 }
 
 export interface ContainerRow {

@@ -9,7 +9,9 @@
  * assert the default named here (storage.test.ts: memUsedPercent 50, diskWriteBytesPerSec
  * 4096; batching.test.ts: memTotalBytes 16 GiB).
  */
+import { driveRow as collectorDriveRow, parseDrivesOutput } from '../../src/collectors/drives.ts';
 import { rng as random } from '../../src/random.ts';
+import { caseInput } from './fixtures.ts';
 import { emptyBatch, type ContainerRow, type DiskIoRow, type DriveHealthRow, type FilesystemRow, type GpuSampleRow, type NetworkRow, type SampleBatch, type SensorReadingRow, type StoragePoolRow, type SystemMetricsRow } from '../../src/storage/types.ts';
 
 export { random };
@@ -35,6 +37,24 @@ export function networkRow(deviceId: string, time: Date, iface: string, over: Pa
     time, deviceId, interface: iface, rxBytesTotal: 2 ** 40, txBytesTotal: 2 ** 39, rxBytesPerSec: 100, txBytesPerSec: 50, rxPacketsPerSec: 10,
     txPacketsPerSec: 5, rxErrorsPerSec: 0, txErrorsPerSec: 0, rxDroppedPerSec: 0, txDroppedPerSec: 0, ...over,
   };
+}
+
+/**
+ * A drive row as the drives collector makes it from smartctl's output `text` (the real parse
+ * and driveRow, no poll): what the writer, the spool and live events get.
+ */
+export function collectedDriveRow(deviceId: string, time: Date, text: string, drive = '/dev/sda'): DriveHealthRow {
+  const out = `@@ip:scan 0\n${drive} -d sat # ${drive} [SAT], ATA device\n@@ip:drive ${drive} sat\n${text}\n@@ip:rc 0\n@@ip:end\n`;
+  return collectorDriveRow(parseDrivesOutput(out).drives[0]!, deviceId, time);
+}
+
+/**
+ * smartctl output (the repository's own ATA case) with two numbers a parse and re-serialisation
+ * would rewrite: a decimal with a trailing zero and an integer past 2^53 (smartctl prints
+ * 64-bit counters as plain JSON integers).
+ */
+export function craftedSmartctl(): string {
+  return caseInput('smartctl', 'ata-pending-sectors-written').trim().replace(/^\{\n/, '{\n  "x_rate": 1.50,\n  "x_lba_written": 18446744073709551615,\n');
 }
 
 export function diskIoRow(deviceId: string, time: Date, disk: string, over: Partial<DiskIoRow> = {}): DiskIoRow {

@@ -3,7 +3,7 @@
  * live health changes. `Device` fields and the change's `device` live in devices.ts, which
  * imports this module (never the other way round).
  */
-import { counterIncrease, DRIVE_COUNTERS, driveCounters, driveSelfTests, type DriveCounters } from '../../collectors/drives.ts';
+import { counterIncrease, DRIVE_COUNTERS, driveAttributesJson, driveCounters, driveHealthReasons, driveSelfTests, type DriveCounters } from '../../collectors/drives.ts';
 import type { SelfTest } from '../../collectors/smartctl.ts';
 import { driveSubject } from '../../alerts/rules.ts';
 import type { DriveHealthEvent } from '../../events/index.ts';
@@ -28,13 +28,6 @@ export const DriveHealthEnum = builder.enumType('DriveHealth', {
 
 /** Events carry strings; anything this version does not know reads as UNKNOWN rather than failing the field. */
 export const asDriveHealth = (v: string | null | undefined): DriveHealth => ((HEALTH_VALUES as readonly string[]).includes(v ?? '') ? (v as DriveHealth) : 'UNKNOWN');
-
-/** The collector stores its reasons beside smartctl's output (collectors/drives.ts driveRow). */
-function storedReasons(attributes: unknown): string[] | null {
-  if (typeof attributes !== 'object' || attributes === null) return null;
-  const reasons = (attributes as { healthReasons?: unknown }).healthReasons;
-  return Array.isArray(reasons) ? reasons.filter((x): x is string => typeof x === 'string') : null;
-}
 
 interface Baseline {
   deviceId: string;
@@ -109,7 +102,7 @@ export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').imple
     error: t.exposeString('error', { nullable: true }),
     healthReasons: t.stringList({
       description: 'Why health is what it is, for people (e.g. "reallocated sectors: 304"); empty when HEALTHY.',
-      resolve: (r) => storedReasons(r.attributes) ?? (r.error ? [r.error] : []),
+      resolve: (r) => driveHealthReasons(r) ?? (r.error ? [r.error] : []),
     }),
     crcErrors: t.field({ type: 'Long', nullable: true, description: 'Interface CRC errors (ATA attribute 199): usually the cable or backplane.', resolve: (r) => driveCounters(r).crcErrors }),
     selfTests: t.field({ type: [SelfTestRef], description: 'The SMART self-test log of this reading, newest first.', resolve: (r) => driveSelfTests(r) }),
@@ -127,7 +120,7 @@ export const DriveRef = builder.objectRef<Stored<DriveHealthRow>>('Drive').imple
     attributesJson: t.string({
       nullable: true,
       description: 'Everything else smartctl reported (attributes, logs) as JSON text.',
-      resolve: (r) => (r.attributes === null || r.attributes === undefined ? null : JSON.stringify(r.attributes)),
+      resolve: (r) => driveAttributesJson(r),
     }),
   }),
 });

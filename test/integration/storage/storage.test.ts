@@ -21,7 +21,9 @@ import { closePool, createAdapter, createPool } from '../../../src/db/adapter.ts
 import { PrismaClient } from '../../../src/db/index.ts';
 import { batchSequences } from '../../../src/storage/index.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
-import { batchOf, containerRow, driveRow, filesystemRow, fullPoll, hardwarePoll, random, systemRow } from '../../helpers/rows.ts';
+import { batchOf, collectedDriveRow, containerRow, craftedSmartctl, driveRow, filesystemRow, fullPoll, hardwarePoll, random, systemRow } from '../../helpers/rows.ts';
+import { driveAttributes, driveCounters } from '../../../src/collectors/drives.ts';
+import { decodeBatch, encodeBatch } from '../../../src/poller/spool.ts';
 import { purgeDeviceHistory, subjectHistory } from '../../../src/storage/series.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -144,6 +146,48 @@ describe('writeBatch', () => {
               (SELECT attributes->'nested'->>E'key\twith\ttabs' FROM drive_health WHERE device_id = 'nasty') AS tabs`,
     );
     expect(rows).toEqual([{ empty: 1, nulls: Math.floor(NASTY.length / 2), key: '\\N', tabs: 'v\\al' }]);
+  });
+
+  // Issue 16: the API documents attributesJson as smartctl's output kept verbatim; a parse and re-stringify rewrote 1.50 and 2^53+ integers.
+  test('a collected drive row stores smartctl\'s output as smartctl printed it: through COPY, the JSON fallback, and a spool replay', async () => {
+    const text = craftedSmartctl();
+    const time = new Date(Date.now() - 7 * DAY);
+    const pool = createPool(db.url, { max: 2 });
+    const noCopy = new PrismaClient({ adapter: createAdapter(pool, { copyFromStdin: false }) });
+    try {
+      expect(await writeBatch(db.prisma, batchOf({ drives: [collectedDriveRow('verbatim-copy', time, text)] }))).toBe(1);
+      expect(await writeBatch(noCopy, batchOf({ drives: [collectedDriveRow('verbatim-json', time, text)] }))).toBe(1);
+      const spooled = decodeBatch(encodeBatch(batchOf({ drives: [collectedDriveRow('verbatim-spool', time, text)] })));
+      expect(await writeBatch(db.prisma, spooled)).toBe(1);
+    } finally {
+      await noCopy.$disconnect();
+      await closePool(pool);
+    }
+    // jsonb keeps a number's digits (numeric): its text shows whether they were rewritten.
+    const { rows } = await db.pool.query<{ device_id: string; stored: string; original: string; rate: string }>(
+      `SELECT device_id, (attributes->'smartctl')::text AS stored, $1::jsonb::text AS original, attributes->'smartctl'->>'x_rate' AS rate
+         FROM drive_health WHERE device_id LIKE 'verbatim-%' ORDER BY device_id`,
+      [text],
+    );
+    expect(rows.map((r) => r.device_id)).toEqual(['verbatim-copy', 'verbatim-json', 'verbatim-spool']);
+    for (const r of rows) {
+      expect(r.rate).toBe('1.50');
+      expect(r.stored).toContain('18446744073709551615');
+      expect(r.stored).toBe(r.original);
+    }
+    const [stored] = await latestRows(db.pool, 'drives', ['verbatim-copy']);
+    const live = collectedDriveRow('verbatim-copy', time, text);
+    expect(driveCounters(stored!)).toEqual(driveCounters(live));
+    expect(driveAttributes(stored!)?.healthReasons).toEqual(driveAttributes(live)?.healthReasons);
+  });
+
+  // PostgreSQL's jsonb cannot hold U+0000. The database refuses the batch holding such a row (the writer then drops that poll's batch, not the flush).
+  test('smartctl output with \\u0000 in a string is refused by the database, as before issue 16', async () => {
+    const text = craftedSmartctl().replace('"x_rate": 1.50,', '"x_rate": 1.50,\n  "x_note": "a\\u0000b",');
+    const row = collectedDriveRow('nul-drive', new Date(Date.now() - 7 * DAY), text);
+    expect(row.error).toBeNull(); // read fine; only the jsonb cannot take it
+    await expect(writeBatch(db.prisma, batchOf({ drives: [row] }))).rejects.toThrow(/\\u0000|unicode/i);
+    expect(await count('drive_health', 'nul-drive')).toBe(0);
   });
 
   test('without COPY FROM STDIN (createAdapter copyFromStdin: false) the staging tables load from JSON: the same rows come back', async () => {

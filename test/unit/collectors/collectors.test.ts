@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { collectors, defaultCollectorOptions } from '../../../src/collectors/index.ts';
 import { SYSTEM_COMMAND, parseSystemOutput, systemRows } from '../../../src/collectors/system.ts';
-import { DRIVES_COMMAND, DRIVES_COMMAND_SUDO } from '../../../src/collectors/drives.ts';
+import { DRIVES_COMMAND, DRIVES_COMMAND_SUDO, driveAttributes, driveCounters, driveSelfTests } from '../../../src/collectors/drives.ts';
+import { craftedSmartctl } from '../../helpers/rows.ts';
 import { CONTAINERS_COMMAND, classifyEngineFailure } from '../../../src/collectors/containers.ts';
 import { syntheticSystemOutput } from '../../../src/collectors/synthetic.ts';
 import { CollectorError, type CollectContext } from '../../../src/collectors/types.ts';
@@ -175,7 +176,30 @@ describe('drives collector', () => {
     expect(rows[2]!.exitStatus).toBe(2);
     expect(rows[3]).toMatchObject({ error: 'open failed: No such device', exitStatus: null, attributes: null });
     expect(res.problems).toHaveLength(2);
-    expect(rows[0]!.attributes).toMatchObject({ exitBits: [], healthReasons: ['reallocated sectors: 304'] });
+    expect(driveAttributes(rows[0]!)).toMatchObject({ exitBits: [], healthReasons: ['reallocated sectors: 304'] });
+  });
+
+  it('keeps smartctl\'s output in the row as the text smartctl printed (issue 16): 1.50 and integers past 2^53 unchanged', async () => {
+    const text = craftedSmartctl();
+    const stdout = drivesOutput([{ name: '/dev/sda', type: 'sat', json: text, rc: 64 }], '/dev/sda -d sat # /dev/sda [SAT], ATA device');
+    const row = (await collectors.drives.collect(ctx(fakeRunner({ stdout }), undefined, T0))).batch.drives[0]!;
+    const reasons = ['pending sectors: 8', 'uncorrectable errors: 8', 'smartctl: device error log has entries'];
+    expect(row.attributes).toBe(`{"smartctl":${text},"exitBits":["ERROR_LOG_ENTRIES"],"healthReasons":${JSON.stringify(reasons)}}`);
+    const attrs = driveAttributes(row);
+    expect(attrs).toEqual({ smartctl: JSON.parse(text), exitBits: ['ERROR_LOG_ENTRIES'], healthReasons: reasons });
+    expect(driveAttributes(row)).toBe(attrs); // parsed once per row, however many readers ask
+  });
+
+  corpusIt('a freshly collected row and the same row read back from PostgreSQL (parsed jsonb) give the same counters, self-tests and reasons', async () => {
+    const stdout = drivesOutput([{ name: '/dev/sda', type: 'sat', json: fixture('smartctl/sata-hdd-wd140edfz-a.json'), rc: 0 }], '/dev/sda -d sat # /dev/sda [SAT], ATA device');
+    const live = (await collectors.drives.collect(ctx(fakeRunner({ stdout }), undefined, T0))).batch.drives[0]!;
+    const stored = { ...live, attributes: JSON.parse(live.attributes as string) as Record<string, unknown> };
+    expect(driveCounters(live)).toEqual(driveCounters(stored));
+    expect(driveCounters(live).crcErrors).toBe(0);
+    expect(driveSelfTests(live)).toEqual(driveSelfTests(stored));
+    expect(driveSelfTests(live)).toHaveLength(21);
+    expect(driveAttributes(live)?.healthReasons).toEqual(driveAttributes(stored)?.healthReasons);
+    expect(driveAttributes({ attributes: null })).toBeNull();
   });
 
   it('uses the sudo variant and says when sudo needs a password', async () => {
