@@ -54,6 +54,8 @@ export interface DriveResult {
   report: SmartReport | null;
   /** smartctl's output as it printed it, when it parsed as smartctl JSON (its parsed tree is not kept). */
   json: string | null;
+  /** Interface CRC errors (ATA attribute 199), read while the tree was at hand. */
+  crcErrors: number | null;
   exitStatus: number | null;
   error: string | null;
 }
@@ -90,6 +92,7 @@ export function parseDrivesOutput(output: string): DrivesOutput {
         deviceType: type,
         report: null,
         json: null,
+        crcErrors: null,
         exitStatus: Number.isInteger(rc) ? rc : null,
         error: null,
       };
@@ -98,9 +101,10 @@ export function parseDrivesOutput(output: string): DrivesOutput {
       if (body.startsWith('{')) {
         try {
           // The parsed tree is read once, here, and dropped: it dies young (issue 16).
-          const { report } = parseSmartctl(body);
+          const { report, raw } = parseSmartctl(body);
           result.report = report;
           result.json = body;
+          result.crcErrors = crcErrorsOf(raw);
           result.error = report.error;
         } catch (err) {
           if (!(err instanceof ParseError)) throw err;
@@ -122,6 +126,7 @@ export function parseDrivesOutput(output: string): DrivesOutput {
       deviceType: d.type,
       report: null,
       json: null,
+      crcErrors: null,
       exitStatus: null,
       error: `open failed: ${d.openError}`,
     });
@@ -131,7 +136,7 @@ export function parseDrivesOutput(output: string): DrivesOutput {
 
 export function driveRow(d: DriveResult, deviceId: string, time: Date): DriveHealthRow {
   const r = d.report;
-  return {
+  const row: DriveHealthRow = {
     time,
     deviceId,
     drive: d.drive,
@@ -153,6 +158,8 @@ export function driveRow(d: DriveResult, deviceId: string, time: Date): DriveHea
     error: d.error,
     attributes: r === null || d.json === null ? null : attributesText(d.json, r),
   };
+  collectedCrcErrors.set(row, d.crcErrors);
+  return row;
 }
 
 /**
@@ -162,6 +169,12 @@ export function driveRow(d: DriveResult, deviceId: string, time: Date): DriveHea
 function attributesText(smartctl: string, r: SmartReport): JsonText {
   return `{"smartctl":${smartctl},"exitBits":${JSON.stringify(r.exitBits)},"healthReasons":${JSON.stringify(r.healthReasons)}}` as JsonText;
 }
+
+/**
+ * CRC errors of the rows collected by this process: the alert evaluator takes every new row's
+ * counters (the builtin DRIVE_COUNTER_INCREASE rule), which would otherwise parse its text again.
+ */
+const collectedCrcErrors = new WeakMap<object, number | null>();
 
 /** Live rows' attributes parsed, per row object: the fields of one Drive (or one alert pass) parse the text once. */
 const parsedAttributes = new WeakMap<object, JsonObject | null>();
@@ -260,14 +273,19 @@ function storedSmartctl(row: Pick<DriveHealthRow, 'attributes'>): JsonObject | u
   return obj(driveAttributes(row), 'smartctl');
 }
 
+function crcErrorsOf(smartctl: JsonObject | undefined): number | null {
+  const table = obj(smartctl, 'ata_smart_attributes')?.table;
+  return Array.isArray(table) ? ataRaw(table, 199) : null;
+}
+
 export function driveCounters(row: Pick<DriveHealthRow, 'reallocatedSectors' | 'pendingSectors' | 'uncorrectableErrors' | 'mediaErrors' | 'attributes'>): DriveCounters {
-  const table = obj(storedSmartctl(row), 'ata_smart_attributes')?.table;
+  const collected = collectedCrcErrors.get(row);
   return {
     reallocatedSectors: row.reallocatedSectors,
     pendingSectors: row.pendingSectors,
     uncorrectableErrors: row.uncorrectableErrors,
     mediaErrors: row.mediaErrors,
-    crcErrors: Array.isArray(table) ? ataRaw(table, 199) : null,
+    crcErrors: collected !== undefined ? collected : crcErrorsOf(storedSmartctl(row)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { collectors, defaultCollectorOptions } from '../../../src/collectors/index.ts';
 import { SYSTEM_COMMAND, parseSystemOutput, systemRows } from '../../../src/collectors/system.ts';
 import { DRIVES_COMMAND, DRIVES_COMMAND_SUDO, driveAttributes, driveCounters, driveSelfTests } from '../../../src/collectors/drives.ts';
@@ -200,6 +200,20 @@ describe('drives collector', () => {
     expect(driveSelfTests(live)).toHaveLength(21);
     expect(driveAttributes(live)?.healthReasons).toEqual(driveAttributes(stored)?.healthReasons);
     expect(driveAttributes({ attributes: null })).toBeNull();
+  });
+
+  it('a freshly collected row\'s counters (what the alert evaluator takes of every new row) need no parse of its text', async () => {
+    const stdout = drivesOutput([{ name: '/dev/sda', type: 'sat', json: craftedSmartctl(), rc: 64 }], '/dev/sda -d sat # /dev/sda [SAT], ATA device');
+    const live = (await collectors.drives.collect(ctx(fakeRunner({ stdout }), undefined, T0))).batch.drives[0]!;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(driveCounters(live)).toEqual({ reallocatedSectors: 0, pendingSectors: 8, uncorrectableErrors: 8, mediaErrors: null, crcErrors: null });
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+    // A copy (a live event's wire row) is read from its text.
+    expect(driveCounters({ ...live })).toEqual(driveCounters(live));
   });
 
   it('uses the sudo variant and says when sudo needs a password', async () => {
