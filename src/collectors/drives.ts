@@ -15,7 +15,7 @@ import {
   type SelfTest,
   type SmartReport,
 } from './smartctl.ts';
-import { firstLine, isObject, obj, splitSections, type JsonObject } from './text.ts';
+import { firstLine, isObject, obj, ownString, splitSections, type JsonObject } from './text.ts';
 import {
   CollectorError,
   ParseError,
@@ -165,9 +165,11 @@ export function driveRow(d: DriveResult, deviceId: string, time: Date): DriveHea
 /**
  * The row's attributes as JSON text, smartctl's output embedded as it printed it: it parsed as
  * JSON (parseSmartctl), so the whole is JSON, and the jsonb column stores smartctl's own numbers.
+ * A string of its own: `smartctl` is a view into the poll's whole output, which must not wait
+ * for the flush with it.
  */
 function attributesText(smartctl: string, r: SmartReport): JsonText {
-  return `{"smartctl":${smartctl},"exitBits":${JSON.stringify(r.exitBits)},"healthReasons":${JSON.stringify(r.healthReasons)}}` as JsonText;
+  return ownString(`{"smartctl":${smartctl},"exitBits":${JSON.stringify(r.exitBits)},"healthReasons":${JSON.stringify(r.healthReasons)}}`) as JsonText;
 }
 
 /**
