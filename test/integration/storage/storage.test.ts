@@ -3,6 +3,9 @@
  * exact round trips, big and replayed batches, latest rows for many devices, bucketed
  * history against hand-computed values, and the plain-PostgreSQL retention sweep.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../../src/log.ts';
 import {
@@ -24,6 +27,7 @@ import { createTestDatabase } from '../../helpers/db.ts';
 import { batchOf, collectedDriveRow, containerRow, craftedSmartctl, driveRow, filesystemRow, fullPoll, hardwarePoll, random, systemRow } from '../../helpers/rows.ts';
 import { driveAttributes, driveCounters } from '../../../src/collectors/drives.ts';
 import { decodeBatch, encodeBatch } from '../../../src/poller/spool.ts';
+import { createWriter } from '../../../src/poller/writer.ts';
 import { purgeDeviceHistory, subjectHistory } from '../../../src/storage/series.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -181,12 +185,29 @@ describe('writeBatch', () => {
     expect(driveAttributes(stored!)?.healthReasons).toEqual(driveAttributes(live)?.healthReasons);
   });
 
-  // PostgreSQL's jsonb cannot hold U+0000. The database refuses the batch holding such a row (the writer then drops that poll's batch, not the flush).
-  test('smartctl output with \\u0000 in a string is refused by the database, as before issue 16', async () => {
+  // PostgreSQL's jsonb cannot hold U+0000: the database refuses the batch holding such a row.
+  test('smartctl output with \\u0000 in a string is refused by the database, as before issue 16: the writer drops that poll\'s batch, not the flush', async () => {
     const text = craftedSmartctl().replace('"x_rate": 1.50,', '"x_rate": 1.50,\n  "x_note": "a\\u0000b",');
-    const row = collectedDriveRow('nul-drive', new Date(Date.now() - 7 * DAY), text);
+    const time = new Date(Date.now() - 7 * DAY);
+    const row = collectedDriveRow('nul-drive', time, text);
     expect(row.error).toBeNull(); // read fine; only the jsonb cannot take it
     await expect(writeBatch(db.prisma, batchOf({ drives: [row] }))).rejects.toThrow(/\\u0000|unicode/i);
+    // As the poller writes: the coalesced flush fails, is retried batch by batch, and only the batch holding the row is lost.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-nul-'));
+    const writer = createWriter({ prisma: db.prisma, log, spoolDir: dir, flushMs: 5 });
+    try {
+      const results = await Promise.all([
+        writer.write(batchOf({ system: [systemRow('nul-neighbour', time)] })),
+        writer.write(batchOf({ system: [systemRow('nul-drive', time)], drives: [row] })),
+      ]);
+      expect(results).toEqual(['committed', 'dropped']);
+      expect(writer.stats().flushes).toBe(1);
+    } finally {
+      await writer.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await count('system_metrics', 'nul-neighbour')).toBe(1);
+    expect(await count('system_metrics', 'nul-drive')).toBe(0);
     expect(await count('drive_health', 'nul-drive')).toBe(0);
   });
 
