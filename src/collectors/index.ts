@@ -5,7 +5,7 @@
  *
  *   system      system.ts  + proc.ts, df.ts   one exec: /proc/{uptime,stat,meminfo,loadavg,
  *                                             net/dev,diskstats}, a /proc/[0-9]* count, df
- *   drives      drives.ts  + smartctl.ts      one exec: smartctl --scan-open, then smartctl -j -x
+ *   drives      drives.ts  + smartctl.ts      one exec: smartctl --scan-open, then smartctl --json=c -x
  *                                             per scanned drive in a shell loop
  *   containers  containers.ts + docker.ts     one exec: docker|podman ps -a, stats --no-stream,
  *                                             inspect of all ids

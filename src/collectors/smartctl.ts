@@ -1,4 +1,4 @@
-// Pure parsers for smartctl's JSON output (`smartctl -j -x`, smartctl 6.7 to 7.5) and its
+// Pure parsers for smartctl's JSON output (`smartctl -j -x`, compact with `--json=c`; smartctl 6.7 to 7.5) and its
 // device scan, plus the drive health rules (documented in index.ts).
 import type { DriveHealth, DriveHealthRow } from '../storage/types.ts';
 import { ParseError } from './types.ts';

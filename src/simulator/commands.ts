@@ -102,7 +102,7 @@ function smartctl(h: HostProfile, command: string, clock: DriveClock): CommandRe
   if (d === undefined) {
     return { stdout: `smartctl 7.3 2022-02-28 r5338 [x86_64-linux-${h.kernel}] (local build)\n\n${device ?? ''}: Unable to detect device type\n`, stderr: '', code: 1 };
   }
-  const r = renderDriveReport(h, d, clock);
+  const r = renderDriveReport(h, d, clock, args.includes('--json=c'));
   return { stdout: r.text, stderr: '', code: r.exit };
 }
 

@@ -1,4 +1,5 @@
-// smartctl for a simulated host: `--scan-open` text and `-j -x` JSON per drive, shaped like
+// smartctl for a simulated host: `--scan-open` text and `-j -x` JSON per drive (compact for
+// `--json=c`, as the drives collector asks: one line, no indentation), shaped like
 // smartctl 7.3's (the keys the collectors read, plus the surrounding ones real output carries).
 // Degrading drives gain reallocated/pending sectors (NVMe: media errors) as the simulator runs;
 // the failing drive fails its overall-health self-assessment.
@@ -67,7 +68,7 @@ const PO_CK: [number, string, boolean] = [51, 'PO--CK ', true];
 const O_CK: [number, string, boolean] = [50, '-O--CK ', false];
 const O_C: [number, string, boolean] = [48, '----CK ', false];
 
-function common(h: HostProfile, d: DriveProfile, exitStatus: number, nowMs: number): Record<string, unknown> {
+function common(h: HostProfile, d: DriveProfile, exitStatus: number, nowMs: number, jsonArg: string): Record<string, unknown> {
   const t = Math.floor(nowMs / 1000);
   return {
     json_format_version: [1, 0],
@@ -76,7 +77,7 @@ function common(h: HostProfile, d: DriveProfile, exitStatus: number, nowMs: numb
       svn_revision: '5338',
       platform_info: `x86_64-linux-${h.kernel}`,
       build_info: '(local build)',
-      argv: ['smartctl', '-j', '-x', '-d', d.deviceType, d.device],
+      argv: ['smartctl', jsonArg, '-x', '-d', d.deviceType, d.device],
       exit_status: exitStatus,
     },
     local_time: { time_t: t, asctime: new Date(t * 1000).toUTCString().replace('GMT', 'UTC') },
@@ -95,7 +96,7 @@ function temperature(d: DriveProfile, h: HostProfile, nowMs: number): number {
   return Math.round(d.temperatureC + 3 * Math.sin(c.nowS / 3600 + d.readBytes.p1) + d.util * 8);
 }
 
-function ataReport(h: HostProfile, d: DriveProfile, clock: DriveClock): { json: Record<string, unknown>; exit: number } {
+function ataReport(h: HostProfile, d: DriveProfile, clock: DriveClock, jsonArg: string): { json: Record<string, unknown>; exit: number } {
   const failing = d.fate === 'failing';
   const defects = driveDefects(d, clock);
   const pending = d.fate === 'healthy' ? 0 : Math.floor(defects / 4) + (failing ? 24 : 1);
@@ -125,7 +126,7 @@ function ataReport(h: HostProfile, d: DriveProfile, clock: DriveClock): { json: 
     ...(ssd ? [] : [attr(200, 'Multi_Zone_Error_Rate', 200, 200, 0, [8, '---R-- ', false], 0)]),
   ];
   const json = {
-    ...common(h, d, exit, clock.nowMs),
+    ...common(h, d, exit, clock.nowMs, jsonArg),
     ...(d.family === null ? {} : { model_family: d.family }),
     model_name: d.model,
     serial_number: d.serial,
@@ -194,7 +195,7 @@ function ataReport(h: HostProfile, d: DriveProfile, clock: DriveClock): { json: 
   return { json, exit };
 }
 
-function nvmeReport(h: HostProfile, d: DriveProfile, clock: DriveClock): { json: Record<string, unknown>; exit: number } {
+function nvmeReport(h: HostProfile, d: DriveProfile, clock: DriveClock, jsonArg: string): { json: Record<string, unknown>; exit: number } {
   const failing = d.fate === 'failing';
   const mediaErrors = d.fate === 'healthy' ? 0 : driveDefects(d, clock);
   const hours = d.powerOnHours0 + Math.max(0, Math.floor((clock.nowMs - POWER_ON_ANCHOR_MS) / 3_600_000));
@@ -228,7 +229,7 @@ function nvmeReport(h: HostProfile, d: DriveProfile, clock: DriveClock): { json:
     temperature_sensors: [temp, temp + 6],
   };
   const json = {
-    ...common(h, d, exit, clock.nowMs),
+    ...common(h, d, exit, clock.nowMs, jsonArg),
     model_name: d.model,
     serial_number: d.serial,
     firmware_version: d.firmware,
@@ -263,9 +264,11 @@ function nvmeReport(h: HostProfile, d: DriveProfile, clock: DriveClock): { json:
   return { json, exit };
 }
 
-export function renderDriveReport(h: HostProfile, d: DriveProfile, clock: DriveClock): { text: string; exit: number } {
-  const { json, exit } = d.deviceType === 'nvme' ? nvmeReport(h, d, clock) : ataReport(h, d, clock);
-  return { text: JSON.stringify(json, null, 2) + '\n', exit };
+/** One drive's report: pretty-printed as `smartctl -j` prints it, or on one line for `--json=c`. */
+export function renderDriveReport(h: HostProfile, d: DriveProfile, clock: DriveClock, compact = false): { text: string; exit: number } {
+  const jsonArg = compact ? '--json=c' : '-j';
+  const { json, exit } = d.deviceType === 'nvme' ? nvmeReport(h, d, clock, jsonArg) : ataReport(h, d, clock, jsonArg);
+  return { text: (compact ? JSON.stringify(json) : JSON.stringify(json, null, 2)) + '\n', exit };
 }
 
 /** The whole answer to the drives collector's command (with or without sudo -n). */
@@ -273,7 +276,7 @@ export function renderDrives(h: HostProfile, clock: DriveClock): string {
   const scan = renderScan(h);
   let out = `@@ip:scan 0\n${scan}`;
   for (const d of h.drives) {
-    const r = renderDriveReport(h, d, clock);
+    const r = renderDriveReport(h, d, clock, true);
     out += `@@ip:drive ${d.device} ${d.deviceType}\n${r.text}\n@@ip:rc ${r.exit}\n`;
   }
   return out + '@@ip:end\n';

@@ -9,6 +9,7 @@ import { parseSystemOutput } from '../../../src/collectors/system.ts';
 import { buildHostProfile, startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 import { hostClock, renderSystem } from '../../../src/simulator/render-system.ts';
 import { renderContainers } from '../../../src/simulator/render-containers.ts';
+import { runCommand } from '../../../src/simulator/commands.ts';
 import { TransportError } from '../../../src/transport/types.ts';
 import type { SshRunner } from '../../../src/transport/ssh.ts';
 import { manualClock, runnerFor } from './helpers.ts';
@@ -131,6 +132,22 @@ describe('simulator behaviour', () => {
       }
     }
     expect(commands).toBeGreaterThan(100);
+  });
+
+  it('the drives collector asks smartctl for compact JSON (--json=c) and gets one line per drive, as smartctl prints it', () => {
+    const t0 = Date.UTC(2026, 2, 1, 8, 0, 0);
+    let drives = 0;
+    for (let i = 1; i <= 50; i++) {
+      const h = buildHostProfile(i, { devices: 50, seed: 5 });
+      const { stdout } = runCommand(h, DRIVES_COMMAND, { nowMs: t0, startMs: t0 - 3_600_000 });
+      for (const section of stdout.split('@@ip:drive ').slice(1)) {
+        const body = section.slice(section.indexOf('\n') + 1, section.indexOf('\n@@ip:rc'));
+        expect(body.trim()).not.toContain('\n');
+        expect((JSON.parse(body) as { smartctl: { argv: string[] } }).smartctl.argv).toContain('--json=c');
+        drives++;
+      }
+    }
+    expect(drives).toBeGreaterThan(40);
   });
 
   it('reboots a host on schedule: uptime and counters restart, btime moves, rates resume without going negative', async () => {
