@@ -480,7 +480,9 @@ describe('systemHistory', () => {
 
 describe('pools, sensors and GPUs', () => {
   test('round-trip exactly, the latest poll only, bucketed history per sensor, retention and purge', async () => {
-    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    // Five minutes past a 10-minute boundary: the two recent polls (2 and 1 minute earlier) share
+    // one 600 s bucket. On the minute after a boundary they straddled it (a flake, 1 run in 10).
+    const now = Math.floor(Date.now() / 600_000) * 600_000 - 300_000;
     const old = hardwarePoll('hw', new Date(now - 31 * DAY));
     const earlier = hardwarePoll('hw', new Date(now - 2 * 60_000));
     earlier.sensors[0]!.value = 60;
