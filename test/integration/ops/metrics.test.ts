@@ -108,6 +108,8 @@ describe('/metrics', () => {
     for (const name of EXPECTED) expect(before.has(name), name).toBe(true);
     expect(before.get('infrapulse_live_instances')).toBe(1);
 
+    // Sample events are built only for someone who can receive them: a listener on metricCollected, none on drivesCollected.
+    const unlisten = app.services.events.listen('metricCollected', () => undefined);
     const reg = await registerDevices({ url: `${app.server.url}/graphql`, token: ADMIN, hostname: sim.host, port: sim.port, usernames: sim.usernames });
     expect(reg.failed).toEqual([]);
     await until(async () => (await scrape()).get('infrapulse_devices{status="ONLINE"}') === 3, '3 devices ONLINE');
@@ -126,6 +128,8 @@ describe('/metrics', () => {
     expect(after.get('infrapulse_write_batch_rows_sum')).toBeGreaterThan(0);
     expect(after.get('infrapulse_write_duration_seconds_count{result="ok"}')).toBeGreaterThan(0);
     expect(after.get('infrapulse_events_published_total{topic="metricCollected"}')).toBeGreaterThanOrEqual(3);
+    expect(after.has('infrapulse_events_published_total{topic="drivesCollected"}')).toBe(false);
+    unlisten();
     expect(after.get('infrapulse_events_published_total{topic="deviceStatusChanged"}')).toBeGreaterThanOrEqual(3);
     expect(after.get('infrapulse_graphql_request_duration_seconds_count{operation_name="RegisterSimulatedDevices",operation_type="mutation"}')).toBe(1);
 
