@@ -1,11 +1,12 @@
 /**
  * Is this error the database being unreachable (down, restarting, network gone), as opposed to
  * a query it refused? One classifier for every layer: Prisma (P1001 "can't reach", P1017
- * "closed the connection", P2024 pool timeout, driver-adapter kinds), node-postgres and the
+ * "closed the connection", P2024 pool timeout, P2028 a transaction that could not start or
+ * expired in time, driver-adapter kinds), node-postgres and the
  * socket (ECONNREFUSED, "Connection terminated"), and PostgreSQL's own shutdown codes
  * (SQLSTATE class 08, 57P01-57P03). Walks `cause`, `originalError` and Prisma's meta.
  */
-const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'DatabaseDoesNotExist']);
 const MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Can't reach database server|Client has encountered a connection error|Connection is closed/i;

@@ -11,7 +11,8 @@ describe('isDatabaseUnavailable', () => {
     const terminated = new Error('Connection terminated unexpectedly');
     const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
     const wrapped = new GraphQLError('Unexpected error.', { originalError: Object.assign(new Error('x'), { cause: socket }) });
-    for (const e of [prisma, adapter, socket, terminated, shutdown, wrapped]) expect(isDatabaseUnavailable(e), e.message).toBe(true);
+    const busy = Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), { code: 'P2028' });
+    for (const e of [prisma, adapter, socket, terminated, shutdown, wrapped, busy]) expect(isDatabaseUnavailable(e), e.message).toBe(true);
   });
 
   it('leaves errors of a reachable database alone', () => {
