@@ -1,7 +1,7 @@
 /**
  * The poller's only path to the time-series tables: coalesces the batches of many device polls
- * into one `writeBatch` (every `flushMs` or at `maxRows` rows, whichever comes first) and tells
- * each poll when its rows are committed.
+ * into one `writeBatch` (every `flushMs` or at `maxRows` rows, whichever comes first; a backlog
+ * goes out `maxRows` at a time, back to back) and tells each poll when its rows are committed.
  *
  * `onCommitted` is the one "after commit" path: every batch goes through it once it is in the
  * database, whether it was written live or replayed after an outage (events, alert evaluation).
@@ -19,6 +19,7 @@
  * retrying it forever would block everything behind it.
  */
 import type { PrismaClient } from '../db/generated/client.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Logger } from '../log.ts';
 import { batchSize, writeBatch as storageWriteBatch } from '../storage/index.ts';
 import { emptyBatch, type SampleBatch } from '../storage/types.ts';
@@ -165,6 +166,13 @@ export function createWriter(options: WriterOptions): Writer {
     }
   };
 
+  /**
+   * Whether a failed write means the data was refused (then batch by batch, dropping what is
+   * refused) rather than the database not taking writes now: down, or too busy to start a
+   * transaction in time (P2028) while SELECT 1 still answers. The latter is an outage: spool, retry.
+   */
+  const accepting = async (err: unknown): Promise<boolean> => !isDatabaseUnavailable(err) && (await reachable());
+
   const dropped = (rows: number, why: string): void => {
     droppedRows += rows;
     dropLog.rows += rows;
@@ -207,7 +215,7 @@ export function createWriter(options: WriterOptions): Writer {
   };
 
   const enterOutage = (entries: Entry[], reason: string): void => {
-    if (!outage) log.error({ err: reason }, 'database unreachable: spooling samples to disk until it returns');
+    if (!outage) log.error({ err: reason }, 'database unreachable or not taking writes: spooling samples to disk until it does');
     outage = true;
     // Entries queued behind the failed flush are newer: they follow it.
     const all = [...entries, ...pending];
@@ -229,28 +237,41 @@ export function createWriter(options: WriterOptions): Writer {
     const t0 = performance.now();
     try {
       await write(prisma, merged);
-      if (origin === 'live') options.onFlush?.(rows, (performance.now() - t0) / 1000, true);
-      committedRows += rows;
-      options.onCommitted?.(merged, origin);
-      return { results: items.map(() => 'committed') };
     } catch (err) {
       if (origin === 'live') options.onFlush?.(rows, (performance.now() - t0) / 1000, false);
-      if (!(await reachable())) return { results: [], unreachable: (err as Error).message };
+      if (!(await accepting(err))) return { results: [], unreachable: (err as Error).message };
+      return commitEach(items, origin);
     }
-    // Reachable: some batch holds data the database refuses. Find it; keep the others.
+    if (origin === 'live') options.onFlush?.(rows, (performance.now() - t0) / 1000, true);
+    committed(merged, rows, origin);
+    return { results: items.map(() => 'committed') };
+  };
+
+  /** In the database: counted, then announced. A failure of what follows the commit is that code's, not the write's: the rows stay committed. */
+  const committed = (batch: SampleBatch, rows: number, origin: CommitOrigin): void => {
+    committedRows += rows;
+    try {
+      options.onCommitted?.(batch, origin);
+    } catch (err) {
+      log.error({ err: (err as Error).message, rows, origin }, 'after-commit step failed (events, alert queue); the samples are stored');
+    }
+  };
+
+  /** A group the reachable database refused: finds the batch it refuses and keeps the others. */
+  const commitEach = async (items: readonly SpoolItem[], origin: CommitOrigin): Promise<GroupOutcome> => {
     const results: GroupOutcome['results'] = [];
     for (const it of items) {
       try {
         await write(prisma, it.batch);
-        committedRows += it.rows;
-        options.onCommitted?.(it.batch, origin);
-        results.push('committed');
       } catch (err) {
-        if (!(await reachable())) return { results, unreachable: (err as Error).message };
+        if (!(await accepting(err))) return { results, unreachable: (err as Error).message };
         droppedRows += it.rows;
         log.error({ err: (err as Error).message, rows: it.rows, origin }, 'database refused a sample batch; dropping it');
         results.push('dropped');
+        continue;
       }
+      committed(it.batch, it.rows, origin);
+      results.push('committed');
     }
     return { results };
   };
@@ -259,9 +280,15 @@ export function createWriter(options: WriterOptions): Writer {
     clearTimeout(timer);
     timer = undefined;
     if (pending.length === 0) return;
-    const entries = pending;
-    pending = [];
-    pendingRows = 0;
+    // At most maxRows per statement (at least one batch): a backlog is cleared by flushes of the
+    // usual size, back to back, rather than by one statement as big as the backlog. At 10,000
+    // devices the connection burst queued 100,000 rows behind one flush.
+    let take = 0;
+    let takenRows = 0;
+    while (take < pending.length && (take === 0 || takenRows + pending[take]!.rows <= maxRows)) takenRows += pending[take++]!.rows;
+    const entries = pending.slice(0, take);
+    pending = pending.slice(take);
+    pendingRows -= takenRows;
     flushes++;
     const outcome = await commitGroup(entries, 'live');
     outcome.results.forEach((r, i) => entries[i]!.resolve(r));

@@ -219,6 +219,74 @@ describe('writer', () => {
     await writer.stop();
   });
 
+  it('a backlog queued behind a slow flush is written in flushes of at most maxRows rows, oldest first', async () => {
+    // At 10,000 devices the connection burst queued 100,000 rows behind one flush; the next
+    // flush took them all as one statement, and its time grew with the backlog it was clearing.
+    const db = fakeDatabase();
+    const flushRows: number[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slowFirst = async (p: PrismaClient, batch: SampleBatch): Promise<number> => {
+      if (flushRows.push(batch.system.length + batch.containers.length) === 1) await held;
+      return db.writeBatch(p, batch);
+    };
+    const writer = createWriter({ prisma: db.prisma, writeBatch: slowFirst, log, spoolDir: dir, flushMs: 5, maxRows: 6 });
+    const all = Array.from({ length: 20 }, (_, i) => writer.write(batchAt(i * 1000, `d${i}`))); // 2 rows each
+    await new Promise((r) => setTimeout(r, 30));
+    release();
+    expect(await Promise.all(all)).toEqual(all.map(() => 'committed'));
+    expect(flushRows.reduce((a, b) => a + b)).toBe(40);
+    expect(Math.max(...flushRows)).toBeLessThanOrEqual(6);
+    expect(db.written).toEqual(Array.from({ length: 20 }, (_, i) => i * 1000));
+    await writer.stop();
+  });
+
+  it('a transaction that cannot start in time (Prisma P2028, a saturated pool) spools the flush; nothing is dropped or written twice', async () => {
+    // Seen at 10,000 devices: SELECT 1 still answered, so the whole flush was retried batch by
+    // batch, each a transaction of its own (1,200 rows/s), and a batch whose retry timed out
+    // again would have been dropped as "refused".
+    const db = fakeDatabase();
+    let busy = true;
+    const saturated = async (p: PrismaClient, batch: SampleBatch): Promise<number> => {
+      if (busy) throw Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), { code: 'P2028' });
+      return db.writeBatch(p, batch);
+    };
+    const writer = createWriter({ prisma: db.prisma, writeBatch: saturated, log, spoolDir: dir, flushMs: 5, retry: { baseMs: 20, maxMs: 50 } });
+    const r = await Promise.all([writer.write(batchAt(1000, 'a')), writer.write(batchAt(2000, 'b'))]);
+    expect(r).toEqual(['deferred', 'deferred']);
+    expect(writer.stats().outage).toBe(true);
+    busy = false;
+    await until(() => writer.drained());
+    expect(db.written).toEqual([1000, 2000]);
+    expect(writer.stats().droppedRows).toBe(0);
+    await writer.stop();
+  });
+
+  it('a failure after the commit (events, alert queue) is logged and does not write the batch again', async () => {
+    const db = fakeDatabase();
+    let writes = 0;
+    const counting = (p: PrismaClient, batch: SampleBatch): Promise<number> => {
+      writes++;
+      return db.writeBatch(p, batch);
+    };
+    const errors: string[] = [];
+    const spy = createLogger('error', { write: (line: string) => void errors.push(line) });
+    const writer = createWriter({
+      prisma: db.prisma,
+      writeBatch: counting,
+      log: spy,
+      spoolDir: dir,
+      flushMs: 5,
+      onCommitted: () => {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    });
+    expect(await Promise.all([writer.write(batchAt(1000, 'a')), writer.write(batchAt(2000, 'b'))])).toEqual(['committed', 'committed']);
+    expect(writes).toBe(1);
+    expect(errors.join('\n')).toMatch(/Maximum call stack size exceeded/);
+    await writer.stop();
+  });
+
   it('during an outage buffers, spills to the spool, and replays everything in order exactly once', async () => {
     const db = fakeDatabase();
     const writer = createWriter({
