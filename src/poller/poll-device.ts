@@ -315,10 +315,9 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
     collectorStates: writeStates(rt.collectors),
   };
   const change = changed ? { previous, current: d.status, reason: d.reason, at: time } : null;
-  // A transition (or a host key to record) is written at once; the rest is batched across devices (status-writer.ts).
+  // Batched across devices, a transition's StatusChange row in the same transaction (status-writer.ts).
   const write = rt.statusWrites.then(async () => {
-    if (!change && !pendingHostKey) return ctx.statusWriter.write(deviceId, row);
-    await ctx.statusWriter.writeNow(deviceId, row, change);
+    await ctx.statusWriter.write(deviceId, row, change);
     if (!change) return;
     ctx.log.info({ deviceId, previous: change.previous, current: change.current, reason: change.reason }, 'device status changed');
     void ctx.events.publish('deviceStatusChanged', { deviceId, ...change, at: change.at.toISOString() });

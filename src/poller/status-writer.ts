@@ -1,11 +1,14 @@
 /**
  * Where a poll's status bookkeeping reaches the `devices` table.
  *
- * - A poll that changes nothing but lastSeenAt, the failure count, lastError or the collector
- *   states is queued and written with every other device's in one statement per `flushMs`
+ * - Every poll's row (lastSeenAt, the failure count, lastError, the collector states, a refused
+ *   host key) is queued and written with every other device's in one statement per `flushMs`
  *   (latest wins per device): at 1,000 devices that was one Prisma round trip per device-poll.
- * - A transition (status changed, or a refused host key to record) is written at once, with its
- *   StatusChange row in the same transaction, so its event never announces a row not yet there.
+ * - A transition's StatusChange row goes in the same flush and the same statement as the
+ *   update, and `write` resolves after the commit, so its event never announces a row not yet
+ *   there. (Until 2026-12-02 each transition was a transaction of its own: 10,000 devices
+ *   connecting at start were 10,000 transactions, and the sample writer's could not start.)
+ * - Flushes never overlap: two updates of the same devices in two transactions can deadlock.
  *
  * Neither touches `updated_at`: it says when the device's settings last changed, which is how
  * lease renewals find devices edited on another instance (ownership.ts). Prisma's `update`
@@ -37,17 +40,24 @@ export interface StatusChangeRow {
 }
 
 export interface StatusWriter {
-  /** Resolves once the row is stored (or the attempt failed and was logged). */
-  write(deviceId: string, row: StatusRow): Promise<void>;
-  /** Now, not batched: the row, and its StatusChange in the same transaction if there is one. */
-  writeNow(deviceId: string, row: StatusRow, change: StatusChangeRow | null): Promise<void>;
+  /** Resolves once the row (and the transition's StatusChange, if any) is stored, or the attempt failed and was logged. */
+  write(deviceId: string, row: StatusRow, change?: StatusChangeRow | null): Promise<void>;
   /** Writes what is queued; later writes go straight to the database. */
   stop(): Promise<void>;
 }
 
-// One statement for any number of devices: the rows travel as one JSON parameter. Timestamps
-// are UTC ISO strings into `timestamp(3)` columns, which ignore the zone as Prisma's UTC storage expects.
-const UPDATE_SQL = `UPDATE devices AS d SET
+interface Queued {
+  row: StatusRow;
+  changes: StatusChangeRow[];
+  done: (() => void)[];
+}
+
+// One statement for any number of devices, atomic: the rows travel as one JSON parameter, the
+// transitions as another, and a transition is stored only for a device the update found (one
+// deleted meanwhile is skipped, not a failed flush for every other device). Timestamps are UTC
+// ISO strings into `timestamp(3)` columns, which ignore the zone as Prisma's UTC storage expects.
+const WRITE_SQL = `WITH updated AS (
+  UPDATE devices AS d SET
     status = v.status::"DeviceStatus",
     last_error = v.last_error,
     consecutive_failures = v.consecutive_failures,
@@ -55,7 +65,12 @@ const UPDATE_SQL = `UPDATE devices AS d SET
     pending_host_key = COALESCE(v.pending_host_key, d.pending_host_key),
     collector_states = v.collector_states
   FROM json_to_recordset($1::json) AS v(id text, status text, last_error text, consecutive_failures int, last_seen_at timestamp(3), pending_host_key text, collector_states jsonb)
-  WHERE d.id = v.id`;
+  WHERE d.id = v.id
+  RETURNING d.id)
+INSERT INTO status_changes (device_id, previous, current, reason, at)
+  SELECT c.device_id, c.previous::"DeviceStatus", c.current::"DeviceStatus", c.reason, c.at
+  FROM json_to_recordset($2::json) AS c(device_id text, previous text, current text, reason text, at timestamp(3))
+  JOIN updated ON updated.id = c.device_id`;
 
 const wire = (deviceId: string, r: StatusRow) => ({
   id: deviceId,
@@ -68,53 +83,54 @@ const wire = (deviceId: string, r: StatusRow) => ({
 });
 
 export function createStatusWriter({ prisma, log, flushMs }: { prisma: PrismaClient; log: Logger; flushMs: number }): StatusWriter {
-  let queued = new Map<string, { row: StatusRow; done: (() => void)[] }>();
+  let queued = new Map<string, Queued>();
   let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
   let stopped = false;
 
-  const store = async (rows: Map<string, StatusRow>): Promise<void> => {
+  const store = async (batch: Map<string, Queued>): Promise<void> => {
+    const rows = [...batch].map(([id, q]) => wire(id, q.row));
+    const changes = [...batch].flatMap(([deviceId, q]) => q.changes.map((c) => ({ device_id: deviceId, previous: c.previous, current: c.current, reason: c.reason, at: c.at.toISOString() })));
     try {
-      await prisma.$executeRawUnsafe(UPDATE_SQL, JSON.stringify([...rows].map(([id, r]) => wire(id, r))));
+      await prisma.$executeRawUnsafe(WRITE_SQL, JSON.stringify(rows), JSON.stringify(changes));
     } catch (err) {
-      log.warn({ devices: rows.size, err: (err as Error).message }, 'could not store device status');
+      log.warn({ devices: batch.size, transitions: changes.length, err: (err as Error).message }, 'could not store device status');
     }
   };
 
   const flush = async (): Promise<void> => {
-    timer = undefined;
     const batch = queued;
     queued = new Map();
     if (batch.size === 0) return;
-    await store(new Map([...batch].map(([id, q]) => [id, q.row])));
+    await store(batch);
     for (const q of batch.values()) for (const done of q.done) done();
   };
 
+  const runFlush = (): Promise<void> => {
+    timer = undefined;
+    flushing = flushing.then(flush);
+    return flushing;
+  };
+
   return {
-    write(deviceId, row) {
-      if (stopped) return store(new Map([[deviceId, row]]));
+    write(deviceId, row, change) {
+      const changes = change ? [change] : [];
+      if (stopped) return store(new Map([[deviceId, { row, changes, done: [] }]]));
       return new Promise<void>((resolve) => {
         const q = queued.get(deviceId);
         if (q) {
           q.row = row;
+          q.changes.push(...changes);
           q.done.push(resolve);
-        } else queued.set(deviceId, { row, done: [resolve] });
-        timer ??= setTimeout(() => void flush(), flushMs);
+        } else queued.set(deviceId, { row, changes, done: [resolve] });
+        timer ??= setTimeout(() => void runFlush(), flushMs);
       });
-    },
-
-    async writeNow(deviceId, row, change) {
-      const update = prisma.$executeRawUnsafe(UPDATE_SQL, JSON.stringify([wire(deviceId, row)]));
-      try {
-        await (change ? prisma.$transaction([update, prisma.statusChange.create({ data: { deviceId, ...change } })]) : update);
-      } catch (err) {
-        log.warn({ deviceId, err: (err as Error).message }, 'could not store device status');
-      }
     },
 
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await flush();
+      await runFlush();
     },
   };
 }

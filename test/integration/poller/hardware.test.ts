@@ -91,7 +91,11 @@ afterAll(() => fleet?.stop(), 60_000);
 
 test('a degraded pool and array, a stopped fan and a hot GPU show in GraphQL, are announced, and recover', async () => {
   // The first poll of a new device runs every collector: a healthy host.
-  await until(async () => (await view(deviceId)).gpus.length > 0 && (await view(deviceId)).pools.length > 0 && (await view(deviceId)).sensors.length > 0, 'the first hardware poll');
+  // The status row follows within a status flush (poller/status-writer.ts), the samples within a sample flush.
+  await until(async () => {
+    const v = await view(deviceId);
+    return v.gpus.length > 0 && v.pools.length > 0 && v.sensors.length > 0 && v.status === 'ONLINE';
+  }, 'the first hardware poll');
   const healthy = await view(deviceId);
   expect(healthy.status).toBe('ONLINE');
   expect(healthy.pools).toEqual([
@@ -167,7 +171,10 @@ test('a degraded pool and array, a stopped fan and a hot GPU show in GraphQL, ar
 
 test('the real local transport on this machine: storage, sensors and GPU collectors are UNAVAILABLE, the device ONLINE', async () => {
   const local = (await deviceIds()).find((d) => d.name === 'local')!;
-  await until(async () => (await view(local.id)).collectors.every((c) => c.state !== null || c.name === 'DRIVES'), 'the local device\'s first poll');
+  await until(async () => {
+    const v = await view(local.id);
+    return v.collectors.every((c) => c.state !== null || c.name === 'DRIVES') && v.status !== 'UNKNOWN';
+  }, "the local device's first poll");
   const v = await view(local.id);
   const states = Object.fromEntries(v.collectors.map((c) => [c.name, c]));
   for (const name of ['STORAGE', 'SENSORS', 'GPU']) expect(states[name]).toMatchObject({ state: 'UNAVAILABLE' });

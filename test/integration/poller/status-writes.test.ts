@@ -52,6 +52,37 @@ describe('status bookkeeping', () => {
     }
   });
 
+  it('first polls of devices polled together store their transitions in one statement: each StatusChange row, then each event', async () => {
+    // A transition was a transaction of its own: 10,000 devices connecting at start were 10,000
+    // transactions, and the sample writer's waited behind them until Prisma gave up (P2028).
+    const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.device.create({ data: { name: `first-${i}`, hostname: 'h', username: 'x' } })));
+    const events = newBus();
+    const seen: string[] = [];
+    const stored: number[] = [];
+    events.listen('deviceStatusChanged', (e) => {
+      seen.push(e.deviceId);
+      void db.prisma.statusChange.count({ where: { deviceId: e.deviceId } }).then((n) => stored.push(n));
+    });
+    const poller = createPoller({ config: testConfig(dataDir), db, events, log, secrets: testSecrets(), runnerFactory: () => createLocalRunner(), tuning: { spoolDir: `${dataDir}/spool-first`, lastSeenEveryMs: 0 } });
+    await poller.start();
+    const statements = vi.spyOn(db.prisma, '$executeRawUnsafe');
+    try {
+      const first = await Promise.all(devices.map((d) => poller.pollNow(d.id, ['system'])));
+      expect(first.map((o) => o.status)).toEqual(devices.map(() => 'ONLINE'));
+      const updates = statements.mock.calls.filter(([sql]) => /UPDATE devices AS d/i.test(sql));
+      expect(updates.length).toBeGreaterThan(0);
+      expect(updates.length).toBeLessThanOrEqual(3); // one per flush, as for polls without a transition
+      const changes = await db.prisma.statusChange.findMany({ where: { deviceId: { in: devices.map((d) => d.id) } } });
+      expect(changes.map((c) => `${c.previous}→${c.current}`).sort()).toEqual(devices.map(() => 'UNKNOWN→ONLINE'));
+      await vi.waitFor(() => expect(stored).toHaveLength(12));
+      expect(seen.sort()).toEqual(devices.map((d) => d.id).sort());
+      expect(stored).toEqual(devices.map(() => 1)); // every event found its row already stored
+    } finally {
+      statements.mockRestore();
+      await poller.stop();
+    }
+  });
+
   it('devices polled together store their status in one statement, each row its own values', async () => {
     const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.device.create({ data: { name: `batch-${i}`, hostname: 'h', username: 'x' } })));
     const poller = makePoller('spool-batch', 0);
@@ -60,7 +91,7 @@ describe('status bookkeeping', () => {
       await Promise.all(devices.map((d) => poller.pollNow(d.id, ['system'])));
       const statements = vi.spyOn(db.prisma, '$executeRawUnsafe');
       const second = await Promise.all(devices.map((d) => poller.pollNow(d.id, ['system'])));
-      const updates = statements.mock.calls.filter(([sql]) => /^\s*UPDATE devices/i.test(sql));
+      const updates = statements.mock.calls.filter(([sql]) => /UPDATE devices AS d/i.test(sql));
       statements.mockRestore();
       expect(updates.length).toBeGreaterThan(0);
       expect(updates.length).toBeLessThanOrEqual(3); // one per flush; the 12 polls end within a flush or two
