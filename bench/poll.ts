@@ -30,6 +30,8 @@ export interface PollPoint {
   cpuMsPerCollectorRun: Stat;
   /** The simulator's CPU per full device-poll (the SSH server side), for scale. */
   simulatorCpuMsPerPoll: Stat;
+  /** Seconds from the poller's start until every device had been polled successfully once (the connection burst). */
+  onlineSec: number;
   /** Polls in which a collector failed, over all windows. */
   failedShare: number;
   /** SSH handshakes the poller completed during the measured windows: 0 when every connection is kept. */
@@ -147,7 +149,10 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
     o.progress(`${part}: ${devices} simulated devices every ${intervalSec} s: connecting all, a settling window, then ${o.runs} windows of ${o.windowSec} s (about ${Math.round(intervalSec * 2 + o.runs * o.windowSec + devices / 50)} s)`);
     const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices, intervalSec, withServer: false });
     try {
+      const started = performance.now();
       await waitAllOnline(fleet, devices, Math.max(60_000, devices * 200));
+      const onlineSec = round((performance.now() - started) / 1000);
+      o.progress(`${part}: ${devices} devices: all ONLINE ${onlineSec} s after the poller started`);
       await sleep(Math.min(intervalSec, o.windowSec) * 500);
       await pollerUsage(fleet); // empties the lateness and duration samples of the settling time
       const cpu: number[] = [];
@@ -208,6 +213,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
         rssMB: stat(rss),
         cpuMsPerCollectorRun: stat(perRun),
         simulatorCpuMsPerPoll: stat(simCpu),
+        onlineSec,
         failedShare: round(failed / polls),
         handshakesInWindows: u0.sshHandshakes - handshakesBefore,
         ...(lastFailure ? { lastFailure } : {}),
