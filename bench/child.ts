@@ -18,6 +18,8 @@ export function useCompiledChildren(dir: string): void {
 }
 
 let cpuProfileDir: string | undefined;
+/** Node writes a --cpu-prof profile only at a normal exit: a child that kill() has to SIGTERM (a 10,000-device poller takes more than 10 s to stop) exits normally instead. */
+const EXIT_ON_TERM = "data:text/javascript,process.once('SIGTERM',()=>process.exit(143))";
 /** Children started after this write a V8 CPU profile into `dir` when they exit (bench --cpu-prof DIR). */
 export function setChildCpuProfileDir(dir: string | undefined): void {
   cpuProfileDir = dir;
@@ -32,7 +34,7 @@ export class Child<To extends object, From extends { type: string }> {
   constructor(module: string, readonly name: string, { gc = false }: { gc?: boolean } = {}) {
     const file = compiledDir ? path.join(compiledDir, path.basename(module).replace(/\.ts$/, '.js')) : fileURLToPath(new URL(module, import.meta.url));
     this.proc = fork(file, [], {
-      execArgv: [...(compiledDir ? [] : ['--import', TSX]), ...(gc ? ['--expose-gc'] : []), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
+      execArgv: [...(compiledDir ? [] : ['--import', TSX]), ...(gc ? ['--expose-gc'] : []), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--import', EXIT_ON_TERM] : [])],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
