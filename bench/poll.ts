@@ -32,6 +32,8 @@ export interface PollPoint {
   simulatorCpuMsPerPoll: Stat;
   /** Seconds from the poller's start until every device had been polled successfully once (the connection burst). */
   onlineSec: number;
+  /** Seconds after that until polls kept to the schedule (waitSteady), when the windows began. */
+  settleSec: number;
   /** Polls in which a collector failed, over all windows. */
   failedShare: number;
   /** SSH handshakes the poller completed during the measured windows: 0 when every connection is kept. */
@@ -142,19 +144,39 @@ async function measureChecks(fleet: Fleet, o: { runs: number; windowSec: number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits out the tail of the connection burst: until a 5 s span has polled at no more than the
+ * scheduled rate (no catching up) with its slots' lateness p99 under a second, at most three
+ * intervals. A fixed settling time let the backlog of 10,000 handshakes into the windows on a
+ * slow day and not on another. Empties the lateness and duration samples. Returns the seconds waited.
+ */
+async function waitSteady(f: Fleet, scheduledPollsPerSec: number, intervalSec: number): Promise<number> {
+  const t0 = performance.now();
+  const spanSec = 5;
+  let u0 = await pollerUsage(f);
+  while (performance.now() - t0 < intervalSec * 3000) {
+    await sleep(spanSec * 1000);
+    const u1 = await pollerUsage(f);
+    const rate = (u1.collectorRuns - u0.collectorRuns) / COLLECTORS / spanSec;
+    const lateP99 = u1.lateMs.length > 0 ? quantile(u1.lateMs, 0.99) : 0;
+    u0 = u1;
+    if (lateP99 < 1000 && rate <= scheduledPollsPerSec * 1.1) break;
+  }
+  return round((performance.now() - t0) / 1000);
+}
+
 export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleets: { devices: number; intervalSec: number }[]; runs: number; windowSec: number; part: string; progress: (l: string) => void; notes: string[]; checks?: boolean }): Promise<PollPoint[]> {
   const { notes, part } = o;
   const points: PollPoint[] = [];
   for (const { devices, intervalSec } of o.fleets) {
-    o.progress(`${part}: ${devices} simulated devices every ${intervalSec} s: connecting all, a settling window, then ${o.runs} windows of ${o.windowSec} s (about ${Math.round(intervalSec * 2 + o.runs * o.windowSec + devices / 50)} s)`);
+    o.progress(`${part}: ${devices} simulated devices every ${intervalSec} s: connecting all, waiting until polls keep to the schedule, then ${o.runs} windows of ${o.windowSec} s (about ${Math.round(intervalSec * 2 + o.runs * o.windowSec + devices / 50)} s)`);
     const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices, intervalSec, withServer: false });
     try {
       const started = performance.now();
       await waitAllOnline(fleet, devices, Math.max(60_000, devices * 200));
       const onlineSec = round((performance.now() - started) / 1000);
-      o.progress(`${part}: ${devices} devices: all ONLINE ${onlineSec} s after the poller started`);
-      await sleep(Math.min(intervalSec, o.windowSec) * 500);
-      await pollerUsage(fleet); // empties the lateness and duration samples of the settling time
+      const settleSec = await waitSteady(fleet, devices / intervalSec, intervalSec);
+      o.progress(`${part}: ${devices} devices: all ONLINE ${onlineSec} s after the poller started, on schedule ${settleSec} s later`);
       const cpu: number[] = [];
       const late: number[] = [];
       const rss: number[] = [];
@@ -214,6 +236,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
         cpuMsPerCollectorRun: stat(perRun),
         simulatorCpuMsPerPoll: stat(simCpu),
         onlineSec,
+        settleSec,
         failedShare: round(failed / polls),
         handshakesInWindows: u0.sshHandshakes - handshakesBefore,
         ...(lastFailure ? { lastFailure } : {}),
