@@ -315,7 +315,7 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
     collectorStates: writeStates(rt.collectors),
   };
   const change = changed ? { previous, current: d.status, reason: d.reason, at: time } : null;
-  // Batched across devices, a transition's StatusChange row in the same transaction (status-writer.ts).
+  // Batched across devices, a transition's StatusChange row in the same statement (status-writer.ts).
   const write = rt.statusWrites.then(async () => {
     await ctx.statusWriter.write(deviceId, row, change);
     if (!change) return;

@@ -283,12 +283,9 @@ export function createWriter(options: WriterOptions): Writer {
     // At most maxRows per statement (at least one batch): a backlog is cleared by flushes of the
     // usual size, back to back, rather than by one statement as big as the backlog. At 10,000
     // devices the connection burst queued 100,000 rows behind one flush.
-    let take = 0;
-    let takenRows = 0;
-    while (take < pending.length && (take === 0 || takenRows + pending[take]!.rows <= maxRows)) takenRows += pending[take++]!.rows;
-    const entries = pending.slice(0, take);
-    pending = pending.slice(take);
-    pendingRows -= takenRows;
+    const entries = chunks(pending, maxRows)[0]!;
+    pending = pending.slice(entries.length);
+    pendingRows -= rowsOf(entries);
     flushes++;
     const outcome = await commitGroup(entries, 'live');
     outcome.results.forEach((r, i) => entries[i]!.resolve(r));
