@@ -83,6 +83,27 @@ describe('status bookkeeping', () => {
     }
   });
 
+  it('a poller adopting devices switched off while it was away stores their DISABLED transitions together, not one flush each', async () => {
+    // Each adoption awaited its own transition, and transitions wait for the next status flush
+    // (250 ms): a poller starting with 1,000 such devices took 250 s to start.
+    const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.device.create({ data: { name: `off-${i}`, hostname: 'h', username: 'x', status: 'ONLINE', monitoringEnabled: false } })));
+    const ids = devices.map((d) => d.id);
+    const statements = vi.spyOn(db.prisma, '$executeRawUnsafe');
+    const poller = makePoller('spool-off', 0);
+    try {
+      await poller.start();
+      const ours = statements.mock.calls.filter(([sql, ...params]) => /UPDATE devices AS d/i.test(sql) && ids.some((id) => params.some((p) => String(p).includes(id))));
+      expect(ours.length).toBeGreaterThan(0);
+      expect(ours.length).toBeLessThanOrEqual(2);
+      const rows = await db.prisma.device.findMany({ where: { id: { in: ids } }, include: { statusChanges: true } });
+      expect(rows.map((r) => r.status)).toEqual(ids.map(() => 'DISABLED'));
+      expect(rows.map((r) => r.statusChanges.map((c) => `${c.previous}→${c.current}`))).toEqual(ids.map(() => ['ONLINE→DISABLED']));
+    } finally {
+      statements.mockRestore();
+      await poller.stop();
+    }
+  });
+
   it('devices polled together store their status in one statement, each row its own values', async () => {
     const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.device.create({ data: { name: `batch-${i}`, hostname: 'h', username: 'x' } })));
     const poller = makePoller('spool-batch', 0);
