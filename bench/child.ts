@@ -25,6 +25,16 @@ export function setChildCpuProfileDir(dir: string | undefined): void {
   cpuProfileDir = dir;
 }
 
+/** Every child not yet exited, so a part that fails half-way cannot leave one polling (and the bench waiting on it). */
+const live = new Set<{ kill(): Promise<void> }>();
+
+/** Stops every child still running; how many there were. */
+export async function stopLeftoverChildren(): Promise<number> {
+  const left = [...live];
+  await Promise.all(left.map((c) => c.kill()));
+  return left.length;
+}
+
 export class Child<To extends object, From extends { type: string }> {
   readonly proc: ChildProcess;
   private waiters: { match: (m: From) => boolean; resolve: (m: From) => void }[] = [];
@@ -45,7 +55,11 @@ export class Child<To extends object, From extends { type: string }> {
       const i = this.waiters.findIndex((w) => w.match(m));
       if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
     });
-    this.proc.on('exit', (code, signal) => this.fail(new Error(`${name} exited (${signal ?? code})`)));
+    live.add(this);
+    this.proc.on('exit', (code, signal) => {
+      live.delete(this);
+      this.fail(new Error(`${name} exited (${signal ?? code})`));
+    });
   }
 
   private fail(e: Error): void {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { setChildCpuProfileDir } from './child.ts';
+import { setChildCpuProfileDir, stopLeftoverChildren } from './child.ts';
 import { openBenchDatabase, type BenchDatabase } from './db.ts';
 import { benchDashboard, chromiumInstalled, type DashboardResult } from './dashboard.ts';
 import { benchFanout, benchFanoutScale, type FanoutPoint, type FanoutScale } from './fanout.ts';
@@ -281,6 +281,8 @@ export async function runBench(argv: string[], overrides: BenchOverrides = {}): 
         report.notes.push(`${part}: failed: ${(e as Error).message}`);
         progress(`${part}: FAILED: ${(e as Error).stack ?? String(e)}`);
       }
+      const left = await stopLeftoverChildren();
+      if (left > 0) progress(`${part}: stopped ${left} child process${left === 1 ? '' : 'es'} it left running`);
     }
   } finally {
     await db?.close();
