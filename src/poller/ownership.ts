@@ -174,12 +174,12 @@ interface ReconcileDeps {
 /** Brings the schedule in line with one lease cycle. */
 async function reconcileCycle({ prisma, log, state, devices, drop, adopt }: ReconcileDeps, cycle: LeaseCycle): Promise<void> {
   state.liveInstances = cycle.liveInstances;
-  for (const id of cycle.released) await drop(id);
-  for (const id of [...state.held]) {
-    if (cycle.held.has(id)) continue;
-    await drop(id);
-    if (!cycle.released.includes(id)) log.info({ deviceId: id }, 'device lease lost (taken over or deleted): no longer polled here');
-  }
+  // Devices let go of (and below, taken on) all at once: closing a connection waits for the
+  // peer's answer, up to a second, and a status transition for the next status flush.
+  const released = new Set(cycle.released);
+  const lost = [...state.held].filter((id) => !cycle.held.has(id) && !released.has(id));
+  await Promise.all([...released, ...lost].map(drop));
+  for (const id of lost) log.info({ deviceId: id }, 'device lease lost (taken over or deleted): no longer polled here');
   const claimed = new Map(cycle.claimed.map((c) => [c.id, c.polledUntil]));
   const fresh: string[] = [];
   const changed: string[] = [];
@@ -190,9 +190,8 @@ async function reconcileCycle({ prisma, log, state, devices, drop, adopt }: Reco
   if (fresh.length === 0 && changed.length === 0) return;
   const rows = await prisma.device.findMany({ where: { id: { in: [...fresh, ...changed] } }, include: { credential: true } });
   const isFresh = new Set(fresh);
-  // All at once: a status transition waits for the next status flush, which batches every
-  // device's (status-writer.ts); one device at a time, 1,000 devices switched off meanwhile took
-  // 1,000 flushes (250 s) to adopt. A device's own writes stay in order (its statusWrites chain).
+  // One device at a time, 1,000 devices switched off meanwhile took 1,000 status flushes (250 s)
+  // to adopt. A device's own writes stay in order (its statusWrites chain).
   await Promise.all(
     rows.map((d) =>
       // A lease we held all along but had dropped (lost contact with the database): we polled it until then.

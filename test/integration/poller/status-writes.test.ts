@@ -104,6 +104,39 @@ describe('status bookkeeping', () => {
     }
   });
 
+  it('a lease cycle lets go of the devices it lost all at once: closing a connection can take a second', async () => {
+    // Each close waits for the peer's answer (up to 1 s, ssh-connection.ts); one device at a
+    // time, a cycle losing 500 devices to a new instance or a deletion was blocked for minutes.
+    const devices = await Promise.all(Array.from({ length: 6 }, (_, i) => db.prisma.device.create({ data: { name: `lost-${i}`, hostname: 'h', username: 'x' } })));
+    let closing = 0;
+    let mostAtOnce = 0;
+    let closed = 0;
+    const slowClose = () => {
+      const runner = createLocalRunner();
+      return {
+        exec: runner.exec,
+        async close() {
+          mostAtOnce = Math.max(mostAtOnce, ++closing);
+          await new Promise((r) => setTimeout(r, 300));
+          closing--;
+          closed++;
+          await runner.close();
+        },
+      };
+    };
+    const config = testConfig(dataDir);
+    const poller = createPoller({ config: { ...config, lease: { ...config.lease, leaseSeconds: 2, renewSeconds: 1 } }, db, events: newBus(), log, secrets: testSecrets(), runnerFactory: slowClose, tuning: { spoolDir: `${dataDir}/spool-lost` } });
+    await poller.start();
+    try {
+      await Promise.all(devices.map((d) => poller.pollNow(d.id, ['system'])));
+      await db.prisma.device.deleteMany({ where: { id: { in: devices.map((d) => d.id) } } }); // behind the poller's back: its next lease cycle finds them gone
+      await vi.waitFor(() => expect(closed).toBe(6), { timeout: 10_000, interval: 50 });
+      expect(mostAtOnce).toBe(6);
+    } finally {
+      await poller.stop();
+    }
+  });
+
   it('devices polled together store their status in one statement, each row its own values', async () => {
     const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.device.create({ data: { name: `batch-${i}`, hostname: 'h', username: 'x' } })));
     const poller = makePoller('spool-batch', 0);
