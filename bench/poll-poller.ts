@@ -18,6 +18,7 @@ import { createEventBus, type EventBus } from '../src/events/index.ts';
 import { BACKUP_MARK } from '../src/simulator/render-checks.ts';
 import type { Services } from '../src/graphql/context.ts';
 import type { Logger } from '../src/log.ts';
+import { startMemoryTrim } from '../src/memory-trim.ts';
 import { createPoller } from '../src/poller/index.ts';
 import { createApiToken } from '../src/tokens.ts';
 import type { FromPoller, PollerStart, ToPoller } from './poll-protocol.ts';
@@ -79,6 +80,8 @@ async function main(start: PollerStart): Promise<void> {
     POLLING_MAX_CONCURRENT_DEVICES: String(start.maxConcurrent),
     PORT: '0',
     LOG_LEVEL: 'silent',
+    // As the app's default unless the bench's environment says otherwise (an A/B of trimming).
+    MEMORY_TRIM_INTERVAL_SECONDS: process.env.MEMORY_TRIM_INTERVAL_SECONDS,
   });
   const events = createEventBus();
   const db = { prisma, pool, url: start.databaseUrl, timescale: await detectTimescale(pool), embedded: false, close: async () => undefined };
@@ -87,6 +90,7 @@ async function main(start: PollerStart): Promise<void> {
   let collectMs: number[] = [];
   const observer = { slotStarted: (_c: unknown, seconds: number) => void lateMs.push(seconds * 1000), collectorDone: (_c: unknown, _o: unknown, seconds: number) => void collectMs.push(seconds * 1000) };
   const poller = createPoller({ config, db, events, log, secrets, tuning: { spoolDir }, observer });
+  startMemoryTrim(config.memoryTrimSeconds, log);
   // polls_waiting as a Prometheus scrape would see it, but every 100 ms.
   let waiting = { max: 0, sum: 0, n: 0 };
   setInterval(() => {

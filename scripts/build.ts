@@ -8,13 +8,18 @@
  * bin/infrapulse.js runs dist/ only while its stamp is newer than every file in src/; after an
  * edit it runs the sources through tsx until the next build.
  *
- *   tsx scripts/build.ts            build both (npm ci's prepare)
- *   tsx scripts/build.ts server     the server only (npm run build)
+ * With the server it compiles native/malloc-trim.c (memory trimming, src/memory-trim.ts) with the
+ * system's C compiler against Node's own headers; where that cannot be done (no compiler, no
+ * headers, no glibc) it says so and the server runs without trimming.
+ *
+ *   tsx scripts/build.ts            build all three (npm ci's prepare)
+ *   tsx scripts/build.ts server     the server and the native module (npm run build)
  *   tsx scripts/build.ts web        the dashboard only (npm run build:web)
  *
  * The benchmark suite compiles its own modules with `buildBench` (bench/ → dist-bench/, importing
  * dist/), so the servers and pollers it measures run as `npm start` runs them, without tsx.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +77,32 @@ export async function buildServer(): Promise<{ files: number; ms: number }> {
   return { files, ms: performance.now() - started };
 }
 
+/** Where src/memory-trim.ts loads the native module from (from src/ and dist/ alike). */
+export const NATIVE_TRIM = path.join(ROOT, 'native', 'build', 'malloc-trim.node');
+
+/** Node's C headers: npm's nodedir when set, else the include/ beside the running node binary. */
+function nodeHeaders(): string | undefined {
+  const dirs = [process.env.npm_config_nodedir, path.resolve(path.dirname(process.execPath), '..')].filter((d): d is string => !!d);
+  return dirs.map((d) => path.join(d, 'include', 'node')).find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+}
+
+/** native/malloc-trim.c → NATIVE_TRIM (a Node-API module, so any Node version loads it). Returns why not when it cannot. */
+export function buildNative(): { ms: number } | { skipped: string } {
+  const started = performance.now();
+  const headers = nodeHeaders();
+  if (!headers) return { skipped: "Node's C headers (node_api.h) were not found; set npm_config_nodedir to the directory holding include/node" };
+  const tmp = `${NATIVE_TRIM}.${process.pid}`;
+  fs.mkdirSync(path.dirname(NATIVE_TRIM), { recursive: true });
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-fvisibility=hidden', `-I${headers}`, path.join(ROOT, 'native', 'malloc-trim.c'), '-o', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const err = e as { code?: string; stderr?: Buffer };
+    return { skipped: err.code === 'ENOENT' ? `no C compiler (${process.env.CC ?? 'cc'})` : (err.stderr?.toString().trim().split('\n').find((l) => /error/.test(l)) ?? String(e)) };
+  }
+  fs.renameSync(tmp, NATIVE_TRIM);
+  return { ms: performance.now() - started };
+}
+
 /** bench/ → dist-bench/, its imports of src/ pointed at dist/ (which must be fresh: see bench/main.ts). */
 export async function buildBench(): Promise<{ files: number; ms: number }> {
   const started = performance.now();
@@ -85,6 +116,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     if (only !== 'web') {
       const server = await buildServer();
       process.stdout.write(`server compiled into dist (${server.files} modules) in ${server.ms.toFixed(0)} ms\n`);
+      const native = buildNative();
+      if ('skipped' in native) process.stderr.write(`infrapulse: memory trimming not built, the server will run without it: ${native.skipped}\n`);
+      else process.stdout.write(`memory trimming compiled into ${path.relative(ROOT, NATIVE_TRIM)} in ${native.ms.toFixed(0)} ms\n`);
     }
     if (only !== 'server') {
       const web = await buildDashboard();

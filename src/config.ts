@@ -88,6 +88,7 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
   MCP_ENABLED: bool(true),
   MCP_SESSION_IDLE_SECONDS: int(600, 1, 7 * 86_400),
+  MEMORY_TRIM_INTERVAL_SECONDS: int(10, 0, 86_400),
 });
 
 type Env = z.output<typeof schema>;
@@ -164,6 +165,8 @@ function toConfig(e: Env) {
      * `sessionIdleSeconds` is closed.
      */
     mcp: { enabled: e.MCP_ENABLED, sessionIdleSeconds: e.MCP_SESSION_IDLE_SECONDS },
+    /** Seconds between returns of malloc's free pages to the kernel (src/memory-trim.ts); 0: never. */
+    memoryTrimSeconds: e.MEMORY_TRIM_INTERVAL_SECONDS,
   };
 }
 

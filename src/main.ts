@@ -15,6 +15,7 @@ import { createAlertEvaluator } from './alerts/index.ts';
 import type { ExecOn } from './alerts/culprits.ts';
 import { openEventBus } from './events/index.ts';
 import { attachMetrics, eventPublished, pollerObserver } from './metrics.ts';
+import { startMemoryTrim } from './memory-trim.ts';
 import { createPoller, type Poller } from './poller/index.ts';
 import type { Services } from './graphql/context.ts';
 import type { Logger } from './log.ts';
@@ -57,7 +58,8 @@ async function startOwned(config: Config, log: Logger, owner: OwnerLock): Promis
     log.error({ err: (err as Error).message }, 'infrapulse SSH key unavailable: devices without a credential of their own cannot log in');
   }
   const db = await openDatabase(config, log, { owner });
-  const stack: (() => Promise<void>)[] = [async () => owner.release(), () => db.close()];
+  const stopTrim = startMemoryTrim(config.memoryTrimSeconds, log);
+  const stack: (() => Promise<void>)[] = [async () => owner.release(), () => db.close(), async () => stopTrim()];
   const stop = async () => {
     while (stack.length) await stack.pop()!().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
   };

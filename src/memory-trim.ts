@@ -1,0 +1,47 @@
+/**
+ * Memory trimming: every MEMORY_TRIM_INTERVAL_SECONDS the process hands the free pages inside
+ * glibc's malloc arenas back to the kernel (malloc_trim(0), native/malloc-trim.c, compiled by npm
+ * ci's prepare step). free() alone returns only the top of each arena; the holes that bursts of
+ * native allocations leave (a poller's SSH connection burst, socket read buffers, OpenSSL state)
+ * stayed resident: 75 MB of a 3,000-device poller's 446 MB, 20 MB of an idle server's 136 MB
+ * (docs/benchmarks.md, "Memory malloc keeps"). Where the module could not be built (no compiler,
+ * no glibc) the server runs as before and says so once.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from './log.ts';
+
+/** Beside src/ and dist/ alike: scripts/build.ts's NATIVE_TRIM. */
+const MODULE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'malloc-trim.node');
+
+/** Returns whether any memory went back to the kernel. */
+export type Trim = () => boolean;
+
+export function loadTrim(): { trim: Trim } | { unavailable: string } {
+  try {
+    const native = createRequire(import.meta.url)(MODULE) as { trim?: unknown };
+    if (typeof native.trim !== 'function') return { unavailable: `${MODULE} has no trim()` };
+    return { trim: native.trim as Trim };
+  } catch (e) {
+    return { unavailable: (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${MODULE} was not built (npm run build says why)` : (e as Error).message };
+  }
+}
+
+/** Trims every `intervalSec` (0: never) until the returned stop is called. */
+export function startMemoryTrim(intervalSec: number, log: Logger): () => void {
+  if (intervalSec <= 0) return () => {};
+  const native = loadTrim();
+  if ('unavailable' in native) {
+    log.info({ reason: native.unavailable }, 'memory trimming unavailable: memory freed inside malloc arenas stays resident');
+    return () => {};
+  }
+  const timer = setInterval(() => {
+    const before = process.memoryUsage.rss();
+    const started = performance.now();
+    native.trim();
+    log.debug({ releasedMB: Math.round((before - process.memoryUsage.rss()) / 1e5) / 10, ms: Math.round((performance.now() - started) * 100) / 100 }, 'memory trimmed');
+  }, intervalSec * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
