@@ -5,10 +5,7 @@
  * latest rows for many devices in one query (a LATERAL probe of the (device_id, time DESC)
  * index per device), and bucketed history.
  */
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { onTransactionConnection } from '../db/adapter.ts';
 import type { PrismaClient } from '../db/generated/client.ts';
 import { copyBinary, copySql, createStagingSql, insertSql, populateStagingSql, stagingJson, type Inserted, type InsertedGroup } from './staging.ts';
@@ -17,7 +14,7 @@ import type { SampleBatch } from './types.ts';
 
 export * from './types.ts';
 
-/** Rows encoded at a time into the COPY stream: bounds the buffer held, not the statement. */
+/** Rows encoded per CopyData message: bounds each buffer, not the statement. */
 const COPY_CHUNK = 2000;
 
 /**
@@ -53,25 +50,71 @@ const PLANS = (Object.keys(TABLES) as (keyof SampleBatch)[]).map((key) => ({ key
 /** Per pool connection: the staging tables a committed transaction created on it. */
 const staged = new WeakMap<pg.PoolClient, Set<string>>();
 
+const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+
 /**
- * Written to the COPY stream directly: stream.pipeline built an AbortController per call and
- * aborted it on success, and the abort built a DOMException with a stack trace, per table per
- * flush (1 % of the poller's CPU at 1,000 devices). A row that cannot be encoded destroys the
- * stream, which fails the COPY.
+ * COPY … FROM STDIN as one socket write: the statement, every CopyData message and CopyDone
+ * are sent together instead of after the server's CopyInResponse, which pg-copy-streams waited
+ * for before writing each chunk as two writes and CopyDone as a third. Socket writes were 15 %
+ * of a 1,000-device poller's CPU, a fifth of them these (docs/benchmarks.md, "Memory malloc
+ * keeps, and the COPY's writes"). PostgreSQL reads the messages in order; when the statement
+ * fails, it ignores the CopyData and CopyDone that follow (postgres.c: "we probably got here
+ * because a COPY failed, and the frontend is still sending data"), as it did when a row failed
+ * half-way. The rows are encoded before anything is sent: a row that cannot be encoded throws
+ * here and the transaction rolls back.
  */
-async function copyRows(client: pg.PoolClient, plan: Plan, rows: readonly unknown[]): Promise<void> {
-  const stream = client.query(copyFrom(plan.copy));
-  const done = finished(stream);
-  try {
-    for (let i = 0; i < rows.length; i += COPY_CHUNK) {
-      const end = Math.min(rows.length, i + COPY_CHUNK);
-      if (!stream.write(copyBinary(plan.spec.columns, rows, i, end, end === rows.length))) await once(stream, 'drain');
-    }
-    stream.end();
-  } catch (err) {
-    stream.destroy(err instanceof Error ? err : new Error(String(err)));
+class CopyIn implements pg.Submittable {
+  readonly done: Promise<number>;
+  private settle!: { resolve: (n: number) => void; reject: (e: Error) => void };
+  private rowCount = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly chunks: readonly Buffer[],
+  ) {
+    this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
   }
-  await done;
+
+  submit(connection: pg.Connection): void {
+    const socket = connection.stream;
+    socket.cork();
+    connection.query(this.text);
+    for (const chunk of this.chunks) {
+      const header = Buffer.allocUnsafe(5);
+      header[0] = 0x64; // CopyData
+      header.writeUInt32BE(chunk.length + 4, 1);
+      socket.write(header);
+      socket.write(chunk);
+    }
+    socket.write(COPY_DONE);
+    socket.uncork();
+  }
+
+  handleCopyInResponse(): void {}
+
+  handleCommandComplete(msg: { text?: string }): void {
+    this.rowCount = Number(/^COPY (\d+)/.exec(msg.text ?? '')?.[1] ?? 0);
+  }
+
+  handleReadyForQuery(): void {
+    this.settle.resolve(this.rowCount);
+  }
+
+  handleError(err: Error): void {
+    this.settle.reject(err);
+  }
+
+  /** pg replaces it to clear its query_timeout. */
+  callback(): void {}
+}
+
+async function copyRows(client: pg.PoolClient, plan: Plan, rows: readonly unknown[]): Promise<void> {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < rows.length; i += COPY_CHUNK) {
+    const end = Math.min(rows.length, i + COPY_CHUNK);
+    chunks.push(copyBinary(plan.spec.columns, rows, i, end, end === rows.length));
+  }
+  await client.query(new CopyIn(plan.copy, chunks)).done;
 }
 
 export function batchSize(batch: SampleBatch): number {

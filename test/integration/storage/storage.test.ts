@@ -14,7 +14,9 @@ import {
   latestRows,
   MAX_POINTS,
   systemHistory,
+  planOf,
   writeBatch,
+  writeTables,
   type FilesystemRow,
   type SystemMetricsRow,
 } from '../../../src/storage/index.ts';
@@ -23,6 +25,7 @@ import { applyRetention } from '../../../src/storage/retention.ts';
 import { closePool, createAdapter, createPool } from '../../../src/db/adapter.ts';
 import { PrismaClient } from '../../../src/db/index.ts';
 import { batchSequences } from '../../../src/storage/index.ts';
+import { TABLES, type TableSpec } from '../../../src/storage/tables.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { batchOf, collectedDriveRow, containerRow, craftedSmartctl, driveRow, filesystemRow, fullPoll, hardwarePoll, random, systemRow } from '../../helpers/rows.ts';
 import { driveAttributes, driveCounters } from '../../../src/collectors/drives.ts';
@@ -288,6 +291,63 @@ describe('writeBatch', () => {
       expect(statements.filter((s) => s === 'WITH' || s === 'INSERT')).toHaveLength(1);
       const seqs = batchSequences(batch)!;
       for (const [kind, rows] of Object.entries(batch)) if (rows.length > 0) expect(seqs[kind as keyof typeof seqs].get(`one-insert ${time.getTime()}`), kind).toEqual(expect.any(Number));
+    } finally {
+      await prisma.$disconnect();
+      await closePool(pool);
+    }
+  });
+
+  test('each COPY reaches the server in one socket write, however many CopyData chunks it has (statement, rows and CopyDone together)', async () => {
+    const pool = createPool(db.url, { max: 1 });
+    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    let writes = 0;
+    // Writes per statement: the socket writes from one statement's start to the next's.
+    const perStatement: { statement: string; writes: number }[] = [];
+    pool.on('connect', (client) => {
+      const handle = (client as unknown as { connection: { stream: { _handle: Record<string, (...a: unknown[]) => unknown> } } }).connection.stream._handle;
+      for (const m of ['writeBuffer', 'writev', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString']) {
+        const write = handle[m]!;
+        handle[m] = function (this: unknown, ...a: unknown[]) {
+          writes++;
+          return write.apply(this, a);
+        };
+      }
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const first = args[0] as string | { text?: string } | undefined;
+        const last = perStatement.at(-1);
+        if (last) last.writes = writes - last.writes;
+        perStatement.push({ statement: (typeof first === 'string' ? first : (first?.text ?? '')).trim().split(/\s+/)[0]!.toUpperCase(), writes });
+        return query(...args);
+      };
+    });
+    try {
+      const time = Date.now() - 9 * DAY;
+      await writeBatch(prisma, batchOf({ system: [systemRow('one-write', new Date(time - HOUR))] })); // staging tables created
+      perStatement.length = 0;
+      // 4,500 rows: three CopyData chunks of at most 2,000.
+      const rows = Array.from({ length: 4500 }, (_, i) => systemRow('one-write', new Date(time + i * 1000)));
+      expect(await writeBatch(prisma, batchOf({ system: rows }))).toBe(4500);
+      const copies = perStatement.filter((s) => s.statement === 'COPY');
+      expect(copies).toHaveLength(1);
+      // The COPY is followed by the INSERT, so its count is closed.
+      expect(copies[0]!.writes).toBe(1);
+    } finally {
+      await prisma.$disconnect();
+      await closePool(pool);
+    }
+  });
+
+  test('a COPY the server refuses at its statement fails the write, and the rows sent with it are ignored: the same connection writes next', async () => {
+    const pool = createPool(db.url, { max: 1 });
+    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    try {
+      const plan = planOf(TABLES.system as TableSpec<unknown>);
+      const rows = Array.from({ length: 4500 }, (_, i) => systemRow('copy-refused', new Date(Date.now() - 9 * DAY + i * 1000)));
+      await expect(writeTables(prisma, [{ plan: { ...plan, copy: plan.copy.replace(/^COPY \S+/, 'COPY no_such_staging') }, rows }])).rejects.toThrow(/no_such_staging/);
+      expect((await writeTables(prisma, [{ plan, rows }]))[0]!.n).toBe(4500);
+      expect(pool.totalCount).toBe(1);
+      expect(await count('system_metrics', 'copy-refused')).toBe(4500);
     } finally {
       await prisma.$disconnect();
       await closePool(pool);
