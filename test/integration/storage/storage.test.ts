@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../../src/log.ts';
 import {
@@ -48,6 +49,29 @@ const count = async (table: string, deviceId?: string): Promise<number> => {
     : await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
   return rows[0]?.n ?? -1;
 };
+
+/** A pool of one connection and a Prisma client on it, closed after `fn`; `onConnect` sees the connection first. */
+async function onOneConnection(fn: (prisma: PrismaClient, pool: pg.Pool) => Promise<void>, onConnect?: (client: pg.PoolClient) => void): Promise<void> {
+  const pool = createPool(db.url, { max: 1 });
+  if (onConnect) pool.on('connect', onConnect);
+  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  try {
+    await fn(prisma, pool);
+  } finally {
+    await prisma.$disconnect();
+    await closePool(pool);
+  }
+}
+
+/** Calls `seen` with the first word of every statement the client is asked to run, as it is asked. */
+function watchStatements(client: pg.PoolClient, seen: (statement: string) => void): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0] as string | { text?: string } | undefined;
+    seen((typeof first === 'string' ? first : (first?.text ?? '')).trim().split(/\s+/)[0]!.toUpperCase());
+    return query(...args);
+  };
+}
 const bySubject = <T>(rows: T[], key: (r: T) => string) => [...rows].sort((a, b) => key(a).localeCompare(key(b)));
 
 describe('writeBatch', () => {
@@ -245,9 +269,7 @@ describe('writeBatch', () => {
   });
 
   test('on one connection: a first write that fails (its staging tables rolled back) does not break the next; staging rows never leak into a later flush', async () => {
-    const pool = createPool(db.url, { max: 1 });
-    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
-    try {
+    await onOneConnection(async (prisma, pool) => {
       const time = Date.now() - 7 * DAY;
       const bad = { ...systemRow('one-conn', new Date(time)), load1: null } as unknown as SystemMetricsRow;
       await expect(writeBatch(prisma, batchOf({ system: [systemRow('one-conn', new Date(time + 1)), bad] }))).rejects.toThrow();
@@ -260,26 +282,12 @@ describe('writeBatch', () => {
       expect(await count('filesystem_metrics', 'one-conn')).toBe(3);
       const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM staging_system_metrics');
       expect(rows[0]?.n).toBe(0);
-    } finally {
-      await prisma.$disconnect();
-      await closePool(pool);
-    }
+    });
   });
 
   test('a flush sends one INSERT for all its tables, after one COPY per table with rows, and every table gets its answer', async () => {
-    const pool = createPool(db.url, { max: 1 });
-    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
     const statements: string[] = [];
-    pool.on('connect', (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const first = args[0] as string | { text?: string } | undefined;
-        const text = typeof first === 'string' ? first : (first?.text ?? '');
-        statements.push(text.trim().split(/\s+/)[0]!.toUpperCase());
-        return query(...args);
-      };
-    });
-    try {
+    await onOneConnection(async (prisma) => {
       const time = new Date(Date.now() - 9 * DAY);
       const batch = fullPoll('one-insert', time);
       await writeBatch(prisma, batchOf({ system: [systemRow('one-insert', new Date(time.getTime() - 1000))] })); // the connection's staging tables exist from here on
@@ -291,37 +299,14 @@ describe('writeBatch', () => {
       expect(statements.filter((s) => s === 'WITH' || s === 'INSERT')).toHaveLength(1);
       const seqs = batchSequences(batch)!;
       for (const [kind, rows] of Object.entries(batch)) if (rows.length > 0) expect(seqs[kind as keyof typeof seqs].get(`one-insert ${time.getTime()}`), kind).toEqual(expect.any(Number));
-    } finally {
-      await prisma.$disconnect();
-      await closePool(pool);
-    }
+    }, (client) => watchStatements(client, (statement) => statements.push(statement)));
   });
 
   test('each COPY reaches the server in one socket write, however many CopyData chunks it has (statement, rows and CopyDone together)', async () => {
-    const pool = createPool(db.url, { max: 1 });
-    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
     let writes = 0;
     // Writes per statement: the socket writes from one statement's start to the next's.
     const perStatement: { statement: string; writes: number }[] = [];
-    pool.on('connect', (client) => {
-      const handle = (client as unknown as { connection: { stream: { _handle: Record<string, (...a: unknown[]) => unknown> } } }).connection.stream._handle;
-      for (const m of ['writeBuffer', 'writev', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString']) {
-        const write = handle[m]!;
-        handle[m] = function (this: unknown, ...a: unknown[]) {
-          writes++;
-          return write.apply(this, a);
-        };
-      }
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const first = args[0] as string | { text?: string } | undefined;
-        const last = perStatement.at(-1);
-        if (last) last.writes = writes - last.writes;
-        perStatement.push({ statement: (typeof first === 'string' ? first : (first?.text ?? '')).trim().split(/\s+/)[0]!.toUpperCase(), writes });
-        return query(...args);
-      };
-    });
-    try {
+    await onOneConnection(async (prisma) => {
       const time = Date.now() - 9 * DAY;
       await writeBatch(prisma, batchOf({ system: [systemRow('one-write', new Date(time - HOUR))] })); // staging tables created
       perStatement.length = 0;
@@ -332,32 +317,36 @@ describe('writeBatch', () => {
       expect(copies).toHaveLength(1);
       // The COPY is followed by the INSERT, so its count is closed.
       expect(copies[0]!.writes).toBe(1);
-    } finally {
-      await prisma.$disconnect();
-      await closePool(pool);
-    }
+    }, (client) => {
+      const handle = (client as unknown as { connection: { stream: { _handle: Record<string, (...a: unknown[]) => unknown> } } }).connection.stream._handle;
+      for (const m of ['writeBuffer', 'writev', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString']) {
+        const write = handle[m]!;
+        handle[m] = function (this: unknown, ...a: unknown[]) {
+          writes++;
+          return write.apply(this, a);
+        };
+      }
+      watchStatements(client, (statement) => {
+        const last = perStatement.at(-1);
+        if (last) last.writes = writes - last.writes;
+        perStatement.push({ statement, writes });
+      });
+    });
   });
 
   test('a COPY the server refuses at its statement fails the write, and the rows sent with it are ignored: the same connection writes next', async () => {
-    const pool = createPool(db.url, { max: 1 });
-    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
-    try {
+    await onOneConnection(async (prisma, pool) => {
       const plan = planOf(TABLES.system as TableSpec<unknown>);
       const rows = Array.from({ length: 4500 }, (_, i) => systemRow('copy-refused', new Date(Date.now() - 9 * DAY + i * 1000)));
       await expect(writeTables(prisma, [{ plan: { ...plan, copy: plan.copy.replace(/^COPY \S+/, 'COPY no_such_staging') }, rows }])).rejects.toThrow(/no_such_staging/);
       expect((await writeTables(prisma, [{ plan, rows }]))[0]!.n).toBe(4500);
       expect(pool.totalCount).toBe(1);
       expect(await count('system_metrics', 'copy-refused')).toBe(4500);
-    } finally {
-      await prisma.$disconnect();
-      await closePool(pool);
-    }
+    });
   });
 
   test('a row the COPY cannot encode (int4 out of range, in a later chunk) fails the whole write with its reason, and the connection goes on working', async () => {
-    const pool = createPool(db.url, { max: 1 });
-    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
-    try {
+    await onOneConnection(async (prisma) => {
       const time = Date.now() - 8 * DAY;
       const system = Array.from({ length: 5000 }, (_, i) => systemRow('unencodable', new Date(time + i * 1000)));
       const bad = { ...systemRow('unencodable', new Date(time - 1000)), cpuCount: 2 ** 40 };
@@ -365,10 +354,7 @@ describe('writeBatch', () => {
       expect(await count('system_metrics', 'unencodable')).toBe(0);
       expect(await writeBatch(prisma, batchOf({ system: system.slice(0, 3) }))).toBe(3);
       expect(await count('system_metrics', 'unencodable')).toBe(3);
-    } finally {
-      await prisma.$disconnect();
-      await closePool(pool);
-    }
+    });
   });
 
   test('concurrent writes, each on its own connection, store each row once with distinct sequence numbers', async () => {
