@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { buildDashboard } from '../src/dashboard/build.ts';
+import { NATIVE_TRIM } from '../src/memory-trim.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
@@ -76,9 +77,6 @@ export async function buildServer(): Promise<{ files: number; ms: number }> {
   const files = await compileTree(SRC, SERVER_DIST, keepModules(), { stamp: true });
   return { files, ms: performance.now() - started };
 }
-
-/** Where src/memory-trim.ts loads the native module from (from src/ and dist/ alike). */
-export const NATIVE_TRIM = path.join(ROOT, 'native', 'build', 'malloc-trim.node');
 
 /** Node's C headers: npm's nodedir when set, else the include/ beside the running node binary. */
 function nodeHeaders(): string | undefined {

@@ -12,19 +12,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from './log.ts';
 
-/** Beside src/ and dist/ alike: scripts/build.ts's NATIVE_TRIM. */
-const MODULE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'malloc-trim.node');
+/** Beside src/ and dist/ alike; scripts/build.ts compiles it there. */
+export const NATIVE_TRIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'malloc-trim.node');
 
 /** Returns whether any memory went back to the kernel. */
 export type Trim = () => boolean;
 
 export function loadTrim(): { trim: Trim } | { unavailable: string } {
   try {
-    const native = createRequire(import.meta.url)(MODULE) as { trim?: unknown };
-    if (typeof native.trim !== 'function') return { unavailable: `${MODULE} has no trim()` };
-    return { trim: native.trim as Trim };
+    return { trim: (createRequire(import.meta.url)(NATIVE_TRIM) as { trim: Trim }).trim };
   } catch (e) {
-    return { unavailable: (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${MODULE} was not built (npm run build says why)` : (e as Error).message };
+    return { unavailable: (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${NATIVE_TRIM} was not built (npm run build says why)` : (e as Error).message };
   }
 }
 
