@@ -189,15 +189,6 @@ function psEntry(o: JsonObject, lineNo: number): PsEntry {
   };
 }
 
-function isJsonLine(line: string): boolean {
-  try {
-    JSON.parse(line);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface JsonRecord {
   o: JsonObject;
   line: number;
@@ -220,13 +211,7 @@ function jsonRecords(text: string, what: string, skipped: SkippedLine[]): JsonRe
   }
   const out: JsonRecord[] = [];
   const ls = lines(text);
-  const firstLine = ls.findIndex((l) => l.trim() !== '');
-  if (firstLine >= 0 && trimmed.startsWith('{') && !isJsonLine(ls[firstLine]!)) {
-    // One pretty-printed object (a saved inspect or stats document), not JSON lines.
-    const o = parseJson(text, what);
-    if (!isObject(o)) throw new ParseError(`expected ${what}`, firstLine + 1);
-    return [{ o, line: firstLine + 1 }];
-  }
+  let first = true;
   for (let i = 0; i < ls.length; i++) {
     const l = ls[i]!.trim();
     if (l === '') continue;
@@ -235,7 +220,14 @@ function jsonRecords(text: string, what: string, skipped: SkippedLine[]): JsonRe
       o = JSON.parse(l);
     } catch {
       o = undefined;
+      if (first && trimmed.startsWith('{')) {
+        // One pretty-printed object (a saved inspect or stats document), not JSON lines.
+        const whole = parseJson(text, what);
+        if (!isObject(whole)) throw new ParseError(`expected ${what}`, i + 1);
+        return [{ o: whole, line: i + 1 }];
+      }
     }
+    first = false;
     if (isObject(o)) out.push({ o, line: i + 1 });
     else skipLine(skipped, i + 1, l, `expected ${what}: one JSON object per line`);
   }
