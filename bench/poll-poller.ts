@@ -25,6 +25,15 @@ import type { FromPoller, PollerStart, ToPoller } from './poll-protocol.ts';
 
 const send = (m: FromPoller): void => void process.send?.(m);
 
+/** This thread's time on a CPU in µs: the first field of schedstat is nanoseconds. Undefined off Linux. */
+function threadCpuUs(): number | undefined {
+  try {
+    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(start: PollerStart): Promise<void> {
   let pollMs: number[] = [];
   let collectorRuns = 0;
@@ -140,10 +149,12 @@ async function main(start: PollerStart): Promise<void> {
     }
     if (m.gc) (globalThis as { gc?: () => void }).gc?.();
     const u = process.cpuUsage();
+    const mainThreadCpuUs = threadCpuUs();
     const s = poller.stats();
     send({
       type: 'usage',
       cpuUs: u.user + u.system,
+      ...(mainThreadCpuUs === undefined ? {} : { mainThreadCpuUs }),
       rss: process.memoryUsage.rss(),
       sshHandshakes: s.sshHandshakes,
       pollsTotal: s.pollsTotal,

@@ -15,6 +15,12 @@ export interface PollerStart {
 export interface PollerUsage {
   type: 'usage';
   cpuUs: number;
+  /**
+   * CPU time of the thread JavaScript runs on (Linux: /proc/thread-self/schedstat), µs; the rest
+   * of cpuUs is V8's helper threads (concurrent marking, sweeping, parallel scavenges, JIT
+   * compiles) and libuv's pool. Absent where the kernel does not say.
+   */
+  mainThreadCpuUs?: number;
   rss: number;
   /** SSH handshakes since start (PollerStats.sshHandshakes). */
   sshHandshakes: number;

@@ -18,6 +18,19 @@ export interface PollPoint {
   scheduledPollsPerSec: number;
   /** Poller CPU per full device-poll (system + containers + drives), whatever the scheduler's grouping. */
   cpuMsPerPoll: Stat;
+  /**
+   * The part of cpuMsPerPoll spent off the JavaScript thread: V8's helper threads (garbage
+   * collection's concurrent and parallel phases, optimising compiles) and libuv's pool. Absent
+   * where the kernel does not report a thread's CPU time.
+   */
+  helperThreadsCpuMsPerPoll?: Stat;
+  /**
+   * Poller CPU per full device-poll over the warmUpSec after polls kept to the schedule, before
+   * the windows: the JIT still compiling the hot paths and V8 still sizing the old generation.
+   * Kept out of cpuMsPerPoll, which is the steady state a long-running poller pays.
+   */
+  warmUpCpuMsPerPoll: number;
+  warmUpSec: number;
   /** Full device-polls per second (collector runs ÷ 3). */
   pollsPerSec: Stat;
   /** p99 duration of the poller's polls (each runs the collectors due then, here all three in one exec, with its write). */
@@ -165,11 +178,26 @@ async function waitSteady(f: Fleet, scheduledPollsPerSec: number, intervalSec: n
   return round((performance.now() - t0) / 1000);
 }
 
-export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleets: { devices: number; intervalSec: number }[]; runs: number; windowSec: number; part: string; progress: (l: string) => void; notes: string[]; checks?: boolean }): Promise<PollPoint[]> {
+/**
+ * Polls on schedule for `seconds` before anything is measured, and returns their CPU per full
+ * device-poll. A freshly started poller pays 20-50 % more per poll for its first half minute or
+ * so (2026-12-03, 1,000 devices: 1.3-1.5 ms, then 1.0-1.1): V8's helper threads are compiling
+ * the hot paths and its old generation is still being sized, so windows taken at once measured
+ * the start-up and moved with it.
+ */
+async function warmUp(f: Fleet, seconds: number): Promise<number> {
+  const u0 = await pollerUsage(f);
+  await sleep(seconds * 1000);
+  const u1 = await pollerUsage(f);
+  const polls = (u1.collectorRuns - u0.collectorRuns) / COLLECTORS;
+  return polls > 0 ? (u1.cpuUs - u0.cpuUs) / 1000 / polls : 0;
+}
+
+export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleets: { devices: number; intervalSec: number }[]; runs: number; windowSec: number; warmUpSec: number; part: string; progress: (l: string) => void; notes: string[]; checks?: boolean }): Promise<PollPoint[]> {
   const { notes, part } = o;
   const points: PollPoint[] = [];
   for (const { devices, intervalSec } of o.fleets) {
-    o.progress(`${part}: ${devices} simulated devices every ${intervalSec} s: connecting all, waiting until polls keep to the schedule, then ${o.runs} windows of ${o.windowSec} s (about ${Math.round(intervalSec * 2 + o.runs * o.windowSec + devices / 50)} s)`);
+    o.progress(`${part}: ${devices} simulated devices every ${intervalSec} s: connecting all, waiting until polls keep to the schedule, then ${o.warmUpSec} s of warm-up and ${o.runs} windows of ${o.windowSec} s (about ${Math.round(intervalSec * 2 + o.warmUpSec + o.runs * o.windowSec + devices / 50)} s)`);
     const fleet = await startFleet({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, devices, intervalSec, withServer: false });
     try {
       const started = performance.now();
@@ -177,7 +205,10 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
       const onlineSec = round((performance.now() - started) / 1000);
       const settleSec = await waitSteady(fleet, devices / intervalSec, intervalSec);
       o.progress(`${part}: ${devices} devices: all ONLINE ${onlineSec} s after the poller started, on schedule ${settleSec} s later`);
+      const warmUpCpuMsPerPoll = await warmUp(fleet, o.warmUpSec);
+      o.progress(`${part}: ${devices} devices: ${round(warmUpCpuMsPerPoll)} ms CPU/poll over the ${o.warmUpSec} s of warm-up`);
       const cpu: number[] = [];
+      const helper: number[] = [];
       const late: number[] = [];
       const rss: number[] = [];
       const rate: number[] = [];
@@ -211,6 +242,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
         if (runs === 0) throw new Error(`no poll succeeded in a ${o.windowSec} s window (${u1.pollsTotal - u0.pollsTotal} polls, ${u1.pollsFailed - u0.pollsFailed} with failures; latest: ${u1.lastFailure ?? 'none'})`);
         const n = runs / COLLECTORS;
         cpu.push((u1.cpuUs - u0.cpuUs) / 1000 / n);
+        if (u1.mainThreadCpuUs !== undefined && u0.mainThreadCpuUs !== undefined) helper.push((u1.cpuUs - u0.cpuUs - (u1.mainThreadCpuUs - u0.mainThreadCpuUs)) / 1000 / n);
         perRun.push((u1.cpuUs - u0.cpuUs) / 1000 / runs);
         simCpu.push((s1.cpuUs - s0.cpuUs) / 1000 / n);
         rate.push(n / secs);
@@ -220,7 +252,7 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
         polls += u1.pollsTotal - u0.pollsTotal;
         failed += u1.pollsFailed - u0.pollsFailed;
         if (u1.lastFailure) lastFailure = u1.lastFailure;
-        o.progress(`${part}: ${devices} devices, window ${run + 1}/${o.runs}: ${round(cpu.at(-1)!)} ms CPU/poll, ${round(rate.at(-1)!)} polls/s, p99 ${round(p99.at(-1)!)} ms, late p99 ${round(late.at(-1)!)} ms, ${round(rss.at(-1)!)} MB`);
+        o.progress(`${part}: ${devices} devices, window ${run + 1}/${o.runs}: ${round(cpu.at(-1)!)} ms CPU/poll${helper.length === cpu.length ? ` (${round(helper.at(-1)!)} off the JS thread)` : ''}, ${round(rate.at(-1)!)} polls/s, p99 ${round(p99.at(-1)!)} ms, late p99 ${round(late.at(-1)!)} ms, ${round(rss.at(-1)!)} MB`);
         u0 = u1;
         s0 = s1;
       }
@@ -229,6 +261,9 @@ export async function benchPoll(o: { databaseUrl: string; dataDir: string; fleet
         intervalSec,
         scheduledPollsPerSec: round(devices / intervalSec),
         cpuMsPerPoll: stat(cpu),
+        ...(helper.length === cpu.length ? { helperThreadsCpuMsPerPoll: stat(helper) } : {}),
+        warmUpCpuMsPerPoll: round(warmUpCpuMsPerPoll),
+        warmUpSec: o.warmUpSec,
         pollsPerSec: stat(rate),
         p99PollMs: stat(p99),
         lateP99Ms: stat(late),

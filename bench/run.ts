@@ -93,12 +93,12 @@ const RUNNERS: Record<Part, Runner> = {
     const db = await ctx.database();
     const p = ctx.sizes.poll;
     const fleets = p.devices.map((devices) => ({ devices, intervalSec: p.intervalSec }));
-    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets, runs: ctx.sizes.runs, windowSec: p.windowSec, part: 'poll', progress: ctx.progress, notes: ctx.notes, checks: true });
+    report.poll = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets, runs: ctx.sizes.runs, windowSec: p.windowSec, warmUpSec: p.warmUpSec, part: 'poll', progress: ctx.progress, notes: ctx.notes, checks: true });
   },
   async scale(ctx, report) {
     const db = await ctx.database();
     const s = ctx.sizes.scale;
-    report.scale = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets: s.fleets, runs: ctx.sizes.runs, windowSec: s.windowSec, part: 'scale', progress: ctx.progress, notes: ctx.notes });
+    report.scale = await benchPoll({ databaseUrl: db.url, dataDir: ctx.dataDir, fleets: s.fleets, runs: ctx.sizes.runs, windowSec: s.windowSec, warmUpSec: s.warmUpSec, part: 'scale', progress: ctx.progress, notes: ctx.notes });
   },
   async schedule(ctx, report) {
     const db = await ctx.database();
@@ -152,6 +152,8 @@ export function table(report: BenchReport): string {
   }
   for (const p of report.poll ?? []) {
     rows.push(row('poll', `${p.devices} devices every ${p.intervalSec} s: poller CPU per device-poll`, fmt(p.cpuMsPerPoll, ' ms'), '≤ 1 ms'));
+    if (p.helperThreadsCpuMsPerPoll) rows.push(row('poll', `${p.devices} devices: of which off the JavaScript thread (V8's GC and compiler, libuv)`, fmt(p.helperThreadsCpuMsPerPoll, ' ms')));
+    rows.push(row('poll', `${p.devices} devices: CPU per device-poll in the ${p.warmUpSec} s of warm-up before the windows`, `${p.warmUpCpuMsPerPoll} ms`));
     rows.push(row('poll', `${p.devices} devices: polls/s (scheduled ${p.scheduledPollsPerSec})`, fmt(p.pollsPerSec)));
     rows.push(row('poll', `${p.devices} devices: p99 poll duration`, fmt(p.p99PollMs, ' ms')));
     rows.push(row('poll', `${p.devices} devices: simulator CPU per poll`, fmt(p.simulatorCpuMsPerPoll, ' ms')));

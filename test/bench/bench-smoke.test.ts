@@ -1,4 +1,4 @@
-/** The benchmark's parse and ingest parts at tiny sizes through the CLI entry: JSON shape and positive figures, no timing assertions. */
+/** The benchmark through its entry at tiny sizes: parse and ingest (JSON shape and positive figures), and the scale part's CPU split and warm-up; no timing assertions. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,4 +40,25 @@ test('parse and ingest write a report of positive medians with min and max', { t
   expect(report).not.toHaveProperty('fanout');
   expect(lines.some((l) => l.startsWith('ingest:'))).toBe(true);
   expect(table(report)).toMatch(/ratio storage ÷ COPY/);
+});
+
+test('the scale part splits each poll\'s CPU between the JavaScript thread and the helper threads, after a warm-up it reports apart', { timeout: 180_000 }, async () => {
+  const out = path.join(dir, 'scale.json');
+  const lines: string[] = [];
+  const code = await runBench(['--only', 'scale', '--out', out], { databaseUrl: inject('adminDatabaseUrl'), size: 'tiny', progress: (l) => lines.push(l) });
+  expect(code).toBe(0);
+  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchReport;
+  expect(report.scale!.map((p) => p.devices)).toEqual([5, 20]);
+  for (const p of report.scale!) {
+    positiveStat(p.cpuMsPerPoll);
+    expect(p.warmUpSec).toBe(2);
+    expect(p.warmUpCpuMsPerPoll).toBeGreaterThan(0);
+    // Linux says what each thread ran: the helpers' share is what the JavaScript thread did not run.
+    const helper = p.helperThreadsCpuMsPerPoll!;
+    isStat(helper);
+    expect(helper.min).toBeGreaterThanOrEqual(0);
+    expect(helper.median).toBeLessThan(p.cpuMsPerPoll.median);
+  }
+  expect(lines.some((l) => /ms CPU\/poll over the 2 s of warm-up/.test(l))).toBe(true);
+  expect(lines.some((l) => /off the JS thread/.test(l))).toBe(true);
 });
