@@ -1,4 +1,4 @@
-/** How big each part runs: full (the published figures, about 15 min on 2 cores), quick (about 8 min), tiny (the smoke test). */
+/** How big each part runs: full (the published figures, about 20 min on 2 cores), quick (about 8 min), tiny (the smoke test). */
 export interface Sizes {
   runs: number;
   parse: { iterations: number };
