@@ -254,7 +254,9 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, request
   const decision = nextStatus({
     previous: rt.status,
     consecutiveFailures: rt.consecutiveFailures,
-    monitoringEnabled: device.monitoringEnabled,
+    // The settings now, not those the poll began with: switched off while this poll waited on
+    // the host or its write, the device is DISABLED, and this poll's verdict must not undo it.
+    monitoringEnabled: rt.device.monitoringEnabled,
     poll: outcomes,
     others,
     offlineAfter: ctx.offlineAfter,

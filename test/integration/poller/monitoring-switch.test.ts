@@ -4,6 +4,7 @@
  * event per change; the mutation answers with the status the poller left. Switched off and on
  * again quickly (as a user double-checking does), the stored status ends where the poller's is.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { DeviceStatusEvent } from '../../../src/events/index.ts';
 import type { App } from '../../../src/main.ts';
@@ -104,5 +105,36 @@ test('switched off while a poll is running: the poll\'s answer does not bring th
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.previous).toBe(rows[i - 1]!.current);
   } finally {
     await slow.stop();
+  }
+}, 90_000);
+
+test('switched off while a poll waits for its write: the poll\'s verdict does not overwrite DISABLED', async () => {
+  // The poll has its answer and waits on the database: a transaction holding system_metrics
+  // keeps its write back (the lock is real) while monitoring goes off.
+  expect(await setMonitoring(true)).not.toBe('DISABLED');
+  await until('the device ONLINE', async () => (await stored()) === 'ONLINE');
+  const lock = new pg.Client({ connectionString: app.db.url });
+  await lock.connect();
+  try {
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE system_metrics IN SHARE ROW EXCLUSIVE MODE');
+    const seen = events.length;
+    const polling = fetch(`${app.server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ query: 'mutation ($id: ID!) { pollDevice(id: $id) { __typename } }', variables: { id: deviceId } }),
+    }).then((r) => r.json());
+    await until('a poll\'s write waiting on the lock', async () => {
+      const { rows } = await lock.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+      return rows[0]!.n > 0;
+    });
+    expect(await setMonitoring(false)).toBe('DISABLED');
+    await lock.query('COMMIT');
+    await polling;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await stored()).toBe('DISABLED');
+    expect(events.slice(seen).filter((e) => e.deviceId === deviceId).map((e) => `${e.previous}→${e.current}`)).toEqual(['ONLINE→DISABLED']);
+  } finally {
+    await lock.end();
   }
 }, 90_000);
