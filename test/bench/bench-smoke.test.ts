@@ -19,12 +19,17 @@ function positiveStat(s: { median: number; min: number; max: number; runs: numbe
   expect(s.runs).toBeGreaterThanOrEqual(3);
 }
 
-test('parse and ingest write a report of positive medians with min and max', { timeout: 120_000 }, async () => {
-  const out = path.join(dir, 'bench.json');
+/** `parts` at the tiny size through runBench, which must succeed: its report as written and its progress lines. */
+async function runTiny(parts: string): Promise<{ report: BenchReport; lines: string[] }> {
+  const out = path.join(dir, `${parts.replace(/,/g, '-')}.json`);
   const lines: string[] = [];
-  const code = await runBench(['--only', 'parse,ingest', '--out', out], { databaseUrl: inject('adminDatabaseUrl'), size: 'tiny', progress: (l) => lines.push(l) });
+  const code = await runBench(['--only', parts, '--out', out], { databaseUrl: inject('adminDatabaseUrl'), size: 'tiny', progress: (l) => lines.push(l) });
   expect(code).toBe(0);
-  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchReport;
+  return { report: JSON.parse(fs.readFileSync(out, 'utf8')) as BenchReport, lines };
+}
+
+test('parse and ingest write a report of positive medians with min and max', { timeout: 120_000 }, async () => {
+  const { report, lines } = await runTiny('parse,ingest');
   expect(report.version).toBe(1);
   expect(report.size).toBe('tiny');
   expect(report.machine.nproc).toBeGreaterThan(0);
@@ -43,11 +48,7 @@ test('parse and ingest write a report of positive medians with min and max', { t
 });
 
 test('the scale part splits each poll\'s CPU between the JavaScript thread and the helper threads, after a warm-up it reports apart', { timeout: 180_000 }, async () => {
-  const out = path.join(dir, 'scale.json');
-  const lines: string[] = [];
-  const code = await runBench(['--only', 'scale', '--out', out], { databaseUrl: inject('adminDatabaseUrl'), size: 'tiny', progress: (l) => lines.push(l) });
-  expect(code).toBe(0);
-  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchReport;
+  const { report, lines } = await runTiny('scale');
   expect(report.scale!.map((p) => p.devices)).toEqual([5, 20]);
   for (const p of report.scale!) {
     positiveStat(p.cpuMsPerPoll);

@@ -28,13 +28,17 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
   }
 }
 
-async function setMonitoring(on: boolean): Promise<string> {
-  const res = await fetch(`${app.server.url}/graphql`, {
+/** One GraphQL request as the admin. */
+const post = (query: string, variables: Record<string, unknown>): Promise<unknown> =>
+  fetch(`${app.server.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-    body: JSON.stringify({ query: 'mutation ($id: ID!, $on: Boolean!) { updateDevice(id: $id, input: { monitoringEnabled: $on }) { ... on Device { status } } }', variables: { id: deviceId, on } }),
-  });
-  return ((await res.json()) as { data: { updateDevice: { status: string } } }).data.updateDevice.status;
+    body: JSON.stringify({ query, variables }),
+  }).then((r) => r.json());
+
+async function setMonitoring(on: boolean): Promise<string> {
+  const res = await post('mutation ($id: ID!, $on: Boolean!) { updateDevice(id: $id, input: { monitoringEnabled: $on }) { ... on Device { status } } }', { id: deviceId, on });
+  return (res as { data: { updateDevice: { status: string } } }).data.updateDevice.status;
 }
 
 const stored = async () => (await app.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).status;
@@ -88,13 +92,11 @@ test('switched off while a poll is running: the poll\'s answer does not bring th
     const id = (await app.db.prisma.device.findFirstOrThrow({ where: { name: slow.usernames[1] } })).id;
     const status = async () => (await app.db.prisma.device.findUniqueOrThrow({ where: { id } })).status;
     await until('the slow device ONLINE', async () => (await status()) === 'ONLINE');
-    const post = (query: string) =>
-      fetch(`${app.server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ query, variables: { id } }) }).then((r) => r.json());
     // A poll that waits 1.5 s for the host; monitoring goes off 300 ms into it.
-    const polling = post('mutation ($id: ID!) { pollDevice(id: $id) { __typename } }');
+    const polling = post('mutation ($id: ID!) { pollDevice(id: $id) { __typename } }', { id });
     await new Promise((r) => setTimeout(r, 300));
     const seen = events.length;
-    await post('mutation ($id: ID!) { updateDevice(id: $id, input: { monitoringEnabled: false }) { __typename } }');
+    await post('mutation ($id: ID!) { updateDevice(id: $id, input: { monitoringEnabled: false }) { __typename } }', { id });
     await polling;
     await new Promise((r) => setTimeout(r, 500));
     expect(await status()).toBe('DISABLED');
@@ -119,11 +121,7 @@ test('switched off while a poll waits for its write: the poll\'s verdict does no
     await lock.query('BEGIN');
     await lock.query('LOCK TABLE system_metrics IN SHARE ROW EXCLUSIVE MODE');
     const seen = events.length;
-    const polling = fetch(`${app.server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify({ query: 'mutation ($id: ID!) { pollDevice(id: $id) { __typename } }', variables: { id: deviceId } }),
-    }).then((r) => r.json());
+    const polling = post('mutation ($id: ID!) { pollDevice(id: $id) { __typename } }', { id: deviceId });
     await until('a poll\'s write waiting on the lock', async () => {
       const { rows } = await lock.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
       return rows[0]!.n > 0;
