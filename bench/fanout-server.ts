@@ -4,6 +4,7 @@
  *   graphql  the real buildServer() (src/server) and event bus, events published as the poller does
  *   ws       a bare `ws` server broadcasting one pre-serialised graphql-transport-ws `next` frame (the physical limit)
  */
+import '../src/v8-flags.ts'; // as the server runs: first, before anything allocates
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';

@@ -5,6 +5,7 @@
  * observing them costs next to nothing. With `withServer`, the API server (buildServer) runs
  * here too over the same event bus, as the app composes them: the memory part.
  */
+import '../src/v8-flags.ts'; // as the server runs: first, before anything allocates
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

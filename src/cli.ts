@@ -1,4 +1,5 @@
 /** `infrapulse serve | parse | token | simulate | mcp | schema | migrate | bench` */
+import './v8-flags.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
