@@ -12,7 +12,16 @@
  * Off, a poller at 3,000 and 10,000 devices spends about 20 % less CPU per device-poll and the
  * 10,000-device one holds 0.84–1.24 GB instead of 1.38–1.56, after a higher first minute
  * (docs/benchmarks.md, "Objects born old, switched off").
+ *
+ * `--heap-growing-percent=30`. After each full collection V8 lets the old generation grow to
+ * live size × a factor it picks from how fast it collects against how fast the program allocates:
+ * for a poller that is about 3, so a 1,000-device poller with 76 MB live committed 231 MB. 1.3
+ * (V8's own factor for a heap under memory pressure) collects more often, on V8's helper threads
+ * mostly: 1,000 devices polled with 1,000 subscribers measured 270–280 MB instead of 320–332, the
+ * poller alone 196–203 MB instead of 332, for no CPU per poll the bench could tell apart
+ * (docs/benchmarks.md, "Free tops, and an old generation held to 1.3× its live size").
  */
 import v8 from 'node:v8';
 
 v8.setFlagsFromString('--no-allocation-site-pretenuring');
+v8.setFlagsFromString('--heap-growing-percent=30');
