@@ -13,13 +13,14 @@
  * 10,000-device one holds 0.84–1.24 GB instead of 1.38–1.56, after a higher first minute
  * (docs/benchmarks.md, "Objects born old, switched off").
  *
- * `--heap-growing-percent=30`. After each full collection V8 lets the old generation grow to
- * live size × a factor it picks from how fast it collects against how fast the program allocates:
- * for a poller that is about 3, so a 1,000-device poller with 76 MB live committed 231 MB. 1.3
- * (V8's own factor for a heap under memory pressure) collects more often, on V8's helper threads
- * mostly: 1,000 devices polled with 1,000 subscribers measured 270–280 MB instead of 320–332, the
- * poller alone 196–203 MB instead of 332, for no CPU per poll the bench could tell apart
- * (docs/benchmarks.md, "Free tops, and an old generation held to 1.3× its live size").
+ * `--heap-growing-percent=30`. After each full collection V8 lets the old generation grow to live
+ * size × a factor it picks from how fast it collects against how fast the program allocates: up to
+ * 4.0 (`--trace-gc-verbose`), and a 1,000-device poller committed 231 MB for 76 MB live. 1.3, V8's
+ * own conservative factor, collects more often: 1,000 devices polled with 1,000 subscribers
+ * measured 270–280 MB instead of 320–332, 10,000 devices every 60 s 833–1,040 MB instead of
+ * 747–1,761. It costs CPU, mostly on V8's helper threads: none the bench could tell apart at 1,000
+ * devices, 24 % per device-poll at 10,000 (docs/benchmarks.md, "Free tops, and an old generation
+ * held to 1.3× its live size").
  */
 import v8 from 'node:v8';
 
