@@ -19,9 +19,9 @@ export const NATIVE_TRIM = path.resolve(path.dirname(fileURLToPath(import.meta.u
  * glibc's own starting trim threshold, fixed. Left dynamic, glibc raises it to twice the largest
  * mmapped block freed so far (a server's start-up frees 3-4 MB ones: 7 MB), and free() then keeps
  * that much free memory at the top of every arena, where malloc_trim(0) never reaches in a thread
- * arena: an idle server held 107-119 MB instead of 98-99 (docs/benchmarks.md, "Free tops, and an old generation
- * held to 1.3× its live size").
- * Fixing it also stops glibc raising its mmap threshold from then on.
+ * arena: an idle server held 107-119 MB instead of 98-99 (docs/benchmarks.md, "Free tops, and an
+ * old generation held to 1.3× its live size"). Fixing it also stops glibc raising its mmap
+ * threshold from then on.
  */
 const TRIM_THRESHOLD_BYTES = 128 * 1024;
 
