@@ -1,6 +1,11 @@
 // One exec for several collectors (src/transport/batch.ts), run by a real /bin/sh: through OpenSSH and locally.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecBatch } from '../../../src/transport/batch.ts';
+import { buildBatchScript, createExecBatch, splitBatchOutput } from '../../../src/transport/batch.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
 import { createSshRunner, type SshRunner } from '../../../src/transport/ssh.ts';
 import type { CommandRunner, ExecOptions, ExecResult } from '../../../src/transport/types.ts';
@@ -115,5 +120,49 @@ describe.each([
     expect(big.status).toBe('rejected');
     expect((big as PromiseRejectedResult).reason).toMatchObject({ name: 'TransportError', kind: 'OUTPUT_LIMIT' });
     expect((small as PromiseFulfilledResult<ExecResult>).value.stdout).toBe('small\n');
+  });
+});
+
+// Sections that print in many small writes, apart in time: OpenSSH sends each as it reads it.
+const TRICKLE = ['for i in 1 2 3 4 5 6; do echo out $i; echo err $i >&2; sleep 0.05; done', 'echo last; exit 5'];
+const TRICKLED = [
+  { stdout: 'out 1\nout 2\nout 3\nout 4\nout 5\nout 6\n', stderr: 'err 1\nerr 2\nerr 3\nerr 4\nerr 5\nerr 6\n', code: 0 },
+  { stdout: 'last\n', stderr: '', code: 5 },
+];
+
+describe('a batch\'s output on the wire', () => {
+  it('reaches the client through OpenSSH as one data packet per stream, however the sections print', async () => {
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve).once('error', reject);
+      client.connect({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey });
+    });
+    try {
+      const nonce = crypto.randomUUID();
+      const { stdout, stderr, packets } = await new Promise<{ stdout: string; stderr: string; packets: { out: number; err: number } }>((resolve, reject) => {
+        client.exec(buildBatchScript(nonce, TRICKLE), (err, stream) => {
+          if (err) return reject(err);
+          const out: Buffer[] = [];
+          const errs: Buffer[] = [];
+          stream.on('data', (d: Buffer) => out.push(d));
+          stream.stderr.on('data', (d: Buffer) => errs.push(d));
+          stream.on('close', () => resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString(), packets: { out: out.length, err: errs.length } }));
+        });
+      });
+      expect(packets).toEqual({ out: 1, err: 1 });
+      expect(splitBatchOutput(nonce, 2, { stdout, stderr, code: 0 })).toEqual(TRICKLED);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('a host without dd runs the sections unbuffered, with the same results', () => {
+    const nonce = crypto.randomUUID();
+    // An empty PATH: sh's builtins (echo, printf, command, exit) only; `sleep` is not found, which the section does not depend on.
+    const r = spawnSync('/bin/sh', ['-c', buildBatchScript(nonce, TRICKLE)], { env: { PATH: mkdtempSync(join(tmpdir(), 'infrapulse-no-dd-')) }, encoding: 'utf8' });
+    const [trickle, last] = splitBatchOutput(nonce, 2, { stdout: r.stdout, stderr: r.stderr, code: r.status });
+    expect(trickle!.stdout).toBe(TRICKLED[0]!.stdout);
+    expect(trickle!.stderr).toMatch(/^err 1\n.*sleep.*not found\n/s);
+    expect(last).toEqual(TRICKLED[1]);
   });
 });
