@@ -39,8 +39,8 @@
  * section's own is in its end marker, and a section's output waits in dd until the batch ends.
  *
  * Each section runs in a subshell, so its `exit`, variables and PATH stay its own; none of them
- * sees the file descriptor the delivery pipes stdout through. Output is, on
- * stdout and on stderr alike, per section: `@@ipb:<nonce>:<i>\n` + the section's output +
+ * sees the file descriptor the delivery pipes stdout through. Output is, on stdout and on stderr
+ * alike, per section: `@@ipb:<nonce>:<i>\n` + the section's output +
  * `\n@@ipb:<nonce>:<i>:<exit code>\n`. The markers are assembled at run time from the nonce
  * variable, so no text in the script (which `ps` on the host can show) contains one; the nonce is
  * fresh per exec, so a section's output cannot end another's. A section killed by a signal
@@ -61,9 +61,9 @@ const PRELUDE = [
 const sectionText = (i: number, command: string): string => `__ipb_b ${i}\n(\n${command}\n)\n__ipb_e ${i} $?\n`;
 
 /**
- * Runs the sections (__ipb_r) with stderr through one dd back to stderr and stdout through
- * another, each gathering its stream into 64 KB writes; fd 3 carries stdout past the first pipe
- * and is closed for everything else.
+ * Closes __ipb_r (opened by `opening`) and runs it with stderr through one dd back to stderr and
+ * stdout through another, each gathering its stream into 64 KB writes; fd 3 carries stdout past
+ * the first pipe and is closed for everything else.
  */
 const GATHER = 'dd ibs=4096 obs=65536';
 const DELIVERY = [
@@ -100,7 +100,7 @@ export function parseBatchScript(script: string): { nonce: string; commands: str
     commands.push(command);
     pos += sectionText(i, command).length;
   }
-  return pos + DELIVERY.length === script.length && script.endsWith(DELIVERY) ? { nonce, commands } : undefined;
+  return script.slice(pos) === DELIVERY ? { nonce, commands } : undefined;
 }
 
 /** What a host's shell prints for the batch whose sections gave `results` (the simulator's answer). */
