@@ -6,8 +6,9 @@
  * `createExecBatch` hands each collector of a poll its own CommandRunner. The first exec of
  * every collector is held until each collector has either asked for its first exec or finished
  * without one, then all of them go out as one `sh` script (buildBatchScript); its output is split
- * back into one ExecResult per collector (splitBatchOutput). A single command goes out as it is,
- * and a collector's later execs go straight to the device's runner. A TransportError of the
+ * back into one ExecResult per collector (splitBatchOutput). A single command goes out as a batch
+ * of one too, for the gathering below (at default intervals most polls are one collector's:
+ * containers every 30 s); a collector's later execs go straight to the device's runner. A TransportError of the
  * batch (timeout, lost connection) fails every collector in it, as it would have failed each of
  * their execs on the same connection; a section's own failure (exit 127, permission denied,
  * stderr) stays that section's.
@@ -144,7 +145,9 @@ export function splitBatchOutput(nonce: string, count: number, result: ExecResul
   for (let i = 0; i < count; i++) {
     const o = section(result.stdout, nonce, i);
     const e = section(result.stderr, nonce, i);
-    if (!o.found && !e.found) out.push({ stdout: '', stderr: result.stderr, code: result.code });
+    // No marker at all: the script did not run. With one section everything the exec printed is
+    // that section's; with several, stdout cannot be told apart, and stderr says why.
+    if (!o.found && !e.found) out.push(count === 1 ? result : { stdout: '', stderr: result.stderr, code: result.code });
     else out.push({ stdout: o.text, stderr: e.text, code: o.code ?? e.code ?? null });
   }
   return out;
@@ -199,16 +202,13 @@ export function createExecBatch(runner: CommandRunner, size: number): ExecBatch 
   const waiting = new Array<boolean>(size).fill(true);
   let open = size;
   const pending: Pending[] = [];
-  let sent = size <= 1;
+  let sent = false;
 
   const flushIfReady = (): void => {
     if (sent || open > 0) return;
     sent = true;
     const batch = pending.splice(0);
-    if (batch.length === 1) {
-      const p = batch[0]!;
-      runner.exec(p.command, p.options).then(p.resolve, p.reject);
-    } else if (batch.length > 1) send(runner, batch);
+    if (batch.length > 0) send(runner, batch);
   };
   const settle = (i: number): void => {
     if (!waiting[i]) return;

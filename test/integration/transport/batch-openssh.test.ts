@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBatchScript, createExecBatch, splitBatchOutput } from '../../../src/transport/batch.ts';
+import { buildBatchScript, createExecBatch, parseBatchScript, splitBatchOutput } from '../../../src/transport/batch.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
 import { createSshRunner, type SshRunner } from '../../../src/transport/ssh.ts';
 import type { CommandRunner, ExecOptions, ExecResult } from '../../../src/transport/types.ts';
@@ -91,11 +91,20 @@ describe.each([
     expect(runner.commands).toEqual([expect.stringContaining('infrapulse batch'), 'echo again']);
   });
 
-  it('one participant: its command goes out as it is', async () => {
+  it('one participant goes out as a batch of one (so its output is gathered too), with its own exit code', async () => {
     const runner = counted(base());
     const batch = createExecBatch(runner, 1);
-    expect((await batch.runner(0).exec('echo solo; exit 4')).code).toBe(4);
-    expect(runner.commands).toEqual(['echo solo; exit 4']);
+    expect(await batch.runner(0).exec('echo solo; echo warn >&2; exit 4')).toEqual({ stdout: 'solo\n', stderr: 'warn\n', code: 4 });
+    expect(runner.commands).toEqual([expect.stringContaining('infrapulse batch')]);
+    expect(parseBatchScript(runner.commands[0]!)?.commands).toEqual(['echo solo; echo warn >&2; exit 4']);
+  });
+
+  it('when the others finished without a command, the last one still goes out as a batch', async () => {
+    const runner = counted(base());
+    const batch = createExecBatch(runner, 2);
+    batch.done(0);
+    expect(await batch.runner(1).exec('echo left')).toEqual({ stdout: 'left\n', stderr: '', code: 0 });
+    expect(runner.commands).toEqual([expect.stringContaining('infrapulse batch')]);
   });
 
   it('a timeout of the batch fails every section with TIMEOUT; the timeout is the longest asked for', async () => {

@@ -44,4 +44,11 @@ describe('batch format', () => {
       { stdout: 'part', stderr: '', code: null },
     ]);
   });
+
+  it('a one-section batch answered without markers (the peer ran something else) passes the whole exec result through', () => {
+    const answered = { stdout: 'Linux fake 6.1.0\n', stderr: 'note\n', code: 3 };
+    expect(splitBatchOutput(NONCE, 1, answered)).toEqual([answered]);
+    // With a marker present, the section is read as usual.
+    expect(splitBatchOutput(NONCE, 1, renderBatchOutput(NONCE, [{ stdout: 'x\n', stderr: '', code: 0 }]))).toEqual([{ stdout: 'x\n', stderr: '', code: 0 }]);
+  });
 });
