@@ -23,7 +23,7 @@ import {
 } from '../../../src/storage/index.ts';
 import { writeCheckResults } from '../../../src/storage/checks.ts';
 import { applyRetention } from '../../../src/storage/retention.ts';
-import { closePool, createAdapter, createPool } from '../../../src/db/adapter.ts';
+import { closePool, createAdapter, createPool, transactionsWaiting } from '../../../src/db/adapter.ts';
 import { PrismaClient } from '../../../src/db/index.ts';
 import { batchSequences } from '../../../src/storage/index.ts';
 import { TABLES, type TableSpec } from '../../../src/storage/tables.ts';
@@ -365,6 +365,29 @@ describe('writeBatch', () => {
     expect(new Set(seqs).size).toBe(3000);
     const { rows } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM system_metrics WHERE device_id LIKE 'conc-%'");
     expect(rows[0]?.n).toBe(3000);
+  });
+
+  test('writes queued for the one pool connection each get their own transaction; afterwards none waits and no promise carries an async context', async () => {
+    const time = Date.now() - 8 * DAY;
+    const batches = Array.from({ length: 5 }, (_, b) => batchOf({ system: Array.from({ length: 50 }, (_, i) => systemRow(`queued-${b}`, new Date(time + i * 1000))) }));
+    await onOneConnection(async (prisma) => {
+      expect(await Promise.all(batches.map((b) => writeBatch(prisma, b)))).toEqual(batches.map(() => 50));
+    });
+    expect(new Set(batches.flatMap((b) => [...batchSequences(b)!.system.values()])).size).toBe(250);
+    expect(transactionsWaiting()).toBe(0);
+    // An enabled AsyncLocalStorage stamps every new promise with its store (a symbol key): the slot is switched off again.
+    expect(Object.getOwnPropertySymbols(Promise.resolve())).toEqual([]);
+    // A database that is not there: the transaction never starts, and it stops waiting all the same.
+    const pool = createPool('postgresql://postgres@127.0.0.1:1/nowhere', { max: 1 });
+    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    try {
+      await expect(writeBatch(prisma, batches[0]!)).rejects.toThrow();
+    } finally {
+      await prisma.$disconnect();
+      await closePool(pool);
+    }
+    expect(transactionsWaiting()).toBe(0);
+    expect(Object.getOwnPropertySymbols(Promise.resolve())).toEqual([]);
   });
 
   test('a connection killed mid-flush (after its COPY, during its INSERT) fails the write, stores nothing, and the retry stores every row once', async () => {
