@@ -8,10 +8,10 @@
  * without one, then all of them go out as one `sh` script (buildBatchScript); its output is split
  * back into one ExecResult per collector (splitBatchOutput). A single command goes out as a batch
  * of one too, for the gathering below (at default intervals most polls are one collector's:
- * containers every 30 s); a collector's later execs go straight to the device's runner. A TransportError of the
- * batch (timeout, lost connection) fails every collector in it, as it would have failed each of
- * their execs on the same connection; a section's own failure (exit 127, permission denied,
- * stderr) stays that section's.
+ * containers every 30 s); a collector's later execs go straight to the device's runner. A
+ * TransportError of the batch (timeout, lost connection) fails every collector in it, as it would
+ * have failed each of their execs on the same connection; a section's own failure (exit 127,
+ * permission denied, stderr) stays that section's.
  *
  * The format, one source for both ends (the fleet simulator answers it through parseBatchScript
  * and renderBatchOutput):
