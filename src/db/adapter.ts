@@ -117,13 +117,13 @@ export async function onTransactionConnection<T>(
   try {
     return await transactionSlot.run(slot, () =>
       prisma.$transaction(async (tx) => {
-        stopWaiting(slot);
         if (!slot.connection) throw new Error('the Prisma client was not built on createAdapter: no connection for the transaction');
         return fn(tx, slot.connection);
       }, options),
     );
   } finally {
-    // A transaction that never started (maxWait passed, the database is gone) stops waiting too.
+    // The adapter stopped it when it took the connection; a transaction that never started
+    // (maxWait passed, the database is gone, not our adapter) stops waiting here.
     stopWaiting(slot);
   }
 }
