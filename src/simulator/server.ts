@@ -7,7 +7,7 @@ import ssh2 from 'ssh2';
 import type { Algorithms, Connection, ServerChannel } from 'ssh2';
 import { buildHostProfile, expectedDriveHealth, usernameFor, type ContainerHealth, type ContainerState, type DriveFate, type DriveKind, type HostProfile } from './profile.ts';
 import { classifyCommand, runCommand, type CommandKind, type CommandResult } from './commands.ts';
-import { parseBatchScript, renderBatchOutput } from '../transport/batch.ts';
+import { parseBatchScript, renderBatchOutput, SHELL_COMMAND, shellReady, takeShellInput } from '../transport/batch.ts';
 import type { DriveHealth } from '../storage/types.ts';
 import { seededHostKey } from './host-key.ts';
 import { generateEd25519Key as generateHostKey, keyFingerprint as hostKeyFingerprint } from '../transport/keys.ts';
@@ -71,8 +71,10 @@ export interface SimulatedHost {
 export interface SimulatorStats {
   connections: number;
   openConnections: number;
-  /** Exec requests (session channels) answered: a batched poll (transport/batch.ts) is one. */
+  /** Exec requests (session channels) answered: a batched poll (transport/batch.ts) sent as an exec is one, a kept shell (transport/ssh-shell.ts) one for all its polls. */
   execRequests: number;
+  /** Batch scripts answered, as execs or in a kept shell: one per poll. */
+  scripts: number;
   /** Commands answered by kind; each section of a batched exec counts as its own command. */
   execs: Record<CommandKind, number>;
 }
@@ -146,6 +148,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     connections: 0,
     openConnections: 0,
     execRequests: 0,
+    scripts: 0,
     execs: { system: 0, drives: 0, containers: 0, processes: 0, storage: 0, sensors: 0, gpu: 0, checks: 0, simple: 0, unknown: 0 },
   };
 
@@ -157,15 +160,47 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     stats.execs[classifyCommand(command)]++;
     return runCommand(profile, command, { nowMs, startMs });
   };
-  const answer = (profile: HostProfile, command: string, channel: ServerChannel): void => {
-    stats.execRequests++;
-    const nowMs = clock();
-    const batch = parseBatchScript(command);
-    const r = batch === undefined ? one(profile, command, nowMs) : renderBatchOutput(batch.nonce, batch.commands.map((c) => one(profile, c, nowMs)));
+  const write = (channel: ServerChannel, r: { stdout: string; stderr: string }): void => {
     if (r.stdout !== '') channel.write(r.stdout);
     if (r.stderr !== '') channel.stderr.write(r.stderr);
+  };
+  const answer = (profile: HostProfile, command: string, channel: ServerChannel, sock: net.Socket | undefined): void => {
+    stats.execRequests++;
+    if (command === SHELL_COMMAND) return keepShell(profile, channel, sock);
+    const nowMs = clock();
+    const batch = parseBatchScript(command);
+    if (batch !== undefined) stats.scripts++;
+    const r = batch === undefined ? one(profile, command, nowMs) : renderBatchOutput(batch.nonce, batch.commands.map((c) => one(profile, c, nowMs)));
+    write(channel, r);
     channel.exit(r.code);
     channel.end();
+  };
+  // The poller's kept shell (transport/ssh-shell.ts): the ready probe, then one batch script after another on stdin.
+  const keepShell = (profile: HostProfile, channel: ServerChannel, sock: net.Socket | undefined): void => {
+    let input = '';
+    channel.on('data', (chunk: Buffer) => corked(sock, () => {
+      input += chunk.toString('utf8');
+      for (let taken = takeShellInput(input); taken !== undefined; taken = takeShellInput(input)) {
+        if (taken === 'invalid') {
+          channel.stderr.write('infrapulse simulator: the kept shell takes only batch scripts\n');
+          channel.exit(2);
+          channel.end();
+          return;
+        }
+        input = taken.rest;
+        const { input: next } = taken;
+        if (next.kind === 'probe') write(channel, { stdout: shellReady(next.nonce), stderr: shellReady(next.nonce) });
+        else {
+          stats.scripts++;
+          const reply = (): void => {
+            const nowMs = clock();
+            write(channel, renderBatchOutput(next.nonce, next.commands.map((c) => one(profile, c, nowMs))));
+          };
+          if (latency > 0) setTimeout(() => corked(sock, reply), latency);
+          else reply();
+        }
+      }
+    }));
   };
   // ssh2 writes every packet (exec success, data, exit-status, EOF, close) to the socket on its
   // own: with TCP_NODELAY that is one syscall and one segment each. Corked, a reply is one writev.
@@ -211,17 +246,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         });
         session.on('exec', (accept, _reject, info) => {
           const p = profile;
-          if (latency > 0) {
+          // A kept shell waits only before each script's answer.
+          if (latency > 0 && info.command !== SHELL_COMMAND) {
             const channel = accept();
             channel.on('error', () => {});
-            setTimeout(() => corked(sock, () => (p === undefined ? channel.close() : answer(p, info.command, channel))), latency);
+            setTimeout(() => corked(sock, () => (p === undefined ? channel.close() : answer(p, info.command, channel, sock))), latency);
             return;
           }
           corked(sock, () => {
             const channel = accept();
             channel.on('error', () => {});
             if (p === undefined) channel.close();
-            else answer(p, info.command, channel);
+            else answer(p, info.command, channel, sock);
           });
         });
       });

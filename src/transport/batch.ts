@@ -57,6 +57,7 @@ const MARK = '@@ipb:';
 const PRELUDE = [
   "__ipb_b() { printf '@@ipb:%s:%s\\n' \"$__ipb_n\" \"$1\"; printf '@@ipb:%s:%s\\n' \"$__ipb_n\" \"$1\" >&2; }",
   "__ipb_e() { printf '\\n@@ipb:%s:%s:%s\\n' \"$__ipb_n\" \"$1\" \"$2\"; printf '\\n@@ipb:%s:%s:%s\\n' \"$__ipb_n\" \"$1\" \"$2\" >&2; }",
+  "__ipb_z() { printf '@@ipb:%s:end\\n' \"$__ipb_n\"; printf '@@ipb:%s:end\\n' \"$__ipb_n\" >&2; }",
 ].join('\n');
 
 const sectionText = (i: number, command: string): string => `__ipb_b ${i}\n(\n${command}\n)\n__ipb_e ${i} $?\n`;
@@ -69,9 +70,10 @@ const sectionText = (i: number, command: string): string => `__ipb_b ${i}\n(\n${
 const GATHER = 'dd ibs=4096 obs=65536';
 const DELIVERY = [
   '}',
+  '__ipb_a() { __ipb_r </dev/null; __ipb_z; }',
   'if command -v dd >/dev/null 2>&1; then',
-  `  { __ipb_r 2>&1 1>&3 3>&- | ${GATHER} 1>&2 2>/dev/null 3>&-; } 3>&1 | ${GATHER} 2>/dev/null`,
-  'else __ipb_r; fi',
+  `  { __ipb_a 2>&1 1>&3 3>&- | ${GATHER} 1>&2 2>/dev/null 3>&-; } 3>&1 | ${GATHER} 2>/dev/null`,
+  'else __ipb_a; fi',
   '',
 ].join('\n');
 
@@ -104,6 +106,9 @@ export function parseBatchScript(script: string): { nonce: string; commands: str
   return script.slice(pos) === DELIVERY ? { nonce, commands } : undefined;
 }
 
+/** The line a batch prints last, on stdout and on stderr alike, once its sections are done. */
+export const batchEnd = (nonce: string): string => `${MARK}${nonce}:end\n`;
+
 /** What a host's shell prints for the batch whose sections gave `results` (the simulator's answer). */
 export function renderBatchOutput(nonce: string, results: readonly { stdout: string; stderr: string; code: number }[]): { stdout: string; stderr: string; code: number } {
   let stdout = '';
@@ -112,7 +117,40 @@ export function renderBatchOutput(nonce: string, results: readonly { stdout: str
     stdout += `${MARK}${nonce}:${i}\n${r.stdout}\n${MARK}${nonce}:${i}:${r.code}\n`;
     stderr += `${MARK}${nonce}:${i}\n${r.stderr}\n${MARK}${nonce}:${i}:${r.code}\n`;
   });
-  return { stdout, stderr, code: results.at(-1)?.code ?? 0 };
+  return { stdout: stdout + batchEnd(nonce), stderr: stderr + batchEnd(nonce), code: results.at(-1)?.code ?? 0 };
+}
+
+/**
+ * The kept shell (ssh-shell.ts): one `exec sh` session per connection, fed one batch script per
+ * poll on its stdin. Before the first script it must answer the ready probe with shellReady on
+ * stdout and on stderr: a login shell that does not run `sh`, a forced command, or a peer that
+ * answers something else never does, and the connection's polls go out as execs instead.
+ */
+export const SHELL_COMMAND = 'exec sh';
+const READY = "printf '@@ipb:%s:ready\\n' \"$__ipb_n\"; printf '@@ipb:%s:ready\\n' \"$__ipb_n\" >&2\n";
+export const shellProbe = (nonce: string): string => `__ipb_n=${nonce}\n${READY}`;
+export const shellReady = (nonce: string): string => `${MARK}${nonce}:ready\n`;
+
+export type ShellInput = { kind: 'probe'; nonce: string } | { kind: 'batch'; nonce: string; commands: string[] };
+
+/**
+ * The first probe or batch script at the start of what a kept shell has read so far (the
+ * simulator's side), with the text after it; undefined while it is incomplete.
+ */
+export function takeShellInput(text: string): { input: ShellInput; rest: string } | 'invalid' | undefined {
+  if (text.startsWith(HEADER)) {
+    const at = text.indexOf(DELIVERY);
+    if (at < 0) return undefined;
+    const batch = parseBatchScript(text.slice(0, at + DELIVERY.length));
+    return batch ? { input: { kind: 'batch', ...batch }, rest: text.slice(at + DELIVERY.length) } : 'invalid';
+  }
+  const line = text.indexOf('\n');
+  if (line < 0) return HEADER.startsWith(text) || '__ipb_n='.startsWith(text) || /^__ipb_n=[A-Za-z0-9-]*$/.test(text) ? undefined : 'invalid';
+  const nonce = /^__ipb_n=([A-Za-z0-9-]+)$/.exec(text.slice(0, line))?.[1];
+  if (nonce === undefined) return 'invalid';
+  const rest = text.slice(line + 1);
+  if (rest.length < READY.length) return READY.startsWith(rest) ? undefined : 'invalid';
+  return rest.startsWith(READY) ? { input: { kind: 'probe', nonce }, rest: rest.slice(READY.length) } : 'invalid';
 }
 
 interface Section {
@@ -179,7 +217,9 @@ function mergedOptions(pending: readonly Pending[]): ExecOptions {
 
 function send(runner: CommandRunner, pending: Pending[]): void {
   const nonce = randomUUID();
-  runner.exec(buildBatchScript(nonce, pending.map((p) => p.command)), mergedOptions(pending)).then(
+  const script = buildBatchScript(nonce, pending.map((p) => p.command));
+  const options = mergedOptions(pending);
+  (runner.runScript ? runner.runScript(script, batchEnd(nonce), options) : runner.exec(script, options)).then(
     (result) => {
       const parts = splitBatchOutput(nonce, pending.length, result);
       pending.forEach((p, i) => {

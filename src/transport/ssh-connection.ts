@@ -7,6 +7,7 @@ import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { Algorithms, ConnectConfig } from 'ssh2';
 import type { HostKeyPolicy } from './host-key.ts';
+import type { KeptShell } from './ssh-shell.ts';
 import type { SshRunnerOptions } from './ssh.ts';
 import { TransportError } from './types.ts';
 
@@ -41,6 +42,10 @@ export interface Connection {
   proven: boolean;
   /** Fails the execs running on this connection when it dies. */
   onDeath: Set<(error: TransportError) => void>;
+  /** The shell kept open for poll scripts (ssh-shell.ts), once one was asked for. */
+  shell: KeptShell | undefined;
+  /** The peer did not answer the shell's probe: poll scripts go out as execs. */
+  shellRefused: boolean;
 }
 
 /** Where and how the runner connects: its options with the defaults that error messages name. */
@@ -155,6 +160,8 @@ export function openConnection(target: ConnectTarget, hooks: ConnectionHooks): C
     active: 0,
     proven: false,
     onDeath: new Set(),
+    shell: undefined,
+    shellRefused: false,
   };
 
   conn.ready = new Promise<void>((resolve, reject) => {

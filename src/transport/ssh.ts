@@ -23,6 +23,7 @@ import type { BackoffOptions } from './backoff.ts';
 import { createHostKeyPolicy } from './host-key.ts';
 import type { Connection } from './ssh-connection.ts';
 import { runOnConnection, type ExecContext } from './ssh-exec.ts';
+import { runInShell } from './ssh-shell.ts';
 import { ConnectionLifecycle } from './ssh-lifecycle.ts';
 import type { CommandRunner, ExecOptions, ExecResult, TransportError } from './types.ts';
 
@@ -126,6 +127,15 @@ class Runner implements SshRunner {
   }
 
   async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
+    return runOnConnection(this.execContext, await this.slotAndConnection(), command, execOptions, this.release);
+  }
+
+  async runScript(script: string, end: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
+    return runInShell(this.execContext, await this.slotAndConnection(), script, end, execOptions, this.release);
+  }
+
+  /** A channel slot, then the connection; the slot is given back when either fails. */
+  private async slotAndConnection(): Promise<Connection> {
     const { lifecycle, slots } = this;
     if (lifecycle.isClosed()) throw lifecycle.closedError();
     await slots.acquire();
@@ -134,14 +144,12 @@ class Runner implements SshRunner {
       slots.release();
       throw lifecycle.closedError();
     }
-    let conn: Connection;
     try {
-      conn = await lifecycle.connection();
+      return await lifecycle.connection();
     } catch (err) {
       slots.release();
       throw err;
     }
-    return runOnConnection(this.execContext, conn, command, execOptions, this.release);
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,11 @@ export interface ExecOptions {
 
 export interface CommandRunner {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Runs a script that prints `end` last, on stdout and on stderr, in a shell the runner keeps open
+   * between calls (ssh-shell.ts); absent where the transport keeps none, and the caller execs it.
+   */
+  runScript?(script: string, end: string, options?: ExecOptions): Promise<ExecResult>;
   /** Ends the connection (if any); the runner is not used again. Collectors never call it. */
   close(): Promise<void>;
 }

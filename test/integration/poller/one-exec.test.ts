@@ -1,8 +1,10 @@
 /**
- * A full device-poll is one exec: the app polls a simulated host over SSH with system, containers
- * and drives every 5 s; the device's collectors share one phase (scheduler.ts), so they come due
- * together, and their commands go out as one batched exec (transport/batch.ts). Counted on the
- * simulator: exec requests (session channels) against the commands answered, per kind.
+ * A full device-poll is one script in the shell kept open on the connection: the app polls a
+ * simulated host over SSH with system, containers and drives every 5 s; the device's collectors
+ * share one phase (scheduler.ts), so they come due together, and their commands go out as one
+ * batch script (transport/batch.ts) written to the connection's kept shell (transport/ssh-shell.ts).
+ * Counted on the simulator: scripts and exec requests (session channels) against the commands
+ * answered, per kind.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { App } from '../../../src/main.ts';
@@ -26,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(() => fleet?.stop(), 60_000);
 
-test('each scheduled device-poll of system, containers and drives is one exec, on the connection already open', { timeout: 60_000 }, async () => {
+test('each scheduled device-poll of system, containers and drives is one script, in the shell kept open on the connection', { timeout: 60_000 }, async () => {
   const before = sim.stats();
   const handshakes = app.services.poller!.stats().sshHandshakes;
   // Two slots of 5 s per device at least.
@@ -35,8 +37,10 @@ test('each scheduled device-poll of system, containers and drives is one exec, o
   const system = after.execs.system - before.execs.system;
   expect(after.execs.containers - before.execs.containers).toBe(system);
   expect(after.execs.drives - before.execs.drives).toBe(system);
-  // Storage, sensors and gpu (300 s) are not due in these slots: every request carried exactly one poll's three commands.
-  expect(after.execRequests - before.execRequests).toBe(system);
+  // Storage, sensors and gpu (300 s) are not due in these slots: every script carried exactly one poll's three commands.
+  expect(after.scripts - before.scripts).toBe(system);
+  // No session channel opened in steady state: each device's scripts went to the shell it keeps.
+  expect(after.execRequests - before.execRequests).toBe(0);
   expect(after.execs.unknown).toBe(0);
   expect(after.connections).toBe(before.connections);
   expect(app.services.poller!.stats().sshHandshakes).toBe(handshakes);

@@ -23,21 +23,24 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-/** The runner, counting the execs that reach it. */
-function counted(inner: CommandRunner): CommandRunner & { commands: string[] } {
+/** The runner, counting the execs and scripts that reach it; with `keepShell`, scripts go to its kept shell when it has one. */
+function counted(inner: CommandRunner, keepShell: boolean): CommandRunner & { commands: string[] } {
   const commands: string[] = [];
-  return { commands, exec: (c: string, o?: ExecOptions) => (commands.push(c), inner.exec(c, o)), close: async () => {} };
+  const exec = (c: string, o?: ExecOptions) => (commands.push(c), inner.exec(c, o));
+  const runScript = inner.runScript && keepShell ? (c: string, end: string, o?: ExecOptions) => (commands.push(c), inner.runScript!(c, end, o)) : undefined;
+  return { commands, exec, ...(runScript ? { runScript } : {}), close: async () => {} };
 }
 
 // Text that looks like the batch's markers (a fake nonce, our collectors' own), and no newline at the end.
 const MARKER_LIKE = `printf '@@ipb:00000000-0000-4000-8000-000000000000:1\\n@@ipb:0:1:0\\n@@ip:end\\nlast line without newline'`;
 
 describe.each([
-  ['OpenSSH', () => ssh],
-  ['local /bin/sh', () => createLocalRunner()],
+  ['OpenSSH, in the kept shell', () => counted(ssh, true)],
+  ['OpenSSH, as an exec', () => counted(ssh, false)],
+  ['local /bin/sh', () => counted(createLocalRunner(), false)],
 ] as const)('a batched exec through %s', (_name, base) => {
   it('runs every section in one exec and gives each its own stdout, stderr and exit code', async () => {
-    const runner = counted(base());
+    const runner = base();
     const batch = createExecBatch(runner, 5);
     const results = await Promise.all([
       batch.runner(0).exec(MARKER_LIKE, { timeoutMs: 10_000 }),
@@ -61,7 +64,7 @@ describe.each([
   });
 
   it('a section failing with exit 127 keeps its own failure; the others are untouched', async () => {
-    const runner = counted(base());
+    const runner = base();
     const batch = createExecBatch(runner, 2);
     const [missing, ok] = await Promise.all([
       batch.runner(0).exec('no-such-tool-infrapulse --json', { timeoutMs: 10_000 }),
@@ -75,7 +78,7 @@ describe.each([
   });
 
   it('waits for participants that have not asked yet, not for one that finished without a command; later execs go straight through', async () => {
-    const runner = counted(base());
+    const runner = base();
     const batch = createExecBatch(runner, 3);
     const first = batch.runner(0).exec('echo a');
     await new Promise((r) => setTimeout(r, 20));
@@ -92,7 +95,7 @@ describe.each([
   });
 
   it('one participant goes out as a batch of one (so its output is gathered too), with its own exit code', async () => {
-    const runner = counted(base());
+    const runner = base();
     const batch = createExecBatch(runner, 1);
     expect(await batch.runner(0).exec('echo solo; echo warn >&2; exit 4')).toEqual({ stdout: 'solo\n', stderr: 'warn\n', code: 4 });
     expect(runner.commands).toEqual([expect.stringContaining('infrapulse batch')]);
@@ -100,7 +103,7 @@ describe.each([
   });
 
   it('when the others finished without a command, the last one still goes out as a batch', async () => {
-    const runner = counted(base());
+    const runner = base();
     const batch = createExecBatch(runner, 2);
     batch.done(0);
     expect(await batch.runner(1).exec('echo left')).toEqual({ stdout: 'left\n', stderr: '', code: 0 });
@@ -108,7 +111,7 @@ describe.each([
   });
 
   it('a timeout of the batch fails every section with TIMEOUT; the timeout is the longest asked for', async () => {
-    const runner = counted(base());
+    const runner = base();
     const batch = createExecBatch(runner, 2);
     const started = Date.now();
     const errors = await Promise.all([
