@@ -1,6 +1,6 @@
 /**
  * One poll of one device: run the due collectors on the device's runner (concurrently, each
- * failing alone; their first commands go out as one exec, transport/batch.ts), hand the rows to
+ * failing alone; their first commands go out as one script, transport/batch.ts), hand the rows to
  * the writer (which publishes the samples once they are committed: after-commit.ts), and once
  * they are committed publish the change events that compare with the previous poll; then decide
  * the status (status.ts), persist it and publish a transition once.
@@ -213,7 +213,7 @@ export async function pollDevice(parent: PollContext, rt: DeviceRuntime, request
   try {
     const runner = ctx.connections.get(device);
     attemptsBefore = ctx.connections.attempts(deviceId);
-    // The collectors' first commands go out as one exec (transport/batch.ts): one session channel per poll, not one per collector.
+    // The collectors' first commands go out as one script (transport/batch.ts), written to the shell the runner keeps open (ssh-shell.ts).
     const batch = createExecBatch(runner, names.length);
     const results = await Promise.all(names.map((name, i) => runCollector(ctx, rt, name, batch.runner(i), time).finally(() => batch.done(i))));
     for (const r of results) {

@@ -126,11 +126,12 @@ function finishChannel(exec: Exec): void {
   exec.ctx.owner.endIfRetired(exec.conn);
 }
 
-/** Stops a channel we no longer want; the slot stays taken until the server confirms, since it still counts the session. */
-function abandon(exec: Exec, error: TransportError): void {
-  settle(exec, error);
-  const channel = exec.channel;
-  if (!channel) return;
+/**
+ * Signals and closes a channel we no longer want (ssh-shell.ts kills its shell the same way).
+ * `wedged` runs if the server has not confirmed the close within `graceMs`; the caller clears the
+ * returned timer when the close arrives.
+ */
+export function killChannel(channel: ClientChannel, graceMs: number, wedged: () => void): NodeJS.Timeout {
   try {
     // OpenSSH kills the session's process group on a signal request; without it, close waits for the command to exit.
     channel.signal('KILL');
@@ -138,12 +139,21 @@ function abandon(exec: Exec, error: TransportError): void {
   } catch {
     // The connection is already gone; onDeath cleans up.
   }
-  exec.graceTimer = setTimeout(() => {
+  const timer = setTimeout(wedged, graceMs);
+  timer.unref();
+  return timer;
+}
+
+/** Stops a channel we no longer want; the slot stays taken until the server confirms, since it still counts the session. */
+function abandon(exec: Exec, error: TransportError): void {
+  settle(exec, error);
+  const channel = exec.channel;
+  if (!channel) return;
+  exec.graceTimer = killChannel(channel, exec.ctx.graceMs, () => {
     if (!exec.slotHeld) return;
     finishChannel(exec);
     exec.ctx.owner.retire(exec.conn);
-  }, exec.ctx.graceMs);
-  exec.graceTimer.unref();
+  });
 }
 
 function openChannel(exec: Exec, attempt: number): void {

@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
 import { SHELL_COMMAND, shellProbe, shellReady } from './batch.ts';
 import type { Connection } from './ssh-connection.ts';
-import { runOnConnection, type ExecContext } from './ssh-exec.ts';
+import { killChannel, runOnConnection, type ExecContext } from './ssh-exec.ts';
 import type { ExecOptions, ExecResult } from './types.ts';
 import { TransportError } from './types.ts';
 
@@ -42,7 +42,6 @@ export async function runInShell(ctx: ExecContext, conn: Connection, script: str
 interface Run {
   readonly script: string;
   readonly end: string;
-  readonly timeoutMs: number;
   readonly maxOutputBytes: number;
   readonly release: () => void;
   readonly resolve: (result: ExecResult | undefined) => void;
@@ -87,7 +86,6 @@ export class KeptShell {
       const run: Run = {
         script,
         end,
-        timeoutMs,
         maxOutputBytes: options.maxOutputBytes ?? this.ctx.maxOutputBytes,
         release,
         resolve,
@@ -220,19 +218,11 @@ export class KeptShell {
       if (run !== undefined) this.finish(run);
       return;
     }
-    try {
-      // OpenSSH kills the session's process group on a signal request; without it, close waits for the shell to exit.
-      this.channel.signal('KILL');
-      this.channel.close();
-    } catch {
-      // The connection is already gone; onDeath cleans up.
-    }
-    this.graceTimer = setTimeout(() => {
+    this.graceTimer = killChannel(this.channel, this.ctx.graceMs, () => {
       if (run === undefined || run.finished) return;
       this.finish(run);
       this.ctx.owner.retire(this.conn);
-    }, this.ctx.graceMs);
-    this.graceTimer.unref();
+    });
   }
 
   private closed(): void {

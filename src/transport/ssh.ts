@@ -5,6 +5,8 @@
  * execs that arrive meanwhile wait on the same attempt, so N concurrent polls cost one handshake.
  * Once `ready`, execs open one session channel each, at most `maxChannels` at a time (OpenSSH's
  * MaxSessions is 10 per connection; the rest queue here instead of being refused by the server).
+ * Poll scripts (`runScript`) go to the `sh` kept open on the connection (ssh-shell.ts), which
+ * holds a slot while a script runs and stays open, one more session on the server, in between.
  * When the connection dies (socket end/close/error, keepalive timeout), in-flight execs fail with
  * CLOSED and the runner goes back to `idle`: the next exec reconnects. A failed connection attempt
  * puts the runner in `backoff` until an exponentially growing, jittered, capped delay has passed

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBatchScript, parseBatchScript, renderBatchOutput, splitBatchOutput } from '../../../src/transport/batch.ts';
+import { batchEnd, buildBatchScript, parseBatchScript, renderBatchOutput, shellProbe, splitBatchOutput, takeShellInput } from '../../../src/transport/batch.ts';
 import { CONTAINERS_COMMAND } from '../../../src/collectors/containers.ts';
 import { DRIVES_COMMAND } from '../../../src/collectors/drives.ts';
 import { SYSTEM_COMMAND } from '../../../src/collectors/system.ts';
@@ -50,5 +50,37 @@ describe('batch format', () => {
     expect(splitBatchOutput(NONCE, 1, answered)).toEqual([answered]);
     // With a marker present, the section is read as usual.
     expect(splitBatchOutput(NONCE, 1, renderBatchOutput(NONCE, [{ stdout: 'x\n', stderr: '', code: 0 }]))).toEqual([{ stdout: 'x\n', stderr: '', code: 0 }]);
+  });
+
+  it('rendered output ends with the end line on both streams, as the script prints it', () => {
+    const r = renderBatchOutput(NONCE, [{ stdout: 'x\n', stderr: '', code: 0 }]);
+    expect(r.stdout.endsWith(batchEnd(NONCE))).toBe(true);
+    expect(r.stderr.endsWith(batchEnd(NONCE))).toBe(true);
+  });
+});
+
+describe('what a kept shell reads (the simulator\'s side)', () => {
+  const script = buildBatchScript(NONCE, ['echo a', 'echo b']);
+
+  it('takes the probe and then a script, each with what follows it', () => {
+    const input = shellProbe('p-1') + script + shellProbe('p-2');
+    const first = takeShellInput(input);
+    expect(first).toEqual({ input: { kind: 'probe', nonce: 'p-1' }, rest: script + shellProbe('p-2') });
+    const second = takeShellInput((first as { rest: string }).rest);
+    expect(second).toEqual({ input: { kind: 'batch', nonce: NONCE, commands: ['echo a', 'echo b'] }, rest: shellProbe('p-2') });
+  });
+
+  it('waits for the rest of anything cut short, at every length', () => {
+    for (const whole of [shellProbe('p-1'), script]) {
+      for (let n = 0; n < whole.length; n++) expect(takeShellInput(whole.slice(0, n))).toBeUndefined();
+      expect(takeShellInput(whole)).not.toBeUndefined();
+    }
+  });
+
+  it('calls anything else invalid', () => {
+    expect(takeShellInput('rm -rf /\n')).toBe('invalid');
+    expect(takeShellInput('__ipb_n=x; reboot\n')).toBe('invalid');
+    expect(takeShellInput(`__ipb_n=p-1\nreboot; ${shellProbe('p-1')}`)).toBe('invalid');
+    expect(takeShellInput(script.replace('echo b', 'echo bb'))).toBe('invalid');
   });
 });
