@@ -1,7 +1,8 @@
 // One ssh2.Server impersonating a fleet: the SSH username picks the host (host-0001 …), any
 // password or key is accepted, and every exec is answered from that host's profile at the
-// current time. No timers run per host; the only work is done when an exec arrives. A batched
-// exec (several collectors' commands in one, transport/batch.ts) is answered section by section.
+// current time. No timers run per host; the only work is done when an exec arrives. A batch
+// script (several collectors' commands in one, transport/batch.ts) is answered section by section,
+// as an exec or written to the poller's kept shell (transport/ssh-shell.ts).
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { Algorithms, Connection, ServerChannel } from 'ssh2';

@@ -19,6 +19,7 @@
  *   # infrapulse batch: <length of section 0>,<length of section 1>,…
  *   __ipb_n=<nonce>
  *   __ipb_b() { … }  __ipb_e() { … }       print the markers on stdout and stderr
+ *   __ipb_z() { … }                         prints the end line (batchEnd) on both
  *   __ipb_r() {
  *   __ipb_b 0
  *   (
@@ -27,7 +28,12 @@
  *   __ipb_e 0 $?
  *   …
  *   }
- *   <run __ipb_r with each of its streams through `dd` (DELIVERY), or as it is without dd>
+ *   __ipb_a() { __ipb_r </dev/null; __ipb_z; }
+ *   <run __ipb_a with each of its streams through `dd` (DELIVERY), or as it is without dd>
+ *
+ * Over SSH the script is written to the shell the runner keeps open on the connection
+ * (ssh-shell.ts) rather than sent as an exec: the end line, last on both streams, says when its
+ * output is complete. The sections read /dev/null, never that shell's input.
  *
  * Why dd: OpenSSH sends whatever it reads from the command's pipes as it reads it, and the
  * sections print in many small writes (each `cat`, each marker), so a poll reached the poller as

@@ -99,6 +99,14 @@ describe('the kept shell through OpenSSH', () => {
     expect(execPids[0]).not.toBe(execPids[1]);
   });
 
+  it('a poll arriving while the shell runs another goes out as an exec; the shell stays', async () => {
+    const kept = await shellPid(ssh);
+    const [slow, fast] = await Promise.all([poll(ssh, 'sleep 0.3; echo $$'), poll(ssh, 'echo $$')]);
+    expect(Number(slow.stdout)).toBe(kept);
+    expect(Number(fast.stdout)).not.toBe(kept);
+    expect(await shellPid(ssh)).toBe(kept);
+  });
+
   it('a script past its timeout fails with TIMEOUT, its shell and command are killed, the next poll gets a new shell', async () => {
     const before = await shellPid(ssh);
     const marker = join(tmpdir(), `infrapulse-kept-shell-${process.pid}`);
