@@ -190,7 +190,6 @@ export class KeptShell {
   /** Takes the shell off its connection; it takes no more scripts. */
   private leave(): void {
     this.gone = true;
-    this.busy = true;
     if (this.conn.shell === this) this.conn.shell = undefined;
   }
 
@@ -203,6 +202,7 @@ export class KeptShell {
     const run = this.current;
     this.current = undefined;
     if (run === undefined) return;
+    if (run.settled) return this.finish(run);
     // The exec takes over the channel slot and the count of what runs on the connection.
     this.conn.active--;
     run.finished = true;
