@@ -1,7 +1,7 @@
 // Runs collector commands on the machine infrapulse itself runs on (device `local`).
 import { spawn } from 'node:child_process';
 import type { CommandRunner, ExecOptions, ExecResult } from './types.ts';
-import { TransportError } from './types.ts';
+import { collectedResult, printedTooMuch, timedOut, TransportError } from './types.ts';
 
 export interface LocalRunnerOptions {
   /** Used when an exec gives no timeoutMs. */
@@ -46,14 +46,14 @@ export function createLocalRunner(options: LocalRunnerOptions = {}): CommandRunn
           reject(error);
         };
         const timer = setTimeout(() => {
-          fail(new TransportError('TIMEOUT', `local: command timed out after ${timeoutMs} ms`));
+          fail(timedOut('local', timeoutMs));
         }, timeoutMs);
 
         const collect = (into: Buffer[]) => (chunk: Buffer) => {
           if (settled) return;
           bytes += chunk.length;
           if (bytes > maxOutputBytes) {
-            fail(new TransportError('OUTPUT_LIMIT', `local: command printed more than ${maxOutputBytes} bytes`));
+            fail(printedTooMuch('local', maxOutputBytes));
             return;
           }
           into.push(chunk);
@@ -70,11 +70,7 @@ export function createLocalRunner(options: LocalRunnerOptions = {}): CommandRunn
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          resolve({
-            stdout: Buffer.concat(stdout).toString('utf8'),
-            stderr: Buffer.concat(stderr).toString('utf8'),
-            code,
-          });
+          resolve(collectedResult(stdout, stderr, code));
         });
       });
     },

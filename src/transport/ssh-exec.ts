@@ -7,7 +7,7 @@
 import type { ClientChannel } from 'ssh2';
 import type { Connection } from './ssh-connection.ts';
 import type { ExecOptions, ExecResult } from './types.ts';
-import { TransportError } from './types.ts';
+import { collectedResult, printedTooMuch, timedOut, TransportError } from './types.ts';
 
 /** Channel opens refused by the server are retried this many times (5, 10, 20, … ms apart). */
 const OPEN_RETRIES = 5;
@@ -101,7 +101,7 @@ export function runOnConnection(
 }
 
 function timeoutError(exec: Exec): TransportError {
-  return new TransportError('TIMEOUT', `${exec.ctx.where}: command timed out after ${exec.timeoutMs} ms`);
+  return timedOut(exec.ctx.where, exec.timeoutMs);
 }
 
 function settle(exec: Exec, error: TransportError | undefined): void {
@@ -111,11 +111,7 @@ function settle(exec: Exec, error: TransportError | undefined): void {
   exec.conn.onDeath.delete(exec.onDeath);
   if (error) exec.reject(error);
   else
-    exec.resolve({
-      stdout: Buffer.concat(exec.stdout).toString('utf8'),
-      stderr: Buffer.concat(exec.stderr).toString('utf8'),
-      code: exec.code,
-    });
+    exec.resolve(collectedResult(exec.stdout, exec.stderr, exec.code));
 }
 
 function finishChannel(exec: Exec): void {
@@ -211,7 +207,7 @@ function channelOpened(exec: Exec, stream: ClientChannel): void {
     if (exec.settled) return;
     exec.bytes += chunk.length;
     if (exec.bytes > exec.maxOutputBytes) {
-      abandon(exec, new TransportError('OUTPUT_LIMIT', `${exec.ctx.where}: command printed more than ${exec.maxOutputBytes} bytes`));
+      abandon(exec, printedTooMuch(exec.ctx.where, exec.maxOutputBytes));
       return;
     }
     into.push(chunk);

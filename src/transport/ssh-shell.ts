@@ -23,7 +23,7 @@ import { SHELL_COMMAND, shellProbe, shellReady } from './batch.ts';
 import type { Connection } from './ssh-connection.ts';
 import { killChannel, runOnConnection, type ExecContext } from './ssh-exec.ts';
 import type { ExecOptions, ExecResult } from './types.ts';
-import { TransportError } from './types.ts';
+import { collectedResult, printedTooMuch, timedOut, TransportError } from './types.ts';
 
 /** A peer that prints this much without answering the probe is not a shell we can use. */
 const PROBE_LIMIT = 64 * 1024;
@@ -98,7 +98,7 @@ export class KeptShell {
         finished: false,
       };
       this.current = run;
-      run.timer = setTimeout(() => this.kill(new TransportError('TIMEOUT', `${this.ctx.where}: command timed out after ${timeoutMs} ms`)), timeoutMs);
+      run.timer = setTimeout(() => this.kill(timedOut(this.ctx.where, timeoutMs)), timeoutMs);
       if (this.ready) this.write(run);
       else if (!this.opening) this.open();
     });
@@ -149,13 +149,13 @@ export class KeptShell {
     }
     run.bytes += chunk.length;
     if (run.bytes > run.maxOutputBytes) {
-      this.kill(new TransportError('OUTPUT_LIMIT', `${this.ctx.where}: command printed more than ${run.maxOutputBytes} bytes`));
+      this.kill(printedTooMuch(this.ctx.where, run.maxOutputBytes));
       return;
     }
     (stream === 0 ? run.stdout : run.stderr).push(chunk);
     if (complete) {
       this.ctx.owner.proven(this.conn);
-      this.settle(run, this.result(run, 0));
+      this.settle(run, collectedResult(run.stdout, run.stderr, 0));
       this.finish(run);
       this.busy = false;
     }
@@ -164,10 +164,6 @@ export class KeptShell {
   private write(run: Run): void {
     this.tails = ['', ''];
     this.channel!.write(run.script);
-  }
-
-  private result(run: Run, code: number | null): ExecResult {
-    return { stdout: Buffer.concat(run.stdout).toString('utf8'), stderr: Buffer.concat(run.stderr).toString('utf8'), code };
   }
 
   private settle(run: Run, outcome: ExecResult | TransportError | undefined): void {
@@ -241,7 +237,7 @@ export class KeptShell {
     this.leave();
     if (run === undefined) return;
     // The shell exited mid-script: what the script printed so far, as an exec whose command died.
-    this.settle(run, this.result(run, this.exitCode));
+    this.settle(run, collectedResult(run.stdout, run.stderr, this.exitCode));
     this.finish(run);
   }
 
