@@ -1,7 +1,8 @@
 // Runs collector commands on the machine infrapulse itself runs on (device `local`).
 import { spawn } from 'node:child_process';
 import type { CommandRunner, ExecOptions, ExecResult } from './types.ts';
-import { collectedResult, printedTooMuch, timedOut, TransportError } from './types.ts';
+import { collectedResult, printedTooMuch, timedOut } from './outcome.ts';
+import { TransportError } from './types.ts';
 
 export interface LocalRunnerOptions {
   /** Used when an exec gives no timeoutMs. */

@@ -7,7 +7,8 @@
 import type { ClientChannel } from 'ssh2';
 import type { Connection } from './ssh-connection.ts';
 import type { ExecOptions, ExecResult } from './types.ts';
-import { collectedResult, printedTooMuch, timedOut, TransportError } from './types.ts';
+import { collectedResult, printedTooMuch, timedOut } from './outcome.ts';
+import { TransportError } from './types.ts';
 
 /** Channel opens refused by the server are retried this many times (5, 10, 20, … ms apart). */
 const OPEN_RETRIES = 5;

@@ -23,7 +23,8 @@ import { SHELL_COMMAND, shellProbe, shellReady } from './batch.ts';
 import type { Connection } from './ssh-connection.ts';
 import { killChannel, runOnConnection, type ExecContext } from './ssh-exec.ts';
 import type { ExecOptions, ExecResult } from './types.ts';
-import { collectedResult, printedTooMuch, timedOut, TransportError } from './types.ts';
+import { collectedResult, printedTooMuch, timedOut } from './outcome.ts';
+import { TransportError } from './types.ts';
 
 /** A peer that prints this much without answering the probe is not a shell we can use. */
 const PROBE_LIMIT = 64 * 1024;

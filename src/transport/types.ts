@@ -44,18 +44,3 @@ export class TransportError extends Error {
     super(message);
   }
 }
-
-/** An exec (or script) ran past its timeout; `where` names the transport (`ssh host:port`, `local`). */
-export const timedOut = (where: string, timeoutMs: number): TransportError =>
-  new TransportError('TIMEOUT', `${where}: command timed out after ${timeoutMs} ms`);
-
-/** An exec (or script) printed more than its limit. */
-export const printedTooMuch = (where: string, maxOutputBytes: number): TransportError =>
-  new TransportError('OUTPUT_LIMIT', `${where}: command printed more than ${maxOutputBytes} bytes`);
-
-/** What a command printed on each stream, decoded, with its exit code. */
-export const collectedResult = (stdout: Buffer[], stderr: Buffer[], code: number | null): ExecResult => ({
-  stdout: Buffer.concat(stdout).toString('utf8'),
-  stderr: Buffer.concat(stderr).toString('utf8'),
-  code,
-});
