@@ -14,7 +14,7 @@ describe('openRateWindow', () => {
     const w = openRateWindow(undefined, T0, 1000);
     expect(w.elapsedSeconds).toBeNull();
     expect(w.rate('eth0.rx', 100)).toBeNull();
-    expect(w.state().values.get('eth0.rx')).toEqual([100]);
+    expect(w.state().entities.get('eth0.rx')?.values).toEqual([100]);
   });
 
   it('divides the increase by the uptime difference', () => {
@@ -62,15 +62,42 @@ describe('openRateWindow', () => {
   it('forgets keys that disappeared', () => {
     const prev = first({ gone: 10 });
     const w = openRateWindow(prev, T0 + 10_000, 1010);
-    expect(w.state().values.has('gone')).toBe(false);
+    expect(w.state().entities.has('gone')).toBe(false);
   });
 
   it('gives no rate when elapsed time is zero or negative', () => {
     const prev = first({ a: 10 });
     expect(openRateWindow(prev, T0 + 10_000, 1000).rate('a', 20)).toBeNull();
-    const clockBack = first({ a: 10 }, null);
-    expect(openRateWindow(clockBack, T0 - 1000, null).rate('a', 20)).toBeNull();
-    expect(openRateWindow(clockBack, T0, null).rate('a', 20)).toBeNull();
+    expect(openRateWindow(first({ a: 10 }, null), T0 - 1000, null).rate('a', 20)).toBeNull();
+    expect(openRateWindow(first({ a: 10 }, null), T0, null).rate('a', 20)).toBeNull();
+  });
+
+  it('keeps one state per device, updated in place (no copy per poll for V8 to promote)', () => {
+    const w0 = openRateWindow(undefined, T0, 1000);
+    w0.rates('eth0', [100, 10]);
+    const state = w0.state();
+    const counters = state.entities.get('eth0')!.values;
+    for (let i = 1; i <= 3; i++) {
+      const w = openRateWindow(state, T0 + i * 10_000, 1000 + i * 10);
+      expect(w.rates('eth0', [100 + i * 100, 10])).toEqual([10, 0]);
+      expect(w.state()).toBe(state);
+    }
+    expect(state.entities.get('eth0')!.values).toBe(counters);
+    expect(counters).toEqual([400, 10]);
+    expect(state).toMatchObject({ timeMs: T0 + 30_000, uptimeSeconds: 1030 });
+  });
+
+  it('takes an entity as a baseline only from the window just before (a poll that stopped half-way)', () => {
+    const w0 = openRateWindow(undefined, T0, 1000);
+    w0.rate('a', 10);
+    w0.rate('b', 10);
+    // This poll records b, then fails before a and before state(): a's values are two windows old.
+    const state = w0.state();
+    const w1 = openRateWindow(state, T0 + 10_000, 1010);
+    expect(w1.rate('b', 20)).toBe(1);
+    const w2 = openRateWindow(state, T0 + 20_000, 1020);
+    expect(w2.rate('a', 30)).toBeNull();
+    expect(w2.rate('b', 30)).toBe(1);
   });
 
   it('ignores non-finite and negative readings', () => {
