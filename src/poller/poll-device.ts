@@ -301,7 +301,12 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
   rt.status = d.status;
   rt.consecutiveFailures = d.consecutiveFailures;
   rt.lastError = d.lastError;
-  rt.device = { ...rt.device, status: d.status, lastError: d.lastError, consecutiveFailures: d.consecutiveFailures, ...(pendingHostKey ? { pendingHostKey } : {}) };
+  // A new object only when something changed (settings arrive the same way, device-sync.ts): a
+  // copy every poll lived one interval, was promoted by V8 and left to a full collection.
+  const was = rt.device;
+  if (was.status !== d.status || was.lastError !== d.lastError || was.consecutiveFailures !== d.consecutiveFailures || (pendingHostKey !== undefined && was.pendingHostKey !== pendingHostKey)) {
+    rt.device = { ...was, status: d.status, lastError: d.lastError, consecutiveFailures: d.consecutiveFailures, ...(pendingHostKey ? { pendingHostKey } : {}) };
+  }
   if (d.seen) rt.device.lastSeenAt = time;
   if (!dirty) return;
   if (d.seen) rt.lastSeenWrittenAt = time.getTime();
@@ -330,44 +335,55 @@ export async function applyStatus(ctx: PollContext, rt: DeviceRuntime, d: Decisi
 
 const containerKey = (c: ContainerRow): string => c.containerId;
 const driveKey = (d: DriveHealthRow): string => d.serial ?? d.drive;
+const sameStateHealth = (a: { state: string; health: string | null }, b: { state: string; health: string | null }): boolean => a.state === b.state && a.health === b.health;
+const sameString = (a: string, b: string): boolean => a === b;
+
+/**
+ * Compares this poll's items with what the previous successful poll left in `last` (key → the
+ * compared value) and calls `changed` for each item that is new or differs; a first poll
+ * (`last` undefined) only sets the baseline. The map is kept and updated in place, an entry
+ * replaced only when it changed: a new map every poll lived one interval, was promoted by V8
+ * and left to a full collection. Items gone from the poll leave the map.
+ */
+export function compareWithLast<T, V>(last: Map<string, V> | undefined, items: readonly T[], key: (t: T) => string, value: (t: T) => V, same: (a: V, b: V) => boolean, changed: (t: T, before: V | undefined) => void): Map<string, V> {
+  const map = last ?? new Map<string, V>();
+  const present = new Set<string>();
+  for (const t of items) {
+    const k = key(t);
+    present.add(k);
+    const before = map.get(k);
+    const now = value(t);
+    if (before !== undefined && same(before, now)) continue;
+    if (last !== undefined) changed(t, before);
+    map.set(k, now);
+  }
+  if (map.size > present.size) for (const k of map.keys()) if (!present.has(k)) map.delete(k);
+  return map;
+}
 
 function publishChanges(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch, time: Date, ok: ReadonlySet<CollectorName>): void {
   const deviceId = rt.device.id;
   // Samples themselves (metricCollected and the other kinds) go out from the writer's after-commit hook (after-commit.ts, publish.ts).
   const at = time.toISOString();
-
   // Change events compare with the previous successful poll; the first one only sets the baseline.
   if (ok.has('containers')) {
-    const next = new Map<string, { state: string; health: string | null }>();
-    for (const c of batch.containers) {
-      next.set(containerKey(c), { state: c.state, health: c.health });
-      const prev = rt.containers?.get(containerKey(c));
-      if (rt.containers && (!prev || prev.state !== c.state || prev.health !== c.health)) {
-        void ctx.events.publish('containerStateChanged', {
-          deviceId,
-          containerId: c.containerId,
-          name: c.name,
-          previousState: prev?.state ?? null,
-          state: c.state,
-          previousHealth: prev?.health ?? null,
-          health: c.health,
-          at,
-        });
-      }
-    }
-    rt.containers = next;
+    rt.containers = compareWithLast(rt.containers, batch.containers, containerKey, (c) => ({ state: c.state, health: c.health }), sameStateHealth, (c, prev) => {
+      void ctx.events.publish('containerStateChanged', {
+        deviceId,
+        containerId: c.containerId,
+        name: c.name,
+        previousState: prev?.state ?? null,
+        state: c.state,
+        previousHealth: prev?.health ?? null,
+        health: c.health,
+        at,
+      });
+    });
   }
-
   if (ok.has('drives')) {
-    const next = new Map<string, string>();
-    for (const d of batch.drives) {
-      next.set(driveKey(d), d.health);
-      const prev = rt.drives?.get(driveKey(d));
-      if (rt.drives && prev !== d.health) {
-        void ctx.events.publish('driveHealthChanged', { deviceId, drive: d.drive, serial: d.serial, previous: prev ?? null, current: d.health, at });
-      }
-    }
-    rt.drives = next;
+    rt.drives = compareWithLast(rt.drives, batch.drives, driveKey, (d) => d.health, sameString, (d, prev) => {
+      void ctx.events.publish('driveHealthChanged', { deviceId, drive: d.drive, serial: d.serial, previous: prev ?? null, current: d.health, at });
+    });
   }
   publishHardwareChanges(ctx, rt, batch, at, ok);
 }
@@ -376,26 +392,13 @@ function publishChanges(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch,
 function publishHardwareChanges(ctx: PollContext, rt: DeviceRuntime, batch: SampleBatch, at: string, ok: ReadonlySet<CollectorName>): void {
   const deviceId = rt.device.id;
   if (ok.has('storage')) {
-    const next = new Map<string, { state: string; health: string }>();
-    for (const p of batch.pools) {
-      const key = `${p.kind} ${p.name}`;
-      next.set(key, { state: p.state, health: p.health });
-      const prev = rt.pools?.get(key);
-      if (rt.pools && (!prev || prev.state !== p.state || prev.health !== p.health)) {
-        void ctx.events.publish('poolStateChanged', { deviceId, kind: p.kind, name: p.name, previousState: prev?.state ?? null, state: p.state, previousHealth: prev?.health ?? null, health: p.health, at });
-      }
-    }
-    rt.pools = next;
+    rt.pools = compareWithLast(rt.pools, batch.pools, (p) => `${p.kind} ${p.name}`, (p) => ({ state: p.state, health: p.health }), sameStateHealth, (p, prev) => {
+      void ctx.events.publish('poolStateChanged', { deviceId, kind: p.kind, name: p.name, previousState: prev?.state ?? null, state: p.state, previousHealth: prev?.health ?? null, health: p.health, at });
+    });
   }
   if (ok.has('sensors')) {
-    const next = new Map<string, string>();
-    for (const r of batch.sensors) {
-      next.set(r.sensor, r.status);
-      const prev = rt.sensors?.get(r.sensor);
-      if (rt.sensors && prev !== r.status) {
-        void ctx.events.publish('sensorStatusChanged', { deviceId, sensor: r.sensor, chip: r.chip, kind: r.kind, label: r.label, value: r.value, previous: prev ?? null, current: r.status, at });
-      }
-    }
-    rt.sensors = next;
+    rt.sensors = compareWithLast(rt.sensors, batch.sensors, (r) => r.sensor, (r) => r.status, sameString, (r, prev) => {
+      void ctx.events.publish('sensorStatusChanged', { deviceId, sensor: r.sensor, chip: r.chip, kind: r.kind, label: r.label, value: r.value, previous: prev ?? null, current: r.status, at });
+    });
   }
 }
