@@ -134,7 +134,7 @@ interface DeviceEntry<R> {
   wake: number;
   queue: Job<R>[];
   /** Collectors of the job running now. */
-  running: Set<CollectorName>;
+  running: ReadonlySet<CollectorName>;
   active: boolean;
   removed: boolean;
   probe?: { at: number; collectors: CollectorName[] };
@@ -203,7 +203,7 @@ function createJobRunner<R>(options: SchedulerOptions<R>, now: () => number, isS
       } finally {
         counts.completed++;
         control.releaseSlot();
-        d.running = new Set();
+        d.running = NOTHING_RUNNING;
         d.active = false;
       }
     })();
@@ -223,6 +223,20 @@ function createJobRunner<R>(options: SchedulerOptions<R>, now: () => number, isS
       while (running.size > 0) await Promise.allSettled([...running]);
     },
   };
+}
+
+/**
+ * A device's state between polls is kept, not replaced, where a poll would otherwise leave a new
+ * object behind for one interval (long enough for V8 to promote it and leave it to a full
+ * collection): no running collectors is this one set, and intervals equal to the ones in place
+ * keep those (setDevice runs after every poll).
+ */
+const NOTHING_RUNNING: ReadonlySet<CollectorName> = new Set();
+
+function sameIntervals(a: Intervals, b: Intervals): boolean {
+  for (const c in a) if (a[c as CollectorName] !== b[c as CollectorName]) return false;
+  for (const c in b) if (!(c in a)) return false;
+  return true;
 }
 
 const busyWith = <R>(d: DeviceEntry<R>, c: CollectorName): boolean => d.running.has(c) || d.queue.some((j) => j.collectors.has(c));
@@ -278,7 +292,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
   let stopped = false;
   let task: NodeJS.Timeout | undefined;
   const jobs = createJobRunner(options, now, () => stopped);
-  const newEntry = (intervals: Intervals, removed: boolean): DeviceEntry<R> => ({ intervals, next: new Map(), wake: Number.POSITIVE_INFINITY, queue: [], running: new Set(), active: false, removed });
+  const newEntry = (intervals: Intervals, removed: boolean): DeviceEntry<R> => ({ intervals, next: new Map(), wake: Number.POSITIVE_INFINITY, queue: [], running: NOTHING_RUNNING, active: false, removed });
 
   const scheduler: Scheduler<R> = {
     setDevice(deviceId, intervals, when = {}) {
@@ -290,7 +304,7 @@ export function createScheduler<R>(options: SchedulerOptions<R>): Scheduler<R> {
         devices.set(deviceId, d);
       }
       const previous = d.intervals;
-      d.intervals = intervals;
+      if (!sameIntervals(previous, intervals)) d.intervals = intervals;
       d.removed = false;
       placeSlots(deviceId, d, t, isNew, previous, when);
     },
