@@ -87,15 +87,20 @@ export function openRateWindow(
       entities.set(key, { window, values: current.slice() });
       return null;
     }
-    const usableOld = elapsed !== null && old.window === baseline && old.values.length === current.length;
+    const isBaseline = elapsed !== null && old.window === baseline && old.values.length === current.length;
     old.window = window;
-    if (old.values.length !== current.length) old.values = current.slice();
-    const out: (number | null)[] | null = usableOld ? new Array<number | null>(current.length) : null;
+    if (!isBaseline) {
+      old.values = current.slice();
+      return null;
+    }
+    const before = old.values;
+    const out = new Array<number | null>(current.length);
     for (let i = 0; i < current.length; i++) {
       const v = current[i]!;
+      const o = before[i]!;
       // A lower value is a reset (reboot, wrap, re-created device): no honest delta exists.
-      if (out !== null) out[i] = usable(v) && usable(old.values[i]) && v >= old.values[i]! ? v - old.values[i]! : null;
-      old.values[i] = v;
+      out[i] = usable(v) && usable(o) && v >= o ? v - o : null;
+      before[i] = v;
     }
     return out;
   };
