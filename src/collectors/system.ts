@@ -153,6 +153,111 @@ function busyPercent(d: CpuTimes): number | null {
   return total > 0 ? clampPercent(((total - d.idle - d.iowait) / total) * 100) : null;
 }
 
+/** The device and time every row of a poll carries. */
+interface RowContext {
+  deviceId: string;
+  time: Date;
+}
+
+/** The aggregate CPU's jiffy deltas, and each core's busy share when every core has one. */
+function cpuUsage(w: RateWindow, stat: SystemSample['stat']): { total: CpuTimes | null; corePercents: number[] } {
+  const corePercents: number[] = [];
+  let coresOk = stat.cores.length > 0;
+  for (const core of stat.cores) {
+    const d = cpuDeltas(w, `cpu${core.cpu}`, core);
+    const p = d === null ? null : busyPercent(d);
+    if (p === null) coresOk = false;
+    else {
+      while (corePercents.length < core.cpu) corePercents.push(0);
+      corePercents[core.cpu] = p;
+    }
+  }
+  return { total: cpuDeltas(w, 'cpu', stat.total), corePercents: coresOk ? corePercents : [] };
+}
+
+/** A row per interface, and the totals over the physical ones (null without a rate window or the section). */
+function networkRows(w: RateWindow, interfaces: NetDevCounters[] | null, ctx: RowContext, options: CollectorOptions): { rows: NetworkRow[]; rx: number | null; tx: number | null } {
+  const rows: NetworkRow[] = [];
+  let rx: number | null = w.elapsedSeconds === null || interfaces === null ? null : 0;
+  let tx = rx;
+  for (const i of interfaces ?? []) {
+    const r = w.rates(`net:${i.name}`, [
+      i.rxBytes, i.txBytes, i.rxPackets, i.txPackets, i.rxErrors, i.txErrors, i.rxDropped, i.txDropped,
+    ]);
+    const row: NetworkRow = {
+      time: ctx.time,
+      deviceId: ctx.deviceId,
+      interface: i.name,
+      rxBytesTotal: i.rxBytes,
+      txBytesTotal: i.txBytes,
+      rxBytesPerSec: r?.[0] ?? null,
+      txBytesPerSec: r?.[1] ?? null,
+      rxPacketsPerSec: r?.[2] ?? null,
+      txPacketsPerSec: r?.[3] ?? null,
+      rxErrorsPerSec: r?.[4] ?? null,
+      txErrorsPerSec: r?.[5] ?? null,
+      rxDroppedPerSec: r?.[6] ?? null,
+      txDroppedPerSec: r?.[7] ?? null,
+    };
+    rows.push(row);
+    if (rx !== null && tx !== null && !isVirtualInterface(i.name, options)) {
+      rx += row.rxBytesPerSec ?? 0;
+      tx += row.txBytesPerSec ?? 0;
+    }
+  }
+  return { rows, rx, tx };
+}
+
+/** A row per whole disk, and the read/write totals over the disks that are not stacked on others. */
+function diskIoRows(w: RateWindow, disks: DiskCounters[] | null, ctx: RowContext): { rows: DiskIoRow[]; read: number | null; write: number | null } {
+  const rows: DiskIoRow[] = [];
+  let read: number | null = w.elapsedSeconds === null || disks === null ? null : 0;
+  let write = read;
+  for (const d of disks ?? []) {
+    if (!d.whole) continue;
+    const r = w.rates(`disk:${d.name}`, [d.readBytes, d.writeBytes, d.readsCompleted, d.writesCompleted, d.ioTimeMs]);
+    const ioMsPerSec = r?.[4] ?? null;
+    const row: DiskIoRow = {
+      time: ctx.time,
+      deviceId: ctx.deviceId,
+      disk: d.name,
+      readBytesPerSec: r?.[0] ?? null,
+      writeBytesPerSec: r?.[1] ?? null,
+      readIops: r?.[2] ?? null,
+      writeIops: r?.[3] ?? null,
+      // ms of I/O per second of wall time, as a share: iostat's %util.
+      utilPercent: ioMsPerSec === null ? null : clampPercent(ioMsPerSec / 10),
+    };
+    rows.push(row);
+    if (read !== null && write !== null && !d.stacked) {
+      read += row.readBytesPerSec ?? 0;
+      write += row.writeBytesPerSec ?? 0;
+    }
+  }
+  return { rows, read, write };
+}
+
+function filesystemRows(filesystems: DfEntry[] | null, ctx: RowContext, options: CollectorOptions): FilesystemRow[] {
+  const excluded = new Set(options.excludedFsTypes);
+  const rows: FilesystemRow[] = [];
+  for (const f of filesystems ?? []) {
+    // Without a Type column (busybox df) the filesystem name of pseudo mounts is their type.
+    if (excluded.has(f.fsType ?? f.filesystem) || f.sizeBytes === 0) continue;
+    rows.push({
+      time: ctx.time,
+      deviceId: ctx.deviceId,
+      mount: f.mount,
+      filesystem: f.filesystem,
+      fsType: f.fsType,
+      sizeBytes: f.sizeBytes,
+      usedBytes: f.usedBytes,
+      availableBytes: f.availableBytes,
+      usedPercent: f.usedPercent,
+    });
+  }
+  return rows;
+}
+
 /**
  * Turns one parsed sample (and the previous poll's counters) into rows. Pure.
  *
@@ -161,6 +266,12 @@ function busyPercent(d: CpuTimes): number | null {
  * the same bytes twice. They still get their own DiskIoRow. Network totals likewise leave out
  * interfaces matching options.virtualInterfacePatterns (lo, veth, bridges, VLANs, tunnels …).
  * corePercents is filled only when every listed CPU has a delta; offline CPUs (gaps) read 0.
+ *
+ * Each family of rows is a function of its own: rates are sometimes whole numbers (an idle
+ * interface's 0 errors a second), and each such value reaching a site that had seen only
+ * fractions once sent V8 back to recompile, from scratch, everything the function holds. As one
+ * 130-line function that was 50-140 ms of compiling a time, about twenty times in a 1,000-device
+ * poller's first two minutes (docs/benchmarks.md, "The poller on the CPU").
  */
 export function systemRows(
   sample: SystemSample,
@@ -175,97 +286,12 @@ export function systemRows(
 } {
   const { deviceId, time, options } = ctx;
   const w = openRateWindow(previous, time.getTime(), sample.uptime.uptimeSeconds);
-  const elapsed = w.elapsedSeconds;
-
-  const total = cpuDeltas(w, 'cpu', sample.stat.total);
+  const { total, corePercents } = cpuUsage(w, sample.stat);
   const totalTicks = total === null ? 0 : cpuTotal(total);
   const share = (v: number | undefined): number | null =>
     total === null || totalTicks <= 0 || v === undefined ? null : clampPercent((v / totalTicks) * 100);
-  const corePercents: number[] = [];
-  let coresOk = sample.stat.cores.length > 0;
-  for (const core of sample.stat.cores) {
-    const d = cpuDeltas(w, `cpu${core.cpu}`, core);
-    const p = d === null ? null : busyPercent(d);
-    if (p === null) coresOk = false;
-    else {
-      while (corePercents.length < core.cpu) corePercents.push(0);
-      corePercents[core.cpu] = p;
-    }
-  }
-
-  const networks: NetworkRow[] = [];
-  let netRx: number | null = elapsed === null ? null : 0;
-  let netTx: number | null = netRx;
-  for (const i of sample.interfaces ?? []) {
-    const r = w.rates(`net:${i.name}`, [
-      i.rxBytes, i.txBytes, i.rxPackets, i.txPackets, i.rxErrors, i.txErrors, i.rxDropped, i.txDropped,
-    ]);
-    const row: NetworkRow = {
-      time,
-      deviceId,
-      interface: i.name,
-      rxBytesTotal: i.rxBytes,
-      txBytesTotal: i.txBytes,
-      rxBytesPerSec: r?.[0] ?? null,
-      txBytesPerSec: r?.[1] ?? null,
-      rxPacketsPerSec: r?.[2] ?? null,
-      txPacketsPerSec: r?.[3] ?? null,
-      rxErrorsPerSec: r?.[4] ?? null,
-      txErrorsPerSec: r?.[5] ?? null,
-      rxDroppedPerSec: r?.[6] ?? null,
-      txDroppedPerSec: r?.[7] ?? null,
-    };
-    networks.push(row);
-    if (netRx !== null && netTx !== null && !isVirtualInterface(i.name, options)) {
-      netRx += row.rxBytesPerSec ?? 0;
-      netTx += row.txBytesPerSec ?? 0;
-    }
-  }
-  if (sample.interfaces === null) netRx = netTx = null;
-
-  const diskIo: DiskIoRow[] = [];
-  let diskRead: number | null = elapsed === null || sample.disks === null ? null : 0;
-  let diskWrite: number | null = diskRead;
-  for (const d of sample.disks ?? []) {
-    if (!d.whole) continue;
-    const r = w.rates(`disk:${d.name}`, [d.readBytes, d.writeBytes, d.readsCompleted, d.writesCompleted, d.ioTimeMs]);
-    const ioMsPerSec = r?.[4] ?? null;
-    const row: DiskIoRow = {
-      time,
-      deviceId,
-      disk: d.name,
-      readBytesPerSec: r?.[0] ?? null,
-      writeBytesPerSec: r?.[1] ?? null,
-      readIops: r?.[2] ?? null,
-      writeIops: r?.[3] ?? null,
-      // ms of I/O per second of wall time, as a share: iostat's %util.
-      utilPercent: ioMsPerSec === null ? null : clampPercent(ioMsPerSec / 10),
-    };
-    diskIo.push(row);
-    if (diskRead !== null && diskWrite !== null && !d.stacked) {
-      diskRead += row.readBytesPerSec ?? 0;
-      diskWrite += row.writeBytesPerSec ?? 0;
-    }
-  }
-
-  const excluded = new Set(options.excludedFsTypes);
-  const filesystems: FilesystemRow[] = [];
-  for (const f of sample.filesystems ?? []) {
-    // Without a Type column (busybox df) the filesystem name of pseudo mounts is their type.
-    if (excluded.has(f.fsType ?? f.filesystem) || f.sizeBytes === 0) continue;
-    filesystems.push({
-      time,
-      deviceId,
-      mount: f.mount,
-      filesystem: f.filesystem,
-      fsType: f.fsType,
-      sizeBytes: f.sizeBytes,
-      usedBytes: f.usedBytes,
-      availableBytes: f.availableBytes,
-      usedPercent: f.usedPercent,
-    });
-  }
-
+  const net = networkRows(w, sample.interfaces, ctx, options);
+  const disk = diskIoRows(w, sample.disks, ctx);
   const m = sample.meminfo;
   const system: SystemMetricsRow = {
     time,
@@ -276,7 +302,7 @@ export function systemRows(
     cpuSystemPercent: total === null ? null : share(total.system + total.irq + total.softirq),
     cpuIowaitPercent: share(total?.iowait),
     cpuStealPercent: share(total?.steal),
-    corePercents: coresOk ? corePercents : [],
+    corePercents,
     memTotalBytes: m.totalBytes,
     memAvailableBytes: m.availableBytes,
     memUsedPercent: m.usedPercent,
@@ -287,12 +313,12 @@ export function systemRows(
     load15: sample.loadavg.load15,
     uptimeSeconds: sample.uptime.uptimeSeconds,
     processCount: sample.processCount,
-    netRxBytesPerSec: netRx,
-    netTxBytesPerSec: netTx,
-    diskReadBytesPerSec: diskRead,
-    diskWriteBytesPerSec: diskWrite,
+    netRxBytesPerSec: net.rx,
+    netTxBytesPerSec: net.tx,
+    diskReadBytesPerSec: disk.read,
+    diskWriteBytesPerSec: disk.write,
   };
-  return { system, filesystems, networks, diskIo, state: w.state() };
+  return { system, filesystems: filesystemRows(sample.filesystems, ctx, options), networks: net.rows, diskIo: disk.rows, state: w.state() };
 }
 
 function firstLine(text: string): string {
