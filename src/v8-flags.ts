@@ -13,16 +13,44 @@
  * 10,000-device one holds 0.84–1.24 GB instead of 1.38–1.56, after a higher first minute
  * (docs/benchmarks.md, "Objects born old, switched off").
  *
- * `--heap-growing-percent=30`. After each full collection V8 lets the old generation grow to live
- * size × a factor it picks from how fast it collects against how fast the program allocates: up to
- * 4.0 (`--trace-gc-verbose`), and a 1,000-device poller committed 231 MB for 76 MB live. 1.3, V8's
- * own conservative factor, collects more often: 1,000 devices polled with 1,000 subscribers
- * measured 270–280 MB instead of 320–332, 10,000 devices every 60 s 833–1,040 MB instead of
- * 747–1,761. It costs CPU, mostly on V8's helper threads: none the bench could tell apart at 1,000
- * devices, 24 % per device-poll at 10,000 (docs/benchmarks.md, "Free tops, and an old generation
- * held to 1.3× its live size").
+ * `--heap-growing-percent=30`, from 48 MB of live heap on. After each full collection V8 lets the
+ * old generation grow to live size × a factor it picks from how fast it collects against how fast
+ * the program allocates: up to 4.0 (`--trace-gc-verbose`), and a 1,000-device poller committed
+ * 231 MB for 76 MB live. 1.3, V8's own conservative factor, collects more often: 1,000 devices
+ * polled with 1,000 subscribers measured 270–280 MB instead of 320–332, 10,000 devices every 60 s
+ * 833–1,040 MB instead of 747–1,761. It costs CPU, mostly on V8's helper threads: none the bench
+ * could tell apart at 1,000 devices, 24 % per device-poll at 10,000 (docs/benchmarks.md, "Free
+ * tops, and an old generation held to 1.3× its live size").
+ *
+ * Below 48 MB live V8 picks. 1.3× of an API server's 27–40 MB is a few MB of headroom: under the
+ * query bench's load that was a full collection every three or four requests (15 in 190, against
+ * 4 with V8's own factor), each a pause of 2–9 ms and marking steps of up to 12 ms inside a request,
+ * and `metricHistory` p99 went from 15–18 ms to 28–34. The threshold is low enough that a poller's
+ * heap passes it early in its connection burst: with 64 MB, one run of the memory part (1,000
+ * devices and 1,000 subscribers) read 311 MB (279–316), against 253 and 274 MB with 48 and 255 and
+ * 293 MB with 1.3× throughout (docs/benchmarks.md, "A query tail that came back"). The live size is read after every full collection; the setting
+ * applies from the next one.
  */
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 v8.setFlagsFromString('--no-allocation-site-pretenuring');
-v8.setFlagsFromString('--heap-growing-percent=30');
+
+/** Live heap from which the old generation is held to 1.3× (`--heap-growing-percent=30`); below it V8 picks. */
+const HOLD_FROM_BYTES = 48 * 2 ** 20;
+
+let held = false;
+
+/** 0 is V8's default: a factor of its own choosing. */
+function hold(on: boolean): void {
+  if (on === held) return;
+  held = on;
+  v8.setFlagsFromString(`--heap-growing-percent=${on ? 30 : 0}`);
+}
+
+// Not kept alive by the observer: a command that is done still exits.
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if ((e as PerformanceEntry & { detail?: { kind: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) hold(v8.getHeapStatistics().used_heap_size >= HOLD_FROM_BYTES);
+  }
+}).observe({ entryTypes: ['gc'] });
