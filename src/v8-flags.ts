@@ -28,8 +28,8 @@
  * and `metricHistory` p99 went from 15–18 ms to 28–34. The threshold is low enough that a poller's
  * heap passes it early in its connection burst: with 64 MB, one run of the memory part (1,000
  * devices and 1,000 subscribers) read 311 MB (279–316), against 253 and 274 MB with 48 and 255 and
- * 293 MB with 1.3× throughout (docs/benchmarks.md, "A query tail that came back"). The live size is read after every full collection; the setting
- * applies from the next one.
+ * 293 MB with 1.3× throughout (docs/benchmarks.md, "A query tail that came back"). The live size
+ * is read after every full collection; the setting applies from the next one.
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import v8 from 'node:v8';
