@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../src/config.ts';
-import { createAdapter, createPool } from '../src/db/adapter.ts';
-import { PrismaClient, detectTimescale } from '../src/db/index.ts';
+import { createPool } from '../src/db/adapter.ts';
+import { createPrismaClient, detectTimescale } from '../src/db/index.ts';
 import { createSecretBox } from '../src/db/secrets.ts';
 import { createEventBus, toWire } from '../src/events/index.ts';
 import type { Services } from '../src/graphql/context.ts';
@@ -101,7 +101,7 @@ function startBareWs(): Promise<Target> {
 
 async function main(start: ServerStart): Promise<void> {
   const pool = createPool(start.databaseUrl, { max: 4 });
-  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const prisma = createPrismaClient(pool);
   const { token } = await createApiToken(prisma, { name: `bench ${start.mode}`, role: 'VIEWER' });
   const events = createEventBus();
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: '/tmp', LOG_LEVEL: 'silent', POLLING_ENABLED: 'false', DATABASE_URL: start.databaseUrl });

@@ -9,8 +9,7 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
-import { createAdapter } from '../src/db/adapter.ts';
-import { PrismaClient } from '../src/db/index.ts';
+import { createPrismaClient } from '../src/db/index.ts';
 import { createLogger } from '../src/log.ts';
 import { writeBatch } from '../src/storage/index.ts';
 import { copyBinary, copySql, createStagingSql, insertSql, stagingTable } from '../src/storage/staging.ts';
@@ -27,7 +26,7 @@ const count = Number(process.argv[2] ?? 20_000);
 const bench = await openBenchDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, createLogger('warn'));
 const { pool, prisma } = bench.db;
 const rows = systemRowsFor({ count, devices: 100 });
-const noCopy = new PrismaClient({ adapter: createAdapter(pool, { copyFromStdin: false }) });
+const noCopy = createPrismaClient(pool, { copyFromStdin: false });
 const spec = systemMetrics as TableSpec<unknown>;
 const unnest = unnestSql(systemMetrics);
 

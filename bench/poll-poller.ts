@@ -12,8 +12,8 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
-import { createAdapter, createPool } from '../src/db/adapter.ts';
-import { PrismaClient, detectTimescale } from '../src/db/index.ts';
+import { createPool } from '../src/db/adapter.ts';
+import { createPrismaClient, PrismaClient, detectTimescale } from '../src/db/index.ts';
 import { createSecretBox } from '../src/db/secrets.ts';
 import { createEventBus, type EventBus } from '../src/events/index.ts';
 import { BACKUP_MARK } from '../src/simulator/render-checks.ts';
@@ -61,7 +61,7 @@ async function main(start: PollerStart): Promise<void> {
   }) as unknown as Logger;
 
   const pool = createPool(start.databaseUrl, { max: 20 });
-  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const prisma = createPrismaClient(pool);
   const secrets = createSecretBox(randomBytes(32));
   const run = randomBytes(3).toString('hex');
   const credential = await prisma.credential.create({ data: { name: `bench-${run}`, kind: 'PASSWORD', encryptedSecret: new Uint8Array(secrets.encrypt('simulated')) } });

@@ -6,12 +6,13 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { PrismaClient } from './generated/client.ts';
-import { closePool, createAdapter, createPool } from './adapter.ts';
+import { closePool, createPool } from './adapter.ts';
+import { createPrismaClient } from './client.ts';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import { migrateDeploy } from './migrate.ts';
 import { acquireOwnerLock, currentOwner, type OwnerLock } from './owner.ts';
 
-export { PrismaClient };
+export { PrismaClient, createPrismaClient };
 export type * from './generated/client.ts';
 
 /**
@@ -113,7 +114,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
 function connect(url: string, embedded: boolean, log: Logger): Omit<Database, 'timescale'> {
   // A host that drops packets must not hang a flush: fail the connect and let the writer retry.
   const pool = createPool(url, { max: 20, connectionTimeoutMillis: 5000 }, (err) => log.warn({ err: err.message }, 'idle database connection failed'));
-  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const prisma = createPrismaClient(pool);
   return {
     prisma,
     pool,

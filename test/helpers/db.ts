@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { closePool, createAdapter, createPool } from '../../src/db/adapter.ts';
-import { PrismaClient, detectTimescale, type Database } from '../../src/db/index.ts';
+import { closePool, createPool } from '../../src/db/adapter.ts';
+import { createPrismaClient, detectTimescale, type Database } from '../../src/db/index.ts';
 
 export function databaseUrl(database: string): string {
   const u = new URL(inject('adminDatabaseUrl'));
@@ -21,7 +21,7 @@ export async function createTestDatabase(): Promise<Database & { name: string }>
   await admin.end();
   const url = databaseUrl(name);
   const pool = createPool(url, { max: 10 });
-  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const prisma = createPrismaClient(pool);
   return {
     name,
     url,

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
-import { createAdapter, createPool } from '../../src/db/adapter.ts';
-import { PrismaClient, detectTimescale } from '../../src/db/index.ts';
+import { createPool } from '../../src/db/adapter.ts';
+import { createPrismaClient, detectTimescale } from '../../src/db/index.ts';
 import { createSecretBox } from '../../src/db/secrets.ts';
 import { createEventBus, toWire } from '../../src/events/index.ts';
 import type { Services } from '../../src/graphql/context.ts';
@@ -23,7 +23,7 @@ const send = (m: FromChild): void => void process.send?.(m);
 
 async function main(start: ChildStart): Promise<void> {
   const pool = createPool(start.databaseUrl, { max: 4 });
-  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const prisma = createPrismaClient(pool);
   const { token } = await createApiToken(prisma, { name: 'child admin', role: 'ADMIN' });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-child-'));
   const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: start.databaseUrl, LOG_LEVEL: 'silent', POLLING_ENABLED: 'false', ...start.env });

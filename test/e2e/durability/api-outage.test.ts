@@ -9,8 +9,8 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { toWire } from '../../../src/events/index.ts';
-import { createAdapter, createPool } from '../../../src/db/adapter.ts';
-import { PrismaClient, type Database } from '../../../src/db/index.ts';
+import { createPool } from '../../../src/db/adapter.ts';
+import { createPrismaClient, type Database } from '../../../src/db/index.ts';
 import { createApiToken } from '../../../src/tokens.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { ownPostgres, type OwnPostgres } from '../../helpers/own-postgres.ts';
@@ -29,7 +29,7 @@ beforeAll(async () => {
   pool.on('error', () => {
     // Idle connections die when the server stops: that is the outage under test.
   });
-  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const prisma = createPrismaClient(pool);
   db = { prisma, pool, url: pg.url, timescale: null, embedded: false, close: async () => {
     await prisma.$disconnect();
     await pool.end();

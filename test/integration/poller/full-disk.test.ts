@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdapter, createPool } from '../../../src/db/adapter.ts';
-import { PrismaClient } from '../../../src/db/index.ts';
+import { createPool } from '../../../src/db/adapter.ts';
+import { createPrismaClient, PrismaClient } from '../../../src/db/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { readRecords } from '../../../src/poller/spool.ts';
 import { createWriter, type WriteResult } from '../../../src/poller/writer.ts';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   pool.on('error', () => {
     // Idle connections die when the server stops: that is the outage under test.
   });
-  prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  prisma = createPrismaClient(pool);
   disk = mountSmallFilesystem(path.join(dir, 'spool'), SPOOL_BYTES);
 }, 120_000);
 

@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdapter, createPool } from '../../../src/db/adapter.ts';
+import { createPool } from '../../../src/db/adapter.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../../src/db/embedded.ts';
-import { PrismaClient } from '../../../src/db/index.ts';
+import { createPrismaClient, PrismaClient } from '../../../src/db/index.ts';
 import { migrateDeploy } from '../../../src/db/migrate.ts';
 import client from 'prom-client';
 import { readPollerStats } from '../../../src/graphql/types/health.ts';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   pool.on('error', () => {
     // Idle connections die when the server stops; that is the point of this test.
   });
-  prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  prisma = createPrismaClient(pool);
 }, 120_000);
 afterAll(async () => {
   await prisma?.$disconnect().catch(() => undefined);

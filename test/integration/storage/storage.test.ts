@@ -23,8 +23,8 @@ import {
 } from '../../../src/storage/index.ts';
 import { writeCheckResults } from '../../../src/storage/checks.ts';
 import { applyRetention } from '../../../src/storage/retention.ts';
-import { closePool, createAdapter, createPool, transactionsWaiting } from '../../../src/db/adapter.ts';
-import { PrismaClient } from '../../../src/db/index.ts';
+import { closePool, createPool, transactionsWaiting } from '../../../src/db/adapter.ts';
+import { createPrismaClient, PrismaClient } from '../../../src/db/index.ts';
 import { batchSequences } from '../../../src/storage/index.ts';
 import { TABLES, type TableSpec } from '../../../src/storage/tables.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
@@ -54,7 +54,7 @@ const count = async (table: string, deviceId?: string): Promise<number> => {
 async function onOneConnection(fn: (prisma: PrismaClient, pool: pg.Pool) => Promise<void>, onConnect?: (client: pg.PoolClient) => void): Promise<void> {
   const pool = createPool(db.url, { max: 1 });
   if (onConnect) pool.on('connect', onConnect);
-  const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+  const prisma = createPrismaClient(pool);
   try {
     await fn(prisma, pool);
   } finally {
@@ -184,7 +184,7 @@ describe('writeBatch', () => {
     const text = craftedSmartctl();
     const time = new Date(Date.now() - 7 * DAY);
     const pool = createPool(db.url, { max: 2 });
-    const noCopy = new PrismaClient({ adapter: createAdapter(pool, { copyFromStdin: false }) });
+    const noCopy = createPrismaClient(pool, { copyFromStdin: false });
     try {
       expect(await writeBatch(db.prisma, batchOf({ drives: [collectedDriveRow('verbatim-copy', time, text)] }))).toBe(1);
       expect(await writeBatch(noCopy, batchOf({ drives: [collectedDriveRow('verbatim-json', time, text)] }))).toBe(1);
@@ -240,7 +240,7 @@ describe('writeBatch', () => {
 
   test('without COPY FROM STDIN (createAdapter copyFromStdin: false) the staging tables load from JSON: the same rows come back', async () => {
     const pool = createPool(db.url, { max: 2 });
-    const prisma = new PrismaClient({ adapter: createAdapter(pool, { copyFromStdin: false }) });
+    const prisma = createPrismaClient(pool, { copyFromStdin: false });
     try {
       const time = new Date(Date.now() - 10 * DAY + 5);
       const poll = fullPoll('no-copy', time);
@@ -379,7 +379,7 @@ describe('writeBatch', () => {
     expect(Object.getOwnPropertySymbols(Promise.resolve())).toEqual([]);
     // A database that is not there: the transaction never starts, and it stops waiting all the same.
     const pool = createPool('postgresql://postgres@127.0.0.1:1/nowhere', { max: 1 });
-    const prisma = new PrismaClient({ adapter: createAdapter(pool) });
+    const prisma = createPrismaClient(pool);
     try {
       await expect(writeBatch(prisma, batches[0]!)).rejects.toThrow();
     } finally {

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createAdapter, createPool } from '../../../src/db/adapter.ts';
-import { detectTimescale, PrismaClient } from '../../../src/db/index.ts';
+import { createPool } from '../../../src/db/adapter.ts';
+import { createPrismaClient, detectTimescale, PrismaClient } from '../../../src/db/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { latestRows, systemHistory, writeBatch, HISTORY_METRICS, type MetricBucket } from '../../../src/storage/index.ts';
 import { checkResultHistory, latestCheckResults, writeCheckResults, type CheckResultRow } from '../../../src/storage/checks.ts';
@@ -49,7 +49,7 @@ beforeAll(async () => {
   // Before the test's own connection exists: the server takes one client at a time.
   reapplied = await ts.migrate();
   pool = createPool(ts.url, { max: 1 });
-  prisma = new PrismaClient({ adapter: createAdapter(pool, { copyFromStdin: false }) }); // PGlite's socket server drops COPY FROM STDIN
+  prisma = createPrismaClient(pool, { copyFromStdin: false }); // PGlite's socket server drops COPY FROM STDIN
 });
 
 afterAll(async () => {
