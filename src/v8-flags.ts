@@ -13,7 +13,7 @@
  * 10,000-device one holds 0.84–1.24 GB instead of 1.38–1.56, after a higher first minute
  * (docs/benchmarks.md, "Objects born old, switched off").
  *
- * `--heap-growing-percent=30`, from 48 MB of live heap on. After each full collection V8 lets the
+ * `--heap-growing-percent=30`, from 44 MB of live heap on. After each full collection V8 lets the
  * old generation grow to live size × a factor it picks from how fast it collects against how fast
  * the program allocates: up to 4.0 (`--trace-gc-verbose`), and a 1,000-device poller committed
  * 231 MB for 76 MB live. 1.3, V8's own conservative factor, collects more often: 1,000 devices
@@ -22,14 +22,18 @@
  * could tell apart at 1,000 devices, 24 % per device-poll at 10,000 (docs/benchmarks.md, "Free
  * tops, and an old generation held to 1.3× its live size").
  *
- * Below 48 MB live V8 picks. 1.3× of an API server's 27–40 MB is a few MB of headroom: under the
+ * Below 44 MB live V8 picks. 1.3× of an API server's 27–40 MB is a few MB of headroom: under the
  * query bench's load that was a full collection every three or four requests (15 in 190, against
  * 4 with V8's own factor), each a pause of 2–9 ms and marking steps of up to 12 ms inside a request,
  * and `metricHistory` p99 went from 15–18 ms to 28–34. The threshold is low enough that a poller's
  * heap passes it early in its connection burst: with 64 MB, one run of the memory part (1,000
  * devices and 1,000 subscribers) read 311 MB (279–316), against 253 and 274 MB with 48 and 255 and
  * 293 MB with 1.3× throughout (docs/benchmarks.md, "A query tail that came back"). The live size
- * is read after every full collection; the setting applies from the next one.
+ * is read after every full collection; the setting applies from the next one. The threshold was
+ * 48 MB until Prisma's query compiler stopped costing every process 5 MB of heap (src/db/client.ts):
+ * the query bench's API server now keeps 35–38 MB after a full collection and the 1,000-device
+ * poller 54–59 MB, and one full bench run's poller, whose collections read below 48, held 300–327
+ * MB under V8's own factor against 206–214 MB in the runs before and after it.
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import v8 from 'node:v8';
@@ -37,7 +41,7 @@ import v8 from 'node:v8';
 v8.setFlagsFromString('--no-allocation-site-pretenuring');
 
 /** Live heap from which the old generation is held to 1.3× (`--heap-growing-percent=30`); below it V8 picks. */
-const HOLD_FROM_BYTES = 48 * 2 ** 20;
+const HOLD_FROM_BYTES = 44 * 2 ** 20;
 
 let held = false;
 
