@@ -16,7 +16,8 @@ const gc = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
 const pool = createPool(url, { max: 2 });
-const on = via === 'client' ? await pool.connect() : pool;
+const client = via === 'client' ? await pool.connect() : null;
+const on = client ?? pool;
 for (let i = 0; i < Number(warm); i++) await on.query(SQL);
 const session = new inspector.Session();
 session.connect();
@@ -37,5 +38,5 @@ async function sampled(includeObjectsCollectedByMinorGC: boolean): Promise<numbe
 const surviving = await sampled(false);
 const allocated = await sampled(true);
 process.stdout.write(`${JSON.stringify({ surviving, allocated })}\n`);
-if (on !== pool) on.release();
+client?.release();
 await closePool(pool);
