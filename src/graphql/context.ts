@@ -32,4 +32,26 @@ export type PollerApi = Pick<Poller, 'pollNow' | 'collectorStates' | 'deviceChan
 
 export interface Context extends Services {
   auth: Principal | null;
+  /** Resolvers' per-request state (perRequest), made on first use. */
+  requestState?: Map<RequestKey<unknown>, unknown>;
+}
+
+/** A typed slot of per-request state (perRequest). */
+export class RequestKey<T> {
+  declare private readonly value: T;
+  constructor(readonly name: string) {}
+}
+
+/**
+ * The request's value for `key`, made by `make` on first use. Kept on the context, not in a
+ * WeakMap keyed by it: while a WeakMap's key is young, V8's scavenger keeps its value alive, and
+ * a value that reaches its key (a batch loader's closure over the context) keeps both. Every
+ * request's rows and results then survived every scavenge and were promoted, to die at the next
+ * full collection (docs/benchmarks.md, "Prisma's wasm off the heap, and rows that outlived their
+ * request"; a probe: 41 ms scavenges against 0.1 ms with the value on the object).
+ */
+export function perRequest<T>(ctx: Context, key: RequestKey<T>, make: () => T): T {
+  const state = (ctx.requestState ??= new Map());
+  if (!state.has(key)) state.set(key, make());
+  return state.get(key) as T;
 }

@@ -9,13 +9,13 @@
  */
 import DataLoader from 'dataloader';
 import { latestRows, type LatestRows } from '../storage/latest.ts';
-import type { Context } from './context.ts';
+import { perRequest, RequestKey, type Context } from './context.ts';
 
 type Kind = keyof LatestRows;
 
 export type LatestLoaders = { [K in Kind]: DataLoader<string, LatestRows[K][]> };
 
-const perContext = new WeakMap<object, LatestLoaders>();
+const LOADERS = new RequestKey<LatestLoaders>('latest loaders');
 
 function loaderFor<K extends Kind>(ctx: Context, kind: K): DataLoader<string, LatestRows[K][]> {
   return new DataLoader<string, LatestRows[K][]>(
@@ -35,22 +35,17 @@ function loaderFor<K extends Kind>(ctx: Context, kind: K): DataLoader<string, La
 }
 
 export function latestLoaders(ctx: Context): LatestLoaders {
-  let loaders = perContext.get(ctx);
-  if (!loaders) {
-    loaders = {
-      system: loaderFor(ctx, 'system'),
-      filesystems: loaderFor(ctx, 'filesystems'),
-      networks: loaderFor(ctx, 'networks'),
-      diskIo: loaderFor(ctx, 'diskIo'),
-      drives: loaderFor(ctx, 'drives'),
-      containers: loaderFor(ctx, 'containers'),
-      pools: loaderFor(ctx, 'pools'),
-      sensors: loaderFor(ctx, 'sensors'),
-      gpus: loaderFor(ctx, 'gpus'),
-    };
-    perContext.set(ctx, loaders);
-  }
-  return loaders;
+  return perRequest(ctx, LOADERS, () => ({
+    system: loaderFor(ctx, 'system'),
+    filesystems: loaderFor(ctx, 'filesystems'),
+    networks: loaderFor(ctx, 'networks'),
+    diskIo: loaderFor(ctx, 'diskIo'),
+    drives: loaderFor(ctx, 'drives'),
+    containers: loaderFor(ctx, 'containers'),
+    pools: loaderFor(ctx, 'pools'),
+    sensors: loaderFor(ctx, 'sensors'),
+    gpus: loaderFor(ctx, 'gpus'),
+  }));
 }
 
 /** The latest system sample of a device, or null before its first poll. */

@@ -15,7 +15,7 @@ import { isUniqueViolation, type Check, type Device as DeviceRow } from '../../d
 import type { CheckResultEvent } from '../../events/index.ts';
 import { checkResultHistory, latestCheckResults, type CheckResultRow } from '../../storage/checks.ts';
 import { builder } from '../builder.ts';
-import type { Context } from '../context.ts';
+import { perRequest, RequestKey, type Context } from '../context.ts';
 import { DeviceRef } from './devices.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { liveEvents, scopeArgs } from './live.ts';
@@ -126,25 +126,25 @@ const CheckResultRef = builder.objectRef<ResultShape>('CheckResult').implement({
 /* ---------------------------------------------------------------- Device.checks */
 
 /** Per request: a device list's latest results in one query (the checks table is small and read once per batch). */
-const latestPerContext = new WeakMap<Context, DataLoader<DeviceRow, CheckResultRow[]>>();
+const LATEST = new RequestKey<DataLoader<DeviceRow, CheckResultRow[]>>('latest check results');
 
 function latestLoader(ctx: Context): DataLoader<DeviceRow, CheckResultRow[]> {
-  let loader = latestPerContext.get(ctx);
-  if (!loader) {
-    loader = new DataLoader<DeviceRow, CheckResultRow[]>(
-      async (devices) => {
-        const checks = await ctx.db.prisma.check.findMany({ where: { enabled: true }, orderBy: { name: 'asc' } });
-        const rows = await latestCheckResults(ctx.db.prisma, [...new Set(devices.map((d) => d.id))], checks.map((c) => c.id));
-        return devices.map((d) => {
-          const mine = checks.filter((c) => inScope(c, d));
-          return mine.flatMap((c) => rows.find((r) => r.deviceId === d.id && r.checkId === c.id) ?? []);
-        });
-      },
-      { cache: false },
-    );
-    latestPerContext.set(ctx, loader);
-  }
-  return loader;
+  return perRequest(
+    ctx,
+    LATEST,
+    () =>
+      new DataLoader<DeviceRow, CheckResultRow[]>(
+        async (devices) => {
+          const checks = await ctx.db.prisma.check.findMany({ where: { enabled: true }, orderBy: { name: 'asc' } });
+          const rows = await latestCheckResults(ctx.db.prisma, [...new Set(devices.map((d) => d.id))], checks.map((c) => c.id));
+          return devices.map((d) => {
+            const mine = checks.filter((c) => inScope(c, d));
+            return mine.flatMap((c) => rows.find((r) => r.deviceId === d.id && r.checkId === c.id) ?? []);
+          });
+        },
+        { cache: false },
+      ),
+  );
 }
 
 builder.objectField(DeviceRef, 'checks', (t) =>
