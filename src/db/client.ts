@@ -41,7 +41,8 @@ function compilerFromFile(config: ClientConfig): ClientConfig {
       getRuntime: own.getRuntime,
       getQueryCompilerWasmModule: async () => {
         const bytes = readCompilerWasm();
-        return bytes ? new WebAssembly.Module(new Uint8Array(bytes)) : own.getQueryCompilerWasmModule();
+        // A Buffer this large has an ArrayBuffer of its own: compiled as it is, not copied.
+        return bytes ? new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>) : own.getQueryCompilerWasmModule();
       },
     },
   };
