@@ -22,13 +22,14 @@ import { DIST_DIR, ensureDashboardBuilt } from '../src/dashboard/build.ts';
 import type { Database } from '../src/db/index.ts';
 import { createSecretBox } from '../src/db/secrets.ts';
 import { createEventBus } from '../src/events/index.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger, type Logger } from '../src/log.ts';
 import { buildServer } from '../src/server/index.ts';
 import { createApiToken } from '../src/tokens.ts';
 import { toWire } from '../src/events/index.ts';
 import type { Services } from '../src/graphql/context.ts';
 import { writeBatch } from '../src/storage/index.ts';
 import { emptyBatch, type SystemMetricsRow } from '../src/storage/types.ts';
+import { openBenchDatabase } from './db.ts';
 import { stat, type Stat } from './stats.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -227,32 +228,38 @@ export function allJsGzipBytes(dir = path.join(DIST_DIR, 'assets')): number {
 }
 
 /**
- * The bench part: the real server in this process over the bench database, `devices` devices,
- * one warm-up run, then `runs` measured runs each in a fresh browser context.
+ * The bench part: the real server over a scratch database of its own on the bench's server,
+ * `devices` devices, one warm-up run, then `runs` measured runs each in a fresh browser context.
+ * Its own database because the page lists every device, and the parts before this one leave
+ * theirs in the shared one (about 5,000 in a full run).
  */
-export async function benchDashboard(o: { db: Pick<Database, 'prisma'>; databaseUrl: string; devices: number; samplesPerSec: number; windowSec: number; runs: number; progress: (l: string) => void }): Promise<DashboardResult> {
+export async function benchDashboard(o: { databaseUrl: string; dataDir: string; devices: number; samplesPerSec: number; windowSec: number; runs: number; log: Logger; progress: (l: string) => void }): Promise<DashboardResult> {
   if (await ensureDashboardBuilt()) o.progress('dashboard: built web/dist');
+  const own = await openBenchDatabase({ databaseUrl: o.databaseUrl, dataDir: o.dataDir }, o.log);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrapulse-bench-dash-'));
-  const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: o.databaseUrl, LOG_LEVEL: 'silent', POLLING_ENABLED: 'false' });
-  const log = createLogger('silent');
-  const services = { config, db: o.db as Database, events: createEventBus(), log, secrets: createSecretBox(randomBytes(32)), startedAt: new Date(), version: 'bench', subscribers: { ws: 0, sse: 0 } };
-  const server = buildServer(services);
-  await server.start();
-  // A dev dependency: imported only when this part runs.
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
-    o.progress(`dashboard: ${o.devices} devices, then ${o.runs} runs of a first load and ${o.samplesPerSec} samples/s for ${o.windowSec} s (about ${Math.round((o.runs + 1) * (o.windowSec + 10))} s)`);
-    const ids = await seedFleet(o.db, o.devices);
-    const { token } = await createApiToken(o.db.prisma, { name: 'bench dashboard', role: 'VIEWER' });
-    const run = (windowSec: number) => measureDashboard({ browser, url: server.url, token, services, ids, samplesPerSec: o.samplesPerSec, windowSec });
-    await run(1);
-    const runs: DashboardRun[] = [];
-    for (let i = 0; i < o.runs; i++) runs.push(await run(o.windowSec));
-    return summarise(runs, o.devices, o.samplesPerSec, o.windowSec);
+    const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, DATABASE_URL: own.url, LOG_LEVEL: 'silent', POLLING_ENABLED: 'false' });
+    const services = { config, db: own.db, events: createEventBus(), log: createLogger('silent'), secrets: createSecretBox(randomBytes(32)), startedAt: new Date(), version: 'bench', subscribers: { ws: 0, sse: 0 } };
+    const server = buildServer(services);
+    await server.start();
+    // A dev dependency: imported only when this part runs.
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      o.progress(`dashboard: ${o.devices} devices, then ${o.runs} runs of a first load and ${o.samplesPerSec} samples/s for ${o.windowSec} s (about ${Math.round((o.runs + 1) * (o.windowSec + 10))} s)`);
+      const ids = await seedFleet(own.db, o.devices);
+      const { token } = await createApiToken(own.db.prisma, { name: 'bench dashboard', role: 'VIEWER' });
+      const run = (windowSec: number) => measureDashboard({ browser, url: server.url, token, services, ids, samplesPerSec: o.samplesPerSec, windowSec });
+      await run(1);
+      const runs: DashboardRun[] = [];
+      for (let i = 0; i < o.runs; i++) runs.push(await run(o.windowSec));
+      return summarise(runs, o.devices, o.samplesPerSec, o.windowSec);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
   } finally {
-    await browser.close();
-    await server.stop();
+    await own.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

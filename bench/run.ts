@@ -122,7 +122,7 @@ const RUNNERS: Record<Part, Runner> = {
       return;
     }
     const db = await ctx.database();
-    report.dashboard = await benchDashboard({ db: db.db, databaseUrl: db.url, ...ctx.sizes.dashboard, runs: ctx.sizes.runs, progress: ctx.progress });
+    report.dashboard = await benchDashboard({ databaseUrl: db.url, dataDir: ctx.dataDir, ...ctx.sizes.dashboard, runs: ctx.sizes.runs, log: createLogger('warn'), progress: ctx.progress });
   },
 };
 
