@@ -138,6 +138,21 @@ function connectConfig(target: ConnectTarget, sock: net.Socket, onHostKeyRefused
   };
 }
 
+/**
+ * ssh2 pings every keepaliveInterval whatever else the connection carries, and re-arms its timer
+ * only on a reply to a channel request (client.js, CHANNEL_SUCCESS), which the kept shell no
+ * longer makes: at 1,000 devices that was 67 pings a second on connections polled every 10 s,
+ * each one a packet to encrypt and send and a reply to read, about 2 % of the poller's CPU
+ * (docs/benchmarks.md, "Pings on busy connections, and two copies a poll"). A command that
+ * completed proves the peer answers as well as a ping reply does, so it re-arms the timer the
+ * same way: a connection polled more often than its keepalive interval sends none, and a wedged
+ * or idle one is pinged and given up on as before. `_resetKA` is ssh2's own re-arm (1.x);
+ * without it nothing changes.
+ */
+export function peerAnswered(conn: Connection): void {
+  (conn.client as SshClient & { _resetKA?: () => void })._resetKA?.();
+}
+
 let handshakes = 0;
 /** SSH handshakes (key exchange and authentication) this process completed since start: a steady fleet adds none. */
 export const sshHandshakes = (): number => handshakes;

@@ -6,7 +6,7 @@
  */
 import { backoffDelay } from './backoff.ts';
 import type { ExecOwner } from './ssh-exec.ts';
-import { endConnection, openConnection, type ConnectTarget, type Connection } from './ssh-connection.ts';
+import { endConnection, openConnection, peerAnswered, type ConnectTarget, type Connection } from './ssh-connection.ts';
 import type { SshRunnerState } from './ssh.ts';
 import { TransportError } from './types.ts';
 
@@ -134,6 +134,7 @@ export class ConnectionLifecycle implements ExecOwner {
   proven(conn: Connection): void {
     conn.proven = true;
     this.failures = 0;
+    peerAnswered(conn);
   }
 
   resetBackoff(): void {

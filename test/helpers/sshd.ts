@@ -38,6 +38,8 @@ export interface TestSshd {
   kill(): Promise<void>;
   /** Starts sshd again on the same port with the same keys (killing it first if it runs). */
   restart(): Promise<void>;
+  /** What sshd and its per-connection processes logged since the last (re)start. */
+  log(): string;
 }
 
 export async function freePort(): Promise<number> {
@@ -101,7 +103,8 @@ async function waitForBanner(port: number, deadlineMs: number, child: ChildProce
   }
 }
 
-export async function startSshd(options: { port?: number } = {}): Promise<TestSshd> {
+/** `logLevel`: sshd's LogLevel (ERROR unless a test reads the log for more, e.g. DEBUG1's global requests). */
+export async function startSshd(options: { port?: number; logLevel?: string } = {}): Promise<TestSshd> {
   if (!existsSync(SSHD)) throw new Error('OpenSSH server not found: apt-get install -y openssh-server');
   // Unprivileged, sshd needs neither its privilege-separation directory nor another user.
   const username = SSHD_AS_ROOT ? SSH_TEST_USER : userInfo().username;
@@ -147,7 +150,7 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
         '-o', `PasswordAuthentication=${SSHD_AS_ROOT ? 'yes' : 'no'}`,
         '-o', 'KbdInteractiveAuthentication=no',
         '-o', `AllowUsers=${username}`,
-        '-o', 'LogLevel=ERROR',
+        '-o', `LogLevel=${options.logLevel ?? 'ERROR'}`,
       ],
       // Own process group: stop() kills the listener and every per-connection sshd child at once.
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -195,6 +198,7 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
       await kill();
       await launch();
     },
+    log: () => output,
   };
 }
 

@@ -156,6 +156,30 @@ describe('the kept shell through OpenSSH', () => {
   });
 });
 
+describe('keepalive on a connection the kept shell keeps busy', () => {
+  it('no pings while scripts complete more often than the interval; an idle connection is pinged again', async () => {
+    // DEBUG1 logs each global request sshd receives: `server_input_global_request: rtype keepalive@openssh.com`.
+    const server = await startSshd({ logLevel: 'DEBUG1' });
+    const runner = createSshRunner({ host: server.host, port: server.port, username: server.username, privateKey: server.privateKey, keepaliveIntervalMs: 300 });
+    const pings = (): number => server.log().split('rtype keepalive@openssh.com').length - 1;
+    try {
+      expect((await poll(runner, 'echo first')).stdout).toBe('first\n');
+      const until = Date.now() + 1_500;
+      while (Date.now() < until) {
+        expect((await poll(runner, 'true')).code).toBe(0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Five intervals of polls: ssh2's own timer pinged about five times here, answered scripts or not.
+      expect(pings()).toBe(0);
+      await expect.poll(pings, { timeout: 3_000 }).toBeGreaterThanOrEqual(2);
+      expect((await poll(runner, 'echo still')).stdout).toBe('still\n');
+    } finally {
+      await runner.close();
+      await server.stop();
+    }
+  });
+});
+
 describe('a peer that is no shell', () => {
   it('never answers the probe: its polls go out as execs, and the shell is not asked for again on that connection', async () => {
     const commands: string[] = [];
