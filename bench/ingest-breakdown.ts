@@ -44,10 +44,7 @@ async function inTx(f: (c: pg.PoolClient) => Promise<void>): Promise<void> {
 const chunks = <T>(all: readonly T[]): T[][] => Array.from({ length: Math.ceil(all.length / UNNEST_CHUNK) }, (_, i) => all.slice(i * UNNEST_CHUNK, (i + 1) * UNNEST_CHUNK));
 
 async function copyToStaging(c: pg.PoolClient, r: readonly unknown[]): Promise<void> {
-  async function* lines() {
-    for (let i = 0; i < r.length; i += 2000) yield copyBinary(spec.columns, r, i, Math.min(r.length, i + 2000), i + 2000 >= r.length);
-  }
-  await pipeline(Readable.from(lines()), c.query(copyFrom(copySql(spec))));
+  await pipeline(Readable.from(copyBinary(spec.columns, r)), c.query(copyFrom(copySql(spec))));
 }
 
 const variants: Record<string, { table: string; run(r: SystemMetricsRow[]): Promise<void> }> = {
@@ -81,7 +78,7 @@ const variants: Record<string, { table: string; run(r: SystemMetricsRow[]): Prom
     table: 'system_metrics',
     run: (r) => inTx(async (c) => {
       await c.query(createStagingSql(spec).replace('IF NOT EXISTS ', '').replace(stagingTable(spec), `${stagingTable(spec)}_once`).replace('DELETE ROWS', 'DROP'));
-      await pipeline(Readable.from([copyBinary(spec.columns, r, 0, r.length, true)]), c.query(copyFrom(copySql(spec).replace(stagingTable(spec), `${stagingTable(spec)}_once`))));
+      await pipeline(Readable.from(copyBinary(spec.columns, r)), c.query(copyFrom(copySql(spec).replace(stagingTable(spec), `${stagingTable(spec)}_once`))));
       await c.query(insertSql([spec]).replace(`FROM ${stagingTable(spec)}`, `FROM ${stagingTable(spec)}_once`));
     }),
   },

@@ -14,9 +14,6 @@ import type { SampleBatch } from './types.ts';
 
 export * from './types.ts';
 
-/** Rows encoded per CopyData message: bounds each buffer, not the statement. */
-const COPY_CHUNK = 2000;
-
 /**
  * A flush holds its connection for as long as its COPYs and INSERTs take (a 50,000-row
  * replay chunk: about a second on a busy machine); Prisma's default of 5 s is too short for a
@@ -106,12 +103,7 @@ class CopyIn implements pg.Submittable {
 }
 
 async function copyRows(client: pg.PoolClient, plan: Plan, rows: readonly unknown[]): Promise<void> {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < rows.length; i += COPY_CHUNK) {
-    const end = Math.min(rows.length, i + COPY_CHUNK);
-    chunks.push(copyBinary(plan.spec.columns, rows, i, end, end === rows.length));
-  }
-  await client.query(new CopyIn(plan.copy, chunks)).done;
+  await client.query(new CopyIn(plan.copy, copyBinary(plan.spec.columns, rows))).done;
 }
 
 export function batchSize(batch: SampleBatch): number {

@@ -76,15 +76,26 @@ export interface Inserted {
 /** Per (device, time) inserted: device id, sample time in epoch ms, highest sequence number. */
 export type InsertedGroup = [deviceId: string, ms: number, seq: number | null];
 
-/** A growing buffer for COPY's binary format (network byte order throughout). */
+/** Bytes per buffer of COPY data. */
+const BLOCK = 1 << 16;
+
+/**
+ * COPY's binary format (network byte order throughout), written into 64 KB buffers: when one is
+ * full it is kept as it is and the next begins, since CopyData messages need not end where a row
+ * or a value does (PostgreSQL's protocol docs). A buffer that doubled to grow copied everything
+ * written so far each time: a flush of 1,000 devices' polls (about 400 KB, most of it smartctl's
+ * JSON) copied about as much again.
+ */
 class BinaryWriter {
-  buf = Buffer.allocUnsafe(1 << 16);
+  private readonly blocks: Buffer[] = [];
+  buf = Buffer.allocUnsafe(BLOCK);
   at = 0;
+  /** Room for `n` contiguous bytes at `at`. */
   reserve(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-    this.buf.copy(next, 0, 0, this.at);
-    this.buf = next;
+    if (this.at > 0) this.blocks.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(Math.max(BLOCK, n));
+    this.at = 0;
   }
   int16(v: number): void {
     this.reserve(2);
@@ -114,8 +125,9 @@ class BinaryWriter {
     if (prefix !== undefined) this.buf[this.at++] = prefix;
     this.at += this.buf.write(v, this.at, n, 'utf8');
   }
-  take(): Buffer {
-    return this.buf.subarray(0, this.at);
+  take(): Buffer[] {
+    if (this.at > 0) this.blocks.push(this.buf.subarray(0, this.at));
+    return this.blocks;
   }
 }
 
@@ -179,20 +191,17 @@ const HEADER = Buffer.from('PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0', 'latin1');
 const TRAILER = Buffer.from([0xff, 0xff]);
 
 /**
- * COPY's binary format for rows[from, to): a header before the first row, the trailer after
- * the last (`last`). Binary, not text: nothing to escape (text travels as its UTF-8 bytes, so
+ * The rows in COPY's binary format, header and trailer included, as buffers of at most 64 KB
+ * (more only for a single value that is larger), each one CopyData message. Binary, not text: nothing to escape (text travels as its UTF-8 bytes, so
  * tabs, newlines, backslashes and \N are only characters), no number or timestamp to format
  * here nor to parse on the server, which made the text format cost as much as the whole COPY
  * it fed (docs/benchmarks.md). A value the column's type cannot hold throws.
  */
-export function copyBinary<Row>(columns: readonly Column<Row>[], rows: readonly Row[], from: number, to: number, last: boolean): Buffer {
+export function copyBinary<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): Buffer[] {
   const w = new BinaryWriter();
-  if (from === 0) {
-    w.reserve(HEADER.length);
-    w.at += HEADER.copy(w.buf, w.at);
-  }
+  w.at += HEADER.copy(w.buf, w.at);
   const encoders = columns.map((c) => ENCODE[c.kind] as (w: BinaryWriter, v: unknown) => void);
-  for (let i = from; i < to; i++) {
+  for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     w.int16(columns.length);
     for (let c = 0; c < columns.length; c++) {
@@ -201,9 +210,7 @@ export function copyBinary<Row>(columns: readonly Column<Row>[], rows: readonly 
       else encoders[c]!(w, v);
     }
   }
-  if (last) {
-    w.reserve(2);
-    w.at += TRAILER.copy(w.buf, w.at);
-  }
+  w.reserve(2);
+  w.at += TRAILER.copy(w.buf, w.at);
   return w.take();
 }

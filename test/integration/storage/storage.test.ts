@@ -179,6 +179,17 @@ describe('writeBatch', () => {
     expect(rows).toEqual([{ empty: 1, nulls: Math.floor(NASTY.length / 2), key: '\\N', tabs: 'v\\al' }]);
   });
 
+  test('values that cross the COPY buffers\' 64 KB boundaries, or are larger than one, come back exactly', async () => {
+    const time = new Date(Date.now() - 5 * DAY + 11);
+    // Multi-byte text of odd lengths, so boundaries fall inside values, inside characters and between rows.
+    const containers = Array.from({ length: 400 }, (_, i) => containerRow('blocks', time, `ünïcødé ✓ 🐳 ${'x'.repeat(i * 7)}`, { containerId: `c${i}` }));
+    const attributes = { big: 'é'.repeat(150_000), list: Array.from({ length: 5_000 }, (_, i) => i) };
+    const drives = [driveRow('blocks', time, '/dev/sda', { attributes })];
+    expect(await writeBatch(db.prisma, batchOf({ containers, drives }))).toBe(401);
+    expect(bySubject(await latestRows(db.pool, 'containers', ['blocks']), (r) => r.containerId)).toEqual(bySubject(containers, (r) => r.containerId));
+    expect(await latestRows(db.pool, 'drives', ['blocks'])).toEqual(drives);
+  });
+
   // Issue 16: the API documents attributesJson as smartctl's output kept verbatim; a parse and re-stringify rewrote 1.50 and 2^53+ integers.
   test('a collected drive row stores smartctl\'s output as smartctl printed it: through COPY, the JSON fallback, and a spool replay', async () => {
     const text = craftedSmartctl();
