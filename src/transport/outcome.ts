@@ -3,7 +3,6 @@
  * output decoded, or the timeout and output-limit errors. Apart from types.ts, which the
  * dashboard's type check reads without Node's types.
  */
-import { isAscii } from 'node:buffer';
 import { TransportError, type ExecResult } from './types.ts';
 
 /** An exec (or script) ran past its timeout; `where` names the transport (`ssh host:port`, `local`). */
@@ -14,17 +13,27 @@ export const timedOut = (where: string, timeoutMs: number): TransportError =>
 export const printedTooMuch = (where: string, maxOutputBytes: number): TransportError =>
   new TransportError('OUTPUT_LIMIT', `${where}: command printed more than ${maxOutputBytes} bytes`);
 
+/** Where a stream's chunks are joined before they are decoded; grown as needed, up to SCRATCH_MAX. */
+let scratch = Buffer.allocUnsafe(1 << 16);
+const SCRATCH_MAX = 1 << 20;
+
 /**
- * A stream's chunks as text. Output that is all ASCII (a poll's, as a rule) is decoded chunk by
- * chunk and joined in V8's heap; Buffer.concat first copied a poll's 30-odd KB into a fresh
- * buffer outside it (malloc, page faults, the garbage collector's external-memory accounting):
- * 1.8 % of the 1,000-device poller's JavaScript time. Anything else is decoded whole, so a
- * character split between two chunks stays one character.
+ * A stream's chunks as text, decoded whole, so a character split between two chunks stays one
+ * character. They are joined in a buffer kept for it: Buffer.concat copied each poll's 30-odd KB
+ * into a fresh one outside V8's heap (malloc, page faults, the garbage collector's
+ * external-memory accounting), 1.8 % of the 1,000-device poller's JavaScript time; decoding
+ * chunk by chunk and joining the strings allocated the text twice in V8's heap. Synchronous, so
+ * one buffer serves every stream; output larger than SCRATCH_MAX is joined on its own.
  */
 function decode(chunks: readonly Buffer[]): string {
   if (chunks.length === 1) return chunks[0]!.toString('utf8');
-  for (const c of chunks) if (!isAscii(c)) return Buffer.concat(chunks).toString('utf8');
-  return chunks.map((c) => c.toString('latin1')).join('');
+  let bytes = 0;
+  for (const c of chunks) bytes += c.length;
+  if (bytes > SCRATCH_MAX) return Buffer.concat(chunks, bytes).toString('utf8');
+  if (bytes > scratch.length) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, 2 ** Math.ceil(Math.log2(bytes))));
+  let at = 0;
+  for (const c of chunks) at += c.copy(scratch, at);
+  return scratch.toString('utf8', 0, bytes);
 }
 
 /** What a command printed on each stream, decoded, with its exit code. */

@@ -1,5 +1,5 @@
-// collectedResult decodes a stream's chunks as the whole stream would decode: ASCII chunk by chunk,
-// anything else (a character split between chunks, bytes that are no UTF-8) in one piece.
+// collectedResult decodes a stream's chunks as the whole stream would decode, whatever their sizes
+// and wherever a chunk ends (inside a character, inside bytes that are no UTF-8).
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { collectedResult } from '../../../src/transport/outcome.ts';
@@ -22,6 +22,15 @@ describe('collectedResult', () => {
   it('bytes that are no UTF-8 decode as the whole stream does, replacement characters included', () => {
     const garbage = randomBytes(100_000);
     expect(collectedResult(cut(garbage, 1, 33_333, 65_536), cut(garbage, 50_000), 1).stdout).toBe(garbage.toString('utf8'));
+  });
+
+  it('output larger than the buffer the chunks are joined in, then smaller again: each decoded on its own', () => {
+    const big = Buffer.from('ä'.repeat(700_000)); // 1.4 MB
+    const medium = Buffer.from(`${'m'.repeat(200_000)}✓`);
+    const small = Buffer.from('tail ✓');
+    expect(collectedResult(cut(big, 65_537, 1_000_001), [], 0).stdout).toBe(big.toString('utf8'));
+    expect(collectedResult(cut(medium, 100_000), [], 0).stdout).toBe(medium.toString('utf8'));
+    expect(collectedResult(cut(small, 3), [], 0).stdout).toBe('tail ✓');
   });
 
   it('no chunks at all: empty text', () => {
