@@ -192,10 +192,11 @@ const TRAILER = Buffer.from([0xff, 0xff]);
 
 /**
  * The rows in COPY's binary format, header and trailer included, as buffers of at most 64 KB
- * (more only for a single value that is larger), each one CopyData message. Binary, not text: nothing to escape (text travels as its UTF-8 bytes, so
- * tabs, newlines, backslashes and \N are only characters), no number or timestamp to format
- * here nor to parse on the server, which made the text format cost as much as the whole COPY
- * it fed (docs/benchmarks.md). A value the column's type cannot hold throws.
+ * (more only for a single value that is larger), each one CopyData message. Binary, not text:
+ * nothing to escape (text travels as its UTF-8 bytes, so tabs, newlines, backslashes and \N are
+ * only characters), no number or timestamp to format here nor to parse on the server, which
+ * made the text format cost as much as the whole COPY it fed (docs/benchmarks.md). A value the
+ * column's type cannot hold throws.
  */
 export function copyBinary<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): Buffer[] {
   const w = new BinaryWriter();
