@@ -54,7 +54,7 @@ export interface WsServer {
 export function createWsServer(deps: WsDeps): WsServer {
   const { config } = deps.services;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxRequestBytes, handleProtocols: (p) => handleProtocols(p) });
-  wss.on('connection', (socket: WebSocket, req: http.IncomingMessage) => openConnection(deps, socket, req));
+  wss.on('connection', (socket: WebSocket, req: http.IncomingMessage, raw: Duplex) => openConnection(deps, socket, req, raw));
   return {
     handleUpgrade(req, socket, head) {
       if ((req.url ?? '').split('?')[0] !== '/graphql') return void socket.destroy();
@@ -63,7 +63,7 @@ export function createWsServer(deps: WsDeps): WsServer {
         socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${deps.auth.retryAfterSeconds(address)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, socket));
     },
     async stop() {
       for (const ws of wss.clients) ws.close(1001, 'Going away');
@@ -83,7 +83,8 @@ interface Connection {
   subs: Map<string, Subscription | null>;
 }
 
-function openConnection(deps: WsDeps, socket: WebSocket, req: http.IncomingMessage): void {
+/** `raw` is the upgraded TCP socket under `socket` (corked for a tick by each write, `corkForTick`). */
+function openConnection(deps: WsDeps, socket: WebSocket, req: http.IncomingMessage, raw: Duplex): void {
   const { services } = deps;
   const { log } = services;
   let untrack: (() => void) | undefined;
@@ -99,7 +100,10 @@ function openConnection(deps: WsDeps, socket: WebSocket, req: http.IncomingMessa
       log,
       who: () => ({ ip: ipOf(req), tokenId: conn.principal?.tokenId }),
       buffered: () => socket.bufferedAmount,
-      write: (chunk) => socket.send(chunk, TEXT),
+      write: (chunk) => {
+        corkForTick(raw);
+        socket.send(chunk, TEXT);
+      },
       close: (why) => {
         if (why === 'dead') return void socket.terminate();
         socket.close(WS_CLOSE_SLOW_CONSUMER, `slow consumer: more than ${services.config.subscriptions.maxBufferBytes} bytes waiting`);
@@ -129,6 +133,19 @@ function openConnection(deps: WsDeps, socket: WebSocket, req: http.IncomingMessa
     untrack?.();
     if (conn.acknowledged) services.subscribers.ws--;
   });
+}
+
+/**
+ * Holds what is written to `raw` until the tick's callbacks and promises have run, as Node's
+ * http response does for SSE (its first write in a tick corks the socket). A poller flush
+ * publishes its samples in one tick, and a subscriber of every device gets each as its own
+ * message; ws writes each frame at once, and with 1,000 such subscribers the `writev` system
+ * calls alone were a third of the server's CPU (docs/benchmarks.md, "One write per message").
+ */
+function corkForTick(raw: Duplex): void {
+  if (raw.writableCorked > 0) return;
+  raw.cork();
+  process.nextTick(() => raw.uncork());
 }
 
 /** A ping per interval; no pong since the previous one means the peer is gone. */
