@@ -17,6 +17,11 @@ export interface MemoryResult {
   runningRssMB: Stat;
   /** metricCollected messages the subscribers received while sampling (shows the events flowed). */
   deliveredMessages: number;
+  /** Polls per second while sampling, against the schedule's devices ÷ interval: a process that cannot keep up falls behind. */
+  pollsPerSec: number;
+  scheduledPollsPerSec: number;
+  /** The most sample rows waiting for the writer at any sample: a backlog that grows is held in memory. */
+  writerQueuedRowsMax: number;
 }
 
 export async function benchMemory(o: { databaseUrl: string; dataDir: string; devices: number; subscribers: number; settleSec: number; runs: number; intervalSec: number; progress: (l: string) => void }): Promise<MemoryResult> {
@@ -43,14 +48,22 @@ export async function benchMemory(o: { databaseUrl: string; dataDir: string; dev
     received = 0;
     const rss: number[] = [];
     const running: number[] = [];
+    const first = await pollerUsage(fleet);
+    const startedAt = performance.now();
+    let last = first;
+    let queuedMax = 0;
     for (let i = 0; i < o.runs; i++) {
       await new Promise((r) => setTimeout(r, 3000));
-      running.push((await pollerUsage(fleet)).rss / 2 ** 20);
+      const before = await pollerUsage(fleet);
+      running.push(before.rss / 2 ** 20);
       const u = await pollerUsage(fleet, true);
+      last = u;
+      queuedMax = Math.max(queuedMax, before.writerQueuedRows, u.writerQueuedRows);
       if (u.subscriptions < o.subscribers) throw new Error(`only ${u.subscriptions} of ${o.subscribers} subscriptions are active`);
       rss.push(u.rss / 2 ** 20);
     }
-    return { devices: o.devices, subscribers: o.subscribers, rssMB: stat(rss), runningRssMB: stat(running), deliveredMessages: received };
+    const pollsPerSec = Math.round(((last.pollsTotal - first.pollsTotal) / ((performance.now() - startedAt) / 1000)) * 10) / 10;
+    return { devices: o.devices, subscribers: o.subscribers, rssMB: stat(rss), runningRssMB: stat(running), deliveredMessages: received, pollsPerSec, scheduledPollsPerSec: o.devices / o.intervalSec, writerQueuedRowsMax: queuedMax };
   } finally {
     await clients.kill({ type: 'stop' });
     await fleet.stop();

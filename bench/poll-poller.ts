@@ -65,7 +65,10 @@ async function main(start: PollerStart): Promise<void> {
   const secrets = createSecretBox(randomBytes(32));
   const run = randomBytes(3).toString('hex');
   const credential = await prisma.credential.create({ data: { name: `bench-${run}`, kind: 'PASSWORD', encryptedSecret: new Uint8Array(secrets.encrypt('simulated')) } });
-  await prisma.device.updateMany({ data: { monitoringEnabled: false } });
+  // The parts share one database: the fleets before this one go, so that each part measures a
+  // poller of its own fleet. Kept switched off, they cost this process about 10 KB each (their
+  // runtimes, docs/benchmarks.md "One write per message"): the memory part carried 4,100 of them.
+  await prisma.device.deleteMany({});
   // In chunks: Prisma's query compiler (wasm) grows its memory to fit the largest statement it
   // compiled and never gives it back; one createMany of the whole fleet left 13 MB at 1,000
   // devices and 75 MB at 10,000 in this process, which the memory part then counted as the
@@ -160,6 +163,7 @@ async function main(start: PollerStart): Promise<void> {
       sshHandshakes: s.sshHandshakes,
       pollsTotal: s.pollsTotal,
       pollsFailed: s.pollsFailed,
+      writerQueuedRows: s.writer.queuedRows,
       skippedOverlaps: s.skippedOverlaps,
       slotsStarted: s.slotsStarted,
       slotsLate: s.slotsLate,

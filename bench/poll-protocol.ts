@@ -26,6 +26,8 @@ export interface PollerUsage {
   sshHandshakes: number;
   pollsTotal: number;
   pollsFailed: number;
+  /** Sample rows waiting for the writer (WriterStats.queuedRows): grows when the process cannot keep up. */
+  writerQueuedRows: number;
   skippedOverlaps: number;
   /** Scheduled collector slots started since start, and those more than 1 s late. */
   slotsStarted: number;
