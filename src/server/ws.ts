@@ -145,8 +145,10 @@ function openConnection(deps: WsDeps, socket: WebSocket, req: http.IncomingMessa
 function corkForTick(raw: Duplex): void {
   if (raw.writableCorked > 0) return;
   raw.cork();
-  process.nextTick(() => raw.uncork());
+  process.nextTick(uncork, raw);
 }
+
+const uncork = (raw: Duplex): void => raw.uncork();
 
 /** A ping per interval; no pong since the previous one means the peer is gone. */
 function startHeartbeat(socket: WebSocket, outbox: Outbox, intervalMs: number): NodeJS.Timeout {
