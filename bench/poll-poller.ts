@@ -66,7 +66,7 @@ async function main(start: PollerStart): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const credential = await prisma.credential.create({ data: { name: `bench-${run}`, kind: 'PASSWORD', encryptedSecret: new Uint8Array(secrets.encrypt('simulated')) } });
   // The parts share one database: the fleets before this one go, so that each part measures a
-  // poller of its own fleet. Kept switched off, they cost this process about 10 KB each (their
+  // poller of its own fleet. Kept switched off, they cost this process about 11 KB each (their
   // runtimes, docs/benchmarks.md "One write per message"): the memory part carried 4,100 of them.
   await prisma.device.deleteMany({});
   // In chunks: Prisma's query compiler (wasm) grows its memory to fit the largest statement it
