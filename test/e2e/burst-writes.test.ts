@@ -17,6 +17,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toWire } from '../../src/events/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { systemRow } from '../helpers/rows.ts';
+import { until } from '../helpers/until.ts';
 
 const QUERY = 'subscription { metricCollected { deviceId cpuPercent } }';
 const BURST = 50;
@@ -40,14 +41,6 @@ afterAll(async () => {
   Object.assign(proto, original);
   await app?.close();
 });
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 type Got = { metricCollected: { deviceId: string; cpuPercent: number } };
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEventBus } from '../../src/events/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { rawPeer } from './security/support.ts';
+import { until } from '../helpers/until.ts';
 
 /** An EventTarget that counts its listeners per event type. */
 class CountingTarget extends EventTarget {
@@ -46,14 +47,6 @@ beforeAll(async () => {
   alertId = (await app.db.prisma.alert.create({ data: { ruleId: rule.id, deviceId: device.id, state: 'FIRING', severity: 'WARNING' } })).id;
 });
 afterAll(async () => app?.close());
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const client = (token: string): Client =>
   createClient({ url: app.server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });

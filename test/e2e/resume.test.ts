@@ -14,6 +14,7 @@ import { writeBatch } from '../../src/storage/index.ts';
 import { emptyBatch } from '../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { filesystemRow, systemRow } from '../helpers/rows.ts';
+import { until as waitUntil } from '../helpers/until.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -35,13 +36,8 @@ async function writeRound(): Promise<void> {
   publishCommitted(app.services.events, batch);
 }
 
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Replays take longer than the helper's default wait. */
+const until = (check: () => boolean, what: string, ms = 10_000): Promise<void> => waitUntil(check, what, ms);
 
 const wsClient = (): Client =>
   createWsClient({ url: app.server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.adminToken}` }, retryAttempts: 0, lazy: true });

@@ -13,6 +13,7 @@ import { afterEach, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase } from '../helpers/db.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { stalledEventStream, stalledWebSocket, type Stalled } from '../helpers/stalled.ts';
+import { until } from '../helpers/until.ts';
 
 const QUERY = 'subscription { metricCollected { cpuCount corePercents } }';
 const EVENTS = 3000;
@@ -77,14 +78,6 @@ function healthyYogaSse(s: ServerProcess): Healthy {
     }
   })().catch(() => undefined);
   return { received: () => got, close: () => controller.abort() };
-}
-
-async function until(check: () => boolean, what: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function cutOffs(s: ServerProcess, transport: string): Promise<number> {

@@ -12,6 +12,7 @@ import { createEventBus, toWire } from '../../src/events/index.ts';
 import { activeSubscriptions } from '../../src/graphql/types/live.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { systemRow } from '../helpers/rows.ts';
+import { until } from '../helpers/until.ts';
 
 /** An EventTarget that counts its listeners per event type. */
 class CountingTarget extends EventTarget {
@@ -40,14 +41,6 @@ beforeAll(async () => {
   await app.db.prisma.device.create({ data: { id: 'dev-a', name: 'alpha', hostname: 'a.lan', username: 'm' } });
 });
 afterAll(async () => app?.close());
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const METRICS = 'subscription ($id: ID) { metricCollected(deviceId: $id) { deviceId cpuPercent time } }';
 type Sample = { deviceId: string; cpuPercent: number; time: string };
