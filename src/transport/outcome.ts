@@ -13,8 +13,8 @@ export const timedOut = (where: string, timeoutMs: number): TransportError =>
 export const printedTooMuch = (where: string, maxOutputBytes: number): TransportError =>
   new TransportError('OUTPUT_LIMIT', `${where}: command printed more than ${maxOutputBytes} bytes`);
 
-/** Where a stream's chunks are joined before they are decoded; grown as needed, up to SCRATCH_MAX. */
-let scratch = Buffer.allocUnsafe(1 << 16);
+/** Where a stream's chunks are joined before they are decoded; made at the first use and grown as needed, up to SCRATCH_MAX. */
+let scratch = Buffer.alloc(0);
 const SCRATCH_MAX = 1 << 20;
 
 /**
