@@ -5,8 +5,8 @@
  */
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
-import type { Device as DeviceRow, Prisma } from '../../db/generated/client.ts';
-import { deviceRows } from '../../db/devices.ts';
+import type { Device as DeviceRow } from '../../db/generated/client.ts';
+import { deviceCount, devicePage, deviceRows, type DeviceFilter } from '../../db/devices.ts';
 import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -185,11 +185,6 @@ function decodeCursor(cursor: string): string {
   return text.slice(2);
 }
 
-type DeviceWhere = Prisma.DeviceWhereInput;
-
-/** Prisma passes `contains` to ILIKE as it is: % and _ (and the escape character, a backslash) must match only themselves. */
-const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, '\\$&');
-
 builder.queryField('devices', (t) =>
   t.connection(
     {
@@ -203,32 +198,19 @@ builder.queryField('devices', (t) =>
         monitoringEnabled: t.arg.boolean({ required: false }),
       },
       resolve: async (_root, args, ctx) => {
-        const where: DeviceWhere = {};
-        if (args.status?.length) where.status = { in: [...args.status] };
-        const tags = [...(args.tags ?? []), ...(args.tag ? [args.tag] : [])];
-        if (tags.length) where.tags = { hasEvery: tags };
-        if (args.search) {
-          const contains = likeLiteral(args.search);
-          where.OR = [{ name: { contains, mode: 'insensitive' } }, { hostname: { contains, mode: 'insensitive' } }];
-        }
-        if (typeof args.monitoringEnabled === 'boolean') where.monitoringEnabled = args.monitoringEnabled;
+        const filter: DeviceFilter = {
+          statuses: args.status ?? undefined,
+          tags: [...(args.tags ?? []), ...(args.tag ? [args.tag] : [])],
+          search: args.search ?? undefined,
+          monitoringEnabled: args.monitoringEnabled ?? undefined,
+        };
+        // Filters, order, pages and rows in one query over pg (src/db/devices.ts says why not Prisma).
         const connection = await resolveCursorConnection<Promise<DeviceRow[]>>(
           { args, toCursor: (d: DeviceRow) => encodeCursor(d.name), defaultSize: 100, maxSize: 1000 },
-          async ({ before, after, limit, inverted }): Promise<DeviceRow[]> => {
-            const name: Prisma.StringFilter = {};
-            if (after) name.gt = decodeCursor(after);
-            if (before) name.lt = decodeCursor(before);
-            // Prisma filters, orders and pages (ids only); the rows come over pg (src/db/devices.ts).
-            const page = await ctx.db.prisma.device.findMany({
-              where: after || before ? { AND: [where, { name }] } : where,
-              orderBy: { name: inverted ? 'desc' : 'asc' },
-              take: limit,
-              select: { id: true },
-            });
-            return deviceRows(ctx.db.pool, page.map((d) => d.id));
-          },
+          ({ before, after, limit, inverted }) =>
+            devicePage(ctx.db.pool, filter, { after: after ? decodeCursor(after) : undefined, before: before ? decodeCursor(before) : undefined, limit, descending: inverted }),
         );
-        return { ...connection, where };
+        return { ...connection, filter };
       },
     },
     {
@@ -236,7 +218,7 @@ builder.queryField('devices', (t) =>
       fields: (c) => ({
         totalCount: c.int({
           description: 'Devices matching the filters, over all pages.',
-          resolve: (conn, _args, ctx) => ctx.db.prisma.device.count({ where: (conn as { where?: DeviceWhere }).where ?? {} }),
+          resolve: (conn, _args, ctx) => deviceCount(ctx.db.pool, (conn as { filter?: DeviceFilter }).filter ?? {}),
         }),
       }),
     },
