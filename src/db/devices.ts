@@ -3,8 +3,8 @@
  * Prisma's per-row result mapping (an Object.entries and a tagged-value pass per row, about
  * 9 KB of garbage per row): a scavenge per request and a fifth of a busy API's CPU
  * (docs/benchmarks.md, *Queries*). The device list's filters and pages are here too: even
- * asked for ids only, a Prisma query kept 13-15 % of everything its request allocated alive
- * into the old generation, where these queries keep none (*A body read twice*).
+ * asked for ids only, a Prisma query kept 13-19 % of everything its request allocated alive
+ * into the old generation, where these queries keep about 1 % (*A body read twice*).
  *
  * No second mapping of the model: every column of `devices` is its Prisma field's name in
  * snake_case (schema.prisma's @map), so a row is `SELECT *` with each column name
