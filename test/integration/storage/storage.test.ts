@@ -27,6 +27,7 @@ import { closePool, createPool, transactionsWaiting } from '../../../src/db/adap
 import { createPrismaClient, PrismaClient } from '../../../src/db/index.ts';
 import { batchSequences } from '../../../src/storage/index.ts';
 import { TABLES, type TableSpec } from '../../../src/storage/tables.ts';
+import { parseRealArray } from '../../../src/storage/latest.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { batchOf, collectedDriveRow, containerRow, craftedSmartctl, driveRow, filesystemRow, fullPoll, hardwarePoll, random, systemRow } from '../../helpers/rows.ts';
 import { driveAttributes, driveCounters } from '../../../src/collectors/drives.ts';
@@ -114,6 +115,14 @@ describe('writeBatch', () => {
     expect(row?.corePercents.map((v) => Math.fround(v))).toEqual([12.3, 33.333333, 100, 0].map((v) => Math.fround(v)));
     await writeBatch(db.prisma, batchOf({ system: [systemRow('no-cores', time, { corePercents: [] })] }));
     expect((await latestRows(db.pool, 'system', ['no-cores']))[0]?.corePercents).toEqual([]);
+  });
+
+  test('real[] as PostgreSQL prints it reads as pg\'s own parser reads it (latestRows parses it itself)', async () => {
+    const { rows } = await db.pool.query<{ text: string; parsed: (number | null)[] }>(
+      `SELECT a::text AS text, a AS parsed FROM (VALUES ('{}'::real[]), ('{1.5}'), ('{12.3,33.333333,100,0}'), ('{NULL,-3e-05,1e+20,-0}'), ('{NaN,Infinity,-Infinity}')) v(a)`,
+    );
+    expect(rows.map((r) => r.text)).toContain('{NaN,Infinity,-Infinity}');
+    for (const { text, parsed } of rows) expect(parseRealArray(text), text).toEqual(parsed);
   });
 
   test('a 50,000-row batch (ten statement chunks and more) is stored whole', async () => {
