@@ -99,8 +99,8 @@ const REAL_ARRAY = 1021;
 
 /**
  * A one-dimensional `real[]` as PostgreSQL prints it: `{1.5,NULL,-3e-05}`. pg's own parser walks
- * the text a character at a time, building a string per character: a megabyte of a
- * `devices(first: 500)` request's 6.9 (8 cores a host; a 64-core host is eight times that).
+ * the text a character at a time, building a string per character: a megabyte of the 6.4 MB a
+ * `devices(first: 500)` request allocated (8 cores a host; a 64-core host is eight times that).
  */
 export const parseRealArray = (text: string): (number | null)[] =>
   text === '{}' ? [] : text.slice(1, -1).split(',').map((v) => (v === 'NULL' ? null : Number(v)));
