@@ -1,7 +1,7 @@
 /**
  * Issue #16 item 4 (the query tail): what a GraphQL request allocates dies with the request. A
  * request's objects that outlive two scavenges are promoted and wait in the old generation for
- * a full collection, and each scavenge pays for copying them. Two paths kept 8-16 % of
+ * a full collection, and each scavenge pays for copying them. Two paths kept 10-19 % of
  * everything a request allocated that way: Yoga's own body-size cap, which piped every body
  * through a TransformStream (http.ts caps it first), and a Prisma query, which the device list
  * made for its page of ids (docs/benchmarks.md, *A body read twice*).
