@@ -22,6 +22,13 @@ export interface MemoryResult {
   scheduledPollsPerSec: number;
   /** The most sample rows waiting for the writer at any sample: a backlog that grows is held in memory. */
   writerQueuedRowsMax: number;
+  /**
+   * While sampling: CPU of the whole process (cores: 1 is one core all the time) and of its
+   * JavaScript thread alone (share of that thread's wall time). The thread near 1 is a process
+   * at capacity, whatever the machine has left.
+   */
+  processCores: number;
+  mainThreadBusy: number | null;
 }
 
 export async function benchMemory(o: { databaseUrl: string; dataDir: string; devices: number; subscribers: number; settleSec: number; runs: number; intervalSec: number; progress: (l: string) => void }): Promise<MemoryResult> {
@@ -62,8 +69,22 @@ export async function benchMemory(o: { databaseUrl: string; dataDir: string; dev
       if (u.subscriptions < o.subscribers) throw new Error(`only ${u.subscriptions} of ${o.subscribers} subscriptions are active`);
       rss.push(u.rss / 2 ** 20);
     }
-    const pollsPerSec = Math.round(((last.pollsTotal - first.pollsTotal) / ((performance.now() - startedAt) / 1000)) * 10) / 10;
-    return { devices: o.devices, subscribers: o.subscribers, rssMB: stat(rss), runningRssMB: stat(running), deliveredMessages: received, pollsPerSec, scheduledPollsPerSec: o.devices / o.intervalSec, writerQueuedRowsMax: queuedMax };
+    const elapsedUs = (performance.now() - startedAt) * 1000;
+    const round2 = (x: number): number => Math.round(x * 100) / 100;
+    const pollsPerSec = Math.round(((last.pollsTotal - first.pollsTotal) / (elapsedUs / 1e6)) * 10) / 10;
+    const mainThreadBusy = last.mainThreadCpuUs === undefined || first.mainThreadCpuUs === undefined ? null : round2((last.mainThreadCpuUs - first.mainThreadCpuUs) / elapsedUs);
+    return {
+      devices: o.devices,
+      subscribers: o.subscribers,
+      rssMB: stat(rss),
+      runningRssMB: stat(running),
+      deliveredMessages: received,
+      pollsPerSec,
+      scheduledPollsPerSec: o.devices / o.intervalSec,
+      writerQueuedRowsMax: queuedMax,
+      processCores: round2((last.cpuUs - first.cpuUs) / elapsedUs),
+      mainThreadBusy,
+    };
   } finally {
     await clients.kill({ type: 'stop' });
     await fleet.stop();

@@ -207,6 +207,7 @@ export function table(report: BenchReport): string {
   if (mem) rows.push(row('memory', `server+poller RSS, ${mem.devices} devices polled, ${mem.subscribers} subscribers`, fmt(mem.rssMB, ' MB'), '< 300 MB'));
   if (mem) rows.push(row('memory', 'the same as it runs, before each forced GC', fmt(mem.runningRssMB, ' MB')));
   if (mem) rows.push(row('memory', `polls/s (scheduled ${mem.scheduledPollsPerSec}); rows waiting for the writer, most`, `${mem.pollsPerSec}; ${mem.writerQueuedRowsMax}`, 'keeps up'));
+  if (mem) rows.push(row('memory', 'its CPU: cores used; its JavaScript thread busy', `${mem.processCores}; ${mem.mainThreadBusy === null ? 'n/a' : `${Math.round(mem.mainThreadBusy * 100)} %`}`));
   const d = report.dashboard;
   if (d) {
     rows.push(row('dashboard', `first load of / to the first rows, ${d.devices} devices`, fmt(d.firstRowsMs, ' ms'), '< 1000 ms'));
