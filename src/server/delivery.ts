@@ -10,7 +10,22 @@
 import { subscriberCutOff, deadPeerDropped, type StreamTransport } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 
-export interface OutboxOptions {
+/**
+ * What a transport writes: text or bytes, or the parts of one message written one after
+ * another as they are (graphql-ws's `next`: a frame header, the member's prefix and the
+ * group's shared bytes, never copied into one buffer per member).
+ */
+export type Chunk = Buffer | string | readonly Buffer[];
+
+const byteLength = (chunk: Chunk): number => {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk);
+  if (Buffer.isBuffer(chunk)) return chunk.length;
+  let n = 0;
+  for (const part of chunk) n += part.length;
+  return n;
+};
+
+export interface OutboxOptions<C extends Chunk> {
   transport: StreamTransport;
   maxBytes: number;
   log: Logger;
@@ -18,14 +33,14 @@ export interface OutboxOptions {
   who: () => Record<string, unknown>;
   /** Bytes written but not yet taken by the kernel. */
   buffered: () => number;
-  write: (chunk: Buffer | string) => void;
+  write: (chunk: C) => void;
   /** Ends the connection (after a cut-off or a dead heartbeat). */
   close: (why: 'slow' | 'dead') => void;
 }
 
-export interface Outbox {
+export interface Outbox<C extends Chunk = Buffer | string> {
   /** False once the connection is cut off (nothing is written then). */
-  send(chunk: Buffer | string): boolean;
+  send(chunk: C): boolean;
   readonly closed: boolean;
   /** Marks the connection dead (heartbeat), counted and logged like a cut-off. */
   dead(detail: string): void;
@@ -40,13 +55,13 @@ export const OVER_BOUND_GRACE_MS = 1000;
 /** Over this many times the bound, a connection is cut off at once. */
 export const BURST_FACTOR = 4;
 
-export function createOutbox(o: OutboxOptions): Outbox {
+export function createOutbox<C extends Chunk>(o: OutboxOptions<C>): Outbox<C> {
   let closed = false;
   let overSince: number | undefined;
   return {
     send(chunk) {
       if (closed) return false;
-      const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      const size = byteLength(chunk);
       const buffered = o.buffered();
       if (buffered + size <= o.maxBytes) {
         overSince = undefined;
