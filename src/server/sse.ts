@@ -61,7 +61,19 @@ interface Framing {
   complete(): string;
 }
 
-const distinct: Framing = { next: (json) => Buffer.concat([NEXT_HEAD, typeof json === 'string' ? Buffer.from(json) : json, END]), complete: () => COMPLETE };
+/**
+ * Distinct connections frame a result the same for every member, so the frame is built once
+ * per result: a group hands its members the same bytes one after another (as graphql-ws's
+ * `nextFrame` does, src/server/ws.ts).
+ */
+let lastNext: { json: Buffer | string | undefined; frame: Buffer } = { json: undefined, frame: END };
+const distinct: Framing = {
+  next(json) {
+    if (json !== lastNext.json) lastNext = { json, frame: Buffer.concat([NEXT_HEAD, typeof json === 'string' ? Buffer.from(json) : json, END]) };
+    return lastNext.frame;
+  },
+  complete: () => COMPLETE,
+};
 
 function withId(opId: string): Framing {
   const head = Buffer.from(`event: next\ndata: {"id":${JSON.stringify(opId)},"payload":`);
