@@ -4,6 +4,7 @@
  * both through GraphQL over HTTP against the real server in its own process; latency is
  * measured by the client, one request at a time.
  */
+import http from 'node:http';
 import type { BenchDatabase } from './db.ts';
 import { Child } from './child.ts';
 import { copySystemRows } from './copy.ts';
@@ -64,21 +65,26 @@ export async function benchQuery(bench: BenchDatabase, o: { days: number; device
   server.send({ mode: 'graphql', databaseUrl: bench.url } satisfies ServerStart as never);
   try {
     const { port, token } = await server.next('ready', 120_000);
-    const url = `http://127.0.0.1:${port}/graphql`;
-    const post = async (query: string, variables: Record<string, unknown>): Promise<number> => {
-      const t0 = performance.now();
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: unknown; errors?: { message: string }[] };
-      const ms = performance.now() - t0;
-      if (!res.ok || body.errors?.length) throw new Error(`query failed (${res.status}): ${body.errors?.map((e) => e.message).join('; ') ?? ''}`);
+    const client = leanClient(port, token);
+    const post = async (query: string, variables: Record<string, unknown>, check?: (data: unknown) => void): Promise<number> => {
+      const { ms, status, body } = await client(JSON.stringify({ query, variables }));
+      if (status !== 200 || body.includes(ERRORS)) throw new Error(`query failed (${status}): ${body.subarray(0, 300).toString()}`);
+      if (check) check((JSON.parse(body.toString()) as { data: unknown }).data);
       return ms;
     };
     const from = new Date(end - 86_400_000).toISOString();
-    const history = (i: number) => post(HISTORY, { id: benchDeviceId(i % o.devices), from });
-    const list = () => post(LIST, { n: o.listDevices });
+    const history = (i: number, check?: (data: unknown) => void) => post(HISTORY, { id: benchDeviceId(i % o.devices), from }, check);
+    const list = (check?: (data: unknown) => void) => post(LIST, { n: o.listDevices }, check);
+    // The warm-up's answers are read whole: a day of 5-minute buckets, and every listed device with its latest sample.
     for (let i = 0; i < 5; i++) {
-      await history(i);
-      await list();
+      await history(i, (d) => {
+        const buckets = (d as { metricHistory: { samples: number }[] }).metricHistory;
+        if (buckets.length < 280 || !buckets.every((b) => b.samples > 0)) throw new Error(`metricHistory answered ${buckets.length} buckets, not a day's`);
+      });
+      await list((d) => {
+        const edges = (d as { devices: { edges: { node: { latestMetrics: unknown } }[] } }).devices.edges;
+        if (edges.length !== o.listDevices || edges.some((e) => e.node.latestMetrics === null)) throw new Error(`the list answered ${edges.length} devices, not ${o.listDevices} with their latest sample`);
+      });
     }
     o.progress(`query: ${o.runs} runs of ${o.requests} metricHistory and ${o.requests} device-list requests, one at a time`);
     const h99: number[] = [], h50: number[] = [], hMax: number[] = [], l99: number[] = [], l50: number[] = [], lMax: number[] = [];
@@ -112,4 +118,31 @@ export async function benchQuery(bench: BenchDatabase, o: { days: number; device
   } finally {
     await server.kill({ type: 'stop' });
   }
+}
+
+const ERRORS = Buffer.from('"errors"');
+
+/**
+ * POSTs over one kept-alive connection (as fetch did) and times the answer to its last byte. The
+ * timed answers are checked for their status and for an `errors` key, not parsed (the warm-up's
+ * are). Until 2026-12-05 the bench read each with fetch and `res.json()`: in a quick run's 1,800
+ * timed requests its own process then ran 37 scavenges of about 10 ms, each inside a request it
+ * was timing, and fetch added about 1 ms to every request; now 16 scavenges of about 2 ms
+ * (docs/benchmarks.md, "A frame per member, built once").
+ */
+function leanClient(port: number, token: string): (body: string) => Promise<{ ms: number; status: number; body: Buffer }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  return (body) =>
+    new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const req = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
 }
