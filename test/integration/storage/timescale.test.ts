@@ -25,9 +25,13 @@ const MIGRATIONS = fs
 const log = createLogger('silent');
 
 const DAY = 86_400_000;
-// Three whole UTC days ending at today's midnight: in the past (continuous aggregates only
-// materialise completed buckets) and partly within the 5-minute policy's one-day window.
-const END = new Date(Math.floor(Date.now() / DAY) * DAY);
+const HOUR = 3_600_000;
+// Three days of whole hours ending at the last full hour: in the past (continuous aggregates
+// only materialise completed buckets), and its last 23 hours within the 5-minute policy's
+// one-day window whatever the time of day. (It ended at midnight UTC until 2026-12-05: late in
+// the day the window, which starts a day before now, held no whole bucket of it, and the policy
+// test failed in a .ci/run just before midnight.)
+const END = new Date(Math.floor(Date.now() / HOUR) * HOUR);
 const START = new Date(END.getTime() - 3 * DAY);
 const DEVICES = ['alpha', 'bravo', 'charlie'];
 const SERIES = systemSeries({ devices: DEVICES, start: START, end: END });
@@ -176,7 +180,7 @@ describe('storage on TimescaleDB', () => {
   });
 
   const ranges = () => [
-    { name: 'whole days', from: START, to: END },
+    { name: 'the whole series', from: START, to: END },
     { name: 'unaligned', from: new Date(START.getTime() + 12_345_678), to: new Date(END.getTime() - 7_654_321) },
   ];
 
@@ -233,8 +237,8 @@ describe('continuous aggregates on TimescaleDB', () => {
     await pool.query(`CALL run_job(${job!.job_id})`);
     const rows = await materialised('system_metrics_5m');
     // The policy covers [now - 1 day, now - 5 min): the last day of the series, not the first,
-    // and only buckets whole by then. The series ends at midnight UTC, so from 00:00 to 00:10 its
-    // last buckets are still too new to be materialised.
+    // and only buckets whole by then. The series ends at the last full hour, so in an hour's
+    // first 10 minutes its last buckets are still too new to be materialised.
     expect(rows.length).toBeGreaterThan(0);
     const at = (r: Record<string, unknown>): number => (r.bucket as Date).getTime();
     const oldest = Math.min(...rows.map(at));
