@@ -32,6 +32,20 @@ export class SharedResult {
     this.buf ??= Buffer.from(this.json);
     return this.buf;
   }
+
+  private frames: Map<(bytes: Buffer) => Buffer, Buffer> | undefined;
+
+  /**
+   * The bytes inside framing that is the same for every member (graphql-ws's closing brace,
+   * graphql-sse's distinct `event: next`), built once and shared: no copy of the payload per
+   * member. `frame` is one constant function per framing.
+   */
+  framed(frame: (bytes: Buffer) => Buffer): Buffer {
+    this.frames ??= new Map();
+    let bytes = this.frames.get(frame);
+    if (bytes === undefined) this.frames.set(frame, (bytes = frame(this.buffer)));
+    return bytes;
+  }
 }
 
 /** A subscriber as the group sees it; the transport frames and sends. Calls never throw into the group. */

@@ -22,7 +22,7 @@ import type { Principal, Services } from '../graphql/context.ts';
 import type { StreamTransport } from '../metrics.ts';
 import { ipOf, refuseHttp, type Auth } from './auth.ts';
 import { createOutbox, type Outbox } from './delivery.ts';
-import type { Subscription } from './groups.ts';
+import type { SharedResult, Subscription } from './groups.ts';
 import type { OperationCore, OperationParams, PreparedOperation } from './operation.ts';
 import { formatErrors, serializeResult } from './yoga.ts';
 
@@ -57,29 +57,22 @@ interface StreamOut {
 
 /** How a stream frames one operation's events. */
 interface Framing {
-  next(json: Buffer | string): Buffer | string;
+  next(json: string): Buffer;
+  /** A group's result: distinct connections frame it the same for every member, once (`SharedResult.framed`). */
+  shared(result: SharedResult): Buffer;
   complete(): string;
 }
 
-/**
- * Distinct connections frame a result the same for every member, so the frame is built once
- * per result: a group hands its members the same bytes one after another (as graphql-ws's
- * `nextFrame` does, src/server/ws.ts).
- */
-let lastNext: { json: Buffer | string | undefined; frame: Buffer } = { json: undefined, frame: END };
-const distinct: Framing = {
-  next(json) {
-    if (json !== lastNext.json) lastNext = { json, frame: Buffer.concat([NEXT_HEAD, typeof json === 'string' ? Buffer.from(json) : json, END]) };
-    return lastNext.frame;
-  },
-  complete: () => COMPLETE,
-};
+const distinctNext = (bytes: Buffer): Buffer => Buffer.concat([NEXT_HEAD, bytes, END]);
+const distinct: Framing = { next: (json) => distinctNext(Buffer.from(json)), shared: (result) => result.framed(distinctNext), complete: () => COMPLETE };
 
 function withId(opId: string): Framing {
   const head = Buffer.from(`event: next\ndata: {"id":${JSON.stringify(opId)},"payload":`);
   const tail = Buffer.from('}\n\n');
+  const next = (bytes: Buffer): Buffer => Buffer.concat([head, bytes, tail]);
   return {
-    next: (json) => Buffer.concat([head, typeof json === 'string' ? Buffer.from(json) : json, tail]),
+    next: (json) => next(Buffer.from(json)),
+    shared: (result) => next(result.buffer),
     complete: () => `event: complete\ndata: ${JSON.stringify({ id: opId })}\n\n`,
   };
 }
@@ -136,7 +129,7 @@ export function createSse(deps: SseDeps): Sse {
     };
     if (op.kind !== 'subscription') return single(await deps.core.execute(op));
     const joined = await deps.core.subscribe(op, {
-      next: (shared) => void write(framing.next(shared.buffer)),
+      next: (shared) => void write(framing.shared(shared)),
       error: (errors) => {
         write(framing.next(JSON.stringify({ errors })));
         write(framing.complete());

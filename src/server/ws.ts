@@ -156,9 +156,8 @@ const uncork = (raw: Duplex): void => raw.uncork();
 
 /**
  * A group's result as one member's `next` frame: the frame's header, the member's prefix, and
- * the result with the closing brace. The last two are shared: a group delivers one result to
- * its members one after another, so the tail and the header (the same for every prefix of the
- * same length) are built once per result, and nothing of the payload is copied per member.
+ * the result with the closing brace, which is built once per result and shared by every member
+ * (`SharedResult.framed`), so nothing of the payload is copied per member.
  * Written to the upgraded socket directly, as ws's Sender would write it: one unmasked, final
  * text frame (RFC 6455 §5.2), in order with ws's own writes (no permessage-deflate, so ws never
  * queues a frame of its own). A copy of the payload per member, framed through ws, was about
@@ -167,16 +166,18 @@ const uncork = (raw: Duplex): void => raw.uncork();
  * the CPU (docs/benchmarks.md, "A frame per member, built once").
  */
 export function nextFrame(prefix: Buffer, result: SharedResult): readonly Buffer[] {
-  if (result !== framed.result) framed = { result, tail: Buffer.concat([result.buffer, NEXT_SUFFIX]), length: -1, header: NEXT_SUFFIX };
-  const length = prefix.length + framed.tail.length;
-  if (length !== framed.length) {
-    framed.length = length;
-    framed.header = frameHeader(length);
-  }
-  return [framed.header, prefix, framed.tail];
+  const tail = result.framed(closeNext);
+  return [headerFor(prefix.length + tail.length), prefix, tail];
 }
 
-let framed: { result: SharedResult | undefined; tail: Buffer; length: number; header: Buffer } = { result: undefined, tail: NEXT_SUFFIX, length: -1, header: NEXT_SUFFIX };
+const closeNext = (bytes: Buffer): Buffer => Buffer.concat([bytes, NEXT_SUFFIX]);
+
+/** The last header built: members of a group, delivered one after another, mostly share a prefix length. */
+let lastHeader: { length: number; header: Buffer } = { length: -1, header: NEXT_SUFFIX };
+function headerFor(length: number): Buffer {
+  if (length !== lastHeader.length) lastHeader = { length, header: frameHeader(length) };
+  return lastHeader.header;
+}
 
 /** FIN and opcode 1 (text), then the payload's length in 7 bits, 7+16 or 7+64 (a server's frames carry no mask). */
 export function frameHeader(length: number): Buffer {
