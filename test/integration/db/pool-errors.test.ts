@@ -18,11 +18,9 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.close());
 
-const sessions = async (name: string): Promise<number> => {
-  const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-  await admin.connect();
-  const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-  await admin.end();
+/** Sessions on the test database under one application_name: other tests' sessions do not count. */
+const sessions = async (admin: pg.Client, application: string): Promise<number> => {
+  const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [db.name, application]);
   return rows[0]!.n;
 };
 
@@ -40,12 +38,18 @@ describe('pool connections the server ends', () => {
   });
 
   test('closePool resolves once the server has no session of the pool left', async () => {
-    const before = await sessions(db.name); // the test database's own pool
-    const pool = createPool(db.url, { max: 5 });
-    await Promise.all([0, 1, 2, 3, 4].map(() => pool.query('SELECT pg_sleep(0.05)')));
-    expect(await sessions(db.name)).toBe(before + 5);
-    await closePool(pool);
-    expect(await sessions(db.name)).toBe(before);
+    const application = 'pool-errors-close';
+    const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') }); // connected before, so the count follows the close at once
+    await admin.connect();
+    try {
+      const pool = createPool(db.url, { max: 5, application_name: application });
+      await Promise.all([0, 1, 2, 3, 4].map(() => pool.query('SELECT pg_sleep(0.05)')));
+      expect(await sessions(admin, application)).toBe(5);
+      await closePool(pool);
+      expect(await sessions(admin, application)).toBe(0);
+    } finally {
+      await admin.end();
+    }
   });
 });
 
