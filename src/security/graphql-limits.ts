@@ -1,10 +1,10 @@
 /**
  * What a single GraphQL operation may cost, as Envelop plugins: they run on every transport
- * because graphql-ws and graphql-sse execute through yoga.getEnveloped. Parse and validation
- * limits (graphql-armor) reject a bomb before any resolver runs; the mutation rate limit
- * runs just before execution, when the caller is known.
+ * because graphql-ws, graphql-sse and MCP execute through yoga.getEnveloped. Parse and
+ * validation limits (graphql-armor) reject a bomb before any resolver runs; the cost limit
+ * (cost.ts) and the mutation rate limit run just before execution, when the variables and the
+ * caller are known.
  */
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
@@ -22,6 +22,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Context } from '../graphql/context.ts';
+import { costLimitPlugin } from './cost.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 const MAX_DIRECTIVES = 50;
@@ -33,7 +34,7 @@ export function operationLimitPlugins(limits: Config['limits'], introspection: b
     maxDepthPlugin({ n: limits.maxDepth }) as Plugin,
     maxAliasesPlugin({ n: limits.maxAliases }) as Plugin,
     maxDirectivesPlugin({ n: MAX_DIRECTIVES }) as Plugin,
-    costLimitPlugin({ maxCost: limits.maxCost }) as Plugin,
+    costLimitPlugin(limits.maxCost),
   ];
   if (!introspection) {
     plugins.push({

@@ -8,6 +8,7 @@ import { ALERT_METRICS, metricFamily, STATE_METRICS } from '../../alerts/rules.t
 import { validateRule, type Issue, type RuleFields } from '../../alerts/validate.ts';
 import type { AlertEventPayload } from '../../events/index.ts';
 import { isUniqueViolation, type Alert, type AlertRule, type Prisma, type PrismaClient } from '../../db/index.ts';
+import { pagedList, type PageSize } from '../../security/cost.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
@@ -297,10 +298,13 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
   throw new ValidationError('invalid cursor', [{ path: ['after'], message: 'is not a cursor this API returned' }]);
 }
 
+const ALERT_PAGE: PageSize = { defaultSize: 50, maxSize: 500 };
+
 builder.queryFields((t) => ({
   alerts: t.connection({
     type: AlertRef,
     description: 'Alerts, newest first. `since`: alerts open at some time since then (still open, or resolved after it).',
+    extensions: pagedList(ALERT_PAGE),
     args: {
       state: t.arg({ type: [AlertStateEnum], required: false, description: 'Any of these states.' }),
       deviceId: t.arg.id({ required: false }),
@@ -313,7 +317,7 @@ builder.queryFields((t) => ({
       if (args.deviceId) where.deviceId = String(args.deviceId);
       if (args.ruleId) where.ruleId = String(args.ruleId);
       if (args.since) where.OR = [{ resolvedAt: null }, { resolvedAt: { gte: args.since } }];
-      return resolveCursorConnection<Promise<AlertShape[]>>({ args, toCursor: encodeCursor, defaultSize: 50, maxSize: 500 }, async ({ before, after, limit, inverted }): Promise<AlertShape[]> => {
+      return resolveCursorConnection<Promise<AlertShape[]>>({ args, toCursor: encodeCursor, ...ALERT_PAGE }, async ({ before, after, limit, inverted }): Promise<AlertShape[]> => {
         const and: Prisma.AlertWhereInput[] = [where];
         for (const [cursor, older] of [
           [after, true],

@@ -14,6 +14,7 @@ import { Prisma } from '../../db/generated/client.ts';
 import { isUniqueViolation, type Check, type Device as DeviceRow } from '../../db/index.ts';
 import type { CheckResultEvent } from '../../events/index.ts';
 import { checkResultHistory, latestCheckResults, type CheckResultRow } from '../../storage/checks.ts';
+import { limitedList } from '../../security/cost.ts';
 import { builder } from '../builder.ts';
 import { perRequest, RequestKey, type Context } from '../context.ts';
 import { DeviceRef } from './devices.ts';
@@ -165,6 +166,7 @@ builder.queryFields((t) => ({
   checkHistory: t.field({
     type: [CheckResultRef],
     description: `Results of a check on a device from \`from\` until \`to\` (default now), newest first, at most \`limit\` (default 1000, at most ${HISTORY_MAX}).`,
+    extensions: limitedList(HISTORY_MAX),
     args: {
       checkId: t.arg.id({ required: true }),
       deviceId: t.arg.id({ required: true }),

@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql';
 import type { Device as DeviceRow } from '../../db/generated/client.ts';
 import { deviceCount, devicePage, deviceRows, type DeviceFilter } from '../../db/devices.ts';
 import { DEVICE_STATUSES, type DeviceStatus } from '../../poller/status.ts';
+import { pagedList, limitedList, type PageSize } from '../../security/cost.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { latestLoaders, latestSystem } from '../loaders.ts';
@@ -90,6 +91,7 @@ const StatusChangeRef = builder.objectRef<StatusChangeRow>('StatusChange').imple
   }),
 });
 
+const STATUS_CHANGES_MAX = 100;
 const STATUS_CHANGES_SQL = `SELECT s.id::text AS id, s.device_id AS "deviceId", s.previous::text AS previous, s.current::text AS current, s.reason, s.at
 FROM unnest($1::text[]) AS d(id)
 CROSS JOIN LATERAL (SELECT * FROM status_changes WHERE device_id = d.id ORDER BY at DESC LIMIT $2) s`;
@@ -165,9 +167,10 @@ DeviceRef.implement({
       type: StatusChangeRef,
       description: 'Recent status transitions, newest first.',
       byPath: true,
-      args: { limit: t.arg.int({ required: false, defaultValue: 20, description: '1 to 100.' }) },
+      extensions: limitedList(STATUS_CHANGES_MAX),
+      args: { limit: t.arg.int({ required: false, defaultValue: 20, description: `1 to ${STATUS_CHANGES_MAX}.` }) },
       load: async (ids: string[], ctx: Context, args: { limit?: number | null }) => {
-        const limit = Math.min(Math.max(args.limit ?? 20, 1), 100);
+        const limit = Math.min(Math.max(args.limit ?? 20, 1), STATUS_CHANGES_MAX);
         const rows = await ctx.db.prisma.$queryRawUnsafe<StatusChangeRow[]>(STATUS_CHANGES_SQL, [...new Set(ids)], limit);
         return ids.map((id) => rows.filter((r) => r.deviceId === id));
       },
@@ -185,11 +188,14 @@ function decodeCursor(cursor: string): string {
   return text.slice(2);
 }
 
+const DEVICE_PAGE: PageSize = { defaultSize: 100, maxSize: 1000 };
+
 builder.queryField('devices', (t) =>
   t.connection(
     {
       type: DeviceRef,
       description: 'Devices ordered by name; every filter given must match.',
+      extensions: pagedList(DEVICE_PAGE),
       args: {
         status: t.arg({ type: [DeviceStatusEnum], required: false, description: 'Any of these statuses.' }),
         tag: t.arg.string({ required: false, description: 'Has this tag.' }),
@@ -206,7 +212,7 @@ builder.queryField('devices', (t) =>
         };
         // Filters, order, pages and rows in one query over pg (src/db/devices.ts says why not Prisma).
         const connection = await resolveCursorConnection<Promise<DeviceRow[]>>(
-          { args, toCursor: (d: DeviceRow) => encodeCursor(d.name), defaultSize: 100, maxSize: 1000 },
+          { args, toCursor: (d: DeviceRow) => encodeCursor(d.name), ...DEVICE_PAGE },
           ({ before, after, limit, inverted }) =>
             devicePage(ctx.db.pool, filter, { after: after ? decodeCursor(after) : undefined, before: before ? decodeCursor(before) : undefined, limit, descending: inverted }),
         );

@@ -94,10 +94,22 @@ describe('query bombs', () => {
     expectClearError(res.status, res.text, /directives limit/i);
   });
 
-  test('cost bomb: the same field repeated at depth', async () => {
-    const query = '{ __type(name: "Query") { ' + 'ofType { '.repeat(7) + 'name '.repeat(300) + '}'.repeat(7) + ' } }';
+  // A page size in a variable, or no page size at all, costs what it asks for: graphql-armor's
+  // rule (before 2026-12-05) priced both as one device, so a million status changes passed.
+  const STATUS_BOMB = 'query ($n: Int, $l: Int) { devices(first: $n) { edges { node { statusChanges(limit: $l) { at previous current reason } } } } }';
+
+  test('cost bomb: list sizes in variables are priced', async () => {
+    const res = await postRaw(app, JSON.stringify({ query: STATUS_BOMB, variables: { n: 1000, l: 100 } }));
+    expectClearError(res.status, res.text, /cost limit of 50000 exceeded: this operation may return 403001 values/i);
+    // The same operation at a sane size runs.
+    const small = await app.gql(STATUS_BOMB, { n: 10, l: 5 });
+    expect([small.status, small.body.errors]).toEqual([200, undefined]);
+  });
+
+  test('cost bomb: a list without first costs its default page', async () => {
+    const query = '{ devices { edges { node { statusChanges(limit: 100) { at previous current reason __typename } } } } }';
     const res = await postRaw(app, JSON.stringify({ query }));
-    expectClearError(res.status, res.text, /cost limit of 5000 exceeded/i);
+    expectClearError(res.status, res.text, /cost limit of 50000 exceeded: this operation may return 50301 values/i);
   });
 
   test('fragment bomb ("billion laughs") is priced, not expanded', async () => {
