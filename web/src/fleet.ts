@@ -8,6 +8,7 @@ import type { Api } from './api/client.ts';
 import { allPages } from './api/paging.ts';
 import {
   FLEET,
+  FLEET_PAGES,
   FLEET_DEVICE_ONE,
   LIVE_FILESYSTEMS,
   LIVE_SAMPLES,
@@ -190,7 +191,7 @@ const RELOAD_MS = 60_000;
 
 /** Every device, page by page into the store; returns the ids seen. */
 async function loadAll(api: Api, onPage: (devices: FleetDevice[]) => void): Promise<Set<string>> {
-  const all = await allPages(api, FLEET, (r: FleetPage) => r.devices, onPage);
+  const all = await allPages(api, FLEET, (r: FleetPage) => r.devices, onPage, FLEET_PAGES);
   return new Set(all.map((d) => d.id));
 }
 

@@ -1,4 +1,4 @@
-/** Relay connections, followed page by page (page sizes are literals in the documents: the server's cost rule counts them). */
+/** Relay connections, followed page by page (the server's cost limit counts each page's size). */
 import type { Api } from './client.ts';
 
 export interface Connection<N> {
@@ -6,12 +6,16 @@ export interface Connection<N> {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-/** Every node of a connection; `onPage` sees each page as it arrives. The document takes `$after: String`. */
-export async function allPages<R, N>(api: Api, document: string, pick: (result: R) => Connection<N>, onPage?: (nodes: N[]) => void): Promise<N[]> {
+/**
+ * Every node of a connection; `onPage` sees each page as it arrives. The document takes
+ * `$after: String`, and `$first: Int!` when `sizes` is given (the first page's size, then the rest's).
+ */
+export async function allPages<R, N>(api: Api, document: string, pick: (result: R) => Connection<N>, onPage?: (nodes: N[]) => void, sizes?: { first: number; then: number }): Promise<N[]> {
   const all: N[] = [];
   let after: string | null = null;
   do {
-    const page: Connection<N> = pick(await api.query<R>(document, { after }));
+    const first = sizes && (all.length ? sizes.then : sizes.first);
+    const page: Connection<N> = pick(await api.query<R>(document, sizes ? { first, after } : { after }));
     const nodes = page.edges.map((e) => e.node);
     all.push(...nodes);
     onPage?.(nodes);
