@@ -10,6 +10,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import { GraphQLError, Kind } from 'graphql';
 import type { Context, Role } from './context.ts';
+import { listOfIds } from '../security/cost.ts';
 
 const RANK: Record<Role, number> = { VIEWER: 1, OPERATOR: 2, ADMIN: 3 };
 const atLeast = (ctx: Context, role: Role) => (ctx.auth ? RANK[ctx.auth.role] >= RANK[role] : false);
@@ -41,6 +42,7 @@ export const builder = new SchemaBuilder<{
   errors: { directResult: true },
   relay: {
     clientMutationId: 'omit',
+    nodesQueryOptions: { extensions: listOfIds },
     cursorType: 'String',
     // A device's id is its database id everywhere (events, deviceId arguments,
     // SystemMetrics.deviceId), so its global id is that same string and clients never juggle two

@@ -58,6 +58,11 @@ export const limitedList = (maxSize: number) => ({
   [LIST_SIZE]: { connection: false, items: (args) => clamp(args.limit, 1, maxSize) } satisfies ListSize,
 });
 
+/** `extensions` of a list field with one item per id of its `ids` argument (Relay's `nodes`). */
+export const listOfIds = {
+  [LIST_SIZE]: { connection: false, items: (args) => (Array.isArray(args.ids) ? Math.max(args.ids.length, 1) : 1) } satisfies ListSize,
+};
+
 const isListSize = (v: unknown): v is ListSize => typeof v === 'object' && v !== null && 'items' in v;
 
 /** Cost of the operation `operationName` of a validated document with these variables. */

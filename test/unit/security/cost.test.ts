@@ -80,3 +80,8 @@ describe('the refusal', () => {
     expect(costRefusal(schema, parse(query), 'Big', { n: 'many' }, 10)).toBeUndefined();
   });
 });
+
+test("Relay's nodes(ids:) counts one item per id", () => {
+  const ids = Array.from({ length: 300 }, (_, i) => `d${i}`);
+  expect(cost('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Device { name } } }', { ids })).toBe(1 + 300 * 2);
+});
