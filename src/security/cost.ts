@@ -65,7 +65,7 @@ export const listOfIds = {
 
 const isListSize = (v: unknown): v is ListSize => typeof v === 'object' && v !== null && 'items' in v;
 
-/** Cost of the operation `operationName` of a validated document with these variables. */
+/** Cost of one operation of a validated document, with its variables coerced (defaults applied). */
 export function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
