@@ -1,5 +1,5 @@
 /** `infrapulse serve | parse | token | simulate | mcp | schema | migrate | bench` */
-import './v8-flags.ts';
+import { startingSmall } from './v8-flags.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -71,10 +71,9 @@ async function serve(): Promise<number> {
     process.stderr.write(`infrapulse: ${new DataDirBusyError(cfg.dataDir, owner).message}\n`);
     return 1;
   }
-  const { startApp } = await import('./main.ts');
   let app;
   try {
-    app = await startApp(cfg, log);
+    app = await startingSmall(async () => (await import('./main.ts')).startApp(cfg, log));
   } catch (e) {
     const { StartRefusedError } = await import('./db/owner.ts');
     const reason = scrubText((e as Error).message);
