@@ -15,11 +15,14 @@ import {
   GraphQLError,
   getArgumentValues,
   getNamedType,
+  getOperationAST,
   getVariableValues,
   isInterfaceType,
   isObjectType,
   Kind,
   type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
@@ -111,14 +114,9 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
   return root ? setCost(operation.selectionSet, root) : 0;
 }
 
-function operationOf(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  return operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-}
-
 /** The refusal, or nothing when the operation is within `maxCost` (or its variables are invalid: execution reports those). */
 export function costRefusal(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, rawVariables: Record<string, unknown> | null | undefined, maxCost: number): GraphQLError | undefined {
-  const operation = operationOf(document, operationName);
+  const operation = getOperationAST(document, operationName);
   if (!operation) return undefined;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
   if (coerced.errors) return undefined;
@@ -132,14 +130,9 @@ export function costRefusal(schema: GraphQLSchema, document: DocumentNode, opera
 
 /** Refuses, before anything runs, an operation whose cost is above `maxCost`: queries and mutations, and subscriptions on every transport. */
 export function costLimitPlugin(maxCost: number): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const refusal = costRefusal(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined, maxCost);
-      if (refusal) setResultAndStopExecution({ errors: [refusal] });
-    },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const refusal = costRefusal(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined, maxCost);
-      if (refusal) setResultAndStopExecution({ errors: [refusal] });
-    },
+  const refuse = ({ args, setResultAndStopExecution }: { args: ExecutionArgs; setResultAndStopExecution: (result: ExecutionResult) => void }): void => {
+    const refusal = costRefusal(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined, maxCost);
+    if (refusal) setResultAndStopExecution({ errors: [refusal] });
   };
+  return { onExecute: refuse, onSubscribe: refuse };
 }
