@@ -221,7 +221,8 @@ export function table(report: BenchReport): string {
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   for (const n of report.notes) out.push(`note: ${n}`);
   const m = report.machine;
-  out.push(`machine: ${m.nproc} cores (${m.cpuModel}), ${m.memTotalGB} GB, node ${m.node}; load average ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd?.join(' ') ?? '?'} at end`);
+  const guest = [m.virtualised ? 'a virtual machine' : '', m.pageTableIsolation ? 'kernel page-table isolation on' : ''].filter(Boolean).join(', ');
+  out.push(`machine: ${m.nproc} cores (${m.cpuModel}${guest ? `; ${guest}` : ''}), ${m.memTotalGB} GB, node ${m.node}; load average ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd?.join(' ') ?? '?'} at end`);
   return out.join('\n');
 }
 
