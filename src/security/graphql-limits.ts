@@ -10,10 +10,10 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import {
+  getOperationAST,
   GraphQLError,
   Kind,
   NoSchemaIntrospectionCustomRule,
-  type DefinitionNode,
   type DocumentNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
@@ -127,10 +127,8 @@ export function mutationRateLimitPlugin(limiter: RateLimiter): Plugin<Context> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const document = args.document as DocumentNode;
-      const operation = document.definitions.find(
-        (d: DefinitionNode): d is OperationDefinitionNode =>
-          d.kind === Kind.OPERATION_DEFINITION && (args.operationName ? d.name?.value === args.operationName : true),
-      );
+      // The operation execution will run; none when the name picks none (execution refuses such a request).
+      const operation = getOperationAST(document, args.operationName);
       if (operation?.operation !== 'mutation') return;
       const tokenId = (args.contextValue as Partial<Context>).auth?.tokenId;
       if (!tokenId) return;

@@ -45,6 +45,13 @@ describe('rate limits', () => {
     // A named fragment, nested in another.
     const named = await a.gql(`mutation { ...Outer } fragment Outer on Mutation { ...Inner } fragment Inner on Mutation { ${fields('n', 11)} }`);
     expect(named.status).toBe(429);
+    // Picked by name behind a query: the operation charged is the one that runs, not the first.
+    const picked = await fetch(`${a.server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.adminToken}` },
+      body: JSON.stringify({ query: `query First { health { status } } mutation Many { ${fields('p', 11)} }`, operationName: 'Many' }),
+    });
+    expect(picked.status).toBe(429);
     expect(await created()).toBe(0);
     // A batch of four operations of four mutations each: at most ten run, whatever the order.
     const res = await fetch(`${a.server.url}/graphql`, {
