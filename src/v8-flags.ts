@@ -76,4 +76,3 @@ export async function startingSmall<T>(start: () => Promise<T>): Promise<T> {
     v8.setFlagsFromString('--no-optimize-for-size');
   }
 }
-
