@@ -11,10 +11,19 @@ import {
 } from '../../../src/collectors/proc.ts';
 import { ParseError } from '../../../src/collectors/types.ts';
 import { caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
+import { hiddenClassCount } from '../../helpers/hidden-classes.ts';
 
 const KiB = 1024;
 
 describe('parseProcStat', () => {
+  it('builds every CPU of every poll on one hidden class (a spread copy built a new one per CPU per poll)', () => {
+    const line = (name: string, n: number) => `${name} ${[n, 2, n * 3, 2 ** 31 + n, 5, 6, 7, 0, 0, 0].join(' ')}\n`;
+    const text = line('cpu ', 400) + [0, 1, 2, 3].map((c) => line(`cpu${c}`, 100 + c)).join('') + 'btime 1700000000\n';
+    const cores = Array.from({ length: 30 }, () => parseProcStat(text).cores).flat();
+    expect(cores).toHaveLength(120);
+    expect(hiddenClassCount(cores)).toBe(1);
+  });
+
   corpusIt('reads the 8-CPU node_exporter file (10 columns)', () => {
     const s = parseProcStat(fixture('proc/stat-8cpu-node_exporter'));
     expect(s.cpuCount).toBe(8);
