@@ -36,7 +36,7 @@ export function createRunPoll({ ctx, runtimes, ownership, counts, reschedule }: 
     }
     ownership.pollResumed(reason);
     // The slot bounds devices being talked to; storing and status bookkeeping wait on the database (shared with the API) without one.
-    const outcome = await pollDevice({ ...ctx, collected: control.releaseSlot }, rt, collectors);
+    const outcome = await pollDevice(ctx, rt, collectors, control.releaseSlot);
     counts.record(outcome);
     reschedule(rt, outcome);
     return outcome;

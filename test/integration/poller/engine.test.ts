@@ -7,6 +7,7 @@ import { createPoller } from '../../../src/poller/index.ts';
 import { createLocalRunner } from '../../../src/transport/local.ts';
 import type { CommandRunner } from '../../../src/transport/types.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
+import { hiddenClassCount } from '../../helpers/hidden-classes.ts';
 import { newBus, recordEvents, tempDir, testConfig, testSecrets, until } from './setup.ts';
 
 const log = createLogger('silent');
@@ -23,6 +24,21 @@ afterAll(async () => {
 });
 
 describe('poller engine', () => {
+  it('builds every poll outcome on one hidden class (a spread copy with fields added built a new one per poll, in the old generation)', async () => {
+    const device = await db.prisma.device.create({ data: { name: 'classes', hostname: 'localhost', username: 'x', transport: 'LOCAL' } });
+    const poller = createPoller({ config: testConfig(dataDir), db, events: newBus(), log, secrets: testSecrets(), runnerFactory: () => createLocalRunner(), tuning: { spoolDir: `${dataDir}/spool-classes` } });
+    await poller.start();
+    try {
+      const outcomes = [];
+      for (let i = 0; i < 20; i++) outcomes.push(await poller.pollNow(device.id, ['system']));
+      expect(outcomes.every((o) => o.write === 'committed')).toBe(true);
+      expect(hiddenClassCount(outcomes)).toBe(1);
+    } finally {
+      await poller.stop();
+      await db.prisma.device.delete({ where: { id: device.id } });
+    }
+  });
+
   it('POLLING_MAX_CONCURRENT_DEVICES: 12 devices whose exec blocks, cap 3 → never more than 3 in flight', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) {
