@@ -14,7 +14,9 @@ import { newRuntime, type DeviceRuntime } from '../../../src/poller/poll-device.
 import { nextSlot } from '../../../src/poller/scheduler.ts';
 import type { ExecResult } from '../../../src/transport/types.ts';
 import { TransportError } from '../../../src/transport/types.ts';
+import type { NamedCheckResult } from '../../../src/storage/checks.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
+import { hiddenClassCount } from '../../helpers/hidden-classes.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
@@ -45,6 +47,7 @@ async function fixture(options: { maxConcurrent?: number } = {}) {
   const events = createEventBus();
   const published: CheckResultEvent[] = [];
   events.listen('checkResultChanged', (e) => published.push(e));
+  const results: NamedCheckResult[] = [];
   const runner: CheckRunner = createCheckRunner({
     prisma: db.prisma,
     log: createLogger('silent'),
@@ -52,13 +55,14 @@ async function fixture(options: { maxConcurrent?: number } = {}) {
     runtimes,
     maxConcurrent: options.maxConcurrent ?? 10,
     now: () => clock,
+    onResults: (rows) => results.push(...rows),
     execOn: (deviceId, command, opts) =>
       new Promise<ExecResult>((resolve, reject) => {
         calls.push({ deviceId, command, ...opts, answer: (r) => (r instanceof TransportError ? reject(r) : resolve(r)) });
       }),
   });
   const check = (name: string, data: Partial<Omit<Check, 'builtin'>> = {}) => db.prisma.check.create({ data: { name: `${name}-${suffix}`, command: 'check_backup --max-age 26h', intervalSeconds: 60, tags: ['web'], ...data } });
-  return { runner, runtimes, ids, calls, published, check, setClock: (t: number) => void (clock = t), clock: () => clock };
+  return { runner, runtimes, ids, calls, published, results, check, setClock: (t: number) => void (clock = t), clock: () => clock };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 30));
@@ -87,6 +91,22 @@ describe('check runner', () => {
     await f.runner.stop();
     expect(f.runner.stats()).toMatchObject({ inFlight: 0, runs: 1 });
     expect(await stored(c.id)).toEqual(['OK']);
+  });
+
+  test('builds every result row on one hidden class (a spread copy with fields added built a new one per run, in the old generation)', async () => {
+    const f = await fixture();
+    const c = await f.check('classes', { tags: [], deviceIds: [] });
+    await f.runner.reload(c.id);
+    for (let round = 0; round < 12; round++) {
+      f.runner.tick();
+      await settle();
+      for (const x of f.calls.splice(0)) x.answer({ stdout: 'OK: fresh\n', stderr: '', code: 0 });
+      await settle();
+      f.setClock(f.clock() + 60_000);
+    }
+    await f.runner.stop();
+    expect(f.results).toHaveLength(24);
+    expect(hiddenClassCount(f.results)).toBe(1);
   });
 
   test('a check created through the API runs at once; a pair still running skips its slot; only changes are published', async () => {
