@@ -94,9 +94,9 @@ export function parseProcStat(text: string): ProcStat & { skipped: SkippedLine[]
       const cpu = uint(head.slice(3));
       const t = Number.isNaN(cpu) || total === undefined ? null : cpuTimes(line, end);
       if (t === null) skipLine(skipped, i + 1, line, total === undefined ? 'expected the aggregate "cpu" line before per-CPU lines' : CPUN_LINE);
-      // Not `{ ...t, cpu }`: a spread copy of an object holding doubles (jiffies past 2^30) built
-      // a new hidden class, in the old generation, every time: about 600 bytes per CPU per poll,
-      // most of what a 1,000-device poller promoted (docs/benchmarks.md, "Hidden classes").
+      // Not `{ ...t, cpu }`: a property added after a spread built a new hidden class, in the old
+      // generation, every time: about 600 bytes per CPU per poll, a third of what a 1,000-device
+      // poller promoted (docs/benchmarks.md, "A hidden class per object").
       else cores.push(Object.assign(t, { cpu }));
     } else if (line.startsWith('btime ')) {
       bootTime = nullable(uint(fields(line)[1]));
