@@ -128,7 +128,12 @@ export function costRefusal(schema: GraphQLSchema, document: DocumentNode, opera
   );
 }
 
-/** Refuses, before anything runs, an operation whose cost is above `maxCost`: queries and mutations, and subscriptions on every transport. */
+/**
+ * Refuses, before anything runs, an operation whose cost is above `maxCost`: queries and
+ * mutations on every transport, subscriptions that Yoga serves itself. The operation core
+ * (src/server/operation.ts) prices those of graphql-ws, graphql-sse and Yoga-style SSE, which
+ * start outside envelop's subscribe.
+ */
 export function costLimitPlugin(maxCost: number): Plugin {
   const refuse = ({ args, setResultAndStopExecution }: { args: ExecutionArgs; setResultAndStopExecution: (result: ExecutionResult) => void }): void => {
     const refusal = costRefusal(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined, maxCost);

@@ -9,6 +9,7 @@ import type http from 'node:http';
 import { getOperationAST, GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Context, Principal, Services } from '../graphql/context.ts';
 import { operationObserved } from '../metrics.ts';
+import { costRefusal } from '../security/cost.ts';
 import { createGroups, scopeOf, type Member, type Subscription } from './groups.ts';
 import { planResume, subscribeResumed } from './resume.ts';
 import { masked, type Yoga } from './yoga.ts';
@@ -107,6 +108,10 @@ export function createOperationCore(services: Services, yoga: Yoga): OperationCo
     `${scopeOf(op.principal)}\u0000${op.params.operationName ?? ''}\u0000${stableJson(variables)}\u0000${printed(document)}`;
 
   async function subscribe(op: PreparedOperation, member: Member): Promise<Subscription | ExecutionResult> {
+    // A group starts its stream with graphql-js, not envelop's subscribe, so the cost limit's
+    // onSubscribe hook never sees it: priced here, before the group is joined or started.
+    const refused = costRefusal(op.envelop.schema, op.document, op.params.operationName, op.params.variables, services.config.limits.maxCost);
+    if (refused) return { errors: [refused] };
     const plan = planResume(op);
     if (plan instanceof GraphQLError) return { errors: [plan] };
     const args = await argsOf(op);

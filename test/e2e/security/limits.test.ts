@@ -120,6 +120,26 @@ describe('request shape limits', () => {
     expect((await postRaw(off, JSON.stringify([op]))).status).toBeGreaterThanOrEqual(400);
   });
 
+  test('GRAPHQL_MAX_COST prices a subscription as it prices a query: refused over graphql-ws before its group starts, a cheap one beside it runs', async () => {
+    const a = await app({ GRAPHQL_MAX_COST: '100' });
+    const costly = '{ device(id: "x") { statusChanges(limit: 100) { at previous current reason } } }';
+    const query = await postRaw(a, JSON.stringify({ query: costly }));
+    expect(query.text).toMatch(/cost limit of 100 exceeded: this operation may return \d+ values/);
+    const peer = rawPeer(a);
+    await peer.opened;
+    peer.send({ type: 'connection_init', payload: { authorization: `Bearer ${a.adminToken}` } });
+    await peer.next('connection_ack');
+    peer.send({ id: 'costly', type: 'subscribe', payload: { query: 'subscription { containerStateChanged { device { statusChanges(limit: 100) { at previous current reason } } } }' } });
+    // As a query refused by the limit: one result with the error, then complete.
+    expect(await peer.next('next')).toEqual({ id: 'costly', type: 'next', payload: { errors: [expect.objectContaining({ message: expect.stringMatching(/cost limit of 100 exceeded: this operation may return \d+ values/), extensions: expect.objectContaining({ code: 'COST_LIMIT_EXCEEDED' }) })] } });
+    expect(await peer.next('complete')).toEqual({ id: 'costly', type: 'complete' });
+    peer.send({ id: 'cheap', type: 'subscribe', payload: { query: 'subscription { metricCollected { cpuPercent } }' } });
+    peer.send({ id: 'q', type: 'subscribe', payload: { query: '{ health { status } }' } });
+    expect(await peer.next('next')).toEqual({ id: 'q', type: 'next', payload: { data: { health: { status: 'OK' } } } });
+    expect(peer.messages.filter((m) => m.type === 'error')).toEqual([]);
+    peer.ws.close();
+  });
+
   test(`at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per WebSocket; the socket stays usable`, async () => {
     const a = await app();
     const peer = rawPeer(a);
