@@ -58,7 +58,8 @@ function withoutSuggestion<E>(error: E): E {
   return new GraphQLError(error.message.replace(SUGGESTION, ''), { nodes, source, positions, path, originalError, extensions }) as E;
 }
 
-const stripResult = <R extends { errors?: readonly GraphQLError[] }>(result: R): R =>
+/** The result with "Did you mean …?" taken out of its errors (the operation core's subscriptions, which start outside envelop). */
+export const stripResult = <R extends { errors?: readonly GraphQLError[] }>(result: R): R =>
   result.errors ? { ...result, errors: result.errors.map(withoutSuggestion) } : result;
 
 const isResult = (r: unknown): r is { errors?: readonly GraphQLError[] } => typeof r === 'object' && r !== null && !(Symbol.asyncIterator in r);

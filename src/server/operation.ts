@@ -10,6 +10,7 @@ import { getOperationAST, GraphQLError, print, type DocumentNode, type Execution
 import type { Context, Principal, Services } from '../graphql/context.ts';
 import { operationObserved } from '../metrics.ts';
 import { costRefusal } from '../security/cost.ts';
+import { stripResult } from '../security/graphql-limits.ts';
 import { createGroups, scopeOf, type Member, type Subscription } from './groups.ts';
 import { planResume, subscribeResumed } from './resume.ts';
 import { masked, type Yoga } from './yoga.ts';
@@ -108,8 +109,9 @@ export function createOperationCore(services: Services, yoga: Yoga): OperationCo
     `${scopeOf(op.principal)}\u0000${op.params.operationName ?? ''}\u0000${stableJson(variables)}\u0000${printed(document)}`;
 
   async function subscribe(op: PreparedOperation, member: Member): Promise<Subscription | ExecutionResult> {
-    // A group starts its stream with graphql-js, not envelop's subscribe, so the cost limit's
-    // onSubscribe hook never sees it: priced here, before the group is joined or started.
+    // A group starts its stream with graphql-js, not envelop's subscribe, so no plugin's
+    // onSubscribe hook sees it: priced here, before the group is joined or started, and its
+    // variables' errors lose "Did you mean" here when introspection is off.
     const refused = costRefusal(op.envelop.schema, op.document, op.params.operationName, op.params.variables, services.config.limits.maxCost);
     if (refused) return { errors: [refused] };
     const plan = planResume(op);
@@ -129,7 +131,7 @@ export function createOperationCore(services: Services, yoga: Yoga): OperationCo
         )
       : await groups.join({ key: keyOf(op, op.document, op.params.variables ?? {}), args, mask }, member);
     operationObserved(op.document, op.params.operationName, (performance.now() - op.startedAt) / 1000);
-    return joined;
+    return 'unsubscribe' in joined || services.config.introspection ? joined : stripResult(joined);
   }
 
   return {

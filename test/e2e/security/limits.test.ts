@@ -175,7 +175,7 @@ describe('production switches', () => {
     expect(await page.text()).not.toMatch(/graphiql/i);
   });
 
-  test('INTROSPECTION_ENABLED=false: no "Did you mean" anywhere (enum values, arguments, input fields, types, variables)', async () => {
+  test('INTROSPECTION_ENABLED=false: no "Did you mean" anywhere (enum values, arguments, input fields, types, variables, subscription variables over graphql-ws)', async () => {
     const a = await app({ INTROSPECTION_ENABLED: 'false' });
     const probes: [string, Record<string, unknown> | undefined, string][] = [
       ['mutation { createApiToken(input: { name: "x", role: ADMN }) { __typename } }', undefined, 'ADMIN'],
@@ -192,6 +192,16 @@ describe('production switches', () => {
       expect(text, query).not.toMatch(/did you mean/i);
       expect(text, query).not.toContain(leaked);
     }
+    // A subscription's variables are coerced when its stream starts, outside Yoga's pipeline.
+    const peer = rawPeer(a);
+    await peer.opened;
+    peer.send({ type: 'connection_init', payload: { authorization: `Bearer ${a.adminToken}` } });
+    await peer.next('connection_ack');
+    peer.send({ id: 's', type: 'subscribe', payload: { query: 'subscription ($s: [AlertState!]) { alertChanged(status: $s) { __typename } }', variables: { s: ['FIRNG'] } } });
+    const refused = JSON.stringify(await Promise.race([peer.next('next'), peer.next('error')]));
+    expect(refused).toMatch(/FIRNG/);
+    expect(refused).not.toMatch(/did you mean|"FIRING"/i);
+    peer.ws.close();
     // With introspection on, suggestions stay (they help people exploring in GraphiQL).
     const open = await app();
     expect((await open.gql('{ devices(serch: "x") { totalCount } }')).body.errors?.[0]?.message).toMatch(/Did you mean "search"/);
