@@ -3,7 +3,9 @@
  * Yoga's SSE is parsed, validated (graphql-armor's limits included), authorised and executed
  * here, through `yoga.getEnveloped`, so the same plugins apply as on plain HTTP. Transports
  * only read requests and frame bytes. Queries and mutations run once; subscriptions join a
- * shared group (groups.ts). `run` is the same path for in-process callers (e.g. MCP tools).
+ * shared group (groups.ts), whose stream starts outside envelop: the checks plugins make at
+ * subscribe time (the cost limit, no suggestions) are made in `subscribe` below. `run` is the
+ * same path for in-process callers (e.g. MCP tools).
  */
 import type http from 'node:http';
 import { getOperationAST, GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
