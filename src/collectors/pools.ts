@@ -139,6 +139,7 @@ export function poolHealth(state: PoolState, errorCount: number, dataErrors: boo
   return state === 'ONLINE' ? 'HEALTHY' : 'UNKNOWN';
 }
 
+/** What every row of a poll carries. Written out field by field: a row literal that began with `...base` built a new hidden class, in the old generation, per pool per poll (docs/benchmarks.md, "A hidden class per object"). */
 type RowBase = Pick<StoragePoolRow, 'time' | 'deviceId'>;
 const sum = (values: (number | null)[]): number | null => (values.some((v) => v !== null) ? values.reduce<number>((a, v) => a + (v ?? 0), 0) : null);
 
@@ -153,7 +154,8 @@ function zfsRow(base: RowBase, list: ZpoolListEntry | undefined, status: ZpoolSt
   const counts = { read: sum(leafs.map((d) => d.read)), write: sum(leafs.map((d) => d.write)), cksum: sum(leafs.map((d) => d.cksum)) };
   const dataErrors = status?.errors != null && !/^No known data errors/i.test(status.errors);
   return {
-    ...base,
+    time: base.time,
+    deviceId: base.deviceId,
     kind: 'ZFS',
     name,
     state,
@@ -180,7 +182,8 @@ function zfsRow(base: RowBase, list: ZpoolListEntry | undefined, status: ZpoolSt
 function mdRow(base: RowBase, a: MdArray): StoragePoolRow {
   const state: PoolState = a.state === 'inactive' ? 'UNAVAIL' : a.degraded ? 'DEGRADED' : 'ONLINE';
   return {
-    ...base,
+    time: base.time,
+    deviceId: base.deviceId,
     kind: 'MDRAID',
     name: a.name,
     state,
@@ -209,7 +212,8 @@ function btrfsRow(base: RowBase, mount: string, devices: BtrfsDeviceStats[]): St
   const write = sum(devices.flatMap((d) => [d.writeIoErrs, d.flushIoErrs]));
   const cksum = sum(devices.flatMap((d) => [d.corruptionErrs, d.generationErrs]));
   return {
-    ...base,
+    time: base.time,
+    deviceId: base.deviceId,
     kind: 'BTRFS',
     name: mount,
     state: 'ONLINE',

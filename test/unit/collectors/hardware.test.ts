@@ -11,6 +11,7 @@ import { CollectorError, UNAVAILABLE_REASONS, type CollectContext } from '../../
 import type { CommandRunner, ExecResult } from '../../../src/transport/types.ts';
 import { fakeRunner } from '../../helpers/transport.ts';
 import { caseInput, corpusIt, fixture } from '../../helpers/fixtures.ts';
+import { hiddenClassCount } from '../../helpers/hidden-classes.ts';
 
 const runner = (result: Partial<ExecResult>) => fakeRunner(result);
 
@@ -61,6 +62,23 @@ describe('storage collector', () => {
     expect(byName.get('MDRAID md1')).toMatchObject({ state: 'ONLINE', health: 'HEALTHY', level: 'raid5', totalDevices: 3, activeDevices: 3, scanKind: null, scanInProgress: false });
     expect(byName.get('BTRFS /tmp/parsers-btrfs/mnt')).toMatchObject({ state: 'ONLINE', health: 'WARNING', totalDevices: 2, readErrors: 0, writeErrors: 0, cksumErrors: 3 });
     expect(byName.get('BTRFS /tmp/parsers-btrfs/mnt two')).toMatchObject({ health: 'HEALTHY', cksumErrors: 0 });
+  });
+
+  it('builds each kind of pool row on one hidden class, poll after poll (a literal beginning with a spread built one per row)', () => {
+    const parsed = parseStorageOutput(
+      storageOutput({
+        mdstat: caseInput('mdstat', 'raid5-spare-raid1-recovery-written'),
+        zpoolList: caseInput('zpool-list', 'command-two-pools-written'),
+        zpoolStatus: caseInput('zpool-status', 'resilver-replacing-spares-special-written'),
+        btrfs: caseInput('btrfs-device-stats', 'command-two-filesystems'),
+      }),
+    );
+    const polls = Array.from({ length: 30 }, (_, i) => storageRows(parsed, 'd', new Date(T.getTime() + i * 60_000))).slice(20);
+    for (const kind of ['ZFS', 'MDRAID', 'BTRFS']) {
+      const rows = polls.flat().filter((r) => r.kind === kind);
+      expect(rows, kind).toHaveLength(20);
+      expect(hiddenClassCount(rows), kind).toBe(1);
+    }
   });
 
   corpusIt('shared corpus: a degraded raid5 (3 of 4) and a mirror with a removed device', () => {
