@@ -196,16 +196,18 @@ export class RestartHistory {
 }
 
 function containerObservation(metric: AlertMetric, c: ContainerRow, restarts: RestartHistory, now: number): Observation | null {
-  const base = { deviceId: c.deviceId, subject: c.name };
+  // One literal, not `{ ...base, value }`: a literal beginning with a spread built a new hidden
+  // class, in the old generation, per container per poll (docs/benchmarks.md, "A hidden class per object").
+  const seen = (value: string | number): Observation => ({ deviceId: c.deviceId, subject: c.name, value });
   switch (metric) {
     case 'CONTAINER_STATE':
-      return { ...base, value: c.state };
+      return seen(c.state);
     case 'CONTAINER_HEALTH':
-      return c.health === null ? null : { ...base, value: c.health };
+      return c.health === null ? null : seen(c.health);
     case 'CONTAINER_RESTARTS': {
       const increase = c.restartCount === null ? 0 : restarts.record(c.deviceId, c.name, c.restartCount, now);
       // Docker's `restarting` state is a restart loop in progress whatever the count says.
-      return c.state === 'restarting' ? { ...base, value: 'restarting', holds: true } : c.restartCount === null ? null : { ...base, value: increase };
+      return c.state === 'restarting' ? { deviceId: c.deviceId, subject: c.name, value: 'restarting', holds: true } : c.restartCount === null ? null : seen(increase);
     }
     default:
       return null;

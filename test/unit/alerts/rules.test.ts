@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_RULES, clears, describe as describeAlert, inScope, observe, observeChecks, reportedSubjects, RestartHistory, SpinningFans, step, triggers, type RuleSpec, type Track } from '../../../src/alerts/rules.ts';
 import { fanStatus } from '../../../src/collectors/sensor-collector.ts';
+import { hiddenClassCount } from '../../helpers/hidden-classes.ts';
 import { hardwarePoll } from '../../helpers/rows.ts';
 import { emptyBatch, type ContainerRow, type SampleBatch, type SensorReadingRow } from '../../../src/storage/types.ts';
 
@@ -115,6 +116,15 @@ describe('observations', () => {
     expect(observe('DRIVE_TEMPERATURE_C', batch, r, 0).map((o) => [o.subject, o.value])).toEqual([['S1', 41]]);
     expect(observe('CONTAINER_STATE', batch, r, 0).map((o) => [o.subject, o.value])).toEqual([['web', 'running'], ['db', 'exited']]);
     expect(observe('CPU_PERCENT', batch, r, 0)).toEqual([]);
+  });
+
+  it('builds every container observation on one hidden class, poll after poll (a spread of a base built one per container)', () => {
+    const batch = emptyBatch();
+    batch.containers.push(container('web', 0), container('db', 2, 'exited'));
+    const r = new RestartHistory();
+    const seen = Array.from({ length: 30 }, (_, i) => [...observe('CONTAINER_STATE', batch, r, i * 1000), ...observe('CONTAINER_RESTARTS', batch, r, i * 1000)]).slice(20).flat();
+    expect(seen).toHaveLength(40);
+    expect(hiddenClassCount(seen)).toBe(1);
   });
 
   it('CONTAINER_RESTARTS is the increase within 10 minutes; a restarting container always holds', () => {
