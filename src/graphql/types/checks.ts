@@ -111,10 +111,10 @@ type ResultShape = Omit<CheckResultRow, 'time' | 'status'> & { time: Date | stri
 const CheckResultRef = builder.objectRef<ResultShape>('CheckResult').implement({
   description: 'One run of a check on a device.',
   fields: (t) => ({
-    check: t.field({ type: CheckRef, nullable: true, description: 'Null once the check is deleted.', resolve: (r, _a, ctx) => CheckRef.getDataloader(ctx).load(r.checkId).catch(() => null) }),
+    check: t.field({ type: CheckRef, nullable: true, description: 'Null once the check is deleted.', resolve: (r, _a, ctx) => CheckRef.getDataloader(ctx).load(r.checkId) }),
     checkId: t.exposeID('checkId'),
     deviceId: t.exposeID('deviceId'),
-    device: t.field({ type: DeviceRef, nullable: true, resolve: (r, _a, ctx) => DeviceRef.getDataloader(ctx).load(r.deviceId).catch(() => null) }),
+    device: t.field({ type: DeviceRef, nullable: true, resolve: (r, _a, ctx) => DeviceRef.getDataloader(ctx).load(r.deviceId) }),
     status: t.field({ type: CheckStatusEnum, resolve: (r) => asCheckStatus(r.status) }),
     previousStatus: t.field({ type: CheckStatusEnum, nullable: true, description: 'checkResultChanged: the status before this one (null for a first result); null elsewhere.', resolve: (r) => (r.previous ? asCheckStatus(r.previous) : null) }),
     exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Null when the command did not finish (TIMEOUT, TRUNCATED) or was killed by a signal.' }),

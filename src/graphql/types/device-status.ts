@@ -11,7 +11,8 @@ import { liveEvents, scopeArgs } from './live.ts';
 
 /* ---------------------------------------------------------------- subscriptions */
 
-const loadDevice = (ctx: Context, id: string): Promise<DeviceRow | null> => DeviceRef.getDataloader(ctx).load(id).catch(() => null);
+// The loader gives null for an id it does not find; a failure (the database unreachable) is the field's error, not a deleted device.
+const loadDevice = (ctx: Context, id: string): Promise<DeviceRow | null> => DeviceRef.getDataloader(ctx).load(id);
 
 const DeviceStatusChangeRef = builder.objectRef<DeviceStatusEvent>('DeviceStatusChange').implement({
   fields: (t) => ({

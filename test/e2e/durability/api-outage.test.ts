@@ -2,7 +2,8 @@
  * The API while its PostgreSQL is down (issue #13, item 7), with a real database stopped and
  * started again: tokens verified before the outage keep working for TOKEN_OUTAGE_GRACE_SECONDS,
  * `health` answers DOWN with the reason, what needs the database gets a typed
- * DATABASE_UNAVAILABLE error (HTTP 503), subscriptions stay open, and once the database is back
+ * DATABASE_UNAVAILABLE error (HTTP 503), subscriptions stay open (an event whose selection reads
+ * the database carries the same typed error), and once the database is back
  * a revocation made meanwhile applies at once.
  */
 import { createClient, type Client } from 'graphql-ws';
@@ -68,11 +69,18 @@ describe('the API during a database outage', () => {
       on: { closed: (e) => void (closed = { code: (e as { code: number }).code, reason: (e as { reason: string }).reason }) },
     });
     ws.subscribe({ query: 'subscription { metricCollected { deviceId cpuPercent } }' }, { next: (v) => void received.push(v.data), error: () => undefined, complete: () => undefined });
+    // A selection that reads the database for each event (the device's name).
+    const changes: { data?: unknown; errors?: readonly { message: string; extensions?: { code?: string } }[] }[] = [];
+    ws.subscribe({ query: 'subscription { deviceStatusChanged { deviceId device { name } } }' }, { next: (v) => void changes.push(v as never), error: () => undefined, complete: () => undefined });
+    const watched = await db.prisma.device.create({ data: { name: 'watched', hostname: 'watched.example', username: 'x' } });
+    const statusChange = () => app.services.events.publish('deviceStatusChanged', { deviceId: watched.id, previous: 'ONLINE', current: 'OFFLINE', reason: 'test', at: new Date().toISOString() });
     const publish = (deviceId: string) => app.services.events.publish('metricCollected', { deviceId, sample: toWire(systemRow(deviceId, new Date())) });
     await until(async () => {
       await publish('before');
-      return received.length > 0;
-    }, 'the subscription to be live');
+      await statusChange();
+      return received.length > 0 && changes.length > 0;
+    }, 'the subscriptions to be live');
+    expect(changes[0]).toEqual({ data: { deviceStatusChanged: { deviceId: watched.id, device: { name: 'watched' } } } });
 
     const outageAt = Date.now();
     await pg.stop();
@@ -115,6 +123,11 @@ describe('the API during a database outage', () => {
     await publish('during');
     await until(() => received.length > before, 'an event during the outage');
     expect(closed).toBeUndefined();
+    // An event whose selection needs the database says why it has no data, as a query would.
+    const changesBefore = changes.length;
+    await statusChange();
+    await until(() => changes.length > changesBefore, 'a status change during the outage');
+    expect(changes.at(-1)!.errors?.[0]).toMatchObject({ message: 'database unavailable: try again shortly', extensions: { code: 'DATABASE_UNAVAILABLE' } });
 
     // The grace is bounded: GRACE_S after the last check against the database, even verified tokens wait for it.
     await sleep(Math.max(0, outageAt + GRACE_S * 1000 + 500 - Date.now()));
