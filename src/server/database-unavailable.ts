@@ -2,8 +2,10 @@
  * What the API answers while its database is unreachable: a typed DATABASE_UNAVAILABLE error
  * (HTTP 503 with Retry-After where the transport has a status) instead of a masked
  * "Unexpected error" 500. The Yoga plugin turns every database-unreachable error of an
- * operation into it, on every transport (they share one Envelop pipeline); the helpers answer
- * it where no operation runs yet (token checks on graphql-sse and graphql-ws).
+ * operation into it, on every transport (they share one Envelop pipeline), except a
+ * subscription's events, which run outside it: the operation core's `mask` does it for those
+ * (src/server/operation.ts). The helpers answer it where no operation runs yet (token checks on
+ * graphql-sse and graphql-ws).
  */
 import type http from 'node:http';
 import { GraphQLError } from 'graphql';
