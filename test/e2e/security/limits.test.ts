@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { MAX_SUBSCRIPTIONS_PER_SOCKET } from '../../../src/server/index.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
-import { expectServing, postRaw, rawPeer } from './support.ts';
+import { expectServing, graphqlSse, postRaw, rawPeer, within, yogaSse } from './support.ts';
 
 const apps: TestApp[] = [];
 async function app(env: Record<string, string> = {}): Promise<TestApp> {
@@ -120,7 +120,7 @@ describe('request shape limits', () => {
     expect((await postRaw(off, JSON.stringify([op]))).status).toBeGreaterThanOrEqual(400);
   });
 
-  test('GRAPHQL_MAX_COST prices a subscription as it prices a query: refused over graphql-ws before its group starts, a cheap one beside it runs', async () => {
+  test('GRAPHQL_MAX_COST prices a subscription as it prices a query: refused over graphql-ws, graphql-sse and Yoga SSE before its group starts, a cheap one beside it runs', async () => {
     const a = await app({ GRAPHQL_MAX_COST: '100' });
     const costly = '{ device(id: "x") { statusChanges(limit: 100) { at previous current reason } } }';
     const query = await postRaw(a, JSON.stringify({ query: costly }));
@@ -138,6 +138,12 @@ describe('request shape limits', () => {
     expect(await peer.next('next')).toEqual({ id: 'q', type: 'next', payload: { data: { health: { status: 'OK' } } } });
     expect(peer.messages.filter((m) => m.type === 'error')).toEqual([]);
     peer.ws.close();
+    // The SSE transports refuse it the same way and end the stream.
+    for (const open of [yogaSse, graphqlSse]) {
+      const stream = await open(a, a.adminToken, 'subscription { containerStateChanged { device { statusChanges(limit: 100) { at previous current reason } } } }');
+      await within(stream.ended, 5000, `the ${open.name} stream to end`);
+      expect(stream.text(), open.name).toMatch(/cost limit of 100 exceeded: this operation may return \d+ values/);
+    }
   });
 
   test(`at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per WebSocket; the socket stays usable`, async () => {

@@ -107,12 +107,12 @@ export async function publishUntil(app: TestApp, received: () => boolean): Promi
 export const SUBSCRIPTION = 'subscription { metricCollected { deviceId cpuPercent } }';
 
 /** POSTs a subscription and collects the event stream's text until it ends or is aborted. */
-async function openStream(url: string, token: string): Promise<{ status: number; text: () => string; ended: Promise<void>; abort: () => void }> {
+async function openStream(url: string, token: string, query = SUBSCRIPTION): Promise<{ status: number; text: () => string; ended: Promise<void>; abort: () => void }> {
   const controller = new AbortController();
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: SUBSCRIPTION }),
+    body: JSON.stringify({ query }),
     signal: controller.signal,
   });
   let text = '';
@@ -132,10 +132,10 @@ async function openStream(url: string, token: string): Promise<{ status: number;
 }
 
 /** Yoga's own SSE: a subscription POSTed to /graphql with Accept: text/event-stream. */
-export const yogaSse = (app: TestApp, token: string) => openStream(`${app.server.url}/graphql`, token);
+export const yogaSse = (app: TestApp, token: string, query?: string) => openStream(`${app.server.url}/graphql`, token, query);
 
 /** Opens a graphql-sse stream (distinct connections mode) on /graphql/stream. */
-export const graphqlSse = (app: TestApp, token: string) => openStream(`${app.server.url}/graphql/stream`, token);
+export const graphqlSse = (app: TestApp, token: string, query?: string) => openStream(`${app.server.url}/graphql/stream`, token, query);
 
 export const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))]);
