@@ -33,10 +33,14 @@ type ResultErrors = { errors?: readonly GraphQLError[] };
 
 const isSingleResult = (r: unknown): r is ResultErrors => typeof r === 'object' && r !== null && !(Symbol.asyncIterator in r);
 
+/** The typed error (at the failed one's path) when `err` is the outage; undefined otherwise. */
+export const outageError = (err: unknown): DatabaseUnavailableError | undefined =>
+  isDatabaseUnavailable(err) ? new DatabaseUnavailableError(err instanceof GraphQLError ? err : undefined) : undefined;
+
 function replaceErrors<R extends ResultErrors>(result: R): R | undefined {
   if (!result.errors?.some((e) => isDatabaseUnavailable(e))) return undefined;
   // Errors that are the outage become the typed one (at their path); the others stay as they are.
-  return { ...result, errors: result.errors.map((e) => (isDatabaseUnavailable(e) ? new DatabaseUnavailableError(e) : e)) };
+  return { ...result, errors: result.errors.map((e) => outageError(e) ?? e) };
 }
 
 export function databaseUnavailablePlugin(): Plugin {

@@ -10,11 +10,10 @@
 import type http from 'node:http';
 import { getOperationAST, GraphQLError, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Context, Principal, Services } from '../graphql/context.ts';
-import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { operationObserved } from '../metrics.ts';
 import { costRefusal } from '../security/cost.ts';
 import { stripResult } from '../security/graphql-limits.ts';
-import { DatabaseUnavailableError } from './database-unavailable.ts';
+import { outageError } from './database-unavailable.ts';
 import { createGroups, scopeOf, type Member, type Subscription } from './groups.ts';
 import { planResume, subscribeResumed } from './resume.ts';
 import { masked, type Yoga } from './yoga.ts';
@@ -65,7 +64,7 @@ export function createOperationCore(services: Services, yoga: Yoga): OperationCo
   const groups = createGroups(services.log);
   // Errors of a subscription's events and replays, which no plugin sees (groups.ts): the outage
   // becomes the typed DATABASE_UNAVAILABLE, as a query's would, anything else unexpected is masked.
-  const mask = (err: unknown): GraphQLError => (isDatabaseUnavailable(err) ? new DatabaseUnavailableError(err instanceof GraphQLError ? err : undefined) : masked(services.log, err));
+  const mask = (err: unknown): GraphQLError => outageError(err) ?? masked(services.log, err);
 
   async function prepare(params: OperationParams, principal: Principal, transport: TransportInfo = {}): Promise<Preparation> {
     const startedAt = performance.now();
