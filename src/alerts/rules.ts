@@ -195,19 +195,19 @@ export class RestartHistory {
   }
 }
 
+/** One literal, not `{ ...base, value }`: a literal beginning with a spread built a new hidden class, in the old generation, per container per poll (docs/benchmarks.md, "A hidden class per object"). */
+const containerSeen = (c: ContainerRow, value: string | number): Observation => ({ deviceId: c.deviceId, subject: c.name, value });
+
 function containerObservation(metric: AlertMetric, c: ContainerRow, restarts: RestartHistory, now: number): Observation | null {
-  // One literal, not `{ ...base, value }`: a literal beginning with a spread built a new hidden
-  // class, in the old generation, per container per poll (docs/benchmarks.md, "A hidden class per object").
-  const seen = (value: string | number): Observation => ({ deviceId: c.deviceId, subject: c.name, value });
   switch (metric) {
     case 'CONTAINER_STATE':
-      return seen(c.state);
+      return containerSeen(c, c.state);
     case 'CONTAINER_HEALTH':
-      return c.health === null ? null : seen(c.health);
+      return c.health === null ? null : containerSeen(c, c.health);
     case 'CONTAINER_RESTARTS': {
       const increase = c.restartCount === null ? 0 : restarts.record(c.deviceId, c.name, c.restartCount, now);
       // Docker's `restarting` state is a restart loop in progress whatever the count says.
-      return c.state === 'restarting' ? { deviceId: c.deviceId, subject: c.name, value: 'restarting', holds: true } : c.restartCount === null ? null : seen(increase);
+      return c.state === 'restarting' ? { deviceId: c.deviceId, subject: c.name, value: 'restarting', holds: true } : c.restartCount === null ? null : containerSeen(c, increase);
     }
     default:
       return null;
