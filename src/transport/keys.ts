@@ -1,6 +1,6 @@
 /**
  * SSH key material in OpenSSH formats: ed25519 key pairs (host keys for the simulator and
- * tests, infrapulse's own client key), their SHA256 fingerprints as `ssh-keygen -lf` prints
+ * tests, infrapulse's own client key; tests draw every key here, never from ssh2 directly), their SHA256 fingerprints as `ssh-keygen -lf` prints
  * them, and authorized_keys public lines.
  */
 import { sshFingerprint } from './host-key.ts';
@@ -16,13 +16,17 @@ function parsed(privateKey: string): ParsedKey {
   return first;
 }
 
-/** A new ed25519 private key in OpenSSH format. */
-export function generateEd25519Key(): string {
+/**
+ * A new ed25519 private key in OpenSSH format; with `encryption`, encrypted with its passphrase
+ * (aes256-ctr, bcrypt KDF of `rounds`, 16 as ssh-keygen).
+ */
+export function generateEd25519Key(encryption?: { passphrase: string; rounds?: number }): string {
+  const options = encryption && { passphrase: encryption.passphrase, cipher: 'aes256-ctr', rounds: encryption.rounds ?? 16 };
   // ssh2's generator drops a leading zero byte of the public key about once in 256 keys, and
   // then cannot parse its own output: draw again.
   for (;;) {
-    const key = utils.generateKeyPairSync('ed25519').private;
-    if (!(utils.parseKey(key) instanceof Error)) return key;
+    const key = utils.generateKeyPairSync('ed25519', options).private;
+    if (!(utils.parseKey(key, encryption?.passphrase) instanceof Error)) return key;
   }
 }
 
