@@ -3,18 +3,18 @@
  * validation errors with paths, conflicts, purge of history, and role checks.
  */
 import { Client, fetchExchange, gql } from '@urql/core';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeBatch } from '../../src/storage/index.ts';
 import { emptyBatch } from '../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { containerRow, driveRow, filesystemRow, systemRow } from '../helpers/rows.ts';
+import { generateEd25519Key } from '../../src/transport/keys.ts';
 
 let app: TestApp;
 let admin: Client;
 let viewer: Client;
 let operator: Client;
-const key = ssh2.utils.generateKeyPairSync('ed25519').private;
+const key = generateEd25519Key();
 
 function client(token: string): Client {
   return new Client({

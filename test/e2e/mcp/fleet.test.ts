@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import ssh2 from 'ssh2';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -19,10 +18,11 @@ import { registerDevices, startSimulator, type Simulator } from '../../../src/si
 import { createApiToken } from '../../../src/tokens.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
 import { call, connect, failed, ok, textOf, TOOLS, until, type Connected } from './support.ts';
+import { generateEd25519Key } from '../../../src/transport/keys.ts';
 
 const ADMIN = 'ipt_mcp_fleet_test_admin_token_0123456789';
 // A real key (createDevice validates it); its middle line is what must never be seen again.
-const PRIVATE_KEY = ssh2.utils.generateKeyPairSync('ed25519').private;
+const PRIVATE_KEY = generateEd25519Key();
 const KEY_BODY = PRIVATE_KEY.split('\n')[2]!;
 const PASSWORD = 'Mcp-Tr0ub4dor&3-never-answered';
 

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
@@ -18,10 +17,11 @@ import { createLogger } from '../../../src/log.ts';
 import { buildServer, type ServerHandle } from '../../../src/server/index.ts';
 import { createApiToken } from '../../../src/tokens.ts';
 import { createTestDatabase } from '../../helpers/db.ts';
+import { generateEd25519Key } from '../../../src/transport/keys.ts';
 
 const PASSPHRASE = 'correct horse battery staple';
 // A real key (the API validates keys), encrypted with the passphrase; its middle line must never be logged.
-const PRIVATE_KEY = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: PASSPHRASE, cipher: 'aes256-ctr', rounds: 16 }).private;
+const PRIVATE_KEY = generateEd25519Key({ passphrase: PASSPHRASE });
 const KEY_BODY = PRIVATE_KEY.split('\n')[2]!;
 const PASSWORD = 'Tr0ub4dor&3-never-logged';
 const BAD_TOKEN = `ipt_${randomBytes(32).toString('base64url')}`;
@@ -81,15 +81,18 @@ test('a run handling a private key, a password and tokens logs none of them', as
   });
 
   // Secrets through the API: stored credentials and devices, one accepted and one refused of each.
+  // The typename, with a refusal's issues after it so that an unexpected refusal says why.
   const typename = async (mutation: string, input: Record<string, unknown>) => {
-    const res = await gql(`mutation ($input: ${mutation[0]!.toUpperCase()}${mutation.slice(1)}Input!) { ${mutation}(input: $input) { __typename } }`, { input });
+    const selection = '{ __typename ... on ValidationError { issues { path message } } }';
+    const res = await gql(`mutation ($input: ${mutation[0]!.toUpperCase()}${mutation.slice(1)}Input!) { ${mutation}(input: $input) ${selection} }`, { input });
     expect(res.status).toBe(200);
-    return (res.body.data?.[mutation] as { __typename: string } | undefined)?.__typename;
+    const result = res.body.data?.[mutation] as { __typename: string; issues?: unknown[] } | undefined;
+    return result?.issues ? `${result.__typename} ${JSON.stringify(result.issues)}` : result?.__typename;
   };
   expect(await typename('createCredential', { name: 'k', privateKey: PRIVATE_KEY, passphrase: PASSPHRASE })).toBe('Credential');
   expect(await typename('createCredential', { name: 'p', password: PASSWORD })).toBe('Credential');
   expect(await typename('createDevice', { name: 'd1', hostname: 'h.example', username: 'u', password: PASSWORD })).toBe('Device');
-  expect(await typename('createDevice', { name: 'bad name \u0000', hostname: '$(x)', username: 'u', privateKey: PRIVATE_KEY })).toBe('ValidationError');
+  expect(await typename('createDevice', { name: 'bad name \u0000', hostname: '$(x)', username: 'u', privateKey: PRIVATE_KEY })).toMatch(/^ValidationError /);
 
   // An unexpected error whose message quotes secrets: masked for the client, scrubbed in the log.
   const { prisma } = db;

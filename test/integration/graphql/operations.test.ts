@@ -3,7 +3,6 @@
  * PollerApi (and without one), Query.health's poller section, testDeviceConnection against an
  * in-process SSH server, and write-only credentials.
  */
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { CollectorName } from '../../../src/collectors/types.ts';
 import type { PollerApi } from '../../../src/graphql/context.ts';
@@ -13,6 +12,7 @@ import { emptyBatch } from '../../../src/storage/types.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { startFakeSshServer, type FakeSshServer } from '../../helpers/fake-ssh-server.ts';
 import { containerRow, filesystemRow, systemRow } from '../../helpers/rows.ts';
+import { generateEd25519Key } from '../../../src/transport/keys.ts';
 
 let app: TestApp;
 let ssh: FakeSshServer;
@@ -169,7 +169,7 @@ describe('testDeviceConnection', () => {
   });
 
   test('a pinned key that differs → HOST_KEY with the presented fingerprint', async () => {
-    const res = await app.gql<R>(TEST, { input: { hostname: '127.0.0.1', port: ssh.port, username: 'mon', privateKey: ssh2.utils.generateKeyPairSync('ed25519').private, hostKeyFingerprint: FP } });
+    const res = await app.gql<R>(TEST, { input: { hostname: '127.0.0.1', port: ssh.port, username: 'mon', privateKey: generateEd25519Key(), hostKeyFingerprint: FP } });
     expect(res.body.data!.testDeviceConnection).toMatchObject({ ok: false, errorKind: 'HOST_KEY', hostKeyFingerprint: ssh.hostKeyFingerprint, hostKeyMatches: false });
   });
 
@@ -189,7 +189,7 @@ describe('testDeviceConnection', () => {
 
 describe('credentials', () => {
   test('ADMIN creates and deletes; the secret is write-only; in-use needs force', async () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'pp', cipher: 'aes256-ctr', rounds: 4 } as never).private;
+    const key = generateEd25519Key({ passphrase: 'pp', rounds: 4 });
     const CREATE = `mutation ($input: CreateCredentialInput!) { createCredential(input: $input) { __typename ... on Credential { id name kind hasPassphrase deviceCount } ... on ValidationError { issues { path message } } ... on ConflictError { field } } }`;
     const noPass = await app.gql<{ createCredential: { issues: { path: string[] }[] } }>(CREATE, { input: { name: 'fleet', privateKey: key } });
     expect(noPass.body.data!.createCredential.issues.map((i) => i.path.join('.'))).toEqual(['input.passphrase']);

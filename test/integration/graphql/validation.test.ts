@@ -1,8 +1,8 @@
 /** The input rules every mutation applies (issue #6). */
-import ssh2 from 'ssh2';
 import { describe, expect, test } from 'vitest';
 import { checkInterval } from '../../../src/graphql/types/collectors.ts';
 import { checkName, checkPrivateKey, checkTags, checkUsername, isValidHostname, Issues } from '../../../src/graphql/types/validation.ts';
+import { generateEd25519Key } from '../../../src/transport/keys.ts';
 
 const issuesOf = (fn: (i: Issues) => void): string[] => {
   const i = new Issues();
@@ -50,8 +50,8 @@ test('intervals: the bounds of the POLLING_*_INTERVAL variables, whole seconds; 
 });
 
 test('private keys must parse; an encrypted one needs the right passphrase', () => {
-  const plain = ssh2.utils.generateKeyPairSync('ed25519').private;
-  const enc = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'pp', cipher: 'aes256-ctr', rounds: 4 } as never).private;
+  const plain = generateEd25519Key();
+  const enc = generateEd25519Key({ passphrase: 'pp', rounds: 4 });
   const check = (key: string, pass?: string) => issuesOf((i) => checkPrivateKey(i, ['k'], key, pass, ['p']));
   expect(check(plain)).toEqual([]);
   expect(check(enc, 'pp')).toEqual([]);

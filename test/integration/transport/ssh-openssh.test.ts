@@ -1,12 +1,12 @@
 // Against a real OpenSSH server: what the poller will actually meet on a Linux host.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSshRunner, type SshRunner, type SshRunnerOptions } from '../../../src/transport/ssh.ts';
 import { TransportError } from '../../../src/transport/types.ts';
 import { startSshd, type TestSshd } from '../../helpers/sshd.ts';
 import { transportError } from '../../helpers/transport.ts';
+import { generateEd25519Key } from '../../../src/transport/keys.ts';
 
 const run = promisify(execFile);
 
@@ -75,7 +75,7 @@ describe('ssh runner against OpenSSH', () => {
   });
 
   it('wrong key → AUTH', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const other = generateEd25519Key();
     const r = runner({ privateKey: other });
     const err = await transportError(r.exec('true'));
     expect(err.kind).toBe('AUTH');
