@@ -1,7 +1,7 @@
 /**
  * SSH key material in OpenSSH formats: ed25519 key pairs (host keys for the simulator and
- * tests, infrapulse's own client key; tests draw every key here, never from ssh2 directly), their SHA256 fingerprints as `ssh-keygen -lf` prints
- * them, and authorized_keys public lines.
+ * tests, infrapulse's own client key; tests draw every key here, never from ssh2 directly),
+ * their SHA256 fingerprints as `ssh-keygen -lf` prints them, and authorized_keys public lines.
  */
 import { sshFingerprint } from './host-key.ts';
 import ssh2, { type ParsedKey } from 'ssh2';
