@@ -17,6 +17,9 @@ async function main(start: ClientsStart): Promise<void> {
   const sockets: WebSocket[] = [];
   const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${start.token}` } });
   const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: { query: start.query } });
+  let named = 0;
+  const subscribeOwn = (): string =>
+    start.distinct ? JSON.stringify({ id: '1', type: 'subscribe', payload: { query: start.query.replace(/^subscription Live\b/, `subscription Live${named++}`) } }) : subscribe;
   let reported = -1;
   const report = (): void => {
     reported = received;
@@ -50,7 +53,7 @@ async function main(start: ClientsStart): Promise<void> {
           if (d.length < 40 && d.includes('"ping"')) ws.send('{"type":"pong"}');
           else onFrame(d);
         });
-        ws.send(subscribe);
+        ws.send(subscribeOwn());
         resolve(ws);
       });
     });

@@ -26,6 +26,12 @@ export interface ClientsStart {
   query: string;
   /** Connect only this many first, the rest on `more` (RSS is measured between the two). */
   firstWave?: number;
+  /**
+   * Each subscriber names its operation apart (`Live0`, `Live1`, …; `query` must begin
+   * `subscription Live`): on the shipped server each is then a group of its own, executed once
+   * per event, as when every dashboard subscribes with variables of its own.
+   */
+  distinct?: boolean;
 }
 
 export type ToClients =

@@ -7,7 +7,8 @@
  *
  *   saturation: events are published as fast as the clients confirm delivery (two batches in
  *     flight); figures are delivered messages (events × subscribers) per second and the server's
- *     CPU µs per delivered message.
+ *     CPU µs per delivered message. At DISTINCT_UP_TO subscribers and fewer, a third rig's
+ *     subscribers each name their operation apart: one group, one execution per subscriber.
  *   latency: a fixed rate for a fixed window; publish → client receive, from one shared clock.
  *   stalled: two adjacent latency windows of at least STALL_WINDOW_SEC, one with an extra
  *     subscriber whose socket is not read and one without, in alternating order per round.
@@ -47,6 +48,9 @@ export interface FanoutPoint {
   stalledBaseP99Ms: Stat;
   /** (stalled p99 − base p99) ÷ base p99 per round: how much one stalled subscriber moves the healthy ones' p99. */
   stalledP99Change: Stat;
+  /** Saturation on the shipped server with every subscriber a group of its own (`distinct`); only where measured. */
+  distinctEventsPerSec?: Stat;
+  distinctServerCpuUsPerMsg?: Stat;
 }
 
 export interface FanoutScale {
@@ -81,11 +85,12 @@ async function usage(s: Child<ToServer, FromServer>, gc = false) {
   return s.request({ type: 'usage', gc }, 'usage');
 }
 
-async function startRig(mode: ServerMode, databaseUrl: string, n: number): Promise<Rig> {
-  const server = new Child<ToServer, FromServer>('./fanout-server.ts', `${mode} server`, { gc: true });
+async function startRig(mode: ServerMode, databaseUrl: string, n: number, distinct = false): Promise<Rig> {
+  const label = distinct ? `${mode} (distinct)` : mode;
+  const server = new Child<ToServer, FromServer>('./fanout-server.ts', `${label} server`, { gc: true });
   server.send({ mode, databaseUrl } satisfies ServerStart as never);
   const ready = await server.next('ready', 120_000);
-  const clients = new Child<ToClients, FromClients>('./fanout-clients.ts', `${mode} clients`);
+  const clients = new Child<ToClients, FromClients>('./fanout-clients.ts', `${label} clients`);
   const rig: Rig = { mode, server, clients, received: 0, rssBefore: 0, firstWave: Math.ceil(n / 5) };
   clients.on((m) => {
     if (m.type === 'count') rig.received = m.received;
@@ -93,7 +98,7 @@ async function startRig(mode: ServerMode, databaseUrl: string, n: number): Promi
   // RSS per subscriber is the growth from a fifth of the subscribers to all of them, each
   // after events have flowed and a GC: start-up memory (module loading, JIT, first queries)
   // moves RSS by tens of MB and would swamp a per-subscriber figure measured from zero.
-  clients.send({ url: `ws://127.0.0.1:${ready.port}/graphql`, token: ready.token, connections: n, query: FANOUT_QUERY, firstWave: rig.firstWave } satisfies ClientsStart as never);
+  clients.send({ url: `ws://127.0.0.1:${ready.port}/graphql`, token: ready.token, connections: n, query: FANOUT_QUERY, firstWave: rig.firstWave, distinct } satisfies ClientsStart as never);
   const expectConnected = async (want: number): Promise<void> => {
     const connected = await clients.next('connected', 300_000);
     if (connected.failed > 0) throw new Error(`${mode}: ${connected.failed} of ${want} connections failed (${connected.firstError})`);
@@ -224,6 +229,9 @@ async function untilSubscriptions(rig: Rig, want: number): Promise<void> {
   }
 }
 
+/** Subscriber counts up to which the distinct rig runs: at 5,000 it would hold 5,000 more connections for one figure. */
+const DISTINCT_UP_TO = 1000;
+
 type Samples = Record<'perSec' | 'cpu' | 'p50' | 'p99' | 'p99At1' | 'share' | 'rss' | 'stalledP99' | 'stalledBaseP99', number[]>;
 const samples = (): Samples => ({ perSec: [], cpu: [], p50: [], p99: [], p99At1: [], share: [], rss: [], stalledP99: [], stalledBaseP99: [] });
 
@@ -252,7 +260,7 @@ async function measureRound(o: FanoutOptions, rigs: Rig[], run: number, n: numbe
   for (const rig of rigs) r[rig.mode].rss.push(((await usage(rig.server, true)).rss - rig.rssBefore) / 1024 / (n - rig.firstWave));
 }
 
-function point(o: FanoutOptions, n: number, g: Samples, w: Samples): FanoutPoint {
+function point(o: FanoutOptions, n: number, g: Samples, w: Samples, d: Samples): FanoutPoint {
   const ratio = stat(g.cpu.map((c, i) => round(w.cpu[i]! / c)));
   const p: FanoutPoint = {
     subscribers: n,
@@ -277,6 +285,10 @@ function point(o: FanoutOptions, n: number, g: Samples, w: Samples): FanoutPoint
     p.p99MsAt1PerSec = stat(g.p99At1);
     p.wsP99MsAt1PerSec = stat(w.p99At1);
   }
+  if (d.cpu.length > 0) {
+    p.distinctEventsPerSec = stat(d.perSec.map(Math.round));
+    p.distinctServerCpuUsPerMsg = stat(d.cpu);
+  }
   return p;
 }
 
@@ -286,20 +298,29 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutPoint[]> {
   for (const n of o.subscribers) {
     const slow = n >= 5000;
     const stallSec = Math.max(STALL_WINDOW_SEC, o.latencySec);
-    const perRun = modes.length * (o.saturationSec + o.latencySec * (slow ? 2 : 1) + 2) + 2 * stallSec + 5;
-    o.progress(`fanout: ${n} subscribers on ${modes.join(', ')} servers: connecting, then ${o.runs} alternating rounds of ${o.saturationSec} s saturation + ${o.latencySec} s at ${o.latencyRate} ev/s${slow ? ' + 1 ev/s' : ''} + ${stallSec} s with and ${stallSec} s without a stalled subscriber (about ${Math.round(perRun * o.runs + n / 100)} s)`);
+    const withDistinct = n <= DISTINCT_UP_TO;
+    const perRun = modes.length * (o.saturationSec + o.latencySec * (slow ? 2 : 1) + 2) + 2 * stallSec + 5 + (withDistinct ? o.saturationSec + 1 : 0);
+    o.progress(`fanout: ${n} subscribers on ${modes.join(', ')} servers${withDistinct ? ', and on a graphql server where each is a subscription of its own' : ''}: connecting, then ${o.runs} alternating rounds of ${o.saturationSec} s saturation + ${o.latencySec} s at ${o.latencyRate} ev/s${slow ? ' + 1 ev/s' : ''} + ${stallSec} s with and ${stallSec} s without a stalled subscriber (about ${Math.round(perRun * o.runs + (n / 100) * (withDistinct ? 1.5 : 1))} s)`);
     const rigs: Rig[] = [];
+    let distinct: Rig | undefined;
     try {
       for (const mode of modes) rigs.push(await startRig(mode, o.databaseUrl, n));
+      if (withDistinct) distinct = await startRig('graphql', o.databaseUrl, n, true);
       const r: Record<ServerMode, Samples> = { graphql: samples(), ws: samples() };
+      const d = samples();
       for (let run = 0; run < o.runs; run++) {
         await measureRound(o, rigs, run, n, r);
-        const line = rigs.map((rig) => `${rig.mode} ${round(r[rig.mode].cpu.at(-1)!)} µs/msg p99 ${round(r[rig.mode].p99.at(-1)!)} ms`).join('; ');
+        if (distinct) {
+          const s = await saturate(distinct, n, o.saturationSec);
+          d.perSec.push(s.perSec);
+          d.cpu.push(s.cpuUsPerMsg);
+        }
+        const line = [...rigs.map((rig) => `${rig.mode} ${round(r[rig.mode].cpu.at(-1)!)} µs/msg p99 ${round(r[rig.mode].p99.at(-1)!)} ms`), ...(distinct ? [`distinct ${round(d.cpu.at(-1)!)} µs/msg`] : [])].join('; ');
         o.progress(`fanout: ${n} subscribers, round ${run + 1}/${o.runs}: ${line}; graphql p99 with a stalled subscriber ${round(r.graphql.stalledP99.at(-1)!)} ms, without ${round(r.graphql.stalledBaseP99.at(-1)!)} ms`);
       }
-      points.push(point(o, n, r.graphql, r.ws));
+      points.push(point(o, n, r.graphql, r.ws, d));
     } finally {
-      for (const rig of rigs) {
+      for (const rig of distinct ? [...rigs, distinct] : rigs) {
         await rig.clients.kill({ type: 'stop' });
         await rig.server.kill({ type: 'stop' });
       }

@@ -195,6 +195,7 @@ export function table(report: BenchReport): string {
     if (f.p99MsAt1PerSec) rows.push(row('fanout', `${n} subs: p99 at 1 ev/s graphql / ws`, `${fmt(f.p99MsAt1PerSec, ' ms')} / ${fmt(f.wsP99MsAt1PerSec, ' ms')}`, 'p99 < 200 ms'));
     rows.push(row('fanout', `${n} subs: RSS per subscriber graphql / ws`, `${fmt(f.rssPerSubscriberKB, ' KB')} / ${fmt(f.wsRssPerSubscriberKB, ' KB')}`, '≤ 25 KB'));
     rows.push(row('fanout', `${n} subs: graphql p99 with one stalled subscriber / without, adjacent; change`, `${fmt(f.stalledP99Ms, ' ms')} / ${fmt(f.stalledBaseP99Ms, ' ms')}; ${fmt(f.stalledP99Change)}`, '< 0.1'));
+    if (f.distinctServerCpuUsPerMsg) rows.push(row('fanout', `${n} subs, each its own subscription (${n} groups): graphql server CPU per msg; msgs/s`, `${fmt(f.distinctServerCpuUsPerMsg, ' µs')}; ${fmt(f.distinctEventsPerSec)}`));
   }
   const sc = report.fanoutScale;
   if (sc) {
