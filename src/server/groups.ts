@@ -14,8 +14,10 @@
  * The group disappears, and its bus listener with it, when its last member leaves.
  */
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Context, Principal } from '../graphql/context.ts';
 import type { Logger } from '../log.ts';
+import { compilable } from './jit.ts';
 import { formatErrors, serializeResult } from './yoga.ts';
 
 /** One event's result, serialised once for the whole group. */
@@ -80,6 +82,24 @@ interface Group {
   stopped: boolean;
 }
 
+/** Runs the group's selection on one event, as a subscription's source stream maps each event. */
+type EventExecutor = (event: unknown, contextValue: Context) => Promise<ExecutionResult> | ExecutionResult;
+
+/**
+ * The group's document compiled once with graphql-jit, as queries are (jit.ts): its `query`
+ * runs a subscription document's selection on one event, as graphql-jit's own subscribe maps
+ * each event. Where it cannot compile the document, graphql-js's execute(), which also runs the
+ * selection on one event as subscribe() does (Yoga's execute would start a subscription instead).
+ * The arguments are built up from an empty object, not as `{ ...args, rootValue }`: on Node 20 a
+ * property added after a spread gives the object a hidden class of its own, built in the old
+ * generation, per event and group (docs/benchmarks.md, "A hidden class per object").
+ */
+function eventExecutor(args: GroupSpec['args']): EventExecutor {
+  const compiled = compilable(args.document) ? compileQuery(args.schema, args.document, args.operationName ?? undefined) : undefined;
+  if (compiled !== undefined && isCompiledQuery(compiled)) return (event, contextValue) => compiled.query(event, contextValue, args.variableValues);
+  return (event, contextValue) => execute(Object.assign({}, args, { contextValue, rootValue: event }));
+}
+
 /** The role is all the resolvers read of the caller today; a per-token scope would go here too. */
 export const scopeOf = (principal: Principal): string => principal.role;
 
@@ -119,6 +139,7 @@ export function createGroups(log: Logger): Groups {
   async function pump(group: Group): Promise<void> {
     const { args, mask } = group.spec;
     const source = group.source!;
+    const run = eventExecutor(args);
     for (;;) {
       let next: IteratorResult<unknown>;
       try {
@@ -134,13 +155,8 @@ export function createGroups(log: Logger): Groups {
       const event = next.value;
       let result: ExecutionResult;
       try {
-        // graphql-js's execute() runs a subscription document's selection on one event, as
-        // subscribe() does per event (Yoga's execute would start a subscription instead).
-        // A fresh context object per event: dataloaders cache per context. Built up from an
-        // empty object, not as `{ ...args, rootValue }`: on Node 20 a property added after a
-        // spread gives the object a hidden class of its own, built in the old generation,
-        // per event and group (docs/benchmarks.md, "A hidden class per object").
-        result = await execute(Object.assign({}, args, { contextValue: { ...args.contextValue }, rootValue: event }));
+        // A fresh context object per event: dataloaders cache per context.
+        result = await run(event, { ...args.contextValue });
         if (result.errors) result = { ...result, errors: result.errors.map(mask) };
       } catch (err) {
         result = { errors: [mask(err)] };

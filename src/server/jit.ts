@@ -2,7 +2,8 @@
  * Queries and mutations execute compiled (graphql-jit, cached per document): graphql-js's
  * executor allocated ~9 MB per `devices(first: 500)`, a scavenge per request and the tail of
  * the query bench (docs/benchmarks.md, *Queries: the tail was the scavenges*). Only
- * onExecute: subscription events keep graphql-js (groups.ts and resume.ts execute each event).
+ * onExecute here; a subscription group compiles its document itself (groups.ts), and a replay
+ * (resume.ts) executes each stored event with graphql-js.
  *
  * graphql-jit builds each result as an object literal, where a field or alias named
  * `__proto__` sets the prototype instead of a property (the field vanished from the
@@ -14,7 +15,8 @@ import type { Plugin } from 'graphql-yoga';
 
 const plain = new WeakMap<DocumentNode, boolean>();
 
-function compilable(document: DocumentNode): boolean {
+/** Whether graphql-jit may run `document` (no field or alias named `__proto__`). */
+export function compilable(document: DocumentNode): boolean {
   let ok = plain.get(document);
   if (ok === undefined) {
     ok = true;
