@@ -1,15 +1,23 @@
 /**
- * Queries run compiled (src/server/jit.ts); a document with a field or alias named
- * `__proto__`, which graphql-jit's object literals would turn into a prototype (the field
- * missing from the response), runs on graphql-js and answers as before.
+ * Queries run compiled (src/server/jit.ts), and so does each event of a subscription group
+ * (src/server/groups.ts); a document with a field or alias named `__proto__`, which
+ * graphql-jit's object literals would turn into a prototype (the field missing from the
+ * response), runs on graphql-js and answers as before.
  */
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toWire } from '../../../src/events/index.ts';
+import { activeSubscriptions } from '../../../src/graphql/types/live.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
+import { systemRow } from '../../helpers/rows.ts';
+import { until } from '../../helpers/until.ts';
 
 let app: TestApp;
+let deviceId: string;
 beforeAll(async () => {
   app = await startTestApp();
-  await app.db.prisma.device.create({ data: { name: 'jit-1', hostname: 'jit-1.example' } });
+  deviceId = (await app.db.prisma.device.create({ data: { name: 'jit-1', hostname: 'jit-1.example' } })).id;
 });
 afterAll(async () => {
   await app?.close();
@@ -31,5 +39,29 @@ describe('compiled execution', () => {
   it('answers ordinary queries the same, aliases and fragments included', async () => {
     const res = await app.gql<unknown>('query { a: devices(first: 1) { edges { node { ...D n: name } } } } fragment D on Device { hostname status }');
     expect(res.body).toEqual({ data: { a: { edges: [{ node: { hostname: 'jit-1.example', status: 'UNKNOWN', n: 'jit-1' } }] } } });
+  });
+});
+
+describe('compiled subscription events', () => {
+  it('deliver the same fields, scalars and aliases as graphql-js, a __proto__ alias included', async () => {
+    const client = createClient({ url: app.server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.adminToken}` }, retryAttempts: 0 });
+    const got: { plain: unknown[]; proto: { data?: Record<string, unknown> | null }[] } = { plain: [], proto: [] };
+    const stops = [
+      client.subscribe<unknown>({ query: 'subscription { metricCollected { deviceId c: cpuPercent time ...F } } fragment F on SystemMetrics { load1 }' }, { next: (r) => void got.plain.push(r), error: () => undefined, complete: () => undefined }),
+      client.subscribe<Record<string, unknown>>({ query: 'subscription { metricCollected { __proto__: deviceId cpuPercent } }' }, { next: (r) => void got.proto.push(r), error: () => undefined, complete: () => undefined }),
+    ];
+    try {
+      await until(() => activeSubscriptions().metricCollected === 2, 'both subscriptions');
+      const time = new Date(Date.UTC(2026, 11, 5, 14, 0, 0));
+      app.services.events.publish('metricCollected', { deviceId, sample: toWire(systemRow(deviceId, time, { cpuPercent: 42.5, load1: 0.25 })) });
+      await until(() => got.plain.length === 1 && got.proto.length === 1, 'one event on each');
+      expect(got.plain[0]).toEqual({ data: { metricCollected: { deviceId, c: 42.5, time: time.toISOString(), load1: 0.25 } } });
+      const proto = got.proto[0]!.data?.metricCollected;
+      expect(Object.keys(proto as object)).toEqual(['__proto__', 'cpuPercent']);
+      expect(own(proto, '__proto__')).toBe(deviceId);
+    } finally {
+      for (const stop of stops) stop();
+      await client.dispose();
+    }
   });
 });
