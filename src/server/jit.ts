@@ -2,8 +2,8 @@
  * Queries and mutations execute compiled (graphql-jit, cached per document): graphql-js's
  * executor allocated ~9 MB per `devices(first: 500)`, a scavenge per request and the tail of
  * the query bench (docs/benchmarks.md, *Queries: the tail was the scavenges*). Only
- * onExecute here; a subscription group compiles its document itself (groups.ts), and a replay
- * (resume.ts) executes each stored event with graphql-js.
+ * onExecute here; a subscription compiles its document itself for its events, live and
+ * replayed (groups.ts, `eventExecutor`).
  *
  * graphql-jit builds each result as an object literal, where a field or alias named
  * `__proto__` sets the prototype instead of a property (the field vanished from the

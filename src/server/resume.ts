@@ -11,12 +11,12 @@
  * Both hold because one instance's writer commits rows in sequence order; with several
  * instances writing at once, two commits may be announced out of order (docs/graphql.md).
  */
-import { execute, getArgumentValues, getOperationAST, GraphQLError, Kind, visit, type DocumentNode, type ExecutionResult, type FieldNode } from 'graphql';
+import { getArgumentValues, getOperationAST, GraphQLError, Kind, visit, type DocumentNode, type ExecutionResult, type FieldNode } from 'graphql';
 import type { Context } from '../graphql/context.ts';
 import { decodeCursor } from '../graphql/cursor.ts';
 import { replaySourceOf, type ReplaySource } from '../graphql/types/live.ts';
 import { BURST_FACTOR } from './delivery.ts';
-import { SharedResult, type Member, type Subscription } from './groups.ts';
+import { eventExecutor, SharedResult, type Member, type Subscription } from './groups.ts';
 import type { PreparedOperation } from './operation.ts';
 import { formatErrors, serializeResult } from './yoga.ts';
 
@@ -141,12 +141,13 @@ export async function subscribeResumed(deps: ResumeDeps, op: PreparedOperation, 
 async function replay(deps: ResumeDeps, op: PreparedOperation, plan: ResumePlan, ctx: Context, held: Held, cancelled: () => boolean): Promise<void> {
   let after = plan.afterSeq;
   let count = 0;
+  const run = eventExecutor({ schema: op.envelop.schema, document: op.document, variableValues: op.params.variables ?? undefined, operationName: op.params.operationName ?? undefined, contextValue: ctx });
   for (;;) {
     const { events, more } = await plan.source.replay(ctx, plan.args, after, PAGE_ROWS);
     for (const event of events) {
       if (cancelled()) return;
       if (++count > MAX_REPLAY_EVENTS) throw new GraphQLError(`more than ${MAX_REPLAY_EVENTS} events were stored after this cursor: read them with the history queries, then subscribe without \`after\``, { extensions: { code: 'CURSOR_TOO_OLD' } });
-      let result: ExecutionResult = await execute({ schema: op.envelop.schema, document: op.document, variableValues: op.params.variables ?? undefined, operationName: op.params.operationName ?? undefined, contextValue: { ...ctx }, rootValue: event });
+      let result: ExecutionResult = await run(event, { ...ctx });
       if (result.errors) result = { ...result, errors: result.errors.map(deps.mask) };
       held.inner.next(new SharedResult(serializeResult(result), event.seq));
       if (event.seq !== undefined) after = event.seq;
