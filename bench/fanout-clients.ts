@@ -17,9 +17,12 @@ async function main(start: ClientsStart): Promise<void> {
   const sockets: WebSocket[] = [];
   const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${start.token}` } });
   const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: { query: start.query } });
+  const OWN_NAME = /^subscription Live\b/;
+  // Without the name to number, every subscriber would share one group and the figure mean nothing.
+  if (start.distinct && !OWN_NAME.test(start.query)) throw new Error('distinct subscribers need a query that begins `subscription Live`');
   let named = 0;
   const subscribeOwn = (): string =>
-    start.distinct ? JSON.stringify({ id: '1', type: 'subscribe', payload: { query: start.query.replace(/^subscription Live\b/, `subscription Live${named++}`) } }) : subscribe;
+    start.distinct ? JSON.stringify({ id: '1', type: 'subscribe', payload: { query: start.query.replace(OWN_NAME, `subscription Live${named++}`) } }) : subscribe;
   let reported = -1;
   const report = (): void => {
     reported = received;
