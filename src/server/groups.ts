@@ -13,8 +13,8 @@
  *
  * The group disappears, and its bus listener with it, when its last member leaves.
  */
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Context, Principal } from '../graphql/context.ts';
 import type { Logger } from '../log.ts';
 import { compilable } from './jit.ts';
@@ -87,18 +87,40 @@ export type EventExecutor = (event: unknown, contextValue: Context) => Promise<E
 
 /**
  * For a group's live events and a replay's stored ones (resume.ts) alike: the subscription's
- * document compiled once with graphql-jit, as queries are (jit.ts; about 0.3 ms): its `query`
- * runs a subscription document's selection on one event, as graphql-jit's own subscribe maps
- * each event. Where it cannot compile the document, graphql-js's execute(), which also runs the
+ * document compiled with graphql-jit, as queries are (jit.ts; about 0.3 ms, once per document:
+ * compiledDocument): its `query` runs a subscription document's selection on one event, as
+ * graphql-jit's own subscribe maps each event. Where it cannot compile the document, graphql-js's execute(), which also runs the
  * selection on one event as subscribe() does (Yoga's execute would start a subscription instead).
  * The arguments are built up from an empty object, not as `{ ...args, rootValue }`: on Node 20 a
  * property added after a spread gives the object a hidden class of its own, built in the old
  * generation, per event and group (docs/benchmarks.md, "A hidden class per object").
  */
 export function eventExecutor(args: GroupSpec['args']): EventExecutor {
-  const compiled = compilable(args.document) ? compileQuery(args.schema, args.document, args.operationName ?? undefined) : undefined;
-  if (compiled !== undefined && isCompiledQuery(compiled)) return (event, contextValue) => compiled.query(event, contextValue, args.variableValues);
+  const compiled = compiledDocument(args);
+  if (compiled !== null) return (event, contextValue) => compiled.query(event, contextValue, args.variableValues);
   return (event, contextValue) => execute(Object.assign({}, args, { contextValue, rootValue: event }));
+}
+
+/**
+ * Compiled documents by document, operation name and schema; null where graphql-jit may not run
+ * it. graphql-jit takes the variables per call, so groups that differ only in their variables
+ * (a dashboard per device) share one compile, and Yoga's parser cache hands out one document per
+ * query text; a document it drops takes its compiles with it. Without this, each such group paid
+ * its own: 0.31 ms median, 6.6 ms the first (docs/benchmarks.md), a reconnect storm's worth.
+ */
+const compiledDocuments = new WeakMap<DocumentNode, Map<string, { schema: GraphQLSchema; query: CompiledQuery | null }>>();
+
+function compiledDocument(args: GroupSpec['args']): CompiledQuery | null {
+  let byName = compiledDocuments.get(args.document);
+  if (byName === undefined) compiledDocuments.set(args.document, (byName = new Map()));
+  const name = args.operationName ?? '';
+  let hit = byName.get(name);
+  if (hit?.schema !== args.schema) {
+    const compiled = compilable(args.document) ? compileQuery(args.schema, args.document, args.operationName ?? undefined) : undefined;
+    hit = { schema: args.schema, query: compiled !== undefined && isCompiledQuery(compiled) ? compiled : null };
+    byName.set(name, hit);
+  }
+  return hit.query;
 }
 
 /** The role is all the resolvers read of the caller today; a per-token scope would go here too. */

@@ -2,16 +2,25 @@
  * Queries run compiled (src/server/jit.ts), and so does each event of a subscription group
  * (src/server/groups.ts); a document with a field or alias named `__proto__`, which
  * graphql-jit's object literals would turn into a prototype (the field missing from the
- * response), runs on graphql-js and answers as before.
+ * response), runs on graphql-js and answers as before. Groups that differ only in their
+ * variables share one compile of their document.
  */
+import { print } from 'graphql';
+import { compileQuery } from 'graphql-jit';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toWire } from '../../../src/events/index.ts';
 import { activeSubscriptions } from '../../../src/graphql/types/live.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { systemRow } from '../../helpers/rows.ts';
 import { until } from '../../helpers/until.ts';
+
+// The real compileQuery, counted: the subscription groups import it from here.
+vi.mock('graphql-jit', async (importOriginal) => {
+  const real = await importOriginal<typeof import('graphql-jit')>();
+  return { ...real, compileQuery: vi.fn(real.compileQuery) };
+});
 
 let app: TestApp;
 let deviceId: string;
@@ -59,6 +68,28 @@ describe('compiled subscription events', () => {
       const proto = got.proto[0]!.data?.metricCollected;
       expect(Object.keys(proto as object)).toEqual(['__proto__', 'cpuPercent']);
       expect(own(proto, '__proto__')).toBe(deviceId);
+    } finally {
+      for (const stop of stops) stop();
+      await client.dispose();
+    }
+  });
+
+  it('share one compile between groups that differ only in their variables, each filtered by its own', async () => {
+    const other = (await app.db.prisma.device.create({ data: { name: 'jit-2', hostname: 'jit-2.example' } })).id;
+    const query = 'subscription PerDevice($id: ID) { metricCollected(deviceId: $id) { deviceId cpuPercent } }';
+    const compiles = (): number => vi.mocked(compileQuery).mock.calls.filter(([, document]) => print(document).includes('PerDevice')).length;
+    const client = createClient({ url: app.server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.adminToken}` }, retryAttempts: 0 });
+    const got = new Map<string, unknown[]>([[deviceId, []], [other, []]]);
+    const stops = [deviceId, other].map((id) => client.subscribe<unknown>({ query, variables: { id } }, { next: (r) => void got.get(id)!.push(r), error: () => undefined, complete: () => undefined }));
+    try {
+      await until(() => activeSubscriptions().metricCollected === 2, 'two groups, one per device');
+      const time = new Date(Date.UTC(2026, 11, 5, 15, 0, 0));
+      app.services.events.publish('metricCollected', { deviceId, sample: toWire(systemRow(deviceId, time, { cpuPercent: 10 })) });
+      app.services.events.publish('metricCollected', { deviceId: other, sample: toWire(systemRow(other, time, { cpuPercent: 20 })) });
+      await until(() => got.get(deviceId)!.length === 1 && got.get(other)!.length === 1, 'one event on each');
+      expect(got.get(deviceId)).toEqual([{ data: { metricCollected: { deviceId, cpuPercent: 10 } } }]);
+      expect(got.get(other)).toEqual([{ data: { metricCollected: { deviceId: other, cpuPercent: 20 } } }]);
+      expect(compiles()).toBe(1);
     } finally {
       for (const stop of stops) stop();
       await client.dispose();
