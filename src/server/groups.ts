@@ -89,8 +89,9 @@ export type EventExecutor = (event: unknown, contextValue: Context) => Promise<E
  * For a group's live events and a replay's stored ones (resume.ts) alike: the subscription's
  * document compiled with graphql-jit, as queries are (jit.ts; about 0.3 ms, once per document:
  * compiledDocument): its `query` runs a subscription document's selection on one event, as
- * graphql-jit's own subscribe maps each event. Where it cannot compile the document, graphql-js's execute(), which also runs the
- * selection on one event as subscribe() does (Yoga's execute would start a subscription instead).
+ * graphql-jit's own subscribe maps each event. Where it cannot compile the document,
+ * graphql-js's execute(), which also runs the selection on one event as subscribe() does
+ * (Yoga's execute would start a subscription instead).
  * The arguments are built up from an empty object, not as `{ ...args, rootValue }`: on Node 20 a
  * property added after a spread gives the object a hidden class of its own, built in the old
  * generation, per event and group (docs/benchmarks.md, "A hidden class per object").
