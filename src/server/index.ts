@@ -127,7 +127,11 @@ export function buildServer(services: Services): ServerHandle {
   };
 }
 
-/** Whether polls are waiting for a concurrency slot, read at most every 100 ms (stats() walks the devices). */
+/**
+ * Whether polls are waiting for a concurrency slot, read at most every 100 ms (stats() walks the
+ * devices). Stats that cannot be read count as no pressure: the admission runs in every request's
+ * enter() and leave(), so a throw here would fail the request and strand the queue behind it.
+ */
 function pollsWaiting(services: Services): () => boolean {
   let at = -Infinity;
   let waiting = false;
@@ -135,7 +139,12 @@ function pollsWaiting(services: Services): () => boolean {
     const now = performance.now();
     if (now - at >= 100) {
       at = now;
-      waiting = (services.poller?.stats().waiting ?? 0) > 0;
+      try {
+        waiting = (services.poller?.stats().waiting ?? 0) > 0;
+      } catch (e) {
+        waiting = false;
+        services.log.warn({ err: (e as Error).message }, 'poller stats unavailable; admission assumes no polls waiting');
+      }
     }
     return waiting;
   };
