@@ -168,32 +168,44 @@ function createResultWriter(prisma: PrismaClient, log: Logger, events: EventBus,
   };
 }
 
+/** Each check's pairs by device id. */
+type Pairs = Map<string, Map<string, Pair>>;
+
 /**
  * The check+device pairs due at `t` (each moved to its next slot), running ones included (the
- * caller skips those); pairs no longer in scope are forgotten. `soon`: checks due now.
+ * caller skips those); pairs no longer in scope, and those of checks gone, are forgotten. `soon`:
+ * checks due now. Runs every second over every check and device: nothing here allocates per pair
+ * unless the pair is new or due.
  */
-function takeDue(checks: Iterable<CheckDef>, runtimes: ReadonlyMap<string, DeviceRuntime>, pairs: Map<string, Pair>, soon: ReadonlySet<string>, t: number): [Pair, CheckDef][] {
+function takeDue(checks: ReadonlyMap<string, CheckDef>, runtimes: ReadonlyMap<string, DeviceRuntime>, pairs: Pairs, soon: ReadonlySet<string>, t: number): [Pair, CheckDef][] {
   const due: [Pair, CheckDef][] = [];
-  const seen = new Set<string>();
-  for (const check of checks) {
+  for (const id of pairs.keys()) if (!checks.get(id)?.enabled) pairs.delete(id);
+  for (const check of checks.values()) {
     if (!check.enabled) continue;
     const ms = check.intervalSeconds * 1000;
+    const now = soon.has(check.id);
+    let mine = pairs.get(check.id);
+    if (!mine) pairs.set(check.id, (mine = new Map()));
+    let inScopeCount = 0;
     for (const rt of runtimes.values()) {
-      const deviceId = rt.device.id;
-      if (!rt.device.monitoringEnabled || !inScope(check, { id: deviceId, tags: rt.device.tags })) continue;
-      const key = `${deviceId}\u0000${check.id}`;
-      seen.add(key);
-      let pair = pairs.get(key);
+      const device = rt.device;
+      if (!device.monitoringEnabled || !inScope(check, device)) {
+        mine.delete(device.id);
+        continue;
+      }
+      inScopeCount++;
+      let pair = mine.get(device.id);
       if (!pair) {
-        pair = { checkId: check.id, deviceId, next: soon.has(check.id) ? t : nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms)), running: false, last: undefined };
-        pairs.set(key, pair);
-      } else if (soon.has(check.id)) pair.next = t;
+        pair = { checkId: check.id, deviceId: device.id, next: now ? t : nextSlot(t, ms, checkPhaseMs(device.id, check.id, ms)), running: false, last: undefined };
+        mine.set(device.id, pair);
+      } else if (now) pair.next = t;
       if (pair.next > t) continue;
-      pair.next = nextSlot(t, ms, checkPhaseMs(deviceId, check.id, ms));
+      pair.next = nextSlot(t, ms, checkPhaseMs(device.id, check.id, ms));
       due.push([pair, check]);
     }
+    // Devices the poller no longer has.
+    if (mine.size > inScopeCount) for (const deviceId of mine.keys()) if (!runtimes.has(deviceId)) mine.delete(deviceId);
   }
-  for (const key of pairs.keys()) if (!seen.has(key)) pairs.delete(key);
   return due;
 }
 
@@ -202,7 +214,7 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
   const now = options.now ?? Date.now;
   const slots = createSemaphore(Math.max(1, options.maxConcurrent));
   let checks = new Map<string, CheckDef>();
-  const pairs = new Map<string, Pair>();
+  const pairs: Pairs = new Map();
   const soon = new Set<string>();
   const running = new Set<Promise<void>>();
   const counts = { runs: 0, skippedOverlaps: 0 };
@@ -253,7 +265,7 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
   const runner: CheckRunner = {
     tick() {
       if (stopped) return;
-      for (const [pair, check] of takeDue(checks.values(), runtimes, pairs, soon, now())) {
+      for (const [pair, check] of takeDue(checks, runtimes, pairs, soon, now())) {
         if (pair.running) counts.skippedOverlaps++;
         else start(pair, check);
       }
@@ -286,7 +298,7 @@ export function createCheckRunner(options: CheckRunnerOptions): CheckRunner {
       await results.flush();
     },
 
-    stats: () => ({ checks: checks.size, pairs: pairs.size, inFlight: slots.inUse, runs: counts.runs, skippedOverlaps: counts.skippedOverlaps }),
+    stats: () => ({ checks: checks.size, pairs: [...pairs.values()].reduce((n, m) => n + m.size, 0), inFlight: slots.inUse, runs: counts.runs, skippedOverlaps: counts.skippedOverlaps }),
   };
   return runner;
 }

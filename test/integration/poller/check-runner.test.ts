@@ -174,4 +174,45 @@ describe('check runner', () => {
     expect(f.calls.filter((x) => x.deviceId === f.ids[0])).toHaveLength(3);
     expect(f.runner.stats().runs).toBe(6);
   });
+
+  test('pairs follow the scope: listed ids and tags join, a device that leaves it or goes and a deleted check are forgotten', async () => {
+    const f = await fixture();
+    const [web1, db1, webOff] = f.ids as [string, string, string];
+    // db1 by id (among ids of no device), web1 by its tag; web-off is in scope but switched off.
+    const byId = await f.check('by-id', { tags: [], deviceIds: ['nope-1', db1, 'nope-2'] });
+    const byTag = await f.check('by-tag', { tags: ['web'], deviceIds: [] });
+    await f.runner.reload(byId.id);
+    await f.runner.reload(byTag.id);
+    f.runner.tick();
+    await settle();
+    expect(f.calls.map((x) => `${x.deviceId} ${x.command}`).sort()).toEqual([`${db1} check_backup --max-age 26h`, `${web1} check_backup --max-age 26h`].sort());
+    expect(f.runner.stats().pairs).toBe(2);
+    for (const x of f.calls.splice(0)) x.answer({ stdout: 'OK\n', stderr: '', code: 0 });
+    await settle();
+    // web1 drops its tag, web-off is switched on (it has the tag), db1 goes from the poller.
+    const rt = f.runtimes.get(web1)!;
+    rt.device = { ...rt.device, tags: ['other'] };
+    const off = f.runtimes.get(webOff)!;
+    off.device = { ...off.device, monitoringEnabled: true };
+    f.runtimes.delete(db1);
+    // A new pair waits for its phase slot: two ticks a minute apart pass every device's slot.
+    const ran = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      f.setClock(f.clock() + 60_000);
+      f.runner.tick();
+      await settle();
+      expect(f.runner.stats().pairs).toBe(1);
+      for (const x of f.calls.splice(0)) {
+        ran.add(x.deviceId);
+        x.answer({ stdout: 'OK\n', stderr: '', code: 0 });
+      }
+      await settle();
+    }
+    expect([...ran]).toEqual([webOff]);
+    await db.prisma.check.delete({ where: { id: byTag.id } });
+    await f.runner.reload();
+    f.runner.tick();
+    expect(f.runner.stats()).toMatchObject({ checks: 1, pairs: 0 });
+    await f.runner.stop();
+  });
 });

@@ -195,6 +195,17 @@ describe('scope', () => {
     expect(inScope({ deviceIds: ['a'], tags: ['prod'] }, { id: 'b', tags: ['prod'] })).toBe(true);
     expect(inScope({ deviceIds: [], tags: ['prod'] }, { id: 'b', tags: ['dev'] })).toBe(false);
   });
+
+  it('a long list of ids (looked up in a set) answers as a short one', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `dev-${i}`);
+    const rule = { deviceIds: ids, tags: ['prod'] };
+    expect(inScope(rule, { id: 'dev-0', tags: [] })).toBe(true);
+    expect(inScope(rule, { id: 'dev-999', tags: [] })).toBe(true);
+    expect(inScope(rule, { id: 'dev-1000', tags: [] })).toBe(false);
+    expect(inScope(rule, { id: 'dev-1000', tags: ['prod'] })).toBe(true);
+    expect(inScope({ deviceIds: ids.slice(0, 9), tags: [] }, { id: 'dev-8', tags: [] })).toBe(true);
+    expect(inScope({ deviceIds: ids.slice(0, 9), tags: [] }, { id: 'dev-9', tags: [] })).toBe(false);
+  });
 });
 
 describe('check observations', () => {
