@@ -28,7 +28,7 @@ export interface Services {
 }
 
 /** The slice of the poller the API uses, with the poller's own types. */
-export type PollerApi = Pick<Poller, 'pollNow' | 'collectorStates' | 'deviceChanged' | 'trustHostKey' | 'stats'> & Partial<Pick<Poller, 'execOn'>>;
+export type PollerApi = Pick<Poller, 'pollNow' | 'collectorStates' | 'deviceChanged' | 'trustHostKey' | 'stats' | 'waiting'> & Partial<Pick<Poller, 'execOn'>>;
 
 export interface Context extends Services {
   auth: Principal | null;

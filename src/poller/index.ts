@@ -105,6 +105,8 @@ export interface Poller {
    */
   execOn(deviceId: string, command: string, options: ExecOptions): Promise<ExecResult> | undefined;
   stats(): PollerStats;
+  /** Device polls waiting for a concurrency slot now: stats().waiting without walking the devices (the API's admission reads it per request). */
+  waiting(): number;
 }
 
 export function createPoller(deps: PollerDeps): Poller {
@@ -203,5 +205,6 @@ export function createPoller(deps: PollerDeps): Poller {
         leaseSkipped: ownership.skipped,
         checks: checks.stats(),
       }),
+    waiting: () => scheduler.stats().waiting,
   };
 }

@@ -128,9 +128,9 @@ export function buildServer(services: Services): ServerHandle {
 }
 
 /**
- * Whether polls are waiting for a concurrency slot, read at most every 100 ms (stats() walks the
- * devices). Stats that cannot be read count as no pressure: the admission runs in every request's
- * enter() and leave(), so a throw here would fail the request and strand the queue behind it.
+ * Whether polls are waiting for a concurrency slot, read at most every 100 ms. A count that cannot
+ * be read is no pressure: the admission runs in every request's enter() and leave(), so a throw
+ * here would fail the request and strand the queue behind it.
  */
 function pollsWaiting(services: Services): () => boolean {
   let at = -Infinity;
@@ -140,10 +140,10 @@ function pollsWaiting(services: Services): () => boolean {
     if (now - at >= 100) {
       at = now;
       try {
-        waiting = (services.poller?.stats().waiting ?? 0) > 0;
+        waiting = (services.poller?.waiting() ?? 0) > 0;
       } catch (e) {
         waiting = false;
-        services.log.warn({ err: (e as Error).message }, 'poller stats unavailable; admission assumes no polls waiting');
+        services.log.warn({ err: (e as Error).message }, 'polls waiting unknown; admission assumes none');
       }
     }
     return waiting;

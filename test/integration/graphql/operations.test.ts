@@ -64,6 +64,7 @@ function fakePoller(calls: string[]): PollerApi {
       writer: { queuedRows: 12, bufferedRows: 0, outage: false, committedRows: 0, flushes: 0, droppedRows: 0, spool: { segments: 1, records: 2, rows: 2, bytes: 4096, corruptRecords: 0, skippedRows: 0, quarantinedSegments: 0 } },
       connectionsOpen: 0, sshHandshakes: 0, leases: { instanceId: 'test', held: 3, liveInstances: 1 },
     }),
+    waiting: () => 0,
   };
 }
 
@@ -113,9 +114,10 @@ describe('Query.health', () => {
     expect((res.body.data!.health.devicesByStatus as unknown[]).length).toBe(7);
   });
 
-  test('a poller whose stats() throws leaves the section null, not an error', async () => {
-    app.services.poller = { ...fakePoller([]), stats: () => { throw new Error('boom'); } };
-    // Past the admission's 100 ms stats window, so admitting the request reads the throwing stats too.
+  test('a poller whose stats throw leaves the section null, not an error, and requests are still admitted', async () => {
+    const boom = (): never => { throw new Error('boom'); };
+    app.services.poller = { ...fakePoller([]), stats: boom, waiting: boom };
+    // Past the admission's 100 ms window, so admitting the request reads the throwing count too.
     await new Promise((r) => setTimeout(r, 150));
     const b = await app.gql<{ health: { status: string; poller: unknown } }>('{ health { status poller { devices } } }');
     expect(b.body.data!.health).toEqual({ status: 'OK', poller: null });
