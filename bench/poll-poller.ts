@@ -68,6 +68,9 @@ async function main(start: PollerStart): Promise<void> {
   // The parts share one database: the fleets before this one go, so that each part measures a
   // poller of its own fleet. Kept switched off, they cost this process about 11 KB each (their
   // runtimes, docs/benchmarks.md "One write per message"): the memory part carried 4,100 of them.
+  // So do the checks the poll part added (add-checks): every part after it ran their scope test
+  // each second for each of its devices, against lists of up to 1,000 ids of devices gone.
+  await prisma.check.deleteMany({});
   await prisma.device.deleteMany({});
   // In chunks: Prisma's query compiler (wasm) grows its memory to fit the largest statement it
   // compiled and never gives it back; one createMany of the whole fleet left 13 MB at 1,000
@@ -107,7 +110,7 @@ async function main(start: PollerStart): Promise<void> {
   // polls_waiting as a Prometheus scrape would see it, but every 100 ms.
   let waiting = { max: 0, sum: 0, n: 0 };
   setInterval(() => {
-    const w = poller.stats().waiting;
+    const w = poller.waiting();
     waiting = { max: Math.max(waiting.max, w), sum: waiting.sum + w, n: waiting.n + 1 };
   }, 100).unref();
   const loop = monitorEventLoopDelay({ resolution: 10 });
