@@ -11,6 +11,10 @@
  * SUBSCRIBER_MAX_BUFFER_BYTES; graphql-ws clients retry it), 1001 on server shutdown.
  * Keep-alive: a WebSocket ping every SUBSCRIPTION_HEARTBEAT_SECONDS; a peer that has not
  * answered the previous ping by the next one is terminated.
+ * Order: a socket's operations are set up in the order they arrived. An operation starts
+ * executing only once every subscription sent before it on the socket listens, so a query sent
+ * after subscriptions reads a state no older than their first event (the dashboard loads a
+ * page after such a query, web/src/live.ts: nothing changes unseen between load and live).
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -84,6 +88,8 @@ interface Connection {
   principal: Principal | undefined;
   /** Operations by id; null while one is being set up. */
   subs: Map<string, Subscription | null>;
+  /** Settles when the latest operation to arrive is set up (a subscription listening, a query prepared). */
+  setUp: Promise<void>;
 }
 
 /** `raw` is the upgraded TCP socket under `socket` (corked for a tick by each write, `corkForTick`). */
@@ -97,6 +103,7 @@ function openConnection(deps: WsDeps, socket: WebSocket, req: http.IncomingMessa
     acknowledged: false,
     principal: undefined,
     subs: new Map(),
+    setUp: Promise.resolve(),
     outbox: createOutbox({
       transport: 'ws',
       maxBytes: services.config.subscriptions.maxBufferBytes,
@@ -268,28 +275,43 @@ async function subscribe(deps: WsDeps, conn: Connection, req: http.IncomingMessa
     conn.subs.delete(id);
     return sendError(conn, id, formatErrors([new GraphQLError(`at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })]));
   }
-  const prepared = await deps.core.prepare(payload, conn.principal!, { req, socket: conn.socket });
-  if (!conn.subs.has(id)) return;
-  if (!prepared.ok) {
-    conn.subs.delete(id);
-    return sendError(conn, id, formatErrors(prepared.errors));
-  }
-  if (prepared.op.kind !== 'subscription') {
-    const result = await deps.core.execute(prepared.op);
+  const turn = takeTurn(conn);
+  try {
+    await turn.previous;
+    const prepared = await deps.core.prepare(payload, conn.principal!, { req, socket: conn.socket });
+    if (!conn.subs.has(id)) return;
+    if (!prepared.ok) {
+      conn.subs.delete(id);
+      return sendError(conn, id, formatErrors(prepared.errors));
+    }
+    if (prepared.op.kind !== 'subscription') {
+      turn.done();
+      const result = await deps.core.execute(prepared.op);
+      if (!conn.subs.delete(id)) return;
+      sendNext(conn, id, result);
+      return send(conn, { id, type: MessageType.Complete });
+    }
+    const joined = await deps.core.subscribe(prepared.op, member(conn, id));
+    if ('unsubscribe' in joined) {
+      if (conn.subs.has(id) && !conn.outbox.closed) conn.subs.set(id, joined);
+      else joined.unsubscribe();
+      return;
+    }
+    // The stream could not start: its errors as one result, then complete (graphql-ws does the same).
     if (!conn.subs.delete(id)) return;
-    sendNext(conn, id, result);
-    return send(conn, { id, type: MessageType.Complete });
+    sendNext(conn, id, joined);
+    send(conn, { id, type: MessageType.Complete });
+  } finally {
+    turn.done();
   }
-  const joined = await deps.core.subscribe(prepared.op, member(conn, id));
-  if ('unsubscribe' in joined) {
-    if (conn.subs.has(id) && !conn.outbox.closed) conn.subs.set(id, joined);
-    else joined.unsubscribe();
-    return;
-  }
-  // The stream could not start: its errors as one result, then complete (graphql-ws does the same).
-  if (!conn.subs.delete(id)) return;
-  sendNext(conn, id, joined);
-  send(conn, { id, type: MessageType.Complete });
+}
+
+/** This operation's place in the socket's set-up order: `previous` settles when the one before it is set up. */
+function takeTurn(conn: Connection): { previous: Promise<void>; done: () => void } {
+  const previous = conn.setUp;
+  let done!: () => void;
+  conn.setUp = new Promise<void>((resolve) => (done = resolve));
+  return { previous, done };
 }
 
 /** This socket's subscription `id` as a group member: the shared bytes behind a prefix built once. */

@@ -155,6 +155,53 @@ describe('change subscriptions', () => {
   });
 });
 
+describe('set-up order on one socket', () => {
+  test('graphql-ws: a query sent after a subscription is answered only once the subscription listens', async () => {
+    await app.db.prisma.device.create({ data: { id: 'dev-o', name: 'ordered', hostname: 'o.lan', username: 'm', tags: ['ordered'] } });
+    // The first subscription by tags loads the device-tag cache before it listens: a lock on the table holds that load.
+    let release!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const lock = app.db.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRawUnsafe('LOCK TABLE devices IN ACCESS EXCLUSIVE MODE');
+        locked();
+        await new Promise<void>((r) => (release = r));
+      },
+      { timeout: 20_000 },
+    );
+    await isLocked;
+    const client = wsClient();
+    const got: string[] = [];
+    client.subscribe<{ deviceStatusChanged: { deviceId: string } }>(
+      { query: 'subscription { deviceStatusChanged(tags: ["ordered"]) { deviceId current } }' },
+      { next: (v) => void got.push(v.data!.deviceStatusChanged.deviceId), error: () => undefined, complete: () => undefined },
+    );
+    // What the dashboard does before it loads a page: a query after its subscriptions, on the same socket.
+    let answeredAt = 0;
+    const answered = new Promise<void>((resolve, reject) =>
+      client.subscribe({ query: '{ __typename }' }, {
+        next: () => {
+          answeredAt = Date.now();
+          app.services.events.publish('deviceStatusChanged', { deviceId: 'dev-o', previous: 'ONLINE', current: 'OFFLINE', reason: null, at: '2026-11-27T10:00:00.000Z' });
+        },
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const releasedAt = Date.now();
+    release();
+    await lock;
+    await answered;
+    expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
+    await until(() => got.length === 1, 'the event published once the query was answered');
+    expect(got).toEqual(['dev-o']);
+    await client.dispose();
+    await until(() => target.count('deviceStatusChanged') === 0, 'the listener to be removed', 2000);
+  });
+});
+
 describe('filters', () => {
   test('tags and status: only matching devices and statuses; a tag added through the API applies at once', async () => {
     const client = wsClient();
