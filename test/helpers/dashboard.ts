@@ -98,9 +98,10 @@ export async function startDashboardApp(options: DashboardAppOptions = {}): Prom
   };
 }
 
-/** A page already signed in with `token` (as "Sign in" leaves it), errors collected. */
-export async function signedInPage(browser: Browser, app: DashboardApp, token: string, path = '/'): Promise<Page & { problems: string[] }> {
+/** A page already signed in with `token` (as "Sign in" leaves it), errors collected; `beforeLoad` may route it first. */
+export async function signedInPage(browser: Browser, app: DashboardApp, token: string, path = '/', beforeLoad?: (page: Page) => Promise<void>): Promise<Page & { problems: string[] }> {
   const page = (await browser.newPage()) as Page & { problems: string[] };
+  await beforeLoad?.(page);
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {

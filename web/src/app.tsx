@@ -10,6 +10,7 @@ import { allPages } from './api/paging.ts';
 import { forgetToken, storedToken, storeToken } from './auth.ts';
 import { Link, Notice } from './components/common.tsx';
 import { FleetStore, runFleet } from './fleet.ts';
+import { useLive } from './live.ts';
 import { Overview } from './pages/overview.tsx';
 import { useRoute } from './router.ts';
 import { SessionContext, useSession, type Session } from './session.ts';
@@ -63,28 +64,22 @@ function SignIn({ notice, onSignedIn }: { notice: string | null; onSignedIn: (to
 /** FIRING alerts, for the header's badge. */
 function useFiringCount(): number {
   const { api } = useSession();
-  const [firing, setFiring] = useState(new Set<string>());
-  useEffect(() => {
-    const load = () =>
-      allPages(api, OPEN_ALERTS, (r: OpenAlertsResult) => r.alerts).then(
-        (alerts) => setFiring(new Set(alerts.filter((a) => a.state === 'FIRING').map((a) => a.id))),
-        () => undefined,
-      );
-    void load();
-    const stops = [
+  const { state } = useLive<ReadonlySet<string>>(
+    api,
+    [],
+    () => allPages(api, OPEN_ALERTS, (r: OpenAlertsResult) => r.alerts).then((alerts) => new Set(alerts.filter((a) => a.state === 'FIRING').map((a) => a.id))),
+    (apply) => [
       api.subscribe<LiveAlerts>(LIVE_ALERTS, {}, ({ alertChanged: e }) =>
-        setFiring((s) => {
-          const next = new Set(s);
+        apply((firing) => {
+          const next = new Set(firing);
           if (e.state === 'FIRING') next.add(e.alertId);
           else next.delete(e.alertId);
           return next;
         }),
       ),
-      api.onResync(() => void load()),
-    ];
-    return () => stops.forEach((s) => s());
-  }, []);
-  return firing.size;
+    ],
+  );
+  return state?.size ?? 0;
 }
 
 /**

@@ -17,6 +17,13 @@ export interface Api {
   mutate<T>(document: string, variables?: AnyVariables): Promise<T>;
   /** Every result of a subscription until the returned function is called. */
   subscribe<T>(document: string, variables: AnyVariables, onData: (data: T) => void, onError?: (message: string) => void): () => void;
+  /**
+   * Settles once the server listens on every subscription opened before the call: a query sent
+   * after them on the socket, which the server answers only then (src/server/ws.ts, "Order").
+   * A socket that is not live within SUBSCRIBED_WAIT_MS settles it anyway: the caller then loads
+   * without the guarantee, and loads again on the resync that follows the connection.
+   */
+  subscribed(): Promise<void>;
   /** Connection state of the WebSocket; `resynced` fires after a reconnect (events may have been missed). */
   onConnection(listener: (state: Connection) => void): () => void;
   onResync(listener: () => void): () => void;
@@ -37,6 +44,8 @@ export class ApiError extends Error {
 export type AuthFailure = 'refused' | 'rate-limited';
 
 const WS_TOKEN_REFUSED = new Set([4401, 4403]);
+const SUBSCRIBED_WAIT_MS = 3000;
+const ORDER_QUERY = 'query Subscribed { __typename }';
 const WS_RATE_LIMITED = 4429;
 
 function describe(error: CombinedError): ApiError {
@@ -109,6 +118,21 @@ export function createApi(token: string, onAuthFailure: (why: AuthFailure) => vo
     ],
   });
 
+  /** Callers within one tick share a query, sent after all their subscriptions (graphql-ws sends in call order). */
+  let barrier: Promise<void> | null = null;
+  const subscribed = (): Promise<void> =>
+    (barrier ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SUBSCRIBED_WAIT_MS);
+      const settle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      setTimeout(() => {
+        barrier = null;
+        ws.subscribe({ query: ORDER_QUERY }, { next: () => undefined, error: settle, complete: settle });
+      }, 0);
+    }));
+
   async function run<T>(kind: 'query' | 'mutation', document: string, variables: AnyVariables): Promise<T> {
     const result = await (kind === 'query' ? client.query(document, variables) : client.mutation(document, variables)).toPromise();
     if (result.error) throw describe(result.error);
@@ -126,6 +150,7 @@ export function createApi(token: string, onAuthFailure: (why: AuthFailure) => vo
       });
       return unsubscribe;
     },
+    subscribed,
     onConnection(listener) {
       connectionListeners.add(listener);
       listener(state);

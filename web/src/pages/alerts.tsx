@@ -1,5 +1,5 @@
 /**
- * Alerts: the open ones live (alertChanged), acknowledge and silence them; the rules (list,
+ * Alerts: the open ones live (alertChanged, through useLive), acknowledge and silence them; the rules (list,
  * create, edit, enable); the active silences (expire). A VIEWER sees the lists only.
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -23,6 +23,7 @@ import { Link, Notice, errorText, isApiError } from '../components/common.tsx';
 import { ago, dateTime } from '../format.ts';
 import { devicePath } from '../router.ts';
 import { allPages } from '../api/paging.ts';
+import { useLive } from '../live.ts';
 import { useSession } from '../session.ts';
 import { Rules } from './alert-rules.tsx';
 
@@ -33,29 +34,24 @@ const SILENCE_FOR = [
   { label: '1 week', hours: 168 },
 ];
 
-function useOpenAlerts(): { alerts: Alert[]; error: string | null; replace: (a: Alert) => void } {
+function useOpenAlerts(): { alerts: Alert[] | undefined; error: string | null; replace: (a: Alert) => void } {
   const { api } = useSession();
-  const [alerts, setAlerts] = useState<Alert[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const replace = (a: Alert) => setAlerts((list) => (a.state === 'RESOLVED' ? list.filter((x) => x.id !== a.id) : [a, ...list.filter((x) => x.id !== a.id)]));
-  useEffect(() => {
-    const load = () =>
-      allPages(api, OPEN_ALERTS, (r: OpenAlertsResult) => r.alerts).then(
-        setAlerts,
-        (e: Error) => setError(e.message),
-      );
-    void load();
-    const stops = [
-      api.subscribe<LiveAlerts>(LIVE_ALERTS, {}, ({ alertChanged: e }) => {
-        if (e.alert) replace(e.alert);
-        else setAlerts((list) => list.filter((x) => x.id !== e.alertId));
-      }),
-      api.onResync(() => void load()),
-    ];
-    return () => stops.forEach((s) => s());
-  }, []);
-  return { alerts, error, replace };
+  const { state, error, apply } = useLive<Alert[]>(
+    api,
+    [],
+    () => allPages(api, OPEN_ALERTS, (r: OpenAlertsResult) => r.alerts),
+    (apply) => [
+      api.subscribe<LiveAlerts>(LIVE_ALERTS, {}, ({ alertChanged: e }) => apply(e.alert ? withAlert(e.alert) : (list) => list.filter((x) => x.id !== e.alertId))),
+    ],
+  );
+  return { alerts: state, error, replace: (a) => apply(withAlert(a)) };
 }
+
+/** The list with `a` first in place of its older self (or without it, once RESOLVED). */
+const withAlert =
+  (a: Alert) =>
+  (list: Alert[]): Alert[] =>
+    a.state === 'RESOLVED' ? list.filter((x) => x.id !== a.id) : [a, ...list.filter((x) => x.id !== a.id)];
 
 function AlertRow({ alert, onChanged, onSilenced }: { alert: Alert; onChanged: (a: Alert) => void; onSilenced: () => void }) {
   const { api, canEdit } = useSession();
@@ -198,7 +194,7 @@ function Silences({ version }: { version: number }) {
 }
 
 export function AlertsPage() {
-  const { alerts, error, replace } = useOpenAlerts();
+  const { alerts = [], error, replace } = useOpenAlerts();
   const [silences, setSilences] = useState(0);
   const firing = alerts.filter((a) => a.state === 'FIRING').length;
   return (

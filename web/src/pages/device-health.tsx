@@ -1,10 +1,9 @@
 /**
  * A device's checks (the latest result of each) and hardware health (pools and md arrays,
- * hwmon sensors, GPUs). Loaded once with their own query, then kept current by
- * checkResultChanged (a status change or a check's first result) and each poll's pools,
- * sensors and GPUs; loaded again after a reconnect.
+ * hwmon sensors, GPUs). Loaded with their own query, then kept current by checkResultChanged
+ * (a status change or a check's first result) and each poll's pools, sensors and GPUs
+ * (useLive: no change between the load and the subscriptions goes unseen).
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
 import {
   DEVICE_CHECK_RESULTS,
   DEVICE_GPUS,
@@ -22,44 +21,32 @@ import {
 } from '../api/documents.ts';
 import { Notice, StatusBadge } from '../components/common.tsx';
 import { ago, bytes, dateTime, percent } from '../format.ts';
+import { useLive } from '../live.ts';
 import { useSession } from '../session.ts';
 
 const byName = (a: CheckResult, b: CheckResult) => (a.check?.name ?? a.checkId).localeCompare(b.check?.name ?? b.checkId);
 
 export function useDeviceHealth(id: string): { health: DeviceHealth | null; error: string | null } {
   const { api } = useSession();
-  const [health, setHealth] = useState<DeviceHealth | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    api.query<DeviceHealthResult>(DEVICE_HEALTH, { id }).then(
-      (r) => {
-        setHealth(r.device);
-        setError(null);
-      },
-      (e: Error) => setError(e.message),
-    );
-  }, [api, id]);
-
-  useEffect(() => {
-    setHealth(null);
-    load();
-    const patch = (change: (h: DeviceHealth) => Partial<DeviceHealth>) => setHealth((h) => (h ? { ...h, ...change(h) } : h));
-    const stops = [
-      api.subscribe<DeviceCheckResults>(DEVICE_CHECK_RESULTS, { id }, ({ checkResultChanged: r }) =>
-        patch((h) => ({ checks: [...h.checks.filter((c) => c.checkId !== r.checkId), r].sort(byName) })),
-      ),
-      api.subscribe<DevicePools>(DEVICE_POOLS, { id }, ({ poolsCollected: e }) =>
-        patch(() => ({ pools: e.pools.filter((p) => p.kind !== 'MDRAID'), raidArrays: e.pools.filter((p) => p.kind === 'MDRAID') })),
-      ),
-      api.subscribe<DeviceSensors>(DEVICE_SENSORS, { id }, ({ sensorsCollected: e }) => patch(() => ({ sensors: e.sensors }))),
-      api.subscribe<DeviceGpus>(DEVICE_GPUS, { id }, ({ gpusCollected: e }) => patch(() => ({ gpus: e.gpus }))),
-      api.onResync(load),
-    ];
-    return () => {
-      for (const s of stops) s();
-    };
-  }, [id]);
-  return { health, error };
+  const { state, error } = useLive<DeviceHealth | null>(
+    api,
+    [id],
+    () => api.query<DeviceHealthResult>(DEVICE_HEALTH, { id }).then((r) => r.device),
+    (apply) => {
+      const patch = (change: (h: DeviceHealth) => Partial<DeviceHealth>) => apply((h) => (h ? { ...h, ...change(h) } : h));
+      return [
+        api.subscribe<DeviceCheckResults>(DEVICE_CHECK_RESULTS, { id }, ({ checkResultChanged: r }) =>
+          patch((h) => ({ checks: [...h.checks.filter((c) => c.checkId !== r.checkId), r].sort(byName) })),
+        ),
+        api.subscribe<DevicePools>(DEVICE_POOLS, { id }, ({ poolsCollected: e }) =>
+          patch(() => ({ pools: e.pools.filter((p) => p.kind !== 'MDRAID'), raidArrays: e.pools.filter((p) => p.kind === 'MDRAID') })),
+        ),
+        api.subscribe<DeviceSensors>(DEVICE_SENSORS, { id }, ({ sensorsCollected: e }) => patch(() => ({ sensors: e.sensors }))),
+        api.subscribe<DeviceGpus>(DEVICE_GPUS, { id }, ({ gpusCollected: e }) => patch(() => ({ gpus: e.gpus }))),
+      ];
+    },
+  );
+  return { health: state ?? null, error };
 }
 
 export function Checks({ list }: { list: CheckResult[] }) {

@@ -1,10 +1,9 @@
 /**
  * One device: its name as the heading, status, live charts, latest tables, checks and hardware
- * health, status history, host key and (for an OPERATOR) its controls. Loaded once, then kept current by the device's
+ * health, status history, host key and (for an OPERATOR) its controls. Loaded, then kept current by the device's
  * subscriptions: samples, status changes, and each poll's filesystems, interfaces, disks,
- * drives and containers. After a reconnect (events may have been missed) it loads again.
+ * drives and containers (useLive: no change between the load and the subscriptions goes unseen).
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import {
   DEVICE,
   DEVICE_CONTAINERS,
@@ -26,6 +25,7 @@ import {
 } from '../api/documents.ts';
 import { Link, Notice, StatusBadge } from '../components/common.tsx';
 import { ago, bytes, duration, fixed, percent } from '../format.ts';
+import { useLive } from '../live.ts';
 import { useSession } from '../session.ts';
 import { DeviceCharts } from './device-charts.tsx';
 import { DeviceActions, HostKey } from './device-admin.tsx';
@@ -37,52 +37,29 @@ import { Containers, Filesystems, Interfaces, StatusHistory } from './device-tab
 
 function useDevice(id: string): { device: DeviceDetail | null | undefined; error: string | null; reload: () => void } {
   const { api } = useSession();
-  const [device, setDevice] = useState<DeviceDetail | null | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
-
-  // Loads overlap (after a mutation, on every status event); only the latest one issued may
-  // set the device, or an answer read before a status change could land after it and undo it.
-  const latest = useRef(0);
-  const load = useCallback(() => {
-    const seq = ++latest.current;
-    api.query<DeviceResult>(DEVICE, { id }).then(
-      (r) => {
-        if (seq !== latest.current) return;
-        setDevice(r.device);
-        setError(null);
-      },
-      (e: Error) => {
-        if (seq === latest.current) setError(e.message);
-      },
-    );
-  }, [api, id]);
-
-  useEffect(() => {
-    setDevice(undefined);
-    load();
-    const patch = (change: Partial<DeviceDetail>) => setDevice((d) => (d ? { ...d, ...change } : d));
-    const stops = [
-      api.subscribe<DeviceSamples>(DEVICE_SAMPLES, { id }, ({ metricCollected: m }) =>
-        setDevice((d) => (d ? { ...d, lastSeenAt: m.time, latestMetrics: m } : d)),
-      ),
-      api.subscribe<LiveStatus>(LIVE_STATUS, { deviceId: id }, ({ deviceStatusChanged: e }) => {
-        setDevice((d) => (d ? { ...d, status: e.current, statusChanges: [{ previous: e.previous, current: e.current, at: e.at, reason: e.reason }, ...d.statusChanges] } : d));
-        // A status change usually means a collector changed state (FAILING, OK again): those have no subscription of their own.
-        load();
-      }),
-      api.subscribe<DeviceFilesystems>(DEVICE_FILESYSTEMS, { id }, ({ filesystemsCollected: e }) => patch({ filesystems: e.filesystems })),
-      api.subscribe<DeviceInterfaces>(DEVICE_INTERFACES, { id }, ({ networkInterfacesCollected: e }) => patch({ networkInterfaces: e.interfaces })),
-      api.subscribe<DeviceDisks>(DEVICE_DISKS, { id }, ({ diskIoCollected: e }) => patch({ diskIo: e.disks })),
-      api.subscribe<DeviceDrives>(DEVICE_DRIVES, { id }, ({ drivesCollected: e }) => patch({ drives: e.drives })),
-      api.subscribe<DeviceContainers>(DEVICE_CONTAINERS, { id }, ({ containersCollected: e }) => patch({ containers: e.containers })),
-      api.onResync(load),
-    ];
-    return () => {
-      for (const s of stops) s();
-    };
-  }, [id]);
-
-  return { device, error, reload: load };
+  const { state, error, reload } = useLive<DeviceDetail | null>(
+    api,
+    [id],
+    () => api.query<DeviceResult>(DEVICE, { id }).then((r) => r.device),
+    (apply, reload) => {
+      const patch = (change: Partial<DeviceDetail>) => apply((d) => (d ? { ...d, ...change } : d));
+      return [
+        api.subscribe<DeviceSamples>(DEVICE_SAMPLES, { id }, ({ metricCollected: m }) => patch({ lastSeenAt: m.time, latestMetrics: m })),
+        api.subscribe<LiveStatus>(LIVE_STATUS, { deviceId: id }, ({ deviceStatusChanged: e }) => {
+          const change = { previous: e.previous, current: e.current, at: e.at, reason: e.reason };
+          apply((d) => (d && !d.statusChanges.some((c) => c.at === e.at && c.current === e.current) ? { ...d, status: e.current, statusChanges: [change, ...d.statusChanges] } : d));
+          // A status change usually means a collector changed state (FAILING, OK again): those have no subscription of their own.
+          reload();
+        }),
+        api.subscribe<DeviceFilesystems>(DEVICE_FILESYSTEMS, { id }, ({ filesystemsCollected: e }) => patch({ filesystems: e.filesystems })),
+        api.subscribe<DeviceInterfaces>(DEVICE_INTERFACES, { id }, ({ networkInterfacesCollected: e }) => patch({ networkInterfaces: e.interfaces })),
+        api.subscribe<DeviceDisks>(DEVICE_DISKS, { id }, ({ diskIoCollected: e }) => patch({ diskIo: e.disks })),
+        api.subscribe<DeviceDrives>(DEVICE_DRIVES, { id }, ({ drivesCollected: e }) => patch({ drives: e.drives })),
+        api.subscribe<DeviceContainers>(DEVICE_CONTAINERS, { id }, ({ containersCollected: e }) => patch({ containers: e.containers })),
+      ];
+    },
+  );
+  return { device: state, error, reload };
 }
 
 export function DevicePage({ id }: { id: string }) {
