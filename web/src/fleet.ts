@@ -195,20 +195,37 @@ async function loadAll(api: Api, onPage: (devices: FleetDevice[]) => void): Prom
   return new Set(all.map((d) => d.id));
 }
 
-/** Loads the fleet and keeps it live until the returned function is called. */
+/**
+ * Loads the fleet and keeps it live until the returned function is called. A load starts once
+ * the server listens on the subscriptions (`Api.subscribed`, as web/src/live.ts does), and a
+ * status that changes while it is in flight is applied again over its pages, which may have
+ * been read before it (samples carry their time and need no such care).
+ */
 export function runFleet(api: Api, store: FleetStore): () => void {
   let stopped = false;
   const fetching = new Set<string>();
   let loading: Promise<void> | null = null;
-  const reload = (): Promise<void> =>
-    (loading ??= loadAll(api, (devices) => !stopped && store.page(devices))
-      .then(
-        (seen) => !stopped && store.retain(seen),
-        (e: Error) => !stopped && store.fail(e.message),
-      )
-      .then(() => {
-        loading = null;
-      }));
+  /** Statuses changed since the load in flight began; null when none is. */
+  let held: Map<string, DeviceStatus> | null = null;
+  const onPage = (devices: FleetDevice[]) => {
+    if (stopped) return;
+    store.page(devices);
+    for (const d of devices) {
+      const status = held?.get(d.id);
+      if (status) store.status(d.id, status);
+    }
+  };
+  const load = async (): Promise<void> => {
+    held = new Map();
+    await api.subscribed();
+    await loadAll(api, onPage).then(
+      (seen) => !stopped && store.retain(seen),
+      (e: Error) => !stopped && store.fail(e.message),
+    );
+    loading = null;
+    held = null;
+  };
+  const reload = (): Promise<void> => (loading ??= load());
   /** A device the list does not have yet (created since): fetch it once. */
   const discover = (id: string) => {
     if (fetching.has(id)) return;
@@ -221,7 +238,6 @@ export function runFleet(api: Api, store: FleetStore): () => void {
       () => fetching.delete(id),
     );
   };
-  void reload();
   const stops = [
     api.subscribe<LiveSamples>(LIVE_SAMPLES, {}, ({ metricCollected: s }) => {
       if (!store.sample(s)) discover(s.deviceId);
@@ -230,11 +246,13 @@ export function runFleet(api: Api, store: FleetStore): () => void {
       if (!store.filesystems(e.deviceId, e.filesystems)) discover(e.deviceId);
     }),
     api.subscribe<LiveStatus>(LIVE_STATUS, {}, ({ deviceStatusChanged: e }) => {
+      held?.set(e.deviceId, e.current);
       if (!store.status(e.deviceId, e.current)) discover(e.deviceId);
     }),
     // After a reconnect the events in between are lost: the list is the truth again.
     api.onResync(() => void reload()),
   ];
+  void reload();
   const timer = setInterval(() => {
     if (document.visibilityState === 'visible') void reload();
   }, RELOAD_MS);
