@@ -61,6 +61,7 @@ export function useLive<S>(api: Api, key: readonly unknown[], load: () => Promis
     };
     controls.current = { reload, apply };
     setState(undefined);
+    setError(null);
     const stops = [...subscriptions(apply, reload), api.onResync(reload)];
     reload();
     return () => {

@@ -1,12 +1,14 @@
 /**
  * A device's charts: `metricHistory` over the chosen range (bucket averages with their min–max
- * band), continued live by the device's `metricCollected` samples.
+ * band), continued live by the device's `metricCollected` samples (useLive: a sample that arrives
+ * while the history loads is appended to it, not dropped).
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DEVICE_SAMPLES, HISTORY, type Bucket, type DeviceSamples, type FullSample, type HistoryResult, type Stat } from '../api/documents.ts';
 import { TimeChart, type Values } from '../charts/time-chart.tsx';
 import { Notice } from '../components/common.tsx';
 import { fixed, percent, rate } from '../format.ts';
+import { useLive } from '../live.ts';
 import { useSession } from '../session.ts';
 
 export const RANGES = [
@@ -67,30 +69,22 @@ const COLORS = { a: '#3b82f6', b: '#f59e0b', c: '#ef4444', d: '#10b981' };
 export function DeviceCharts({ id }: { id: string }) {
   const { api } = useSession();
   const [range, setRange] = useState<Range>(RANGES[0]);
-  const [cols, setCols] = useState<Columns | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [to, setTo] = useState(Date.now() / 1000);
-
+  const { state: cols, error } = useLive<Columns>(
+    api,
+    [id, range],
+    () => api.query<HistoryResult>(HISTORY, { id, from: new Date(Date.now() - range.seconds * 1000).toISOString() }).then((r) => fromBuckets(r.metricHistory)),
+    (apply) => [
+      api.subscribe<DeviceSamples>(DEVICE_SAMPLES, { id }, ({ metricCollected: s }) => {
+        apply((c) => append(c, s, range));
+        setTo(Date.now() / 1000);
+      }),
+    ],
+  );
   useEffect(() => {
-    let current = true;
-    setCols(null);
-    setError(null);
-    const from = new Date(Date.now() - range.seconds * 1000).toISOString();
-    api.query<HistoryResult>(HISTORY, { id, from }).then(
-      (r) => current && setCols(fromBuckets(r.metricHistory)),
-      (e: Error) => current && setError(e.message),
-    );
-    const stop = api.subscribe<DeviceSamples>(DEVICE_SAMPLES, { id }, ({ metricCollected: s }) => {
-      setCols((c) => (c ? append(c, s, range) : c));
-      setTo(Date.now() / 1000);
-    });
     const tick = setInterval(() => setTo(Date.now() / 1000), 30_000);
-    return () => {
-      current = false;
-      stop();
-      clearInterval(tick);
-    };
-  }, [id, range]);
+    return () => clearInterval(tick);
+  }, []);
 
   const from = to - range.seconds;
   const charts = useMemo(() => {
