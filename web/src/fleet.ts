@@ -215,17 +215,25 @@ export function runFleet(api: Api, store: FleetStore): () => void {
       if (status) store.status(d.id, status);
     }
   };
+  /** A reload asked for while one was in flight (a reconnect): its read may predate what the reconnect missed. */
+  let again = false;
   const load = async (): Promise<void> => {
-    held = new Map();
-    await api.subscribed();
-    await loadAll(api, onPage).then(
-      (seen) => !stopped && store.retain(seen),
-      (e: Error) => !stopped && store.fail(e.message),
-    );
+    do {
+      again = false;
+      held = new Map();
+      await api.subscribed();
+      await loadAll(api, onPage).then(
+        (seen) => !stopped && store.retain(seen),
+        (e: Error) => !stopped && store.fail(e.message),
+      );
+    } while (again && !stopped);
     loading = null;
     held = null;
   };
-  const reload = (): Promise<void> => (loading ??= load());
+  const reload = (): Promise<void> => {
+    if (loading) again = true;
+    return (loading ??= load());
+  };
   /** A device the list does not have yet (created since): fetch it once. */
   const discover = (id: string) => {
     if (fetching.has(id)) return;
