@@ -152,3 +152,18 @@ test.skipIf(!chromiumAvailable)('an event that arrives before the answer it post
   expect(page.problems).toEqual([]);
   await page.close();
 }, 60_000);
+
+test.skipIf(!chromiumAvailable)('a socket that stays silent past the wait: the page loads anyway, and loads again once the server listens', async () => {
+  const alert = await firingAlert('slow');
+  const { token } = await app.token('VIEWER', 'patient');
+  const ws = gate();
+  const page = await signedInPage(browser!, app, token, '/alerts', ws.route);
+  const row = page.getByRole('region', { name: 'Open alerts' }).getByRole('listitem').filter({ hasText: 'slow' });
+  // Nothing answers on the socket: after SUBSCRIBED_WAIT_MS (3 s) the page loads without the guarantee.
+  await expect.poll(() => row.locator('.badge').first().innerText(), { timeout: 15_000 }).toBe('FIRING');
+  await acknowledge(alert);
+  ws.open();
+  await expect.poll(() => row.locator('.badge').first().innerText(), { timeout: 15_000 }).toBe('ACKNOWLEDGED');
+  expect(page.problems).toEqual([]);
+  await page.close();
+}, 60_000);

@@ -20,8 +20,8 @@ export interface Api {
   /**
    * Settles once the server listens on every subscription opened before the call: a query sent
    * after them on the socket, which the server answers only then (src/server/ws.ts, "Order").
-   * A socket that is not live within SUBSCRIBED_WAIT_MS settles it anyway: the caller then loads
-   * without the guarantee, and loads again on the resync that follows the connection.
+   * Not answered within SUBSCRIBED_WAIT_MS (a socket not live yet), it settles anyway: the caller
+   * loads without the guarantee, and `onResync` fires once the answer comes.
    */
   subscribed(): Promise<void>;
   /** Connection state of the WebSocket; `resynced` fires after a reconnect (events may have been missed). */
@@ -44,9 +44,10 @@ export class ApiError extends Error {
 export type AuthFailure = 'refused' | 'rate-limited';
 
 const WS_TOKEN_REFUSED = new Set([4401, 4403]);
+const WS_RATE_LIMITED = 4429;
+/** How long `subscribed()` waits for a socket that is not live yet. */
 const SUBSCRIBED_WAIT_MS = 3000;
 const ORDER_QUERY = 'query Subscribed { __typename }';
-const WS_RATE_LIMITED = 4429;
 
 function describe(error: CombinedError): ApiError {
   const first = error.graphQLErrors[0];
@@ -122,10 +123,15 @@ export function createApi(token: string, onAuthFailure: (why: AuthFailure) => vo
   let barrier: Promise<void> | null = null;
   const subscribed = (): Promise<void> =>
     (barrier ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, SUBSCRIBED_WAIT_MS);
+      let gaveUp = false;
+      const timer = setTimeout(() => {
+        gaveUp = true;
+        resolve();
+      }, SUBSCRIBED_WAIT_MS);
       const settle = () => {
         clearTimeout(timer);
-        resolve();
+        if (!gaveUp) return resolve();
+        for (const l of resyncListeners) l();
       };
       setTimeout(() => {
         barrier = null;

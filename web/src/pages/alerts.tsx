@@ -1,6 +1,6 @@
 /**
- * Alerts: the open ones live (alertChanged, through useLive), acknowledge and silence them; the rules (list,
- * create, edit, enable); the active silences (expire). A VIEWER sees the lists only.
+ * Alerts: the open ones live (alertChanged, through useLive), acknowledge and silence them; the
+ * rules (list, create, edit, enable); the active silences (expire). A VIEWER sees the lists only.
  */
 import { useEffect, useState } from 'preact/hooks';
 import {
