@@ -75,6 +75,17 @@ const shownFiring = async (page: Page) => {
 };
 const storedFiring = async () => String(await app.db.prisma.alert.count({ where: { state: 'FIRING' } }));
 
+/** The state badge of the open alert `name` on the alerts page. */
+const alertBadge = (page: Page, name: string) => page.getByRole('region', { name: 'Open alerts' }).getByRole('listitem').filter({ hasText: name }).locator('.badge').first();
+
+/** The alert `name` shown ACKNOWLEDGED, the header's firing count the database's, and no page error. */
+async function expectAcknowledged(page: Page & { problems: string[] }, name: string): Promise<void> {
+  await expect.poll(() => alertBadge(page, name).innerText(), { timeout: 15_000 }).toBe('ACKNOWLEDGED');
+  // Another alert may fire meanwhile (the simulated host of the fleet test): the count is the database's.
+  await expect.poll(() => shownFiring(page)).toBe(await storedFiring());
+  expect(page.problems).toEqual([]);
+}
+
 const acknowledge = async (id: string) =>
   expect(await gql(`mutation { acknowledgeAlert(id: "${id}") { ... on Alert { state } } }`)).toEqual({ data: { acknowledgeAlert: { state: 'ACKNOWLEDGED' } } });
 
@@ -90,11 +101,8 @@ test.skipIf(!chromiumAvailable)('an alert acknowledged while the page subscribes
   await acknowledge(alert);
   ws.open();
 
-  const row = page.getByRole('region', { name: 'Open alerts' }).getByRole('listitem').filter({ hasText: 'hot' });
-  await expect.poll(() => row.locator('.badge').first().innerText(), { timeout: 15_000 }).toBe('ACKNOWLEDGED');
-  await expect.poll(() => shownFiring(page)).toBe(await storedFiring());
+  await expectAcknowledged(page, 'hot');
   expect(await page.getByRole('region', { name: 'Open alerts' }).locator('h2').innerText()).toContain(`(${await storedFiring()} firing,`);
-  expect(page.problems).toEqual([]);
   await page.close();
 }, 60_000);
 
@@ -145,11 +153,7 @@ test.skipIf(!chromiumAvailable)('an event that arrives before the answer it post
   await until(() => delivered >= 1, 'the acknowledgement delivered', 15_000);
   release();
 
-  const row = page.getByRole('region', { name: 'Open alerts' }).getByRole('listitem').filter({ hasText: 'warm' });
-  await expect.poll(() => row.locator('.badge').first().innerText(), { timeout: 15_000 }).toBe('ACKNOWLEDGED');
-  // Another alert may fire meanwhile (the simulated host of the test before): the count is the database's.
-  await expect.poll(() => shownFiring(page)).toBe(await storedFiring());
-  expect(page.problems).toEqual([]);
+  await expectAcknowledged(page, 'warm');
   await page.close();
 }, 60_000);
 
@@ -158,12 +162,10 @@ test.skipIf(!chromiumAvailable)('a socket that stays silent past the wait: the p
   const { token } = await app.token('VIEWER', 'patient');
   const ws = gate();
   const page = await signedInPage(browser!, app, token, '/alerts', ws.route);
-  const row = page.getByRole('region', { name: 'Open alerts' }).getByRole('listitem').filter({ hasText: 'slow' });
   // Nothing answers on the socket: after SUBSCRIBED_WAIT_MS (3 s) the page loads without the guarantee.
-  await expect.poll(() => row.locator('.badge').first().innerText(), { timeout: 15_000 }).toBe('FIRING');
+  await expect.poll(() => alertBadge(page, 'slow').innerText(), { timeout: 15_000 }).toBe('FIRING');
   await acknowledge(alert);
   ws.open();
-  await expect.poll(() => row.locator('.badge').first().innerText(), { timeout: 15_000 }).toBe('ACKNOWLEDGED');
-  expect(page.problems).toEqual([]);
+  await expectAcknowledged(page, 'slow');
   await page.close();
 }, 60_000);
