@@ -34,6 +34,17 @@
  * the query bench's API server now keeps 35–38 MB after a full collection and the 1,000-device
  * poller 54–59 MB, and one full bench run's poller, whose collections read below 48, held 300–327
  * MB under V8's own factor against 206–214 MB in the runs before and after it.
+ *
+ * `--compact-on-every-full-gc` for the next full collection, while the old generation's pages hold
+ * at least 64 MB, and half as much as their objects, of free space. A full collection frees the
+ * dead objects in place and moves the live ones off only a few of the pages they are scattered
+ * over, so the pages a peak filled stay. A 10,000-device poller peaks at about 600 MB of objects in
+ * its connection burst; afterwards V8 kept 750–820 MB of pages for 330–510 MB of objects, for
+ * minutes, and the process held 955–994 MB. With this, one compacting collection after the burst
+ * took the pages to the objects' size and the process held 634–654 MB, at the same CPU per
+ * device-poll and slot lateness; the fan-out server's figures did not move (alternated runs), and
+ * compacting on every full collection regardless moved them the wrong way (docs/benchmarks.md,
+ * "Pages a peak leaves behind").
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import v8 from 'node:v8';
@@ -52,10 +63,31 @@ function hold(on: boolean): void {
   v8.setFlagsFromString(`--heap-growing-percent=${on ? 30 : 0}`);
 }
 
+/** Free space inside the old generation's pages from which the next full collection compacts them all. */
+const COMPACT_FROM_FREE_BYTES = 64 * 2 ** 20;
+
+let compacting = false;
+
+function compactNext(on: boolean): void {
+  if (on === compacting) return;
+  compacting = on;
+  v8.setFlagsFromString(on ? '--compact-on-every-full-gc' : '--no-compact-on-every-full-gc');
+}
+
+/** Pages a peak left behind: more free space inside old pages than the threshold and than half the objects on them. */
+function fragmented(): boolean {
+  const old = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
+  if (old === undefined) return false;
+  const free = old.physical_space_size - old.space_used_size;
+  return free >= COMPACT_FROM_FREE_BYTES && free * 2 >= old.space_used_size;
+}
+
 // Not kept alive by the observer: a command that is done still exits.
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
-    if ((e as PerformanceEntry & { detail?: { kind: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) hold(v8.getHeapStatistics().used_heap_size >= HOLD_FROM_BYTES);
+    if ((e as PerformanceEntry & { detail?: { kind: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+    hold(v8.getHeapStatistics().used_heap_size >= HOLD_FROM_BYTES);
+    compactNext(fragmented());
   }
 }).observe({ entryTypes: ['gc'] });
 
