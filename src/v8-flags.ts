@@ -54,25 +54,23 @@ v8.setFlagsFromString('--no-allocation-site-pretenuring');
 /** Live heap from which the old generation is held to 1.3× (`--heap-growing-percent=30`); below it V8 picks. */
 const HOLD_FROM_BYTES = 44 * 2 ** 20;
 
-let held = false;
+/** A V8 setting switched between two values, set only when it changes (it starts off). */
+function toggle(on: string, off: string): (value: boolean) => void {
+  let current = false;
+  return (value) => {
+    if (value === current) return;
+    current = value;
+    v8.setFlagsFromString(value ? on : off);
+  };
+}
 
 /** 0 is V8's default: a factor of its own choosing. */
-function hold(on: boolean): void {
-  if (on === held) return;
-  held = on;
-  v8.setFlagsFromString(`--heap-growing-percent=${on ? 30 : 0}`);
-}
+const hold = toggle('--heap-growing-percent=30', '--heap-growing-percent=0');
 
 /** Free space inside the old generation's pages from which the next full collection compacts them all. */
 const COMPACT_FROM_FREE_BYTES = 64 * 2 ** 20;
 
-let compacting = false;
-
-function compactNext(on: boolean): void {
-  if (on === compacting) return;
-  compacting = on;
-  v8.setFlagsFromString(on ? '--compact-on-every-full-gc' : '--no-compact-on-every-full-gc');
-}
+const compactNext = toggle('--compact-on-every-full-gc', '--no-compact-on-every-full-gc');
 
 /** Pages a peak left behind: more free space inside old pages than the threshold and than half the objects on them. */
 function fragmented(): boolean {
